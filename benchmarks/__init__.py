@@ -1,0 +1,4 @@
+"""munet.benchmarks: accuracy, latency, noise and Pareto benchmarks (``munet-bench``).
+
+Committed results live in ``benchmarks/results/``.
+"""

@@ -1,0 +1,137 @@
+"""MU-Net metadata stored inside a ``.tflite`` file, read without TensorFlow.
+
+The converter (``munet.convert``) adds an entry named :data:`METADATA_NAME` to the
+flatbuffer's ``Model.metadata`` list; its buffer holds UTF-8 JSON with the keys of
+:class:`ModelInfo`. This module parses just enough of the TFLite flatbuffer schema
+(``Model.metadata`` -> ``Metadata{name, buffer}`` -> ``Buffer{data | offset, size}``)
+with the ``flatbuffers`` runtime, so it works next to ai-edge-litert, tflite-runtime or
+neither. A JSON sidecar ``<model>.json`` with the same content is written too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flatbuffers import encode, number_types, packer
+from flatbuffers.table import Table
+
+from munet.edge.preprocess import COLOR_ORDER, NORM_OFFSET, NORM_SCALE
+from munet.errors import ModelError
+
+METADATA_NAME = "munet_metadata"
+FORMAT_VERSION = 1
+
+# Field indices of the TFLite schema (tensorflow/compiler/mlir/lite/schema/schema.fbs).
+_MODEL_BUFFERS = 4
+_MODEL_METADATA = 6
+_METADATA_NAME = 0
+_METADATA_BUFFER = 1
+_BUFFER_DATA = 0
+_BUFFER_OFFSET = 1
+_BUFFER_SIZE = 2
+
+
+@dataclass
+class ModelInfo:
+    """What the edge runtime needs to know about a converted model."""
+
+    input_size: tuple[int, int]  # (height, width)
+    color_order: str = COLOR_ORDER
+    norm_scale: float = NORM_SCALE
+    norm_offset: float = NORM_OFFSET
+    threshold: float = 0.5
+    class_name: str = "lesion"
+    quantization: str = "float32"  # float32 | float16 | dynamic | int8
+    io_dtype: str = "float32"  # float32 | int8 | uint8
+    arch: str = "munet"
+    alpha: float | None = None
+    munet_version: str = ""
+    config_hash: str = ""
+    float_layers: list[str] = field(default_factory=list)
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["input_size"] = list(self.input_size)
+        return json.dumps(data, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "input_size" not in known:
+            raise ModelError("model metadata has no input_size; re-convert the model with munet-convert")
+        known["input_size"] = tuple(int(v) for v in known["input_size"])
+        return cls(**known)
+
+
+def _field(tab: Table, index: int) -> int:
+    return tab.Offset(4 + 2 * index)
+
+
+def _sub_table(buf: bytes | bytearray, vector_start: int, i: int) -> Table:
+    elem = vector_start + i * number_types.UOffsetTFlags.bytewidth
+    return Table(buf, elem + encode.Get(packer.uoffset, buf, elem))
+
+
+def read_metadata_bytes(data: bytes) -> dict[str, bytes]:
+    """All ``Model.metadata`` entries of a TFLite flatbuffer as ``{name: bytes}``."""
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelError("not a TFLite flatbuffer (missing the 'TFL3' identifier)")
+    model = Table(data, encode.Get(packer.uoffset, data, 0))
+    out: dict[str, bytes] = {}
+    meta_off = _field(model, _MODEL_METADATA)
+    buf_off = _field(model, _MODEL_BUFFERS)
+    if not meta_off or not buf_off:
+        return out
+    meta_vec, n_meta = model.Vector(meta_off), model.VectorLen(meta_off)
+    buf_vec, n_buf = model.Vector(buf_off), model.VectorLen(buf_off)
+    for i in range(n_meta):
+        meta = _sub_table(data, meta_vec, i)
+        name_off = _field(meta, _METADATA_NAME)
+        name = meta.String(name_off + meta.Pos).decode("utf-8") if name_off else ""
+        b_off = _field(meta, _METADATA_BUFFER)
+        index = meta.Get(number_types.Uint32Flags, b_off + meta.Pos) if b_off else 0
+        if index >= n_buf:
+            continue
+        buffer = _sub_table(data, buf_vec, index)
+        d_off = _field(buffer, _BUFFER_DATA)
+        if d_off:
+            start, length = buffer.Vector(d_off), buffer.VectorLen(d_off)
+            out[name] = bytes(data[start : start + length])
+            continue
+        o_off, s_off = _field(buffer, _BUFFER_OFFSET), _field(buffer, _BUFFER_SIZE)
+        if o_off and s_off:  # models > 2 GB keep buffers after the flatbuffer
+            start = buffer.Get(number_types.Uint64Flags, o_off + buffer.Pos)
+            size = buffer.Get(number_types.Uint64Flags, s_off + buffer.Pos)
+            out[name] = bytes(data[start : start + size])
+    return out
+
+
+def sidecar_path(model_path: str | os.PathLike[str]) -> Path:
+    """``model.tflite`` -> ``model.json``."""
+    return Path(model_path).with_suffix(".json")
+
+
+def read_model_info(model_path: str | os.PathLike[str]) -> ModelInfo | None:
+    """The :class:`ModelInfo` embedded in ``model_path`` (else its JSON sidecar), or ``None``."""
+    path = Path(model_path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model ({exc.strerror}); check the path") from None
+    try:
+        entries = read_metadata_bytes(data)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}; pass a .tflite file made by munet-convert") from None
+    except Exception:
+        raise ModelError(f"{path}: corrupt TFLite flatbuffer; re-convert it with munet-convert") from None
+    if METADATA_NAME in entries:
+        return ModelInfo.from_dict(json.loads(entries[METADATA_NAME].decode("utf-8")))
+    side = sidecar_path(path)
+    if side.is_file():
+        return ModelInfo.from_dict(json.loads(side.read_text()))
+    return None

@@ -1,0 +1,85 @@
+"""MU-Net: a U-Net whose encoder is an ImageNet MobileNetV2 (Nampalle et al., Sec. 3.2).
+
+Encoder skips at 1/2, 1/4, 1/8 and 1/16 of the input (``block_1/3/6/13_expand_relu``:
+144/192/288/816 channels at alpha=1.4, the paper's figures), bottleneck ``block_16_project``
+at 1/32; the decoder is stride-2 transposed convolutions + BatchNorm + ReLU, each
+concatenated with the skip of the same size, no pooling; a last stride-2 transposed
+convolution to one channel and a sigmoid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from munet.errors import ModelError
+from munet.train.models import register_model
+from munet.train.models.encoder_weights import build_keras_encoder
+
+SKIP_LAYERS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")
+BOTTLENECK_LAYER = "block_16_project"
+
+
+def upsample_block(x: Any, filters: int, kernel_size: int, name: str) -> Any:
+    """Stride-2 transposed conv (no bias: BatchNorm follows) + BatchNorm + ReLU."""
+    import keras
+
+    x = keras.layers.Conv2DTranspose(
+        filters, kernel_size, strides=2, padding="same", use_bias=False, name=f"{name}_deconv"
+    )(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+@register_model("munet")
+def build_munet(
+    alpha: float = 1.4,
+    input_shape: tuple[int, int, int] = (256, 256, 3),
+    encoder_weights: str | Path | None = "imagenet",
+    decoder_filters: tuple[int, ...] = (512, 256, 128, 64),
+    kernel_size: int = 3,
+    batch_size: int | None = None,
+    name: str = "munet",
+) -> Any:
+    """Build MU-Net as a Keras 3 functional model.
+
+    Args:
+        alpha: MobileNetV2 width multiplier (the paper's skip channels are alpha=1.4).
+        input_shape: (height, width, 3); both sides must be multiples of 32.
+        encoder_weights: ``"imagenet"`` (Keras' own download), a path to a local
+            ``include_top=False`` ``.h5`` file, or ``None`` for random initialisation.
+        decoder_filters: filters of the four upsampling blocks, deepest first.
+        kernel_size: transposed-convolution kernel size.
+        batch_size: fix the batch dimension (1 for TFLite export), or ``None``.
+
+    The encoder is a nested model called ``encoder``; it is always run with
+    ``training=False`` so its BatchNorm statistics stay the ImageNet ones while its weights
+    fine-tune (the advice of shared/weights/MANIFEST.md). Freeze it with
+    ``model.get_layer("encoder").trainable = False``.
+    """
+    import keras
+
+    h, w, c = input_shape
+    if h % 32 or w % 32 or c != 3:
+        raise ModelError(f"input shape {input_shape}: height and width must be multiples of 32 and channels 3")
+    if len(decoder_filters) != len(SKIP_LAYERS):
+        raise ModelError(f"decoder_filters needs {len(SKIP_LAYERS)} values, got {decoder_filters}")
+    base = build_keras_encoder(
+        keras.applications.MobileNetV2,
+        "MobileNetV2",
+        encoder_weights,
+        input_shape=(h, w, 3),
+        alpha=alpha,
+        include_top=False,
+    )
+    outputs = [base.get_layer(n).output for n in SKIP_LAYERS] + [base.get_layer(BOTTLENECK_LAYER).output]
+    encoder = keras.Model(base.input, outputs, name="encoder")
+
+    inputs = keras.Input(shape=(h, w, 3), batch_size=batch_size, name="image")
+    *skips, x = encoder(inputs, training=False)
+    for i, (filters, skip) in enumerate(zip(decoder_filters, reversed(skips), strict=True)):
+        x = upsample_block(x, filters, kernel_size, name=f"up{i + 1}")
+        x = keras.layers.Concatenate(name=f"up{i + 1}_concat")([x, skip])
+    x = keras.layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", name="mask_deconv")(x)
+    mask = keras.layers.Activation("sigmoid", dtype="float32", name="mask")(x)
+    return keras.Model(inputs, mask, name=name)
