@@ -7,6 +7,7 @@ Every builder returns a Keras 3 functional model that takes preprocessed images
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Callable
 from typing import Any
@@ -32,10 +33,8 @@ def _load_builtin() -> None:
     # Imported lazily: each module imports Keras.
     from munet.train.models import munet  # noqa: F401
 
-    try:
+    with contextlib.suppress(ImportError):  # the paper's comparison models (issue 6)
         from munet.train.models import baselines  # noqa: F401
-    except ImportError:  # baselines are optional until they exist
-        pass
 
 
 def available_models() -> list[str]:

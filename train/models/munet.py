@@ -31,6 +31,24 @@ def upsample_block(x: Any, filters: int, kernel_size: int, name: str) -> Any:
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
+def _freeze_batchnorm(model: Any) -> None:
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def set_encoder_trainable(model: Any, trainable: bool) -> None:
+    """Freeze (``False``) or unfreeze (``True``) the ``encoder`` of ``model``, BatchNorm staying frozen.
+
+    Recompile the model afterwards so the optimizer sees the new trainable weights.
+    """
+    encoder = model.get_layer("encoder")
+    encoder.trainable = trainable
+    _freeze_batchnorm(encoder)
+
+
 @register_model("munet")
 def build_munet(
     alpha: float = 1.4,
@@ -52,10 +70,10 @@ def build_munet(
         kernel_size: transposed-convolution kernel size.
         batch_size: fix the batch dimension (1 for TFLite export), or ``None``.
 
-    The encoder is a nested model called ``encoder``; it is always run with
-    ``training=False`` so its BatchNorm statistics stay the ImageNet ones while its weights
-    fine-tune (the advice of shared/weights/MANIFEST.md). Freeze it with
-    ``model.get_layer("encoder").trainable = False``.
+    The encoder is a nested model called ``encoder``. Its BatchNorm layers are frozen
+    (``trainable=False``, which in Keras 3 also means inference mode), so their ImageNet
+    statistics survive fine-tuning (the advice of shared/weights/MANIFEST.md); freeze or
+    unfreeze the rest with :func:`set_encoder_trainable`, never ``encoder.trainable = True``.
     """
     import keras
 
@@ -74,6 +92,7 @@ def build_munet(
     )
     outputs = [base.get_layer(n).output for n in SKIP_LAYERS] + [base.get_layer(BOTTLENECK_LAYER).output]
     encoder = keras.Model(base.input, outputs, name="encoder")
+    _freeze_batchnorm(encoder)
 
     inputs = keras.Input(shape=(h, w, 3), batch_size=batch_size, name="image")
     *skips, x = encoder(inputs, training=False)

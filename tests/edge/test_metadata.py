@@ -1,0 +1,63 @@
+"""The TF-free metadata reader on flatbuffers built with LiteRT's own schema module."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from munet.edge.metadata import METADATA_NAME, ModelInfo, read_metadata_bytes, read_model_info, sidecar_path
+from munet.errors import ModelError
+
+schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
+
+
+def _flatbuffer(entries: dict[str, bytes]) -> bytes:
+    import flatbuffers
+
+    model = schema.ModelT()
+    model.version = 3
+    model.buffers = [schema.BufferT()]  # buffer 0 is the empty sentinel
+    model.metadata = []
+    for name, payload in entries.items():
+        buf = schema.BufferT()
+        buf.data = np.frombuffer(payload, np.uint8)
+        model.buffers.append(buf)
+        meta = schema.MetadataT()
+        meta.name = name
+        meta.buffer = len(model.buffers) - 1
+        model.metadata.append(meta)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_reads_named_entries():
+    info = ModelInfo(input_size=(192, 256), quantization="int8", io_dtype="int8", alpha=1.0)
+    data = _flatbuffer({"other": b"\x00\x01", METADATA_NAME: info.to_json().encode()})
+    entries = read_metadata_bytes(data)
+    assert entries["other"] == b"\x00\x01"
+    assert ModelInfo.from_dict(json.loads(entries[METADATA_NAME])) == info
+
+
+def test_read_model_info_embedded_sidecar_and_none(tmp_path):
+    info = ModelInfo(input_size=(64, 64), threshold=0.4)
+    embedded = tmp_path / "e.tflite"
+    embedded.write_bytes(_flatbuffer({METADATA_NAME: info.to_json().encode()}))
+    assert read_model_info(embedded) == info
+    bare = tmp_path / "b.tflite"
+    bare.write_bytes(_flatbuffer({}))
+    assert read_model_info(bare) is None
+    sidecar_path(bare).write_text(info.to_json())
+    assert read_model_info(bare).threshold == 0.4
+
+
+def test_non_tflite_file_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "model.tflite"
+    bad.write_bytes(b"PK\x03\x04 this is a zip, not a flatbuffer")
+    with pytest.raises(ModelError, match="not a TFLite flatbuffer") as err:
+        read_model_info(bad)
+    assert str(bad) in str(err.value)
+    with pytest.raises(ModelError, match="cannot read"):
+        read_model_info(tmp_path / "missing.tflite")
