@@ -1,0 +1,181 @@
+"""The run callback: atomic checkpoints, resumable progress, plateau LR, early stopping, SIGINT.
+
+Everything a resumed run needs lives in ``RUN/state/progress.json`` (completed epochs, best value,
+early-stopping and plateau counters, learning rate, the log history) plus ``RUN/last.keras``
+(weights and optimizer state). Both are written atomically at every epoch end, ``last.keras``
+first, so a SIGKILL loses at most the running epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import signal
+import sys
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from munet.edge.atomic import atomic_path, write_text_atomic
+from munet.errors import MunetError
+
+PROGRESS_NAME = "state/progress.json"
+
+
+@dataclass
+class Progress:
+    """Resume state, written as ``RUN/state/progress.json`` at each epoch end."""
+
+    epoch: int = 0  # completed epochs
+    best: float | None = None
+    best_epoch: int | None = None
+    wait: int = 0  # epochs without improvement (early stopping)
+    plateau_wait: int = 0  # epochs without improvement since the last LR cut
+    lr: float | None = None
+    stopped_early: bool = False
+    finished: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> Progress:
+        path = run_dir / PROGRESS_NAME
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def save(self, run_dir: Path) -> None:
+        write_text_atomic(run_dir / PROGRESS_NAME, json.dumps(asdict(self), indent=1) + "\n")
+
+
+class InterruptFlag:
+    """Counts SIGINTs while installed: 1 = stop after this epoch, 2 = stop after this batch, 3 = abort."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count == 1:
+            print(
+                "\ninterrupted: finishing this epoch, then saving (Ctrl-C again to stop after the current batch)",
+                file=sys.stderr,
+                flush=True,
+            )
+        elif self.count == 2:
+            print("\ninterrupted again: stopping after the current batch", file=sys.stderr, flush=True)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __enter__(self) -> InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def current_lr(optimizer: Any) -> float:
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+def write_log_csv(path: Path, history: list[dict[str, float]]) -> None:
+    """``log.csv`` rewritten from the history (so it always matches the completed epochs)."""
+    keys: list[str] = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(path, buf.getvalue())
+
+
+class RunCallback(keras.callbacks.Callback):
+    """Checkpointing, resumable counters, plateau LR reduction, early stopping and SIGINT handling.
+
+    Args:
+        run_dir: the run folder.
+        progress: state to continue from (fresh for a new run).
+        monitor: log key to watch (``val_dice``, ``val_loss``...); ``*loss*`` is minimised, others maximised.
+        patience: early-stopping patience in epochs.
+        plateau: reduce the LR by ``lr_factor`` after ``lr_patience`` epochs without improvement.
+        interrupt: the :class:`InterruptFlag` set by SIGINT.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        progress: Progress,
+        monitor: str,
+        patience: int,
+        plateau: bool,
+        lr_patience: int,
+        lr_factor: float,
+        min_lr: float,
+        interrupt: InterruptFlag,
+    ) -> None:
+        super().__init__()
+        self.run_dir, self.progress, self.monitor = run_dir, progress, monitor
+        self.minimise = "loss" in monitor
+        self.patience, self.plateau = patience, plateau
+        self.lr_patience, self.lr_factor, self.min_lr = lr_patience, lr_factor, min_lr
+        self.interrupt = interrupt
+        self.partial_epoch = False
+
+    def _improved(self, value: float) -> bool:
+        best = self.progress.best
+        if best is None or math.isnan(best):
+            return not math.isnan(value)
+        return value < best if self.minimise else value > best
+
+    def _save(self, name: str) -> None:
+        with atomic_path(self.run_dir / name) as tmp:
+            self.model.save(tmp)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.interrupt.count >= 2:
+            self.partial_epoch = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.partial_epoch:  # stopped mid-epoch: not a completed epoch, keep the previous checkpoint
+            return
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        p = self.progress
+        lr = current_lr(self.model.optimizer)
+        p.history.append({"epoch": epoch + 1, "lr": lr, **logs})
+        if self.monitor not in logs:
+            valid = ", ".join(k for k in logs if k.startswith("val_"))
+            raise MunetError(f"monitor {self.monitor!r} is not a validation log key; choose one of: {valid}")
+        value = logs[self.monitor]
+        if self._improved(value):
+            p.best, p.best_epoch, p.wait, p.plateau_wait = value, epoch + 1, 0, 0
+            self._save("best.keras")
+        else:
+            p.wait += 1
+            p.plateau_wait += 1
+            if self.plateau and p.plateau_wait >= self.lr_patience and lr > self.min_lr:
+                new_lr = max(lr * self.lr_factor, self.min_lr)
+                self.model.optimizer.learning_rate = new_lr
+                print(f"epoch {epoch + 1}: {self.monitor} flat for {p.plateau_wait} epochs, lr -> {new_lr:.3g}")
+                p.plateau_wait = 0
+        p.lr = current_lr(self.model.optimizer)
+        p.epoch = epoch + 1
+        if p.wait >= self.patience:
+            p.stopped_early = True
+            self.model.stop_training = True
+            print(f"epoch {epoch + 1}: early stop, {self.monitor} has not improved for {p.wait} epochs")
+        self._save("last.keras")  # weights + optimizer, before the progress that points at them
+        p.save(self.run_dir)
+        write_log_csv(self.run_dir / "log.csv", p.history)
+        if self.interrupt.count >= 1:
+            self.model.stop_training = True

@@ -1,0 +1,90 @@
+"""``munet-train``: a thin click command over :func:`munet.train.trainer.train`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from munet.errors import MunetError, cli_errors
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def _arch_help() -> str:
+    return "model name from the registry (munet.train.models.available_models()), default munet"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--data", type=click.Path(), help="training folder; without it: a synthetic demo set and a tiny config")
+@click.option("--dataset", type=click.Choice(["auto", "isic", "lgg", "figshare", "folder"]), help="folder layout")
+@click.option("--val-data", type=click.Path(), help="validation folder (default: split --data by --val-split)")
+@click.option("--val-split", type=float, help="validation fraction of --data, group-aware [0.2]")
+@click.option("--arch", help=_arch_help())
+@click.option("--alpha", type=float, help="MobileNetV2 width multiplier [1.4; paper]")
+@click.option("--size", help="input size N or HxW, multiples of 32 [256], e.g. 192x256")
+@click.option("--encoder-weights", help="imagenet | PATH to a notop .h5 | none [imagenet]")
+@click.option("--epochs", type=int, help="epochs [60]")
+@click.option("--batch", type=int, help="batch size [8]")
+@click.option("--lr", type=float, help="Adam learning rate [1e-3]")
+@click.option("--loss", type=click.Choice(["focal-tversky", "dice", "bce", "bce-dice"]), help="loss [focal-tversky]")
+@click.option("--out", type=click.Path(), help="run folder [runs/munet-DATE-TIME]")
+@click.option("--config", "config_path", type=click.Path(), help="YAML config; command-line options override it")
+@click.option("--resume", type=click.Path(), help="continue the run in RUN_DIR from its last completed epoch")
+@click.option("--seed", type=int, help="random seed [0]")
+@click.option("--freeze-encoder-epochs", type=int, help="keep the encoder frozen for the first N epochs [0]")
+@click.option("--patience", type=int, help="early-stopping patience in epochs [10]")
+@cli_errors
+def main(config_path: str | None, resume: str | None, **options: Any) -> None:
+    """Train MU-Net (or another registered model) and write a run folder.
+
+    \b
+    RUN/best.keras, last.keras   checkpoints (atomic; last includes the optimizer)
+    RUN/config.yaml              effective config
+    RUN/log.csv, curves.png      per-epoch log and curves
+    RUN/metrics.json             final validation metrics (per image and pixel-pooled)
+    RUN/MODEL_CARD.md            data, config, metrics, parameters
+    Ctrl-C finishes the epoch and saves; continue with --resume RUN.
+    """
+    from munet.train.config import make_config
+
+    given = {k: v for k, v in options.items() if v is not None}
+    if resume:
+        extra = sorted(set(given) - {"epochs"})
+        if extra or config_path:
+            names = ", ".join("--" + k.replace("_", "-") for k in extra) or "--config"
+            raise MunetError(f"--resume {resume}: {names} cannot change a run; only --epochs may extend it")
+        from munet.train.trainer import resume_run
+
+        result = resume_run(resume, epochs=given.get("epochs"))
+    else:
+        if given.get("arch"):
+            from munet.train.models import get_builder
+
+            get_builder(given["arch"])  # unknown names: one-line 'did you mean' error
+        config = make_config(config_path, given)
+        from munet.train.trainer import train
+
+        result = train(config)
+    m = result.metrics.get("per-image", {})
+    summary = (
+        f"{result.run_dir}: {result.epochs_completed} epoch(s), best {result.monitor} {result.best_value:.4f} "
+        f"at epoch {result.best_epoch}"
+        if result.best_value is not None
+        else f"{result.run_dir}: no completed epoch"
+    )
+    if m:
+        summary += f"; validation Dice {m['dice']:.4f}, IoU {m['iou']:.4f} (per image)"
+    if result.synthetic:
+        summary += " [SYNTHETIC data]"
+    click.echo(summary)
+    if result.interrupted:
+        click.echo(f"interrupted: resume with munet-train --resume {result.run_dir}", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

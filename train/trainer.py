@@ -1,0 +1,376 @@
+"""Training API: ``train(config) -> RunResult`` writes a complete, resumable run folder.
+
+Run folder (``config.out``)::
+
+    config.yaml      effective config            best.keras / last.keras  checkpoints (atomic)
+    log.csv          one row per completed epoch curves.png               loss / Dice / IoU / lr
+    metrics.json     final validation metrics    MODEL_CARD.md            data, config, metrics, params
+    state/progress.json   resume state (epoch, best, counters, lr, history; atomic)
+
+Optimiser: Adam, default lr 1e-3 (the paper's "Adam with a learning rate of 0.05" is fifty times
+Adam's usual step and diverges when fine-tuning a pretrained encoder, so it is treated as a
+typo-level value; see :class:`~munet.train.config.TrainConfig`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from munet.edge.atomic import write_text_atomic
+from munet.errors import MunetError
+from munet.train.config import TrainConfig, config_from_run
+
+RESUME_HINT = "munet-train --resume {run}"
+
+
+@dataclass
+class RunResult:
+    """What a run produced (see the module docstring for the files)."""
+
+    run_dir: Path
+    epochs_completed: int
+    best_epoch: int | None
+    best_value: float | None
+    monitor: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
+    stopped_early: bool = False
+    replicas: int = 1
+    wall_s: float = 0.0
+    synthetic: bool = False
+
+
+@dataclass
+class _Data:
+    x_train: Any
+    y_train: Any
+    x_val: Any
+    y_val: Any
+    train_source: str
+    val_source: str
+    synthetic: bool
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def default_run_dir() -> Path:
+    return Path("runs") / time.strftime("munet-%Y%m%d-%H%M%S")
+
+
+def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
+    from munet.train.datasets import find_pairs, split_pairs
+    from munet.train.pipeline import load_arrays
+
+    size = config.input_size
+    synthetic = config.data is None
+    if synthetic:
+        from munet.train.synthetic import make_synthetic_dataset
+
+        data_dir = make_synthetic_dataset(run_dir / "synthetic", n=config.synthetic_count, size=size, seed=config.seed)
+        _log(
+            f"no --data given: training on {config.synthetic_count} SYNTHETIC dermoscopy-like images in {data_dir} "
+            f"(alpha {config.alpha}, {size[0]}x{size[1]}, {config.epochs} epochs)"
+        )
+        pairs = find_pairs(data_dir, "folder")
+    else:
+        data_dir = Path(config.data)  # type: ignore[arg-type]
+        pairs = find_pairs(data_dir, config.dataset)
+    if config.val_data:
+        train_pairs, val_pairs = pairs, find_pairs(config.val_data, config.dataset)
+        val_source = str(config.val_data)
+    else:
+        train_pairs, val_pairs = split_pairs(pairs, config.val_split, seed=config.seed)
+        val_source = f"{config.val_split:.0%} group-aware split of {data_dir} (seed {config.seed})"
+    if not train_pairs or not val_pairs:
+        raise MunetError(
+            f"{data_dir}: {len(pairs)} image(s) cannot be split into training and validation; "
+            "add images or pass --val-data DIR"
+        )
+    t0 = time.perf_counter()
+    x_train, y_train = load_arrays(train_pairs, size, workers=config.workers)
+    x_val, y_val = load_arrays(val_pairs, size, workers=config.workers)
+    _log(
+        f"data: {len(train_pairs)} training / {len(val_pairs)} validation images at {size[0]}x{size[1]} "
+        f"decoded in {time.perf_counter() - t0:.1f} s"
+    )
+    return _Data(x_train, y_train, x_val, y_val, str(data_dir), val_source, synthetic)
+
+
+def _devices(config: TrainConfig) -> tuple[Any, bool, str]:
+    """(distribution strategy, mixed precision on?, device description)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    cpus = tf.config.list_logical_devices("CPU")
+    if config.distribute == "mirrored" or (config.distribute == "auto" and len(gpus) > 1):
+        devices = [d.name for d in (gpus or cpus)]
+        strategy = tf.distribute.MirroredStrategy(devices)
+    else:
+        strategy = tf.distribute.get_strategy()
+    mixed = bool(gpus) and config.mixed_precision in ("auto", "on")
+    if config.mixed_precision == "on" and not gpus:
+        _log("mixed precision requested but no GPU is visible: training in float32")
+    device = f"{len(gpus)} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+    return strategy, mixed, device
+
+
+def _builder_kwargs(config: TrainConfig) -> dict[str, Any]:
+    from munet.train.models import get_builder
+
+    builder = get_builder(config.arch)
+    params = inspect.signature(builder).parameters
+    weights = None if config.encoder_weights.lower() in ("none", "") else config.encoder_weights
+    wanted = {"alpha": config.alpha, "input_shape": (*config.input_size, 3), "encoder_weights": weights}
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return {k: v for k, v in wanted.items() if accepts_any or k in params}
+
+
+def _optimizer(config: TrainConfig, lr: float, steps: int) -> Any:
+    import keras
+
+    rate: Any = lr
+    if config.lr_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1), alpha=config.min_lr / lr)
+    return keras.optimizers.Adam(learning_rate=rate)
+
+
+def _compile(model: Any, config: TrainConfig, lr: float, steps: int) -> None:
+    from munet.train.losses import get_loss
+    from munet.train.metrics import training_metrics
+
+    model.compile(
+        optimizer=_optimizer(config, lr, steps),
+        loss=get_loss(config.loss),
+        metrics=training_metrics(config.threshold),
+    )
+
+
+def _has_encoder(model: Any) -> bool:
+    return any(layer.name == "encoder" for layer in model.layers)
+
+
+def _set_encoder(model: Any, trainable: bool) -> None:
+    from munet.train.models.munet import set_encoder_trainable
+
+    set_encoder_trainable(model, trainable)
+
+
+def _prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
+    run_dir = Path(config.out) if config.out else default_run_dir()
+    if not resume and (run_dir / "state" / "progress.json").exists():
+        raise MunetError(
+            f"{run_dir}: already holds a run; continue it with {RESUME_HINT.format(run=run_dir)} "
+            "or choose another --out"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _evaluate(model_path: Path, data: _Data, config: TrainConfig) -> dict[str, Any]:
+    """Final validation metrics of ``model_path`` with the NumPy metrics on thresholded masks."""
+    import keras
+
+    from munet.edge.metrics import compute_metrics
+
+    model = keras.models.load_model(model_path, compile=False)
+    prob = model.predict(data.x_val, batch_size=config.batch, verbose=0)
+    pred = prob[..., 0] > config.threshold
+    truth = data.y_val[..., 0] > 0.5
+    return {
+        "model": model_path.name,
+        "threshold": config.threshold,
+        "val_images": int(len(truth)),
+        "resolution": list(config.input_size),
+        "per-image": compute_metrics(pred, truth, reduction="per-image"),
+        "pixel": compute_metrics(pred, truth, reduction="pixel"),
+    }
+
+
+def _summarise(
+    run_dir: Path,
+    config: TrainConfig,
+    data: _Data,
+    progress: Any,
+    model: Any,
+    device: str,
+    wall: float,
+    interrupted: bool,
+) -> dict[str, Any]:
+    import munet
+    from munet.train.report import plot_curves, write_model_card
+
+    metrics: dict[str, Any] = {}
+    best = run_dir / "best.keras"
+    if best.is_file():
+        metrics = _evaluate(best, data, config)
+        metrics.update({"monitor": config.monitor, "best_epoch": progress.best_epoch, "best_value": progress.best})
+        write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if progress.history:
+        plot_curves(progress.history, run_dir / "curves.png")
+    macs = None
+    try:
+        from munet.train.models.complexity import count_macs
+
+        macs = int(count_macs(model))
+    except Exception:  # MACs are a nicety: the card is written without them
+        macs = None
+    info = {
+        **config.to_dict(),
+        "params": int(model.count_params()),
+        "macs": macs,
+        "config_hash": config.config_hash(),
+        "munet_version": munet.__version__,
+        "train_source": data.train_source,
+        "val_source": data.val_source,
+        "n_train": len(data.x_train),
+        "n_val": len(data.x_val),
+        "synthetic": data.synthetic,
+        "epochs_completed": progress.epoch,
+        "stopped_early": progress.stopped_early,
+        "interrupted": interrupted,
+        "best_epoch": progress.best_epoch,
+        "best": None if progress.best is None else round(progress.best, 4),
+        "wall_s": wall,
+        "device": device,
+    }
+    write_model_card(run_dir / "MODEL_CARD.md", info, config.to_yaml(), metrics or None)
+    return metrics
+
+
+def train(config: TrainConfig, resume: bool = False, verbose: int | None = None) -> RunResult:
+    """Train ``config`` into the run folder ``config.out`` (or continue it with ``resume=True``).
+
+    Resume continues from the last completed epoch with the optimizer state of ``last.keras`` and the
+    counters of ``state/progress.json``. The first SIGINT finishes the current epoch, the second stops
+    after the current batch (that partial epoch is not counted); either way the checkpoints and the
+    summary are written and ``RunResult.interrupted`` is set.
+    """
+    import keras
+
+    # Registers the custom loss and metric classes so .keras checkpoints load.
+    import munet.train.losses  # noqa: F401
+    import munet.train.metrics  # noqa: F401
+    from munet.train.callbacks import InterruptFlag, Progress, RunCallback
+    from munet.train.pipeline import AugmentConfig, make_dataset
+
+    t_start = time.perf_counter()
+    config.validate()
+    run_dir = _prepare_run_dir(config, resume)
+    progress = Progress.load(run_dir) if resume else Progress()
+    if resume and progress.epoch >= config.epochs and progress.finished:
+        _log(f"{run_dir}: all {config.epochs} epochs already completed; pass --epochs N to train longer")
+    write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+    keras.utils.set_random_seed(config.seed + progress.epoch)
+    strategy, mixed, device = _devices(config)
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    data = _prepare_data(config, run_dir)
+    augment = AugmentConfig(**dataclasses.asdict(config.augment))
+    train_ds = make_dataset(data.x_train, data.y_train, config.batch, training=True, augment=augment, seed=config.seed)
+    val_ds = make_dataset(data.x_val, data.y_val, config.batch, training=False)
+    steps = config.steps_per_epoch or -(-len(data.x_train) // config.batch)
+
+    last = run_dir / "last.keras"
+    with strategy.scope():
+        if resume and progress.epoch > 0:
+            if not last.is_file():
+                raise MunetError(f"{run_dir}: progress says epoch {progress.epoch} but last.keras is missing")
+            model = keras.models.load_model(last)
+            _log(f"resuming {run_dir} after epoch {progress.epoch} (lr {progress.lr:.3g}, best {progress.best})")
+        else:
+            from munet.train.models import build_model
+
+            model = build_model(config.arch, **_builder_kwargs(config))
+            if config.freeze_encoder_epochs > 0 and _has_encoder(model):
+                _set_encoder(model, False)
+            _compile(model, config, config.lr, steps * config.epochs)
+    freeze_until = config.freeze_encoder_epochs if _has_encoder(model) else 0
+
+    callback = None
+    interrupt = InterruptFlag()
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    phases = []
+    if progress.epoch < freeze_until:
+        phases.append((progress.epoch, min(freeze_until, config.epochs), False))
+    start = max(progress.epoch, freeze_until)
+    if start < config.epochs:
+        phases.append((start, config.epochs, True))
+    with interrupt:
+        for first, end, encoder_trainable in phases:
+            if first >= end or progress.stopped_early or interrupt.count:
+                break
+            if freeze_until and encoder_trainable and not model.get_layer("encoder").trainable:
+                lr = progress.lr or config.lr
+                with strategy.scope():
+                    _set_encoder(model, True)
+                    _compile(model, config, lr, steps * (config.epochs - first))
+                _log(f"epoch {first + 1}: encoder unfrozen (fine-tuning all layers, lr {lr:.3g})")
+            callback = RunCallback(
+                run_dir,
+                progress,
+                monitor=config.monitor,
+                patience=config.patience,
+                plateau=config.lr_schedule == "plateau",
+                lr_patience=config.lr_patience,
+                lr_factor=config.lr_factor,
+                min_lr=config.min_lr,
+                interrupt=interrupt,
+            )
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=end,
+                initial_epoch=first,
+                steps_per_epoch=config.steps_per_epoch,
+                callbacks=[callback],
+                shuffle=False,  # the tf.data pipeline shuffles
+                verbose=verbose,
+            )
+            if callback.partial_epoch:
+                break
+        interrupted = interrupt.count > 0
+        if not interrupted and (progress.epoch >= config.epochs or progress.stopped_early):
+            progress.finished = True
+            progress.save(run_dir)
+        wall = time.perf_counter() - t_start
+        metrics = _summarise(run_dir, config, data, progress, model, device, wall, interrupted)
+    return RunResult(
+        run_dir=run_dir,
+        epochs_completed=progress.epoch,
+        best_epoch=progress.best_epoch,
+        best_value=progress.best,
+        monitor=config.monitor,
+        metrics=metrics,
+        interrupted=interrupted,
+        stopped_early=progress.stopped_early,
+        replicas=int(strategy.num_replicas_in_sync),
+        wall_s=time.perf_counter() - t_start,
+        synthetic=data.synthetic,
+    )
+
+
+def resume_run(run_dir: str | Path, epochs: int | None = None, verbose: int | None = None) -> RunResult:
+    """Continue the run in ``run_dir`` (its saved config; ``epochs`` may extend it)."""
+    config = config_from_run(run_dir)
+    config.out = str(run_dir)
+    if epochs is not None:
+        config.epochs = int(epochs)
+        progress_path = Path(run_dir) / "state" / "progress.json"
+        if progress_path.is_file():
+            data = json.loads(progress_path.read_text())
+            if data.get("finished") and data.get("epoch", 0) < epochs and not data.get("stopped_early"):
+                data["finished"] = False
+                write_text_atomic(progress_path, json.dumps(data, indent=1) + "\n")
+    return train(config, resume=True, verbose=verbose)
