@@ -115,7 +115,7 @@ def synthetic_sample(seed: int, index: int, size: tuple[int, int] = (192, 256)) 
     # Skin: base tone, low-frequency colour variation, fine texture, a little redness.
     skin = _SKIN_LIGHT + rng.uniform(0, 1) * (_SKIN_DARK - _SKIN_LIGHT) + rng.normal(0, 6, 3)
     image = np.broadcast_to(skin, (h, w, 3)).astype(np.float32).copy()
-    image *= 1.0 + 0.05 * _noise(rng, size, 4, 3)
+    image *= 1.0 + 0.05 * _noise(rng, size, 4) + 0.025 * _noise(rng, size, 4, 3)
     image *= 1.0 + 0.035 * _noise(rng, size, 40)
     image[:, :, 0] += 10.0 * np.clip(_noise(rng, size, 6)[:, :, 0], 0, None)
 
@@ -128,13 +128,15 @@ def synthetic_sample(seed: int, index: int, size: tuple[int, int] = (192, 256)) 
     sigma = rng.uniform(1.0, 5.0)
     alpha = cv2.GaussianBlur(hard.astype(np.float32) / 255.0, (0, 0), sigma)[:, :, None]
     darkness = rng.uniform(0.0, 1.0) ** 0.8
-    colour = _LESION_LIGHT + darkness * (_LESION_DARK - _LESION_LIGHT) + rng.normal(0, 8, 3)
+    colour = (_LESION_LIGHT + darkness * (_LESION_DARK - _LESION_LIGHT)) * rng.uniform(0.9, 1.1) + rng.normal(0, 4, 3)
+    colour = np.minimum(colour, skin * rng.uniform(0.65, 0.88))  # always somewhat darker than the skin
     depth = cv2.distanceTransform(hard, cv2.DIST_L2, 5)
     depth = (depth / (depth.max() + 1e-6))[:, :, None]
     shade = 1.0 - rng.uniform(0.0, 0.35) * depth
     blotch = np.clip(_noise(rng, size, 7) - 0.6, 0.0, None)
     shade *= 1.0 - rng.uniform(0.15, 0.5) * np.clip(blotch, 0, 1)
-    network = np.exp(-((_noise(rng, size, int(rng.integers(18, 34))) / 0.18) ** 2))
+    # Pigment network: several contour levels of band-limited noise form a meandering mesh of dark lines.
+    network = np.exp(-((np.sin(np.pi * 1.3 * _noise(rng, size, int(rng.integers(14, 26)))) / 0.3) ** 2))
     patch = np.clip(_noise(rng, size, 5) + 0.3, 0, 1)
     shade *= 1.0 - rng.uniform(0.1, 0.4) * network * patch
     lesion = colour * shade * (1.0 + 0.04 * _noise(rng, size, 30, 3))
