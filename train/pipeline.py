@@ -101,14 +101,9 @@ def augment_batch(images, masks, seed, config: AugmentConfig):
         vflip = tf.random.stateless_uniform([batch], seeds[1]) < 0.5 if config.vflip else false
         limit = math.radians(max(config.rotation_deg, 0.0))
         angles = tf.random.stateless_uniform([batch], seeds[2], -limit, limit)
-        # TF's bilinear sampler reads out-of-range neighbours as fill_value even in REFLECT mode, which would
-        # erode masks touching the border; a 2-pixel symmetric pad (= TF's reflect) gives it real neighbours.
-        pad = 2
-        padded = tf.pad(tf.concat([images, masks], axis=-1), [[0, 0], [pad, pad], [pad, pad], [0, 0]], "SYMMETRIC")
-        offset = tf.constant([0, 0, pad, 0, 0, pad, 0, 0], tf.float32)
         both = tf.raw_ops.ImageProjectiveTransformV3(
-            images=padded,
-            transforms=_geometric_transforms(angles, hflip, vflip, height, width) + offset,
+            images=tf.concat([images, masks], axis=-1),
+            transforms=_geometric_transforms(angles, hflip, vflip, height, width),
             output_shape=shape[1:3],
             fill_value=0.0,
             interpolation="BILINEAR",
