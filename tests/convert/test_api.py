@@ -1,0 +1,80 @@
+"""munet.convert.api: four modes, static batch 1, metadata, int8 quantization parameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from munet.edge.metadata import METADATA_NAME, read_metadata_bytes, read_model_info, sidecar_path
+
+pytest.importorskip("ai_edge_litert")
+
+
+def _interp(path: Path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    return it
+
+
+def test_all_modes_have_embedded_metadata_and_sidecar(converted: dict[str, Path], trained_run: Path) -> None:
+    expected_quant = {"float32": "float32", "fp16": "float16", "dynamic": "dynamic", "int8": "int8"}
+    for mode, path in converted.items():
+        entries = read_metadata_bytes(path.read_bytes())
+        assert METADATA_NAME in entries
+        info = read_model_info(path)
+        assert info is not None
+        assert info.input_size == (64, 64)
+        assert info.quantization == expected_quant[mode]
+        assert info.io_dtype == ("int8" if mode == "int8" else "float32")
+        assert info.alpha == pytest.approx(0.35)
+        assert len(info.config_hash) == 16
+        assert json.loads(sidecar_path(path).read_text()) == json.loads(entries[METADATA_NAME])
+
+
+def test_sizes_shrink_with_quantization(converted: dict[str, Path]) -> None:
+    size = {m: p.stat().st_size for m, p in converted.items()}
+    assert size["fp16"] < 0.55 * size["float32"]
+    assert size["dynamic"] < 0.30 * size["float32"]
+    assert size["int8"] < 0.30 * size["float32"]
+
+
+def test_static_batch_one_and_int8_io_quantization(converted: dict[str, Path], blob_data: Path) -> None:
+    from munet.convert.representative import calibration_arrays
+
+    for path in converted.values():
+        it = _interp(path)
+        inp = it.get_input_details()[0]
+        assert list(inp["shape"]) == [1, 64, 64, 3]
+        assert list(inp["shape_signature"]) == [1, 64, 64, 3]
+    it = _interp(converted["int8"])
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    assert inp["dtype"] == np.int8 and out["dtype"] == np.int8
+    in_scale, in_zp = inp["quantization"]
+    # The input range follows the calibration inputs (2/255, zero point -1 for a full [-1, 1] range).
+    x, _ = calibration_arrays(blob_data, (64, 64))
+    lo, hi = in_scale * (-128 - in_zp), in_scale * (127 - in_zp)
+    assert lo <= x.min() + in_scale and hi >= x.max() - in_scale
+    assert hi - lo <= (x.max() - x.min()) * 1.05 + 2 * in_scale
+    assert out["quantization"][0] == pytest.approx(1 / 256, rel=1e-3) and out["quantization"][1] == -128
+
+
+def test_no_runtime_shape_ops_before_transpose_conv(converted: dict[str, Path]) -> None:
+    from munet.convert.ops_report import read_ops
+
+    for path in converted.values():
+        ops = {op.name for op in read_ops(path.read_bytes())}
+        assert "TRANSPOSE_CONV" in ops
+        assert not ops & {"SHAPE", "STRIDED_SLICE", "PACK"}, ops
+
+
+def test_convert_function_writes_atomically(trained_run: Path, tmp_path: Path) -> None:
+    from munet.convert.api import convert
+
+    out = convert(trained_run, tmp_path / "m.tflite", mode="float32")
+    assert out == tmp_path / "m.tflite"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.tflite"]
