@@ -1,0 +1,304 @@
+"""Float Keras vs. TFLite variants: segmentation metrics, agreement with float, worst images, overlay grid.
+
+Every model is scored on the same image/mask pairs with masks compared at the ORIGINAL image size:
+the Keras model goes through the edge's own ``preprocess`` and ``postprocess`` (threshold 0.5, the
+paper's Sec. 3.3.2), the TFLite variants through :class:`munet.edge.runtime.Segmenter`. Metrics are the
+paper's six (accuracy, precision, recall, IoU, Dice, Tversky; Sec. 5.2) plus the two-class mean IoU and
+the ISIC 2018 thresholded Jaccard, each per image (macro) and pixel-pooled (micro).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from munet.benchmarks import report
+from munet.edge.metrics import REDUCTIONS, compute_metrics, confusion, dice_score, iou
+from munet.edge.preprocess import postprocess, preprocess
+from munet.errors import InputError
+
+FLOAT_NAME = "keras-float"
+
+
+@dataclass
+class Sample:
+    """One evaluation image with its ground truth."""
+
+    name: str
+    image: np.ndarray  # RGB uint8 (H, W, 3)
+    truth: np.ndarray  # {0, 1} uint8 (H, W)
+
+
+def load_samples(data: str | os.PathLike[str], limit: int | None = None, layout: str = "auto") -> list[Sample]:
+    """Image/mask pairs of ``data`` (any layout ``munet.train.datasets.find_pairs`` knows), sorted."""
+    from munet.train.datasets import find_pairs, load_pair
+
+    pairs = find_pairs(data, layout)
+    if limit:
+        pairs = pairs[:limit]
+    samples = []
+    for pair in pairs:
+        image, mask = load_pair(pair)
+        samples.append(Sample(name=Path(pair.image).stem, image=image, truth=mask))
+    if not samples:
+        raise InputError(f"{data}: no image/mask pairs found")
+    return samples
+
+
+def keras_input_size(model: Any) -> tuple[int, int]:
+    h, w = model.input_shape[1:3]
+    if h is None or w is None:
+        raise InputError("the Keras model has no fixed input size; rebuild it with input_shape=(H, W, 3)")
+    return int(h), int(w)
+
+
+def load_keras(path: str | os.PathLike[str]) -> Any:
+    """Load a ``.keras`` file (or a run folder's ``best.keras``) for inference, with one-line errors."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.keras"
+    if not path.is_file():
+        raise InputError(f"{path}: no such Keras model; pass a .keras file or a munet-train run folder")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+
+    import munet.train.losses  # noqa: F401  (registers custom objects, if any)
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # corrupt file, not a Keras archive, unknown layer
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot load this Keras model ({first[:200]})") from None
+
+
+def keras_probs(model: Any, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
+    """Float probability maps ``(h, w)`` at the model size, inputs made by the shared ``preprocess``."""
+    size = keras_input_size(model)
+    out: list[np.ndarray] = []
+    for i in range(0, len(images), batch_size):
+        x = np.stack([preprocess(im, size) for im in images[i : i + batch_size]])
+        y = np.asarray(model(x, training=False))
+        out.extend(y[j, :, :, 0].astype(np.float32) for j in range(len(y)))
+    return out
+
+
+def tflite_outputs(
+    model_path: str | os.PathLike[str], images: Sequence[np.ndarray], threads: int | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray], Any]:
+    """Masks (original size) and probabilities (model size) of a ``.tflite`` model via the edge Segmenter."""
+    from munet.edge.runtime import Segmenter
+
+    seg = Segmenter(model_path, threads=threads)
+    masks, probs = [], []
+    for im in images:
+        r = seg.segment(im)
+        masks.append(r.mask)
+        probs.append(r.prob)
+    return masks, probs, seg
+
+
+def agreement(
+    masks: Sequence[np.ndarray],
+    ref_masks: Sequence[np.ndarray],
+    probs: Sequence[np.ndarray],
+    ref_probs: Sequence[np.ndarray],
+) -> dict[str, float]:
+    """Agreement of a variant with the float reference: mean per-image mask Dice and IoU, and
+    mean |probability difference| at the model size; also the worst image's Dice."""
+    stats = [confusion(m, r) for m, r in zip(masks, ref_masks, strict=True)]
+    dices = [dice_score(s) for s in stats]
+    diffs = [
+        float(np.mean(np.abs(p.astype(np.float32) - q.astype(np.float32))))
+        for p, q in zip(probs, ref_probs, strict=True)
+    ]
+    return {
+        "dice": float(np.mean(dices)),
+        "iou": float(np.mean([iou(s) for s in stats])),
+        "mean_abs_prob_diff": float(np.mean(diffs)),
+        "min_dice": float(np.min(dices)),
+        "pixel_agreement": float(np.mean([(s.tp + s.tn) / s.total for s in stats])),
+    }
+
+
+def variant_name(path: Path, taken: set[str]) -> str:
+    name = path.stem
+    while name in taken:
+        name = f"{path.parent.name}/{name}" if "/" not in name else name + "'"
+    return name
+
+
+def evaluate_accuracy(
+    keras_model: str | os.PathLike[str] | None,
+    tflite_models: Sequence[str | os.PathLike[str]],
+    data: str | os.PathLike[str] | Sequence[Sample],
+    out: str | os.PathLike[str] | None = None,
+    worst: int = 5,
+    limit: int | None = None,
+    threads: int | None = None,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Score the Keras float model and each TFLite variant on ``data``; optionally write a report.
+
+    Args:
+        keras_model: ``.keras`` file (or run folder); ``None`` to score only the TFLite files (no agreement).
+        tflite_models: converted variants (float32 / fp16 / dynamic / int8 ...).
+        data: folder of image/mask pairs (``munet.train.datasets.find_pairs`` layouts) or loaded samples.
+        out: folder for ``accuracy.json``, ``accuracy.md`` and ``accuracy_grid.png`` (nothing written if None).
+        worst: how many worst images (lowest Dice) to list per model and show in the grid.
+        limit: score only the first ``limit`` pairs (smoke runs).
+        threads: interpreter threads for the TFLite variants.
+
+    Returns the result dictionary (what ``accuracy.json`` holds).
+    """
+    if keras_model is None and not tflite_models:
+        raise InputError("nothing to score: pass --keras and/or --tflite")
+    samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_samples(data, limit)
+    images = [s.image for s in samples]
+    truths = [s.truth for s in samples]
+    outputs: dict[str, dict[str, Any]] = {}
+    if keras_model is not None:
+        model = load_keras(keras_model)
+        probs = keras_probs(model, images)
+        masks = [postprocess(p, im.shape[:2], 0.5) for p, im in zip(probs, images, strict=True)]
+        path = Path(keras_model)
+        outputs[FLOAT_NAME] = {
+            "masks": masks,
+            "probs": probs,
+            "path": path,
+            "quantization": "float32 (Keras)",
+            "size_bytes": _size(path),
+            "input_size": list(keras_input_size(model)),
+        }
+    for tfl in tflite_models:
+        path = Path(tfl)
+        masks, probs, seg = tflite_outputs(path, images, threads)
+        name = variant_name(path, set(outputs))
+        outputs[name] = {
+            "masks": masks,
+            "probs": probs,
+            "path": path,
+            "quantization": seg.info.quantization,
+            "io_dtype": seg.info.io_dtype,
+            "size_bytes": path.stat().st_size,
+            "input_size": list(seg.input_size),
+            "backend": seg.backend_name,
+        }
+
+    ref = outputs.get(FLOAT_NAME)
+    models: dict[str, Any] = {}
+    for name, o in outputs.items():
+        entry: dict[str, Any] = {k: v for k, v in o.items() if k not in ("masks", "probs")}
+        entry["path"] = _display_path(o["path"])
+        for red in REDUCTIONS:
+            entry[red] = compute_metrics(o["masks"], truths, reduction=red)
+        per_image = [dice_score(confusion(m, t)) for m, t in zip(o["masks"], truths, strict=True)]
+        order = np.argsort(per_image, kind="stable")[:worst]
+        entry["worst"] = [{"image": samples[i].name, "dice": per_image[i]} for i in order]
+        if ref is not None and name != FLOAT_NAME:
+            entry["agreement_with_float"] = agreement(o["masks"], ref["masks"], o["probs"], ref["probs"])
+        models[name] = entry
+
+    result = {
+        **report.provenance(command),
+        "data": _display_path(data) if isinstance(data, (str, os.PathLike)) else "samples",
+        "images": len(samples),
+        "threshold": 0.5,
+        "models": models,
+    }
+    if out is not None:
+        out = Path(out)
+        report.write_json(out / "accuracy.json", result)
+        grid = _grid(samples, outputs, truths, worst, out / "accuracy_grid.png")
+        result["grid"] = grid.name if grid else None
+        report.write_markdown(out / "accuracy.md", accuracy_markdown(result))
+    return result
+
+
+def _size(path: Path) -> int | None:
+    if path.is_dir():
+        path = path / "best.keras"
+    return path.stat().st_size if path.is_file() else None
+
+
+def _display_path(path: Any) -> str:
+    """A path as given (relative stays relative): committed results must not carry machine paths."""
+    return Path(path).as_posix()
+
+
+def pick_pair(names: Sequence[str], quantizations: dict[str, str]) -> tuple[str, str] | None:
+    """The (reference, compared) pair for the grid: Keras float (else the first) vs. the int8 variant (else last)."""
+    if len(names) < 2:
+        return None
+    ref = FLOAT_NAME if FLOAT_NAME in names else names[0]
+    others = [n for n in names if n != ref]
+    int8 = [n for n in others if quantizations.get(n) == "int8"]
+    return ref, (int8[0] if int8 else others[-1])
+
+
+def _grid(
+    samples: list[Sample], outputs: dict[str, dict[str, Any]], truths: list[np.ndarray], worst: int, path: Path
+) -> Path | None:
+    pair = pick_pair(list(outputs), {k: str(v.get("quantization")) for k, v in outputs.items()})
+    if pair is None or worst <= 0:
+        return None
+    a, b = pair
+    # rows: the images where the compared (int8) model is worst against the truth
+    dices = [dice_score(confusion(m, t)) for m, t in zip(outputs[b]["masks"], truths, strict=True)]
+    rows = []
+    for i in np.argsort(dices, kind="stable")[:worst]:
+        rows.append(
+            {
+                "image": samples[i].image,
+                "truth": truths[i],
+                "a": outputs[a]["masks"][i],
+                "b": outputs[b]["masks"][i],
+                "title": f"{samples[i].name} Dice {dices[i]:.3f}",
+            }
+        )
+    return report.overlay_grid(rows, path, names=(a, b))
+
+
+def accuracy_markdown(result: dict[str, Any]) -> str:
+    """Markdown report of :func:`evaluate_accuracy`'s result."""
+    cols = ("dice", "iou", "miou", "precision", "recall", "accuracy", "tversky", "isic_jaccard")
+    lines = [
+        f"# Accuracy on `{result['data']}` ({result['images']} images, masks at the original size)\n",
+        report.provenance_markdown(result),
+    ]
+    for red in REDUCTIONS:
+        rows = [[name, *(m[red][c] for c in cols)] for name, m in result["models"].items()]
+        lines.append(f"\n## Metrics, {'mean over images' if red == 'per-image' else 'pixels pooled'} ({red})\n")
+        lines.append(report.markdown_table(["model", *cols], rows))
+    agree = [(n, m) for n, m in result["models"].items() if "agreement_with_float" in m]
+    if agree:
+        lines.append("\n## Agreement with the Keras float masks\n")
+        rows = [
+            [
+                n,
+                m["quantization"],
+                m["size_bytes"],
+                *(m["agreement_with_float"][k] for k in ("dice", "iou", "min_dice", "mean_abs_prob_diff")),
+            ]
+            for n, m in agree
+        ]
+        lines.append(
+            report.markdown_table(
+                ["model", "quantization", "bytes", "mask Dice", "mask IoU", "worst-image Dice", "mean |Δprob|"], rows
+            )
+        )
+    lines.append("\n## Worst images (lowest Dice against the truth)\n")
+    for name, m in result["models"].items():
+        worst = ", ".join(f"{w['image']} ({w['dice']:.3f})" for w in m["worst"])
+        lines.append(f"- {name}: {worst}\n")
+    if result.get("grid"):
+        lines.append(
+            f"\n![overlay grid]({result['grid']})\n\nColumns: image, truth, float, compared variant, "
+            "difference (magenta: float only, cyan: variant only).\n"
+        )
+    return "".join(lines)

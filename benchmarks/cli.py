@@ -1,0 +1,230 @@
+"""``munet-bench``: accuracy, latency, noise, Pareto and the whole flow in one command (thin click layer)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from munet.errors import cli_errors
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+EXISTING = click.Path(exists=True, path_type=Path)
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    from munet.edge.preprocess import parse_size
+
+    return parse_size(text) if text else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Benchmarks of MU-Net models: float vs. quantized accuracy, latency, noise robustness, Pareto front.
+
+    Every result is written as JSON + Markdown (+ PNG) with the exact command, the machine and the date.
+    """
+
+
+@main.command()
+@click.option("--keras", "keras_model", type=EXISTING, help="Float .keras model (or munet-train run folder).")
+@click.option("--tflite", "tflite", multiple=True, type=EXISTING, help="TFLite variant; repeat or list several.")
+@click.argument("more_tflite", nargs=-1, type=EXISTING)
+@click.option("--data", required=True, type=EXISTING, help="Folder of image/mask pairs (images/ + masks/, ISIC, ...).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/accuracy"), show_default=True)
+@click.option("--worst", default=5, show_default=True, help="How many worst images to list and draw.")
+@click.option("--limit", type=int, default=None, help="Only the first N pairs (smoke runs).")
+@click.option("--threads", type=int, default=None, help="Interpreter threads (default: all cores).")
+@cli_errors
+def accuracy(
+    keras_model: Path | None,
+    tflite: tuple[Path, ...],
+    more_tflite: tuple[Path, ...],
+    data: Path,
+    out: Path,
+    worst: int,
+    limit: int | None,
+    threads: int | None,
+) -> None:
+    """Paper metrics + mIoU + ISIC Jaccard of the Keras float model and each TFLite variant, agreement with float.
+
+    Example: munet-bench accuracy --keras run/best.keras --tflite run/munet_float32.tflite run/munet_int8.tflite
+    --data ../shared/data/isic/val
+    """
+    from munet.benchmarks.accuracy import accuracy_markdown, evaluate_accuracy
+
+    result = evaluate_accuracy(
+        keras_model, [*tflite, *more_tflite], data, out=out, worst=worst, limit=limit, threads=threads
+    )
+    click.echo(accuracy_markdown(result))
+    click.echo(f"wrote {out}/accuracy.json, accuracy.md, accuracy_grid.png")
+
+
+@main.command()
+@click.option("--tflite", "tflite", multiple=True, type=EXISTING, help="TFLite variant; repeat or list several.")
+@click.argument("more_tflite", nargs=-1, type=EXISTING)
+@click.option("--threads", default="1,2,all", show_default=True, help="Thread counts, comma separated.")
+@click.option("--runs", default=50, show_default=True, help="Timed runs per measurement.")
+@click.option("--warmup", default=5, show_default=True, help="Untimed warm-up runs.")
+@click.option("--data", type=EXISTING, default=None, help="Use these images as frames (default: noise frames).")
+@click.option("--frame-size", default=None, help="HxW of the noise frames (default: the model input size).")
+@click.option("--onnx", is_flag=True, help="Also time ONNX Runtime float32 (tf2onnx of the float32 variant).")
+@click.option("--onnx-model", type=EXISTING, default=None, help="Use this .onnx instead of converting.")
+@click.option("--onnx-python", type=EXISTING, default=None, help="Python with onnxruntime (default .venv-onnx).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/latency"), show_default=True)
+@cli_errors
+def latency(
+    tflite: tuple[Path, ...],
+    more_tflite: tuple[Path, ...],
+    threads: str,
+    runs: int,
+    warmup: int,
+    data: Path | None,
+    frame_size: str | None,
+    onnx: bool,
+    onnx_model: Path | None,
+    onnx_python: Path | None,
+    out: Path,
+) -> None:
+    """Median/p90 latency (pre, inference, post, end to end), peak RSS, size and GFLOP/s per variant and thread count.
+
+    Example: munet-bench latency --tflite run/munet_float32.tflite run/munet_int8.tflite --threads 1,2,all --onnx
+    """
+    from munet.benchmarks.latency import benchmark_latency, latency_markdown
+
+    images = None
+    if data is not None:
+        from munet.edge.imageio import list_images
+
+        folder = data / "images" if (data / "images").is_dir() else data
+        images = [str(p) for p in list_images(folder)[:8]]
+    result = benchmark_latency(
+        [*tflite, *more_tflite],
+        threads=threads,
+        runs=runs,
+        warmup=warmup,
+        images=images,
+        frame_size=_size(frame_size),
+        onnx=onnx,
+        onnx_model=onnx_model,
+        onnx_python_path=onnx_python,
+        out=out,
+    )
+    click.echo(latency_markdown(result))
+
+
+@main.command()
+@click.option("--tflite", "tflite", multiple=True, type=EXISTING, help="TFLite variant; repeat or list several.")
+@click.argument("more_tflite", nargs=-1, type=EXISTING)
+@click.option("--data", required=True, type=EXISTING, help="Folder of image/mask pairs.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/noise"), show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first N pairs.")
+@click.option("--seed", default=0, show_default=True)
+@cli_errors
+def noise(
+    tflite: tuple[Path, ...], more_tflite: tuple[Path, ...], data: Path, out: Path, limit: int | None, seed: int
+) -> None:
+    """Metrics under Gaussian, speckle and salt-and-pepper noise at several strengths (paper Sec. 5.3.5)."""
+    from munet.benchmarks.noise import evaluate_noise, noise_markdown
+
+    result = evaluate_noise([*tflite, *more_tflite], data, out=out, limit=limit, seed=seed)
+    click.echo(noise_markdown(result))
+
+
+@main.command()
+@click.option("--data", type=EXISTING, default=None, help="Training data (default: the synthetic set).")
+@click.option("--val-data", type=EXISTING, default=None, help="Validation data (default: split of --data).")
+@click.option("--alphas", default="0.35,0.5,1.0,1.4", show_default=True)
+@click.option("--sizes", default="128,192x256,256", show_default=True, help="Input sizes HxW, comma separated.")
+@click.option("--epochs", default=10, show_default=True)
+@click.option("--limit", type=int, default=None, help="Use only N training pairs (smoke runs).")
+@click.option(
+    "--weights",
+    type=EXISTING,
+    default=None,
+    help="ImageNet MobileNetV2 alpha=1.0 weights (.h5) for the alpha=1.0 points.",
+)
+@click.option("--threads", default=2, show_default=True, help="Threads for the int8 latency.")
+@click.option("--runs", default=30, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/pareto"), show_default=True)
+@cli_errors
+def pareto(
+    data: Path | None,
+    val_data: Path | None,
+    alphas: str,
+    sizes: str,
+    epochs: int,
+    limit: int | None,
+    weights: Path | None,
+    threads: int,
+    runs: int,
+    out: Path,
+) -> None:
+    """Dice vs. int8 latency over width multipliers alpha x input sizes (points trained from scratch are marked)."""
+    from munet.benchmarks.pareto import pareto_markdown, run_pareto
+
+    result = run_pareto(
+        data=data,
+        val_data=val_data,
+        alphas=[float(a) for a in alphas.split(",") if a],
+        sizes=[_size(s) for s in sizes.split(",") if s],
+        epochs=epochs,
+        limit=limit,
+        weights=weights,
+        threads=threads,
+        runs=runs,
+        out=out,
+    )
+    click.echo(pareto_markdown(result))
+
+
+@main.command()
+@click.option("--data", type=EXISTING, default=None, help="Your image/mask folder (default: the synthetic set).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("report"), show_default=True)
+@click.option("--epochs", default=None, type=int, help="Training epochs (default: the flow's small recipe).")
+@click.option("--size", default=None, help="Model input HxW (default 128x128... see munet-bench flow -h).")
+@click.option("--alpha", default=None, type=float, help="MobileNetV2 width multiplier (default 0.35).")
+@click.option("--threads", default=None, type=int, help="Threads for inference (default: all cores).")
+@cli_errors
+def flow(
+    data: Path | None, out: Path, epochs: int | None, size: str | None, alpha: float | None, threads: int | None
+) -> None:
+    """The whole flow: train -> convert (int8 + float32) -> munet-run -> accuracy + latency -> REPORT.md.
+
+    Without --data it runs on the embedded synthetic dermoscopy-like set, in a few minutes on 2 CPU cores.
+    """
+    from munet.benchmarks.flow import FlowConfig, run_flow
+
+    cfg = FlowConfig()
+    if epochs is not None:
+        cfg.epochs = epochs
+    if size is not None:
+        cfg.size = _size(size)  # type: ignore[assignment]
+    if alpha is not None:
+        cfg.alpha = alpha
+    if threads is not None:
+        cfg.threads = threads
+    report_path = run_flow(out, data=data, config=cfg, echo=click.echo)
+    click.echo(f"report: {report_path}")
+
+
+@main.command("readme-table")
+@click.option("--readme", type=EXISTING, default=Path("README.md"), show_default=True)
+@click.option("--results", type=EXISTING, default=Path("benchmarks/results"), show_default=True)
+@click.option("--check", is_flag=True, help="Exit 1 if the README's table is out of date (CI).")
+@cli_errors
+def readme_table(readme: Path, results: Path, check: bool) -> None:
+    """Regenerate the README's results table from benchmarks/results/*/ JSON files (between the markers)."""
+    from munet.benchmarks.readme_table import update_readme
+
+    changed = update_readme(readme, results, check=check)
+    if check and changed:
+        raise SystemExit("README results table is out of date: run munet-bench readme-table")
+    click.echo(f"{readme}: {'updated' if changed else 'up to date'}")
+
+
+if __name__ == "__main__":
+    main()

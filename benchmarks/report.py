@@ -1,0 +1,254 @@
+"""Benchmark bookkeeping: machine description, atomic JSON/Markdown writers, overlay grids and plots.
+
+Every committed result carries the exact command, the machine (CPU model, cores, library versions)
+and the date, so a reader can tell where a number comes from and rerun it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shlex
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from munet.edge.atomic import atomic_path, write_text_atomic
+
+#: Distributions whose versions are recorded with every result (``None`` when not installed).
+VERSIONED = (
+    "numpy",
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "ai-edge-litert",
+    "tflite-runtime",
+    "onnxruntime",
+    "opencv-python-headless",
+    "munet",
+)
+
+
+def cpu_model() -> str:
+    """The CPU model name from ``/proc/cpuinfo`` (Linux), else :func:`platform.processor`."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Model", "Hardware", "cpu model"):
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity where the OS has it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return os.cpu_count() or 1
+
+
+def package_versions(names: Sequence[str] = VERSIONED) -> dict[str, str | None]:
+    """Installed versions of ``names`` (read from package metadata: nothing is imported)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """The command as typed: ``munet-bench accuracy ...`` (program name without its folder)."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    prog = Path(argv[0]).name
+    if prog in ("__main__.py", "cli.py"):
+        prog = "munet-bench"
+    return shlex.join([prog, *argv[1:]])
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, OS, Python and library versions of this machine."""
+    return {
+        "cpu": cpu_model(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable_cores(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": {k: v for k, v in package_versions().items() if v is not None},
+    }
+
+
+def provenance(command: str | None = None) -> dict[str, Any]:
+    """``{"command", "date", "machine"}`` to put at the top of every result."""
+    return {
+        "command": command if command is not None else command_line(),
+        "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "machine": machine_info(),
+    }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
+    """Write ``data`` as indented JSON, atomically; NumPy scalars and paths are converted."""
+    path = Path(path)
+    write_text_atomic(path, json.dumps(_jsonable(data), indent=2) + "\n")
+    return path
+
+
+def write_markdown(path: str | os.PathLike[str], text: str) -> Path:
+    """Write Markdown ``text`` atomically."""
+    path = Path(path)
+    write_text_atomic(path, text if text.endswith("\n") else text + "\n")
+    return path
+
+
+def provenance_markdown(prov: dict[str, Any]) -> str:
+    """A short Markdown block: command, date, machine and versions."""
+    m = prov.get("machine", {})
+    versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
+    return (
+        f"- Command: `{prov.get('command', '')}`\n"
+        f"- Date (UTC): {prov.get('date', '')}\n"
+        f"- Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores ({m.get('usable_cores', '?')} usable), "
+        f"{m.get('os', '')}, Python {m.get('python', '')}\n"
+        f"- Versions: {versions}\n"
+    )
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub Markdown table; floats with 4 significant decimals."""
+
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, (float, np.floating)):
+            if not np.isfinite(v):
+                return "–"
+            return f"{v:.4f}" if abs(v) < 1 else (f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}")
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------------- images
+def _label(tile: np.ndarray, text: str) -> np.ndarray:
+    import cv2
+
+    tile = tile.copy()
+    cv2.rectangle(tile, (0, 0), (tile.shape[1], 16), (0, 0, 0), -1)
+    cv2.putText(tile, text[:40], (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def mask_overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (0, 255, 0)) -> np.ndarray:
+    """RGB image with ``mask`` blended in ``color`` and its outline drawn."""
+    import cv2
+
+    out = image.copy()
+    m = mask.astype(bool)
+    out[m] = (0.55 * out[m] + 0.45 * np.array(color)).astype(np.uint8)
+    contours, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(out, contours, -1, color, 1)
+    return out
+
+
+def difference_tile(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where two masks disagree: magenta = only in ``a``, cyan = only in ``b``, gray = both."""
+    a, b = a.astype(bool), b.astype(bool)
+    out = np.zeros((*a.shape, 3), np.uint8)
+    out[a & b] = (90, 90, 90)
+    out[a & ~b] = (255, 0, 255)
+    out[~a & b] = (0, 255, 255)
+    return out
+
+
+def overlay_grid(
+    rows: Sequence[dict[str, Any]],
+    path: str | os.PathLike[str],
+    names: tuple[str, str] = ("float", "int8"),
+    tile_height: int = 160,
+) -> Path:
+    """Write a PNG grid, one row per image: image, truth, ``names[0]`` mask, ``names[1]`` mask, difference.
+
+    Each row is ``{"image": RGB uint8, "truth": mask, "a": mask, "b": mask, "title": str}`` with all masks
+    at the image's size. The difference column shows ``a`` vs ``b`` (magenta: only ``a``; cyan: only ``b``).
+    """
+    import cv2
+
+    from munet.edge.imageio import write_png_atomic
+
+    if not rows:
+        raise ValueError("overlay_grid needs at least one row")
+    lines = []
+    for row in rows:
+        img = row["image"]
+        h, w = img.shape[:2]
+        tw = max(1, int(round(w * tile_height / h)))
+
+        def fit(t: np.ndarray, tw: int = tw) -> np.ndarray:
+            return cv2.resize(t, (tw, tile_height), interpolation=cv2.INTER_NEAREST)
+
+        tiles = [
+            _label(fit(img), row.get("title", "image")),
+            _label(fit(mask_overlay(img, row["truth"], (0, 255, 0))), "truth"),
+            _label(fit(mask_overlay(img, row["a"], (255, 200, 0))), names[0]),
+            _label(fit(mask_overlay(img, row["b"], (255, 60, 60))), names[1]),
+            _label(fit(difference_tile(row["a"], row["b"])), f"{names[0]} vs {names[1]}"),
+        ]
+        lines.append(np.concatenate(tiles, axis=1))
+    width = max(line.shape[1] for line in lines)
+    lines = [np.pad(line, ((0, 2), (0, width - line.shape[1]), (0, 0))) for line in lines]
+    grid = np.concatenate(lines, axis=0)
+    path = Path(path)
+    write_png_atomic(path, np.ascontiguousarray(grid[:, :, ::-1]))  # RGB -> OpenCV's BGR
+    return path
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+    return path
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -1,0 +1,50 @@
+"""munet-bench CLI: subcommands exist, bad input is a one-line error (exit 2), accuracy runs end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from munet.benchmarks.cli import main
+
+
+def test_help_lists_subcommands() -> None:
+    res = CliRunner().invoke(main, ["--help"])
+    assert res.exit_code == 0
+    for name in ("accuracy", "latency", "noise", "pareto", "flow", "readme-table"):
+        assert name in res.output
+
+
+def test_not_a_tflite_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "model.tflite"
+    bad.write_text("hello")
+    res = CliRunner().invoke(main, ["latency", "--tflite", str(bad), "--runs", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "error:" in res.output and "Traceback" not in res.output
+
+
+def test_accuracy_command_writes_results(tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "acc"
+    res = CliRunner().invoke(
+        main,
+        [
+            "accuracy",
+            "--tflite",
+            str(tiny_tflites["float32"]),
+            str(tiny_tflites["int8"]),
+            "--data",
+            str(tiny_pairs),
+            "--out",
+            str(out),
+            "--worst",
+            "1",
+            "--threads",
+            "1",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "accuracy.json").read_text())
+    assert set(data["models"]) == {"tiny_float32", "tiny_int8"}
+    assert (out / "accuracy_grid.png").is_file()

@@ -1,0 +1,78 @@
+"""munet.benchmarks.latency: fresh-process timings, statistics, ratios and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from munet.benchmarks.latency import benchmark_latency, parse_threads, speed_ratios, summarize
+from munet.errors import InputError
+
+
+def test_summarize_and_threads() -> None:
+    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median"] == 3.0 and s["p90"] >= s["median"] and s["min"] == 1.0
+    assert parse_threads("1,2,1") == [1, 2]
+    assert parse_threads("all")[0] >= 1
+    with pytest.raises(InputError):
+        parse_threads("two")
+    with pytest.raises(InputError):
+        parse_threads("0")
+
+
+def test_latency_of_float32_and_int8(tiny_tflites: dict[str, Path], tmp_path: Path) -> None:
+    res = benchmark_latency(
+        [tiny_tflites["float32"], tiny_tflites["int8"]],
+        threads="1",
+        runs=6,
+        warmup=1,
+        frame_size=(96, 128),
+        out=tmp_path,
+        command="munet-bench latency (test)",
+    )
+    assert set(res["variants"]) == {"tiny_float32", "tiny_int8"}
+    for v in res["variants"].values():
+        r = v["results"]["1"]
+        for stage in ("pre_ms", "infer_ms", "post_ms", "e2e_ms"):
+            assert r["stages"][stage]["median"] > 0
+            assert r["stages"][stage]["p90"] >= r["stages"][stage]["median"]
+        # end to end includes the three stages
+        assert r["stages"]["e2e_ms"]["median"] >= r["stages"]["infer_ms"]["median"]
+        assert 20 < r["peak_rss_mb"] < 2000  # a fresh process, not this pytest process with TensorFlow
+        assert r["gflops"] > 0 and v["macs"] > 0
+    assert res["variants"]["tiny_int8"]["size_bytes"] < res["variants"]["tiny_float32"]["size_bytes"]
+    assert res["float32_matmul_peak_gflops"]["1"] > 0
+    ratio = res["ratios"]["1"]["int8_vs_float32_tflite_infer"]
+    f32 = res["variants"]["tiny_float32"]["results"]["1"]["stages"]["infer_ms"]["median"]
+    i8 = res["variants"]["tiny_int8"]["results"]["1"]["stages"]["infer_ms"]["median"]
+    assert ratio == pytest.approx(i8 / f32)
+    data = json.loads((tmp_path / "latency.json").read_text())
+    assert data["command"] == "munet-bench latency (test)" and data["runs"] == 6
+    assert "tiny_int8" in (tmp_path / "latency.md").read_text()
+
+
+def test_speed_ratios_need_an_int8_variant() -> None:
+    stages = {"infer_ms": {"median": 10.0}, "e2e_ms": {"median": 12.0}}
+    v = {"a": {"kind": "tflite", "quantization": "float32", "results": {"2": {"stages": stages}}}}
+    assert speed_ratios(v) == {}
+    v["b"] = {
+        "kind": "tflite",
+        "quantization": "int8",
+        "results": {"2": {"stages": {"infer_ms": {"median": 2.5}, "e2e_ms": {"median": 3.0}}}},
+    }
+    v["c"] = {
+        "kind": "onnx",
+        "quantization": "float32",
+        "results": {"2": {"stages": {"infer_ms": {"median": 5.0}, "e2e_ms": {"median": 6.0}}}},
+    }
+    r = speed_ratios(v)["2"]
+    assert r["int8_vs_float32_tflite_infer"] == 0.25 and r["int8_vs_onnxruntime_float32_e2e"] == 0.5
+
+
+def test_missing_model_is_a_one_line_error(tmp_path: Path) -> None:
+    from munet.errors import ModelError
+
+    with pytest.raises(ModelError, match="no such model"):
+        benchmark_latency([tmp_path / "nope.tflite"], threads="1", runs=1)
