@@ -1,0 +1,156 @@
+"""Robustness to image noise (the paper's Sec. 5.3.5 "Effect of noise"): metrics of each TFLite variant under
+Gaussian, speckle and salt-and-pepper noise at several strengths, as a table and a plot.
+
+The paper names the experiment but not its noise models or strengths; ours are:
+
+- ``gaussian``: additive ``N(0, sigma^2)`` on the 0..255 scale, sigma in :data:`DEFAULT_LEVELS`;
+- ``speckle``: multiplicative ``x + x * N(0, sigma^2)`` (sigma relative);
+- ``salt-and-pepper``: a fraction ``amount`` of pixels set to 0 or 255 (half each).
+
+Noise is drawn from a generator seeded per (seed, noise, strength, image), so reruns are identical.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from munet.benchmarks import report
+from munet.benchmarks.accuracy import Sample, load_samples, tflite_outputs
+from munet.edge.metrics import compute_metrics, confusion, dice_score
+from munet.errors import InputError
+
+NOISES = ("gaussian", "speckle", "salt-and-pepper")
+#: Strengths per noise type (0 = the clean image is the first point of every curve).
+DEFAULT_LEVELS: dict[str, tuple[float, ...]] = {
+    "gaussian": (10.0, 20.0, 40.0, 80.0),
+    "speckle": (0.1, 0.2, 0.4, 0.8),
+    "salt-and-pepper": (0.01, 0.05, 0.1, 0.2),
+}
+TABLE_METRICS = ("dice", "iou", "accuracy", "precision", "recall")
+
+
+def add_noise(image: np.ndarray, kind: str, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """``image`` (RGB uint8) with ``kind`` noise of ``strength``; returns uint8 of the same shape."""
+    if strength <= 0:
+        return image.copy()
+    x = image.astype(np.float32)
+    if kind == "gaussian":
+        x = x + rng.normal(0.0, strength, x.shape).astype(np.float32)
+    elif kind == "speckle":
+        x = x + x * rng.normal(0.0, strength, x.shape).astype(np.float32)
+    elif kind == "salt-and-pepper":
+        u = rng.random(image.shape[:2])
+        x = x.copy()
+        x[u < strength / 2] = 0.0
+        x[(u >= strength / 2) & (u < strength)] = 255.0
+    else:
+        raise InputError(f"noise {kind!r}: choose one of {', '.join(NOISES)}")
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def _rng(seed: int, kind: str, level: float, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, NOISES.index(kind), int(round(level * 1000)), index])
+
+
+def evaluate_noise(
+    tflite_models: Sequence[str | os.PathLike[str]],
+    data: str | os.PathLike[str] | Sequence[Sample],
+    out: str | os.PathLike[str] | None = None,
+    levels: dict[str, Sequence[float]] | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    threads: int | None = None,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Per-image-mean metrics of each model on clean and noisy copies of ``data``; optionally write a report.
+
+    Returns ``{"models": {name: {"clean": metrics, "noise": {kind: [{"strength", **metrics,
+    "agreement_with_clean"}]}}}}`` plus provenance. ``agreement_with_clean`` is the mean Dice between the
+    masks on the noisy and on the clean image (stability, independent of the ground truth).
+    """
+    if not tflite_models:
+        raise InputError("noise: pass at least one --tflite model")
+    levels = dict(levels or DEFAULT_LEVELS)
+    samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_samples(data, limit)
+    images, truths = [s.image for s in samples], [s.truth for s in samples]
+    models: dict[str, Any] = {}
+    for m in tflite_models:
+        path = Path(m)
+        clean_masks, _, seg = tflite_outputs(path, images, threads)
+        entry: dict[str, Any] = {
+            "path": path.as_posix(),
+            "quantization": seg.info.quantization,
+            "clean": compute_metrics(clean_masks, truths),
+            "noise": {},
+        }
+        for kind, strengths in levels.items():
+            rows = []
+            for level in strengths:
+                noisy = [add_noise(im, kind, level, _rng(seed, kind, level, i)) for i, im in enumerate(images)]
+                masks = [seg.segment(im).mask for im in noisy]
+                metrics = compute_metrics(masks, truths)
+                metrics["agreement_with_clean"] = float(
+                    np.mean([dice_score(confusion(a, b)) for a, b in zip(masks, clean_masks, strict=True)])
+                )
+                rows.append({"strength": float(level), **metrics})
+            entry["noise"][kind] = rows
+        models[path.stem if path.stem not in models else path.as_posix()] = entry
+    result = {
+        **report.provenance(command),
+        "data": Path(data).as_posix() if isinstance(data, (str, os.PathLike)) else "samples",
+        "images": len(samples),
+        "seed": seed,
+        "levels": {k: list(v) for k, v in levels.items()},
+        "models": models,
+    }
+    if out is not None:
+        out = Path(out)
+        report.write_json(out / "noise.json", result)
+        plot_noise(result, out / "noise.png")
+        result["plot"] = "noise.png"
+        report.write_markdown(out / "noise.md", noise_markdown(result))
+    return result
+
+
+def plot_noise(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Dice (per image, mean) vs. noise strength, one panel per noise type, one line per model."""
+    plt = report.pyplot()
+    kinds = list(result["levels"])
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.2 * len(kinds), 3.4), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        for name, m in result["models"].items():
+            xs = [0.0] + [r["strength"] for r in m["noise"][kind]]
+            ys = [m["clean"]["dice"]] + [r["dice"] for r in m["noise"][kind]]
+            ax.plot(xs, ys, marker="o", label=name)
+        ax.set_title(kind)
+        ax.set_xlabel({"gaussian": "sigma (0-255)", "speckle": "sigma (relative)"}.get(kind, "fraction of pixels"))
+        ax.set_ylabel("Dice")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    return report.save_figure(fig, path)
+
+
+def noise_markdown(result: dict[str, Any]) -> str:
+    """Markdown table of :func:`evaluate_noise`'s result."""
+    lines = [
+        f"# Noise robustness on `{result['data']}` ({result['images']} images, per-image means)\n",
+        report.provenance_markdown(result),
+        "\n",
+    ]
+    rows = []
+    for name, m in result["models"].items():
+        rows.append([name, "none", 0, *(m["clean"][k] for k in TABLE_METRICS), 1.0])
+        for kind, entries in m["noise"].items():
+            rows.extend(
+                [name, kind, r["strength"], *(r[k] for k in TABLE_METRICS), r["agreement_with_clean"]] for r in entries
+            )
+    lines.append(report.markdown_table(["model", "noise", "strength", *TABLE_METRICS, "Dice vs clean mask"], rows))
+    if result.get("plot"):
+        lines.append(f"\n![Dice under noise]({result['plot']})\n")
+    return "".join(lines)
