@@ -174,8 +174,9 @@ class RunCallback(keras.callbacks.Callback):
             p.stopped_early = True
             self.model.stop_training = True
             print(f"epoch {epoch + 1}: early stop, {self.monitor} has not improved for {p.wait} epochs")
-        self._save("last.keras")  # weights + optimizer, before the progress that points at them
-        p.save(self.run_dir)
+        # weights + optimizer and the log first; progress.json (the commit point of the epoch) last
+        self._save("last.keras")
         write_log_csv(self.run_dir / "log.csv", p.history)
+        p.save(self.run_dir)
         if self.interrupt.count >= 1:
             self.model.stop_training = True

@@ -273,6 +273,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
     write_text_atomic(run_dir / "config.yaml", config.to_yaml())
     keras.utils.set_random_seed(config.seed + progress.epoch)
     strategy, mixed, device = _devices(config)
+    if strategy.num_replicas_in_sync > 1:
+        _log(f"distributed: MirroredStrategy over {strategy.num_replicas_in_sync} replicas")
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
     data = _prepare_data(config, run_dir)
