@@ -94,9 +94,11 @@ def test_missing_encoder_weights_file_is_a_one_line_error(name: str, tmp_path) -
     assert str(missing) in str(err.value) and "\n" not in str(err.value)
 
 
-def test_unet_refuses_encoder_weights() -> None:
+def test_unet_refuses_an_encoder_weights_file(tmp_path) -> None:
     with pytest.raises(ModelError, match="no pretrained encoder"):
-        build_model("unet", input_shape=(64, 64, 3), encoder_weights="imagenet")
+        build_model("unet", input_shape=(64, 64, 3), encoder_weights=tmp_path / "vgg.h5")
+    # munet-train's default "imagenet" means "from scratch" for a U-Net (nothing to pretrain).
+    assert build_model("unet", input_shape=(64, 64, 3), base_filters=4, encoder_weights="imagenet").count_params()
 
 
 @pytest.fixture(scope="module")

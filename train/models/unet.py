@@ -23,7 +23,7 @@ def build_unet(
     depth: int = 4,
     batch_size: int | None = None,
     name: str = "unet",
-    encoder_weights: None = None,
+    encoder_weights: str | None = None,
 ) -> Any:
     """Build a plain U-Net.
 
@@ -32,12 +32,13 @@ def build_unet(
         base_filters: filters at full resolution; level ``i`` has ``base_filters * 2**i``.
         depth: number of pooling levels (4 in Ronneberger et al.).
         batch_size: fix the batch dimension (1 for TFLite export), or ``None``.
-        encoder_weights: accepted for a uniform builder signature; U-Net has no pretrained
-            encoder, so only ``None`` (or ``"none"``) is allowed.
+        encoder_weights: accepted for a uniform builder signature. U-Net has no encoder to
+            pretrain: ``None``/``"none"`` and ``"imagenet"`` (munet-train's default) both mean
+            "from scratch"; a weights file is refused.
     """
     import keras
 
-    if encoder_weights is not None and str(encoder_weights).lower() not in ("none", "random", ""):
+    if encoder_weights is not None and str(encoder_weights).lower() not in ("none", "random", "", "imagenet"):
         raise ModelError(f"unet: has no pretrained encoder, got encoder_weights={encoder_weights!r}; use 'none'")
     if base_filters < 1 or not 1 <= depth <= 5:
         raise ModelError(f"unet: base_filters must be >= 1 and depth 1..5, got {base_filters}, {depth}")
