@@ -266,6 +266,12 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
 
     t_start = time.perf_counter()
     config.validate()
+    if config.data:  # fail on bad folders before creating anything (cheap directory scan)
+        from munet.train.datasets import find_pairs
+
+        find_pairs(config.data, config.dataset)
+        if config.val_data:
+            find_pairs(config.val_data, config.dataset)
     run_dir = _prepare_run_dir(config, resume)
     progress = Progress.load(run_dir) if resume else Progress()
     if resume and progress.epoch >= config.epochs and progress.finished:

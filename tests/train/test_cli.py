@@ -1,0 +1,68 @@
+"""munet-train: help and one-line errors (no training here; tests/train/test_trainer.py trains)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from munet.train.cli import main
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, result.output
+
+
+def test_help_lists_the_issue_options() -> None:
+    code, out = _run(["--help"])
+    assert code == 0
+    for opt in (
+        "--data",
+        "--dataset",
+        "--val-data",
+        "--val-split",
+        "--arch",
+        "--alpha",
+        "--size",
+        "--encoder-weights",
+        "--epochs",
+        "--batch",
+        "--lr",
+        "--loss",
+        "--out",
+        "--config",
+        "--resume",
+        "--seed",
+        "--freeze-encoder-epochs",
+        "--patience",
+    ):
+        assert opt in out, opt
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "100"], "multiples of 32"),
+        (["--val-split", "2"], "between 0 and 1"),
+        (["--config", "missing.yaml"], "missing.yaml: config file not found"),
+        (["--arch", "mnet"], "did you mean 'munet'"),
+        (["--resume", "runs/x", "--alpha", "1.0"], "--alpha cannot change a run"),
+        (["--resume", "no/such/run"], "not a munet-train run folder"),
+    ],
+)
+def test_one_line_errors(args: list[str], message: str) -> None:
+    code, out = _run(args)
+    assert code == 2
+    assert message in out and "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_missing_and_empty_data_folders(tmp_path: Path) -> None:
+    code, out = _run(["--data", str(tmp_path / "nope"), "--out", str(tmp_path / "run")])
+    assert code == 2 and "nope" in out and len(out.strip().splitlines()) == 1
+    (tmp_path / "empty").mkdir()
+    code, out = _run(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")])
+    assert code == 2 and "empty" in out and len(out.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()  # nothing is created for bad input
