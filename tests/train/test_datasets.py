@@ -198,15 +198,16 @@ def test_16bit_and_rgb_masks_are_binarised(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- bad inputs
-def test_truncated_jpeg(tmp_path):
-    ok, buf = cv2.imencode(".jpg", _image(64, 64))
-    path = tmp_path / "images" / "a.jpg"
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_truncated_image(tmp_path, ext):
+    ok, buf = cv2.imencode(ext, _image(64, 64))
+    path = tmp_path / "images" / f"a{ext}"
     path.parent.mkdir()
     path.write_bytes(buf.tobytes()[: len(buf) // 2])
     _write(tmp_path / "masks" / "a.png", _mask(64, 64))
     with pytest.raises(InputError) as exc:
         load_pair(find_pairs(tmp_path)[0])
-    assert "truncated" in _one_line_naming(exc, "a.jpg")
+    assert "truncated" in _one_line_naming(exc, f"images/a{ext}")
 
 
 def test_text_file_renamed_png(tmp_path):
