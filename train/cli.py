@@ -49,6 +49,15 @@ def main(config_path: str | None, resume: str | None, **options: Any) -> None:
     RUN/MODEL_CARD.md            data, config, metrics, parameters
     Ctrl-C finishes the epoch and saves; continue with --resume RUN.
     """
+    try:
+        _main(config_path, resume, options)
+    except KeyboardInterrupt:  # before the first epoch or on a third Ctrl-C
+        where = resume or options.get("out") or "the run folder"
+        click.echo(f"interrupted: nothing more was saved; resume with munet-train --resume {where}", err=True)
+        sys.exit(130)
+
+
+def _main(config_path: str | None, resume: str | None, options: dict[str, Any]) -> None:
     from munet.train.config import make_config
 
     given = {k: v for k, v in options.items() if v is not None}
