@@ -1,0 +1,147 @@
+"""``munet-run MODEL SOURCE``: segment images, folders, globs, videos, cameras or streams on the edge."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from munet.edge.runner import run
+from munet.edge.runtime import BACKEND_CHOICES
+from munet.edge.sources import classify
+from munet.errors import cli_errors
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("source")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (masks, overlays, summary.csv/json). Default: munet-out for files, none for live.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Interpreter threads (default: number of cores; keep it <= free cores).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKEND_CHOICES),
+    default="auto",
+    show_default=True,
+    help="TFLite interpreter: LiteRT, tflite-runtime or tensorflow.lite.",
+)
+@click.option("--show", is_flag=True, help="Show a window (needs a display); else falls back to the preview server.")
+@click.option(
+    "--preview",
+    "preview_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve a live MJPEG preview on this port (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Preview address; 0.0.0.0 opens it to the LAN (no authentication).",
+)
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
+@click.option("--keep-largest", is_flag=True, help="Keep only the largest lesion component.")
+@click.option("--fill-holes", is_flag=True, help="Fill holes inside the lesion mask.")
+@click.option("--no-overlay", is_flag=True, help="Do not write overlay PNGs.")
+@click.option(
+    "--realtime",
+    is_flag=True,
+    help="Read a video file at its frame rate like a camera (newest frame only; drops counted).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Reconnection attempts (exponential back-off) when a camera or stream stops.",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0.0),
+    default=0.5,
+    show_default=True,
+    help="First reconnection delay in seconds (doubles each attempt, capped at 8 s).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@cli_errors
+def main(
+    model: str,
+    source: str,
+    out: str | None,
+    threads: int | None,
+    backend: str,
+    show: bool,
+    preview_port: int | None,
+    host: str,
+    max_frames: int | None,
+    keep_largest: bool,
+    fill_holes: bool,
+    no_overlay: bool,
+    realtime: bool,
+    retries: int,
+    backoff: float,
+    verbose: bool,
+) -> None:
+    """Segment SOURCE with the .tflite MODEL (no TensorFlow needed).
+
+    SOURCE: an image, a folder, a glob ('imgs/*.jpg'), a video file, a camera index (0 = /dev/video0),
+    a stream URL (rtsp://, http://...) or picamera2[:N] (Raspberry Pi camera).
+    Per input: <stem>_segmentation.png (0/255, original size), <stem>_overlay.png, a summary row.
+    Ctrl-C ends the run cleanly with its summary.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    if show and preview_port is not None:
+        raise click.UsageError("use either --show or --preview PORT")
+    kind = classify(source)
+    if out is None and (kind in ("images", "video") and not realtime):
+        out = "munet-out"
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        print("interrupted: finishing the current frame (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        summary = run(
+            model,
+            source,
+            out=out,
+            threads=threads,
+            backend=backend,
+            keep_largest=keep_largest,
+            fill_holes=fill_holes,
+            overlays=not no_overlay,
+            max_frames=max_frames,
+            show=show,
+            preview_port=preview_port,
+            host=host,
+            realtime=realtime,
+            retries=retries,
+            backoff=backoff,
+            stop=stop,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    click.echo(summary.line())
+    if summary.processed == 0 and summary.skipped > 0:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The ``munet-run`` loop as a Python API: source -> Segmenter -> outputs / preview -> summary."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+
+from munet.edge.outputs import OutputWriter, overlay
+from munet.edge.preview import PreviewServer, Window, display_available
+from munet.edge.runtime import Result, Segmenter
+from munet.edge.sources import Frame, Source, open_source
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunSummary:
+    """Totals of one run (also the head of ``summary.json``)."""
+
+    model: str
+    source: str
+    source_kind: str
+    backend: str
+    threads: int
+    processed: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    elapsed_s: float = 0.0
+    fps: float = 0.0
+    mean_pre_ms: float = 0.0
+    mean_infer_ms: float = 0.0
+    mean_post_ms: float = 0.0
+    ended: str = ""
+    out_dir: str | None = None
+    preview_url: str | None = None
+    skipped_names: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The one-paragraph summary printed at the end of a run."""
+        text = (
+            f"processed {self.processed} frame(s), skipped {self.skipped}, dropped {self.dropped} "
+            f"in {self.elapsed_s:.1f} s: {self.fps:.1f} FPS; mean pre {self.mean_pre_ms:.1f} ms, "
+            f"infer {self.mean_infer_ms:.1f} ms, post {self.mean_post_ms:.1f} ms "
+            f"({self.backend}, {self.threads} thread(s)); ended: {self.ended}"
+        )
+        if self.out_dir:
+            text += f"; outputs in {self.out_dir}"
+        return text
+
+
+def run(
+    model: str | Path,
+    source: str | Source,
+    out: str | Path | None = None,
+    threads: int | None = None,
+    backend: str = "auto",
+    keep_largest: bool = False,
+    fill_holes: bool = False,
+    overlays: bool = True,
+    max_frames: int | None = None,
+    show: bool = False,
+    preview_port: int | None = None,
+    host: str = "127.0.0.1",
+    realtime: bool = False,
+    retries: int = 5,
+    backoff: float = 0.5,
+    stop: threading.Event | None = None,
+    echo: Callable[[str], None] = _stderr,
+    on_source: Callable[[Source], None] | None = None,
+    on_frame: Callable[[int, Result], None] | None = None,
+) -> RunSummary:
+    """Segment every frame of ``source`` (a SOURCE string for :func:`munet.edge.sources.open_source`, or an
+    open :class:`~munet.edge.sources.Source`) and summarise; ``on_frame(n, result)`` is called per frame.
+
+    Setting ``stop`` (e.g. from a SIGINT handler) ends the run after the current frame, with its summary.
+    """
+    stop = stop or threading.Event()
+    seg = Segmenter(model, threads=threads, backend=backend, keep_largest=keep_largest, fill_holes=fill_holes)
+    src = (
+        source
+        if isinstance(source, Source)
+        else open_source(source, realtime=realtime, retries=retries, backoff=backoff)
+    )
+    if on_source is not None:
+        on_source(src)
+    summary = RunSummary(str(model), src.label or str(source), src.kind, seg.backend_name, seg.threads)
+    writer = OutputWriter(out, overlays=overlays)
+    summary.out_dir = str(out) if out is not None else None
+    viewer: PreviewServer | Window | None = None
+    if show:
+        ok, why = display_available()
+        if ok:
+            viewer = Window(f"MU-Net Edge: {Path(model).name}")
+        else:
+            preview_port = 8080 if preview_port is None else preview_port
+            echo(f"--show: {why}; serving the preview instead")
+    if viewer is None and preview_port is not None:
+        viewer = PreviewServer(preview_port, host, title=f"{Path(model).name} on {source}")
+        summary.preview_url = viewer.url
+        echo(f"preview: {viewer.url} (MJPEG at {viewer.stream_url})")
+    sums = {"pre_ms": 0.0, "infer_ms": 0.0, "post_ms": 0.0}
+    t_start = time.perf_counter()
+    t_report = t_start
+    ended = ""
+    try:
+        for frame in _stoppable(src, stop):
+            if frame.image is None:
+                summary.skipped += 1
+                summary.skipped_names.append(frame.name)
+                writer.skip(frame.name, frame.error or "unreadable")
+                echo(f"skipped: {frame.error}")
+                continue
+            result = seg.segment(frame.image)
+            writer.write(frame.name, frame.image, result, seg.info.threshold)
+            for key in sums:
+                sums[key] += result.timings[key]
+            summary.processed += 1
+            if on_frame is not None:
+                on_frame(summary.processed, result)
+            now = time.perf_counter()
+            if viewer is not None:
+                fps = summary.processed / max(now - t_start, 1e-9)
+                view = overlay(frame.image, result.mask)
+                cv2.putText(view, f"{fps:.1f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+                if viewer.publish(view) is False:
+                    ended = "window closed"
+                    break
+            if src.live and now - t_report >= 2.0:
+                t_report = now
+                fps = summary.processed / max(now - t_start, 1e-9)
+                echo(f"{summary.processed} frames, {fps:.1f} FPS, dropped {src.dropped}")
+            if max_frames is not None and summary.processed >= max_frames:
+                ended = f"--max-frames {max_frames} reached"
+                break
+        if not ended:
+            ended = "interrupted (SIGINT)" if stop.is_set() else src.reason
+    finally:
+        summary.elapsed_s = time.perf_counter() - t_start
+        src.close()
+        if viewer is not None:
+            viewer.close()
+    n = max(summary.processed, 1)
+    summary.dropped = src.dropped
+    summary.ended = ended
+    summary.fps = summary.processed / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
+    summary.mean_pre_ms, summary.mean_infer_ms, summary.mean_post_ms = (sums[k] / n for k in sums)
+    totals = {k: v for k, v in asdict(summary).items() if k != "skipped_names"}
+    writer.finish(totals)
+    return summary
+
+
+def _stoppable(src: Source, stop: threading.Event) -> Iterator[Frame]:
+    """Iterate ``src`` until it ends or ``stop`` is set (live sources are interrupted promptly)."""
+    it = iter(src)
+    if src.live:
+        src.stop_event = stop
+    while not stop.is_set():
+        try:
+            frame = next(it)
+        except StopIteration:
+            return
+        if stop.is_set():
+            return
+        yield frame
