@@ -84,7 +84,8 @@ class InterruptFlag:
 
 
 def current_lr(optimizer: Any) -> float:
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    """The optimizer's learning rate now, rounded to float32 precision (1e-3, not 0.0010000000474974513)."""
+    return float(f"{float(keras.ops.convert_to_numpy(optimizer.learning_rate)):.7g}")
 
 
 def write_log_csv(path: Path, history: list[dict[str, float]]) -> None:

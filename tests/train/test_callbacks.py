@@ -1,0 +1,64 @@
+"""RunCallback's counters on a tiny Dense model: best/last checkpoints, plateau LR, early stop, resume state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from munet.errors import MunetError  # noqa: E402
+from munet.train.callbacks import InterruptFlag, Progress, RunCallback  # noqa: E402
+
+
+def _callback(run: Path, progress: Progress, **kw: object) -> RunCallback:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    args = dict(monitor="val_dice", patience=3, plateau=True, lr_patience=2, lr_factor=0.5, min_lr=1e-4)
+    args.update(kw)
+    cb = RunCallback(run, progress, interrupt=InterruptFlag(), **args)  # type: ignore[arg-type]
+    cb.set_model(model)
+    return cb
+
+
+def test_best_plateau_and_early_stop(tmp_path: Path) -> None:
+    cb = _callback(tmp_path, Progress())
+    dice = [0.5, 0.6, 0.55, 0.58, 0.59]  # best at epoch 2, then 3 epochs without improvement
+    for epoch, value in enumerate(dice):
+        cb.on_epoch_end(epoch, {"loss": 1.0, "val_dice": value})
+    p = json.loads((tmp_path / "state" / "progress.json").read_text())
+    assert p["epoch"] == 5 and p["best_epoch"] == 2 and p["best"] == pytest.approx(0.6)
+    # plateau: 2 flat epochs (3, 4) -> lr halved once; early stop after 3 flat epochs (3, 4, 5)
+    assert [row["lr"] for row in p["history"]] == [1e-3, 1e-3, 1e-3, 1e-3, 5e-4]
+    assert p["lr"] == 5e-4 and p["stopped_early"] and cb.model.stop_training
+    assert (tmp_path / "best.keras").is_file() and (tmp_path / "last.keras").is_file()
+    assert (tmp_path / "log.csv").read_text().count("\n") == 6  # header + 5 epochs
+    # the counters come back for a resumed run
+    again = Progress.load(tmp_path)
+    assert (again.wait, again.best_epoch, len(again.history)) == (3, 2, 5)
+
+
+def test_loss_monitor_is_minimised_and_unknown_monitor_fails(tmp_path: Path) -> None:
+    cb = _callback(tmp_path, Progress(), monitor="val_loss")
+    cb.on_epoch_end(0, {"val_loss": 0.5})
+    cb.on_epoch_end(1, {"val_loss": 0.4})
+    assert cb.progress.best_epoch == 2
+    bad = _callback(tmp_path / "b", Progress(), monitor="val_dcie")
+    with pytest.raises(MunetError, match="val_dcie.*val_loss"):
+        bad.on_epoch_end(0, {"val_loss": 0.5})
+
+
+def test_interrupts(tmp_path: Path) -> None:
+    cb = _callback(tmp_path, Progress())
+    cb.interrupt.count = 1  # first Ctrl-C: finish and record the epoch, then stop
+    cb.on_train_batch_end(0)
+    assert not cb.model.stop_training
+    cb.on_epoch_end(0, {"val_dice": 0.3})
+    assert cb.model.stop_training and cb.progress.epoch == 1
+    cb2 = _callback(tmp_path / "b", Progress())
+    cb2.interrupt.count = 2  # second Ctrl-C: stop after this batch; the partial epoch is not recorded
+    cb2.on_train_batch_end(0)
+    cb2.on_epoch_end(0, {"val_dice": 0.3})
+    assert cb2.model.stop_training and cb2.progress.epoch == 0 and not (tmp_path / "b" / "last.keras").exists()
