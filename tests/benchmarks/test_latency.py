@@ -40,7 +40,7 @@ def test_latency_of_float32_and_int8(tiny_tflites: dict[str, Path], tmp_path: Pa
             assert r["stages"][stage]["p90"] >= r["stages"][stage]["median"]
         # end to end includes the three stages
         assert r["stages"]["e2e_ms"]["median"] >= r["stages"]["infer_ms"]["median"]
-        assert 20 < r["peak_rss_mb"] < 2000  # a fresh process, not this pytest process with TensorFlow
+        assert 20 < r["peak_rss_mb"] < 400  # a fresh process without TensorFlow (this pytest process has it)
         assert r["gflops"] > 0 and v["macs"] > 0
     assert res["variants"]["tiny_int8"]["size_bytes"] < res["variants"]["tiny_float32"]["size_bytes"]
     assert res["float32_matmul_peak_gflops"]["1"] > 0

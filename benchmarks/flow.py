@@ -1,0 +1,280 @@
+"""The whole MU-Net Edge flow in one call: train -> convert -> run on the edge runtime -> benchmark -> report.
+
+``munet-bench flow`` (the README's main command) does, in a report folder ``OUT``:
+
+1. data: without ``--data`` the embedded synthetic dermoscopy-like set (``munet.train.synthetic``),
+   written to ``OUT/data/{train,val}``; with ``--data DIR`` the user's pairs (``DIR/train`` + ``DIR/val`` when
+   present, else a seeded group-aware 80/20 split linked into ``OUT/data``);
+2. training (``munet.train.trainer``) of a small MU-Net from scratch -> ``OUT/run`` (best.keras, curves.png);
+3. conversion (``munet.convert``) to int8 (calibrated on the training images) and float32;
+4. ``munet-run``'s Python API over the validation images with the int8 model -> ``OUT/masks``;
+5. ``munet-bench accuracy`` (float Keras, float32 and int8 TFLite) and ``latency`` -> ``OUT/accuracy``,
+   ``OUT/latency``;
+6. ``OUT/REPORT.md`` with the training curve, the overlay grid (float vs int8) and the tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from munet.benchmarks import report
+from munet.errors import InputError
+
+
+@dataclass
+class FlowConfig:
+    """The flow's small recipe (it must finish in minutes on two CPU cores)."""
+
+    alpha: float = 0.35
+    size: tuple[int, int] = (128, 128)
+    epochs: int = 6
+    batch: int = 8
+    n_train: int = 96
+    n_val: int = 24
+    synthetic_size: tuple[int, int] = (192, 256)
+    calib_count: int = 64
+    threads: int | None = None
+    latency_runs: int = 50
+    latency_warmup: int = 5
+    worst: int = 4
+    seed: int = 0
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists() or dst.is_symlink():
+        dst.unlink()
+    try:
+        os.symlink(src.resolve(), dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def prepare_data(out: Path, data: Path | None, cfg: FlowConfig) -> tuple[Path, Path, bool]:
+    """``(train_dir, val_dir, synthetic)``: folders of ``images/`` + ``masks/`` pairs."""
+    if data is None:
+        from munet.train.synthetic import make_synthetic_dataset
+
+        train = make_synthetic_dataset(out / "data" / "train", n=cfg.n_train, size=cfg.synthetic_size, seed=cfg.seed)
+        val = make_synthetic_dataset(out / "data" / "val", n=cfg.n_val, size=cfg.synthetic_size, seed=cfg.seed + 1)
+        return train, val, True
+    from munet.train.datasets import find_pairs, split_pairs
+
+    data = Path(data)
+    if (data / "train").is_dir() and (data / "val").is_dir():
+        return data / "train", data / "val", False
+    pairs = find_pairs(data)
+    if any(p.mask is None or p.mask == p.image for p in pairs):
+        raise InputError(f"{data}: the flow needs separate image and mask files (images/ + masks/ or train/ + val/)")
+    train_pairs, val_pairs = split_pairs(pairs, 0.2, seed=cfg.seed)
+    if not train_pairs or not val_pairs:
+        raise InputError(f"{data}: {len(pairs)} pair(s) cannot be split into training and validation; add images")
+    for name, subset in (("train", train_pairs), ("val", val_pairs)):
+        for p in subset:
+            _link_or_copy(p.image, out / "data" / name / "images" / p.image.name)
+            _link_or_copy(p.mask, out / "data" / name / "masks" / p.mask.name)  # type: ignore[arg-type]
+    return out / "data" / "train", out / "data" / "val", False
+
+
+def run_flow(
+    out: str | os.PathLike[str] = "report",
+    data: str | os.PathLike[str] | None = None,
+    config: FlowConfig | None = None,
+    echo: Callable[[str], None] = print,
+    command: str | None = None,
+) -> Path:
+    """Run the whole flow into folder ``out``; returns the path of ``REPORT.md``."""
+    from munet.benchmarks.accuracy import evaluate_accuracy
+    from munet.benchmarks.latency import benchmark_latency
+
+    cfg = config or FlowConfig()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    prov = report.provenance(command)
+    times: dict[str, float] = {}
+    t_all = t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        times[name] = round(now - t, 1)
+        t = now
+        echo(f"[flow] {name}: {times[name]:.1f} s")
+
+    train_dir, val_dir, synthetic = prepare_data(out, Path(data) if data else None, cfg)
+    echo(f"[flow] data: train {train_dir}, val {val_dir}" + (" (synthetic)" if synthetic else ""))
+    lap("data")
+
+    from munet.train.config import make_config
+    from munet.train.trainer import train
+
+    tcfg = make_config(
+        overrides={
+            "data": str(train_dir),
+            "val_data": str(val_dir),
+            "dataset": "folder",
+            "alpha": cfg.alpha,
+            "size": list(cfg.size),
+            "epochs": cfg.epochs,
+            "batch": cfg.batch,
+            "encoder_weights": "none",
+            "out": str(out / "run"),
+            "seed": cfg.seed,
+            "patience": max(cfg.epochs, 1),
+        }
+    )
+    run = train(tcfg)
+    best = run.run_dir / "best.keras"
+    if not best.is_file():
+        raise InputError(f"{run.run_dir}: training produced no best.keras (interrupted?)")
+    lap("train")
+
+    from munet.convert.api import Converter
+
+    models: dict[str, Path] = {}
+    with Converter(best) as conv:
+        conv.set_calibration(train_dir, calib_count=cfg.calib_count)
+        for mode in ("int8", "float32"):
+            models[mode] = conv.convert(mode, out / "models" / f"munet_{mode}.tflite").path
+    lap("convert")
+
+    from munet.edge.runner import run as edge_run
+
+    summary = edge_run(
+        models["int8"], str(val_dir / "images"), out=out / "masks", threads=cfg.threads, echo=lambda _m: None
+    )
+    lap("munet-run")
+
+    acc = evaluate_accuracy(
+        best,
+        [models["float32"], models["int8"]],
+        val_dir,
+        out=out / "accuracy",
+        worst=cfg.worst,
+        threads=cfg.threads,
+        command=prov["command"],
+    )
+    lap("accuracy")
+    threads = "1,all" if cfg.threads is None else str(cfg.threads)
+    frames = sorted(str(p) for p in (val_dir / "images").iterdir())[:8]
+    lat = benchmark_latency(
+        [models["float32"], models["int8"]],
+        threads=threads,
+        runs=cfg.latency_runs,
+        warmup=cfg.latency_warmup,
+        images=frames,
+        out=out / "latency",
+        command=prov["command"],
+    )
+    lap("latency")
+    times["total"] = round(time.perf_counter() - t_all, 1)
+
+    curves = run.run_dir / "curves.png"
+    result = {
+        **prov,
+        "config": asdict(cfg),
+        "synthetic": synthetic,
+        "train_data": str(train_dir),
+        "val_data": str(val_dir),
+        "run_dir": str(run.run_dir),
+        "epochs_completed": run.epochs_completed,
+        "models": {k: {"path": str(v), "size_bytes": v.stat().st_size} for k, v in models.items()},
+        "munet_run": {
+            "processed": summary.processed,
+            "fps": summary.fps,
+            "backend": summary.backend,
+            "threads": summary.threads,
+        },
+        "seconds": times,
+    }
+    report.write_json(out / "flow.json", result)
+    path = report.write_markdown(out / "REPORT.md", flow_markdown(result, acc, lat, curves, out))
+    echo(f"[flow] done in {times['total']:.0f} s")
+    return path
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, base)).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, Any], curves: Path, out: Path) -> str:
+    """``REPORT.md``: what was run, the training curve, accuracy, the overlay grid and latency."""
+    cfg = result["config"]
+    data = "the embedded SYNTHETIC dermoscopy-like set" if result["synthetic"] else f"`{result['train_data']}`"
+    lines = [
+        "# MU-Net Edge flow report\n\n",
+        report.provenance_markdown(result),
+        f"\nMU-Net (MobileNetV2 encoder alpha={cfg['alpha']}, from scratch) trained {result['epochs_completed']} "
+        f"epoch(s) at {cfg['size'][0]}x{cfg['size'][1]} on {data}; validation images: `{result['val_data']}`.\n",
+    ]
+    if result["synthetic"]:
+        lines.append("\n> Synthetic data: these numbers show the pipeline works, not clinical accuracy.\n")
+    lines.append("\n## Time per stage (s)\n\n")
+    lines.append(report.markdown_table(list(result["seconds"]), [list(result["seconds"].values())]))
+    if curves.is_file():
+        lines.append(f"\n## Training curve\n\n![training curve]({_rel(curves, out)})\n")
+    lines.append("\n## Models\n\n")
+    lines.append(
+        report.markdown_table(
+            ["variant", "file", "MB"],
+            [[k, f"`{_rel(Path(v['path']), out)}`", v["size_bytes"] / 1e6] for k, v in result["models"].items()],
+        )
+    )
+    r = result["munet_run"]
+    lines.append(
+        f"\n`munet-run` (int8, {r['backend']}, {r['threads']} thread(s)) segmented {r['processed']} "
+        f"validation image(s) at {r['fps']:.1f} FPS into `masks/`.\n"
+    )
+    cols = ("dice", "iou", "miou", "precision", "recall", "accuracy", "isic_jaccard")
+    lines.append("\n## Accuracy (per-image means, masks at the original size)\n\n")
+    lines.append(
+        report.markdown_table(
+            ["model", *cols], [[n, *(m["per-image"][c] for c in cols)] for n, m in acc["models"].items()]
+        )
+    )
+    agree = [
+        [n, m["agreement_with_float"]["dice"], m["agreement_with_float"]["mean_abs_prob_diff"]]
+        for n, m in acc["models"].items()
+        if "agreement_with_float" in m
+    ]
+    if agree:
+        lines.append("\nAgreement with the Keras float masks:\n\n")
+        lines.append(report.markdown_table(["model", "mask Dice", "mean |Δprob|"], agree))
+    if acc.get("grid"):
+        lines.append(
+            "\n## Float vs int8 on the worst images\n\nColumns: image, truth, Keras float, int8, "
+            "difference (magenta: float only, cyan: int8 only).\n\n![overlay grid](accuracy/"
+            f"{acc['grid']})\n"
+        )
+    lines.append("\n## Latency (ms, median / p90, fresh process per row)\n\n")
+    rows = []
+    for name, v in lat["variants"].items():
+        for t, res in v["results"].items():
+            s = res["stages"]
+            rows.append(
+                [
+                    name,
+                    t,
+                    f"{s['infer_ms']['median']:.2f} / {s['infer_ms']['p90']:.2f}",
+                    f"{s['e2e_ms']['median']:.2f} / {s['e2e_ms']['p90']:.2f}",
+                    res["peak_rss_mb"],
+                    res.get("gflops"),
+                ]
+            )
+    lines.append(report.markdown_table(["model", "threads", "inference", "end to end", "peak RSS MB", "GFLOP/s"], rows))
+    for t, ratio in lat.get("ratios", {}).items():
+        if "int8_vs_float32_tflite_e2e" in ratio:
+            lines.append(
+                f"\nint8 / float32 end-to-end latency at {t} thread(s): {ratio['int8_vs_float32_tflite_e2e']:.2f}\n"
+            )
+    lines.append("\nDetails: `accuracy/accuracy.md`, `latency/latency.md`, `run/MODEL_CARD.md`.\n")
+    return "".join(lines)

@@ -1,0 +1,55 @@
+"""The whole flow (train -> convert -> munet-run -> accuracy + latency -> REPORT.md) in a tiny configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from munet.benchmarks.flow import FlowConfig, run_flow
+
+
+@pytest.mark.slow
+def test_flow_writes_a_complete_report(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    cfg = FlowConfig(
+        alpha=0.35,
+        size=(64, 64),
+        epochs=1,
+        batch=4,
+        n_train=12,
+        n_val=4,
+        synthetic_size=(72, 96),
+        calib_count=8,
+        threads=1,
+        latency_runs=3,
+        latency_warmup=1,
+        worst=2,
+    )
+    report = run_flow(tmp_path / "report", config=cfg, echo=lambda _m: None, command="munet-bench flow (test)")
+    out = report.parent
+    text = report.read_text()
+    for section in ("Training curve", "Accuracy", "Float vs int8", "Latency", "SYNTHETIC"):
+        assert section in text
+    for rel in (
+        "run/best.keras",
+        "run/curves.png",
+        "models/munet_int8.tflite",
+        "models/munet_float32.tflite",
+        "accuracy/accuracy_grid.png",
+        "latency/latency.json",
+    ):
+        assert (out / rel).is_file(), rel
+    # munet-run wrote one mask per validation image, at the image's own size
+    import cv2
+
+    masks = sorted((out / "masks").glob("*_segmentation.png"))
+    assert len(masks) == 4
+    assert cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE).shape == (72, 96)
+    flow = json.loads((out / "flow.json").read_text())
+    assert flow["synthetic"] is True and flow["epochs_completed"] == 1
+    assert set(flow["seconds"]) >= {"train", "convert", "munet-run", "accuracy", "latency", "total"}
+    acc = json.loads((out / "accuracy" / "accuracy.json").read_text())
+    assert acc["models"]["munet_float32"]["agreement_with_float"]["dice"] > 0.99
+    assert acc["images"] == 4

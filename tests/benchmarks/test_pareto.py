@@ -1,0 +1,54 @@
+"""munet.benchmarks.pareto: the front, the plot and the table (training itself is covered by the flow test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from munet.benchmarks.pareto import pareto_front, pareto_markdown, plot_pareto
+
+
+def _point(alpha: float, ms: float, dice: float, pretrained: bool = False) -> dict:
+    init = "ImageNet" if pretrained else "scratch"
+    return {
+        "alpha": alpha,
+        "size": [128, 128],
+        "pretrained": pretrained,
+        "init": init,
+        "epochs": 1,
+        "gmacs": 0.3,
+        "size_mb": 3.0,
+        "dice_float": dice,
+        "dice_int8": dice,
+        "agreement_dice": 0.99,
+        "latency_ms": ms,
+    }
+
+
+def test_front_keeps_only_undominated_points() -> None:
+    pts = [
+        _point(0.35, 5, 0.70),
+        _point(0.5, 8, 0.75),
+        _point(1.0, 9, 0.72),
+        _point(1.4, 20, 0.80),
+        _point(0.35, 5, 0.60),
+    ]
+    assert pareto_front(pts) == [0, 1, 3]  # 2 is beaten by 1 (faster and better); 4 by 0 (same speed, better)
+
+
+def test_plot_and_markdown_mark_scratch_points(tmp_path: Path) -> None:
+    pts = [_point(0.35, 5, 0.70), _point(1.0, 9, 0.8, pretrained=True)]
+    for i, p in enumerate(pts):
+        p["on_front"] = i in pareto_front(pts)
+    result = {
+        "command": "munet-bench pareto",
+        "date": "2026-01-01",
+        "machine": {},
+        "train_data": "t",
+        "val_data": "v",
+        "threads": 2,
+        "points": pts,
+        "plot": "pareto.png",
+    }
+    assert plot_pareto(result, tmp_path / "p.png").stat().st_size > 1000
+    md = pareto_markdown(result)
+    assert "| 0.35 | 128x128 | scratch |" in md and "| 1 | 128x128 | ImageNet |" in md
