@@ -199,3 +199,160 @@ def convert(
         if mode == "int8":
             conv.set_calibration(calib_data, calib_count, calib_arrays)
         return conv.convert(mode, out, io, keep_float).path
+
+
+@dataclass
+class ValidationSet:
+    """Preprocessed validation inputs, optional ground truth, and the float Keras probabilities."""
+
+    x: np.ndarray
+    truth: np.ndarray | None
+    float_probs: np.ndarray
+    source: str
+
+
+def validation_set(conv: Converter, val_data: str | Path | None, max_images: int = 200) -> ValidationSet | None:
+    """``--val-data`` (or the images held back from ``--calib-data``) run through the float model once."""
+    from munet.convert.representative import find_samples, load_inputs, pick_evenly
+
+    if val_data is not None:
+        samples, source = find_samples(val_data), str(val_data)
+    elif conv.held_back:
+        samples, source = conv.held_back, "held-back calibration images (every 5th)"
+    else:
+        return None
+    samples = pick_evenly(samples, max_images)
+    x, truth, _ = load_inputs(samples, conv.input_size, "validation", with_masks=True)
+    probs = export.keras_predict(conv.model, x)
+    return ValidationSet(x, truth, probs, source)
+
+
+def convert_all(
+    model: str | Path,
+    modes: list[str],
+    out: str | Path | None = None,
+    calib_data: str | Path | None = None,
+    calib_count: int = 200,
+    io: str = "int8",
+    val_data: str | Path | None = None,
+    max_dice_drop: float = 1.0,
+    keep_float: list[str] | None = None,
+    auto_keep_float: bool = False,
+    gate: bool = True,
+    *,
+    calib_arrays: np.ndarray | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[Conversion]:
+    """Convert to each of ``modes``, print/store an ops report, and run the accuracy gate.
+
+    Returns the conversions; ``Conversion.gate`` holds a :class:`munet.convert.gate.GateResult`
+    (``None`` when there is no validation data). With ``auto_keep_float`` a failing int8 model is
+    re-quantized with its most sensitive parts in float (worst nodes from the quantization
+    debugger, then the TRANSPOSE_CONV decoder) until the gate passes.
+    """
+    from munet.convert import gate as gate_mod
+    from munet.convert.ops_report import ops_report
+    from munet.edge.atomic import write_text_atomic
+
+    for mode in modes:
+        if mode not in MODES:
+            raise InputError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
+    results = []
+    with Converter(model) as conv:
+        if "int8" in modes:
+            conv.set_calibration(calib_data, calib_count, calib_arrays)
+        val = validation_set(conv, val_data) if gate else None
+        if gate and val is None:
+            echo("gate: skipped (no --val-data and no calibration folder to hold images back from)")
+        elif val is not None:
+            echo(
+                f"gate: {val.x.shape[0]} validation images from {val.source}"
+                f"{' with masks' if val.truth is not None else ' (no masks: TFLite vs float only)'}"
+            )
+        for mode in modes:
+            path = output_for(out, conv.keras_path, conv.run_dir, mode, len(modes) > 1)
+            kept = list(keep_float or []) if mode == "int8" else []
+            data, kept = conv.to_bytes(mode, io, kept)
+            result_gate = _gate(gate_mod, mode, data, val, max_dice_drop, conv.calib_stats)
+            if result_gate is not None and not result_gate.passed and mode == "int8":
+                data, kept, result_gate = _blame_and_retry(
+                    conv, gate_mod, data, kept, io, val, max_dice_drop, result_gate, auto_keep_float, echo
+                )
+            res = conv.write(data, path, mode, io, kept)
+            res.gate = result_gate
+            res.ops_report = ops_report(path.read_bytes(), mode)
+            write_text_atomic(path.with_suffix(".ops.txt"), res.ops_report + "\n")
+            echo(f"{mode}: wrote {path} ({res.size_bytes / 1e6:.2f} MB)")
+            echo(res.ops_report)
+            if result_gate is not None:
+                echo(result_gate.table())
+                for reason in result_gate.reasons:
+                    echo(f"  reason: {reason}")
+            results.append(res)
+    return results
+
+
+def _gate(
+    gate_mod: Any, mode: str, data: bytes, val: ValidationSet | None, max_drop: float, calib: InputStats | None
+) -> Any:
+    if val is None:
+        return None
+    return gate_mod.evaluate(mode, data, val.float_probs, val.x, val.truth, max_drop, calib_stats=calib)
+
+
+def _blame_and_retry(
+    conv: Converter,
+    gate_mod: Any,
+    data: bytes,
+    kept: list[str],
+    io: str,
+    val: ValidationSet | None,
+    max_drop: float,
+    result: Any,
+    auto: bool,
+    echo: Callable[[str], None],
+) -> tuple[bytes, list[str], Any]:
+    """Print the layers that hurt most; with ``auto`` keep them (then the decoder) in float and re-check."""
+    from munet.convert.selective import SelectiveQuantizer, model_inputs
+
+    if result.reasons and any("calibration" in r for r in result.reasons) and not auto:
+        return data, kept, result  # a calibration problem: blaming layers would mislead
+    sq = SelectiveQuantizer(conv.saved_model, conv.representative(), io)
+    n = min(16, val.x.shape[0]) if val is not None else 0
+    errors = sq.layer_errors(model_inputs(val.x[:n]) if n else None)
+    worst = []
+    for e in errors:
+        if e.layer not in worst:
+            worst.append(e.layer)
+    echo("int8 gate failed; layers with the largest quantization error (RMSE in int8 steps):")
+    shown = set()
+    for e in errors:
+        if e.layer in shown:
+            continue
+        shown.add(e.layer)
+        echo(f"  {e.layer:<28} {e.op:<18} {e.rmse_scale:.3f}")
+        if len(shown) == 5:
+            break
+    echo(
+        "  keep some in float with --keep-float LAYER... (Keras layer names or op types such as TRANSPOSE_CONV),"
+        " or let --auto-keep-float pick them"
+    )
+    if not auto:
+        return data, kept, result
+    tries = [kept + worst[:3], kept + worst[:3] + ["TRANSPOSE_CONV"], kept + worst[:8] + ["TRANSPOSE_CONV", "LOGISTIC"]]
+    for attempt in tries:
+        attempt = list(dict.fromkeys(attempt))
+        try:
+            new_data, new_kept = sq.quantize(attempt)
+        except Exception as exc:  # noqa: BLE001 - a layer that cannot be kept: try the next set
+            log.warning("keep-float %s failed: %s", attempt, str(exc).splitlines()[0][:160])
+            continue
+        new_result = _gate(gate_mod, "int8", new_data, val, max_drop, conv.calib_stats)
+        echo(
+            f"auto-keep-float {', '.join(attempt)}: Dice vs float {new_result.dice_vs_float:.4f} "
+            f"-> {'PASS' if new_result.passed else 'FAIL'}"
+        )
+        data, kept, result = new_data, new_kept, new_result
+        if new_result.passed:
+            break
+    return data, kept, result

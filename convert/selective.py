@@ -1,1 +1,155 @@
-"""Selective int8 quantization: leave chosen layers in float (placeholder, filled in next)."""
+"""Selective int8 quantization and per-layer blame with TFLite's QuantizationDebugger.
+
+Verified with TF 2.21: ``QuantizationDebugOptions(denylisted_nodes=..., denylisted_ops=...,
+fully_quantize=True)`` + ``get_nondebug_quantized_model()`` gives an int8-I/O model in which the
+denylisted parts run in float (QUANTIZE/DEQUANTIZE around them). Node names are TFLite tensor
+names (``munet_1/up4_concat_1/concat``); fused transposed-conv+BatchNorm+ReLU nodes do not match
+by name, so op types (``TRANSPOSE_CONV``) are accepted too and used by ``--auto-keep-float``.
+Calibration runs once; each denylist is only a re-quantization.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from munet.convert.export import make_converter
+from munet.convert.quiet import captured_output, quiet_tensorflow
+from munet.errors import ModelError
+
+
+@dataclass(frozen=True)
+class LayerError:
+    """Quantization error of one TFLite node (RMSE in units of its int8 step)."""
+
+    tensor: str
+    layer: str
+    op: str
+    rmse_scale: float
+
+
+def keras_layer_name(tensor_name: str) -> str:
+    """``munet_1/encoder_1/block_5_add_1/Add`` -> ``block_5_add`` (the innermost Keras layer)."""
+    first = tensor_name.split(";")[0]
+    parts = [p for p in first.split("/") if p]
+    skip = {"munet", "encoder", "model", "functional"}
+    names = [re.sub(r"_\d+$", "", p) for p in parts[:-1]]
+    names = [n for n in names if n not in skip] or names
+    return names[-1] if names else first
+
+
+def _is_op_type(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Z][A-Z0-9_]+", name))
+
+
+class SelectiveQuantizer:
+    """Calibrate once, then quantize with any set of float-kept layers / op types."""
+
+    def __init__(
+        self, saved_model: str | Path, representative: Callable[[], Iterable[list[np.ndarray]]], io_type: str = "int8"
+    ) -> None:
+        quiet_tensorflow()
+        import tensorflow as tf
+
+        self._tf = tf
+        self.io_type = io_type
+        self.representative = representative
+        conv = make_converter(saved_model, "int8", representative, "float32", allow_float=True)
+        with captured_output():
+            try:
+                self.debugger = tf.lite.experimental.QuantizationDebugger(
+                    converter=conv,
+                    debug_dataset=representative,
+                    debug_options=tf.lite.experimental.QuantizationDebugOptions(fully_quantize=True),
+                )
+            except Exception as exc:
+                raise ModelError(f"quantization debugger failed: {str(exc).splitlines()[0][:200]}") from None
+        self._stats: list[LayerError] | None = None
+
+    def layer_errors(self, dataset: Callable[[], Iterable[list[np.ndarray]]] | None = None) -> list[LayerError]:
+        """Per-node error (worst first) on ``dataset`` (default: the calibration set)."""
+        tf = self._tf
+        with captured_output():
+            self.debugger.options = tf.lite.experimental.QuantizationDebugOptions(fully_quantize=True)
+            if dataset is not None:
+                self.debugger._data_gen = dataset  # the public constructor takes it once; reuse calibration
+            self.debugger.run()
+        buf = io.StringIO()
+        self.debugger.layer_statistics_dump(buf)
+        rows = []
+        for r in csv.DictReader(io.StringIO(buf.getvalue())):
+            scale = float(r["scale"]) or 1.0
+            rmse = float(r["mean_squared_error"]) ** 0.5 / scale
+            rows.append(LayerError(r["tensor_name"], keras_layer_name(r["tensor_name"]), r["op_name"], rmse))
+        rows.sort(key=lambda e: -e.rmse_scale if np.isfinite(e.rmse_scale) else 0.0)
+        self._stats = rows
+        return rows
+
+    def node_names(self) -> list[str]:
+        if self._stats is None:
+            self.layer_errors()
+        return [e.tensor for e in self._stats or []]
+
+    def resolve(self, keep_float: Sequence[str]) -> tuple[list[str], list[str]]:
+        """``(denylisted_nodes, denylisted_ops)`` for Keras layer names, tensor names or op types."""
+        nodes, ops = [], []
+        all_nodes = None
+        for name in keep_float:
+            if _is_op_type(name):
+                ops.append(name)
+                continue
+            all_nodes = all_nodes if all_nodes is not None else self.node_names()
+            hits = [
+                n
+                for n in all_nodes
+                if n == name
+                or name in {keras_layer_name(n)}
+                or re.search(rf"(^|/){re.escape(name)}(_\d+)?(/|$)", n.split(";")[0])
+            ]
+            if not hits:
+                raise ModelError(
+                    f"--keep-float {name}: no such layer in the model; use a Keras layer name "
+                    "(e.g. up4_concat) or an op type (e.g. TRANSPOSE_CONV)"
+                )
+            nodes.extend(h for h in hits if h not in nodes)
+        return nodes, ops
+
+    def quantize(self, keep_float: Sequence[str]) -> tuple[bytes, list[str]]:
+        """Int8 model bytes with ``keep_float`` in float, and the names that stay float."""
+        nodes, ops = self.resolve(keep_float)
+        tf = self._tf
+        with captured_output():
+            # Float I/O first, then TF's own I/O rewrite (what TFLiteConverter does for inference_input_type).
+            self.debugger.options = tf.lite.experimental.QuantizationDebugOptions(
+                fully_quantize=False, denylisted_nodes=nodes or None, denylisted_ops=ops or None
+            )
+            data = bytes(self.debugger.get_nondebug_quantized_model())
+            if self.io_type != "float32":
+                data = _change_io(data, self.io_type)
+        return data, list(keep_float)
+
+
+def _change_io(data: bytes, io_type: str) -> bytes:
+    """Float I/O -> int8 or uint8 I/O with TF's ``modify_model_io_type`` (drops the QUANTIZE/DEQUANTIZE ends)."""
+    import tensorflow as tf
+    from tensorflow.lite.python.util import modify_model_io_type
+
+    dtype = {"int8": tf.int8, "uint8": tf.uint8}[io_type]
+    return bytes(modify_model_io_type(data, dtype, dtype))
+
+
+def model_inputs(x: np.ndarray) -> Callable[[], Any]:
+    arr = np.asarray(x, dtype=np.float32)
+
+    def gen() -> Any:
+        for i in range(arr.shape[0]):
+            yield [arr[i : i + 1]]
+
+    return gen

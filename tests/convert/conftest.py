@@ -64,14 +64,19 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, blob_data: Path) -> Pa
 
 
 @pytest.fixture(scope="session")
-def converted(trained_run: Path, blob_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The trained tiny model in all four modes (one export, one calibration)."""
-    from munet.convert.api import MODES, Converter
+def session_converter(trained_run: Path, blob_data: Path):
+    """One open Converter (model loaded, SavedModel exported, blobs calibration) shared by the tests."""
+    from munet.convert.api import Converter
 
-    out = tmp_path_factory.mktemp("tflite")
-    paths = {}
     with Converter(trained_run) as conv:
         conv.set_calibration(blob_data, 200)
-        for mode in MODES:
-            paths[mode] = conv.convert(mode, out / f"tiny_{mode}.tflite").path
-    return paths
+        yield conv
+
+
+@pytest.fixture(scope="session")
+def converted(session_converter, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The trained tiny model in all four modes (one export, one calibration)."""
+    from munet.convert.api import MODES
+
+    out = tmp_path_factory.mktemp("tflite")
+    return {mode: session_converter.convert(mode, out / f"tiny_{mode}.tflite").path for mode in MODES}

@@ -72,9 +72,12 @@ def test_no_runtime_shape_ops_before_transpose_conv(converted: dict[str, Path]) 
         assert not ops & {"SHAPE", "STRIDED_SLICE", "PACK"}, ops
 
 
-def test_convert_function_writes_atomically(trained_run: Path, tmp_path: Path) -> None:
-    from munet.convert.api import convert
+def test_keep_float_op_type_leaves_decoder_in_float(session_converter) -> None:
+    from munet.convert.ops_report import read_ops
+    from munet.convert.selective import keras_layer_name
 
-    out = convert(trained_run, tmp_path / "m.tflite", mode="float32")
-    assert out == tmp_path / "m.tflite"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.tflite"]
+    data, kept = session_converter.to_bytes("int8", "int8", ["TRANSPOSE_CONV"])
+    ops = {op.name: op.count for op in read_ops(data)}
+    assert kept == ["TRANSPOSE_CONV"]
+    assert ops.get("DEQUANTIZE", 0) >= 5  # one float island per transposed conv
+    assert keras_layer_name("munet_1/encoder_1/block_5_add_1/Add") == "block_5_add"

@@ -1,0 +1,108 @@
+"""``munet-convert``: Keras MU-Net -> TFLite (float32 / fp16 / dynamic / int8) with an accuracy gate."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from munet.errors import cli_errors
+
+FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (weights are expanded at load time)."
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model", type=click.Path())
+@click.option(
+    "--int8",
+    "modes",
+    flag_value="int8",
+    multiple=True,
+    help="Full-integer int8 (needs --calib-data): ~4x smaller, fastest on CPUs, NPUs and Edge TPU.",
+)
+@click.option("--fp16", "modes", flag_value="fp16", multiple=True, help=FP16_HELP)
+@click.option(
+    "--dynamic",
+    "modes",
+    flag_value="dynamic",
+    multiple=True,
+    help="Dynamic-range: int8 weights, float activations (loads in tflite-runtime 2.14 too).",
+)
+@click.option("--float32", "modes", flag_value="float32", multiple=True, help="Plain float32.")
+@click.option("--all", "all_modes", is_flag=True, help="All four modes (files named <out>_<mode>.tflite).")
+@click.option("--calib-data", type=click.Path(), help="Folder of training-distribution images (or images/+masks/).")
+@click.option("--calib-count", type=int, default=200, show_default=True, help="Calibration images to use.")
+@click.option(
+    "--io",
+    "io",
+    type=click.Choice(["int8", "uint8", "float32"]),
+    default="int8",
+    show_default=True,
+    help="int8 model input/output type (uint8 for camera pipelines).",
+)
+@click.option(
+    "--val-data",
+    type=click.Path(),
+    help="Gate data (images/ + masks/ or images); default: every 5th calibration image, held back.",
+)
+@click.option(
+    "--max-dice-drop",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Fail when TFLite Dice vs truth drops more than this many points below float.",
+)
+@click.option("--keep-float", multiple=True, help="Layer (Keras name) or op type (TRANSPOSE_CONV) kept in float.")
+@click.option("--auto-keep-float", is_flag=True, help="When the int8 gate fails, keep the worst layers in float.")
+@click.option("--no-gate", is_flag=True, help="Skip the accuracy gate.")
+@click.option("--out", type=click.Path(), help="Output .tflite (several modes: <stem>_<mode>.tflite) or folder.")
+@cli_errors
+def main(
+    model: str,
+    modes: tuple[str, ...],
+    all_modes: bool,
+    calib_data: str | None,
+    calib_count: int,
+    io: str,
+    val_data: str | None,
+    max_dice_drop: float,
+    keep_float: tuple[str, ...],
+    auto_keep_float: bool,
+    no_gate: bool,
+    out: str | None,
+) -> None:
+    """Convert MODEL (a .keras file or a munet-train run folder) to TFLite and check its accuracy.
+
+    Exit status: 0 when every gate passes, 1 when a gate fails, 2 for bad input.
+    """
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    from munet.convert.api import MODES, convert_all
+
+    chosen = list(MODES) if all_modes else list(dict.fromkeys(modes)) or ["int8"]
+    results = convert_all(
+        model,
+        chosen,
+        out=out,
+        calib_data=calib_data,
+        calib_count=calib_count,
+        io=io,
+        val_data=val_data,
+        max_dice_drop=max_dice_drop,
+        keep_float=list(keep_float) or None,
+        auto_keep_float=auto_keep_float,
+        gate=not no_gate,
+        echo=click.echo,
+    )
+    failed = [r for r in results if r.gate is not None and not r.gate.passed]
+    if failed:
+        for r in failed:
+            msg = f"error: accuracy gate failed for {r.path} ({r.mode})"
+            if r.gate.reasons:
+                msg += f": {r.gate.reasons[0]}"
+            click.echo(msg, err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Accuracy gate: does the TFLite model still segment like the float Keras model?
+
+Runs both on the validation inputs (preprocessed once with the shared function) and compares
+masks thresholded at 0.5 (the paper's post-processing, Sec. 3.3.2): Dice/IoU of TFLite vs float,
+Dice vs the ground truth when masks exist, and the mean absolute probability difference. The gate
+fails when the TFLite Dice vs ground truth drops more than ``max_dice_drop`` points below the
+float Dice (without masks: when TFLite-vs-float Dice < 1 - max_dice_drop / 100).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from munet.convert.representative import InputStats, input_stats
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    inter, total = float(np.sum(a & b)), float(np.sum(a) + np.sum(b))
+    return 1.0 if total == 0 else 2.0 * inter / total
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = float(np.sum(a | b))
+    return 1.0 if union == 0 else float(np.sum(a & b)) / union
+
+
+def mean_dice(preds: np.ndarray, truths: np.ndarray) -> float:
+    """Per-image Dice, averaged (``munet.edge.metrics.dice`` when available)."""
+    try:
+        from munet.edge.metrics import dice
+    except ImportError:  # pragma: no cover - metrics module is part of the package
+        dice = _dice
+    return float(np.mean([dice(p.astype(bool), t.astype(bool)) for p, t in zip(preds, truths, strict=True)]))
+
+
+def mean_iou(preds: np.ndarray, truths: np.ndarray) -> float:
+    return float(np.mean([_iou(p.astype(bool), t.astype(bool)) for p, t in zip(preds, truths, strict=True)]))
+
+
+def tflite_predict(model: str | Path | bytes, x: np.ndarray) -> np.ndarray:
+    """Probabilities ``(N, H, W)`` from a TFLite model (quantizes/dequantizes integer I/O)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+    from munet.convert.quiet import captured_output
+
+    with captured_output():
+        it = (
+            Interpreter(model_content=bytes(model))
+            if isinstance(model, bytes | bytearray)
+            else Interpreter(model_path=str(model))
+        )
+        it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    probs = []
+    for i in range(x.shape[0]):
+        xi = x[i : i + 1].astype(np.float32)
+        if inp["dtype"] in (np.int8, np.uint8):
+            scale, zp = inp["quantization"]
+            info = np.iinfo(inp["dtype"])
+            xi = np.clip(np.round(xi / scale + zp), info.min, info.max).astype(inp["dtype"])
+        it.set_tensor(inp["index"], xi)
+        it.invoke()
+        y = it.get_tensor(out["index"])
+        if out["dtype"] in (np.int8, np.uint8):
+            scale, zp = out["quantization"]
+            y = (y.astype(np.float32) - zp) * scale
+        probs.append(y.reshape(x.shape[1], x.shape[2]).astype(np.float32))
+    return np.stack(probs)
+
+
+@dataclass
+class GateResult:
+    """Outcome of the gate for one TFLite file."""
+
+    mode: str
+    n_images: int
+    dice_vs_float: float
+    iou_vs_float: float
+    mean_abs_prob_diff: float
+    dice_float_vs_truth: float | None = None
+    dice_tflite_vs_truth: float | None = None
+    max_dice_drop: float = 1.0
+    passed: bool = True
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def drop_points(self) -> float | None:
+        if self.dice_float_vs_truth is None or self.dice_tflite_vs_truth is None:
+            return None
+        return 100.0 * (self.dice_float_vs_truth - self.dice_tflite_vs_truth)
+
+    def table(self) -> str:
+        """A small text table for the console and the report."""
+        rows = [
+            ("images", f"{self.n_images}"),
+            ("Dice TFLite vs float", f"{self.dice_vs_float:.4f}"),
+            ("IoU TFLite vs float", f"{self.iou_vs_float:.4f}"),
+            ("mean |p_tflite - p_float|", f"{self.mean_abs_prob_diff:.4f}"),
+        ]
+        if self.dice_float_vs_truth is not None:
+            rows += [
+                ("Dice float vs truth", f"{self.dice_float_vs_truth:.4f}"),
+                ("Dice TFLite vs truth", f"{self.dice_tflite_vs_truth:.4f}"),
+                ("drop (points)", f"{self.drop_points:+.2f} (max {self.max_dice_drop:g})"),
+            ]
+        else:
+            rows.append(("min Dice vs float", f"{1 - self.max_dice_drop / 100:.4f} (no masks)"))
+        rows.append(("gate", "PASS" if self.passed else "FAIL"))
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def diagnose_calibration(
+    calib: InputStats | None, val: InputStats, tflite_probs: np.ndarray, float_probs: np.ndarray
+) -> list[str]:
+    """Reasons that point at the calibration data (empty when nothing looks wrong)."""
+    reasons = []
+    if calib is not None:
+        calib_span, val_span = calib.max - calib.min, val.max - val.min
+        if calib.std < 0.25 * val.std or calib_span < 0.5 * val_span:
+            reasons.append(
+                f"calibration inputs span [{calib.min:.3f}, {calib.max:.3f}] (std {calib.std:.3f}) but validation "
+                f"inputs span [{val.min:.3f}, {val.max:.3f}] (std {val.std:.3f}): the calibration images were "
+                "preprocessed differently (normalised twice?); calibrate with munet.edge.preprocess.preprocess"
+            )
+    t_masks, f_masks = tflite_probs > 0.5, float_probs > 0.5
+    if np.ptp(tflite_probs) < 1e-3 or (
+        len({m.any() for m in t_masks}) == 1 and t_masks.all() != f_masks.all() and (t_masks.all() or not t_masks.any())
+    ):
+        reasons.append("the TFLite output collapsed to a constant mask: check the calibration data (--calib-data)")
+    return reasons
+
+
+def evaluate(
+    mode: str,
+    tflite: str | Path | bytes,
+    float_probs: np.ndarray,
+    x: np.ndarray,
+    truth: np.ndarray | None,
+    max_dice_drop: float = 1.0,
+    threshold: float = 0.5,
+    calib_stats: InputStats | None = None,
+) -> GateResult:
+    """Gate one TFLite model against precomputed float probabilities ``float_probs`` for inputs ``x``."""
+    probs = tflite_predict(tflite, x)
+    t_masks, f_masks = probs > threshold, float_probs > threshold
+    res = GateResult(
+        mode=mode,
+        n_images=int(x.shape[0]),
+        dice_vs_float=mean_dice(t_masks, f_masks),
+        iou_vs_float=mean_iou(t_masks, f_masks),
+        mean_abs_prob_diff=float(np.mean(np.abs(probs - float_probs))),
+        max_dice_drop=max_dice_drop,
+    )
+    if truth is not None:
+        truth_b = truth.astype(bool)
+        res.dice_float_vs_truth = mean_dice(f_masks, truth_b)
+        res.dice_tflite_vs_truth = mean_dice(t_masks, truth_b)
+        res.passed = res.drop_points <= max_dice_drop
+    else:
+        res.passed = res.dice_vs_float >= 1 - max_dice_drop / 100
+    if not res.passed:
+        res.reasons = diagnose_calibration(calib_stats if mode == "int8" else None, input_stats(x), probs, float_probs)
+    return res
