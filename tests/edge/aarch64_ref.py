@@ -1,8 +1,9 @@
 """Test-model helpers for the edge tests, and the x86 half of the emulated aarch64 check.
 
 ``python tests/edge/aarch64_ref.py OUT`` (run on the host, needs TensorFlow) writes ``OUT/model.tflite``
-(a tiny random-weight int8 MU-Net), two frames ``OUT/frames/*.png`` and ``OUT/ref.npz`` with the raw
-int8 outputs of the reference kernels (``ref_<i>``) and of the default XNNPACK kernels (``xnn_<i>``).
+(a tiny random-weight int8 MU-Net), two frames ``OUT/frames/*.png`` and ``OUT/ref.npz`` with the int8 input
+tensors (``in_<i>``), the raw int8 outputs of the reference kernels (``ref_<i>``) and of the default XNNPACK
+kernels (``xnn_<i>``), and the masks (``ref_mask_<i>``, ``xnn_mask_<i>``).
 ``tests/edge/test_aarch64.py`` compares the guest's outputs with them.
 """
 
@@ -17,6 +18,8 @@ import numpy as np
 
 TINY_ALPHA = 0.35
 TINY_SIZE = (64, 64)
+#: Bump when build_tiny_keras / make_tflite change what they produce (part of the test-model cache key).
+MODEL_RECIPE = 1
 
 
 def synthetic_frame(h: int, w: int, seed: int) -> np.ndarray:
@@ -47,6 +50,20 @@ def spread_output(model, gain: float = 40.0) -> None:
     weights = layer.get_weights()
     weights[0] = weights[0] * gain
     layer.set_weights(weights)
+
+
+def write_video(path: Path, n: int, fps: float, size: tuple[int, int] = (120, 160)) -> Path:
+    """An MJPG ``.avi`` of ``n`` frames whose brightness changes with the index (a camera stand-in)."""
+    h, w = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    if not writer.isOpened():
+        raise RuntimeError("OpenCV cannot write MJPG .avi here")
+    for i in range(n):
+        frame = np.full((h, w, 3), 40 + (i * 5) % 200, np.uint8)
+        cv2.circle(frame, (w // 2, h // 2), h // 4, (30, 30, 90), -1)
+        writer.write(frame)
+    writer.release()
+    return path
 
 
 def build_tiny_keras(out: Path, seed: int = 0, source: Path | None = None) -> Path:
@@ -119,7 +136,10 @@ def main(out: Path) -> None:
     for tag, ref in (("ref", True), ("xnn", False)):
         seg = Segmenter(model, threads=1, reference_kernels=ref)
         for i, path in enumerate(frames):
-            arrays[f"{tag}_{i}"] = seg.invoke(seg.prepare(load_image(path)))
+            tensor = seg.prepare(load_image(path))
+            arrays[f"in_{i}"] = tensor  # the model input: OpenCV's resize is not bit-exact across CPUs
+            arrays[f"{tag}_{i}"] = seg.invoke(tensor)
+            arrays[f"{tag}_mask_{i}"] = seg.segment(load_image(path)).mask
     np.savez(out / "ref.npz", **arrays)
     print(f"wrote {model} and {len(arrays)} reference outputs to {out}")
 

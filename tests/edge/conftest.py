@@ -24,14 +24,21 @@ def edge_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def make_video():
+    """``make_video(path, n, fps, size=(120, 160))`` writes an MJPG .avi camera stand-in."""
+    return models.write_video
+
+
 def _model_key() -> str:
     """Hash of everything that shapes the test models, so a cached model is reused only while it is current."""
     repo = Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
     files = sorted([*repo.glob("train/models/*.py"), *repo.glob("convert/*.py"), repo / "edge" / "metadata.py"])
-    for path in [*files, Path(__file__).with_name("aarch64_ref.py")]:
+    for path in files:
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    h.update(f"recipe {models.MODEL_RECIPE}".encode())
     return h.hexdigest()[:16]
 
 

@@ -1,0 +1,121 @@
+"""Soak test of the edge loop: thousands of frames through ``munet.edge.runner.run`` with bounded memory.
+
+A synthetic camera (a background reader paced at ``--fps``, newest frame only) feeds the segmenter;
+every frame is overlaid and published to the MJPEG preview, as in a live session. RSS is sampled
+after a warm-up and at the end; the growth must stay small (the default suite checks 2,000 frames
+< 5 MB; this script runs 10,000)::
+
+    python -m munet.benchmarks.soak MODEL.tflite --frames 10000 [--threads 1] [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def synthetic_camera(size: tuple[int, int] = (192, 256), fps: float = 250.0, seed: int = 0):
+    """A live :class:`~munet.edge.sources.LiveSource` cycling through 8 synthetic RGB frames at ``fps``."""
+    from munet.edge.sources import LiveSource
+
+    rng = np.random.default_rng(seed)
+    h, w = size
+    frames = []
+    for i in range(8):
+        img = np.empty((h, w, 3), np.uint8)
+        img[:] = (205, 160, 140)
+        y, x = np.ogrid[:h, :w]
+        cy, cx, r = h / 2 + 8 * np.sin(i), w / 2 + 8 * np.cos(i), min(h, w) / 5
+        img[(y - cy) ** 2 + (x - cx) ** 2 < r**2] = (110, 70, 50)
+        frames.append(np.clip(img + rng.normal(0, 10, img.shape), 0, 255).astype(np.uint8))
+    counter = {"i": 0}
+
+    def read() -> np.ndarray:
+        counter["i"] += 1
+        return frames[counter["i"] % len(frames)]
+
+    return LiveSource(
+        "synthetic", f"synthetic camera {w}x{h} @ {fps:g} fps", read, None, lambda: None, bgr=False, pace=1.0 / fps
+    )
+
+
+def soak(
+    model: str | Path,
+    frames: int = 10_000,
+    warmup: int = 200,
+    threads: int | None = 1,
+    size: tuple[int, int] = (192, 256),
+    fps: float = 250.0,
+    preview: bool = True,
+) -> dict[str, Any]:
+    """Run ``frames`` frames; returns RSS after ``warmup`` frames and at the end (MB), growth, FPS, drops."""
+    from munet.edge.runner import run
+
+    samples: dict[int, float] = {}
+
+    def on_frame(n: int, _result: Any) -> None:
+        if n in (warmup, frames):
+            gc.collect()
+            samples[n] = _rss_mb()
+
+    t0 = time.perf_counter()
+    summary = run(
+        model,
+        synthetic_camera(size, fps),
+        threads=threads,
+        max_frames=frames,
+        preview_port=0 if preview else None,
+        on_frame=on_frame,
+        echo=lambda m: None,
+    )
+    return {
+        "model": str(model),
+        "frames": summary.processed,
+        "dropped": summary.dropped,
+        "fps": round(summary.fps, 2),
+        "mean_infer_ms": round(summary.mean_infer_ms, 3),
+        "rss_warm_mb": round(samples[warmup], 2),
+        "rss_end_mb": round(samples[frames], 2),
+        "rss_growth_mb": round(samples[frames] - samples[warmup], 2),
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "backend": summary.backend,
+        "threads": summary.threads,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model")
+    ap.add_argument("--frames", type=int, default=10_000)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--fps", type=float, default=250.0, help="synthetic camera frame rate")
+    ap.add_argument("--no-preview", action="store_true")
+    ap.add_argument("--max-growth-mb", type=float, default=5.0)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    res = soak(args.model, args.frames, args.warmup, args.threads, fps=args.fps, preview=not args.no_preview)
+    text = json.dumps(res, indent=2)
+    print(text)
+    if args.json:
+        from munet.edge.atomic import write_text_atomic
+
+        write_text_atomic(args.json, text + "\n")
+    return 0 if res["rss_growth_mb"] < args.max_growth_mb else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Sources: video files (every frame, or paced like a camera with drops counted), lost cameras, the reader."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from munet.edge.preview import PreviewServer
+from munet.edge.runner import run
+from munet.edge.sources import LatestFrameReader, classify, open_source
+from munet.errors import InputError
+
+
+def test_classify():
+    assert classify("0") == "camera" and classify("/dev/video2") == "camera"
+    assert classify("rtsp://10.0.0.2/stream") == "stream" and classify("http://127.0.0.1:8080/x.mjpg") == "stream"
+    assert classify("picamera2") == "picamera2" and classify("picamera2:1") == "picamera2"
+    assert classify("clip.avi") == "video" and classify("clip.MP4") == "video"
+    assert classify("imgs/*.jpg") == "images" and classify("imgs") == "images" and classify("a.png") == "images"
+
+
+def test_video_file_every_frame(tiny_int8, tmp_path, make_video):
+    video = make_video(tmp_path / "clip.avi", 12, fps=25)
+    s = run(tiny_int8, str(video), out=tmp_path / "out", threads=1)
+    assert (s.processed, s.dropped, s.skipped, s.source_kind) == (12, 0, 0, "video")
+    assert len(list((tmp_path / "out").glob("clip_*_segmentation.png"))) == 12
+
+
+def test_video_as_camera_drops_stale_frames_and_reports_fps(tiny_int8, tmp_path, make_video):
+    n = 120
+    video = make_video(tmp_path / "cam.avi", n, fps=400)  # far faster than the model: frames must be dropped
+    s = run(tiny_int8, str(video), threads=1, realtime=True)
+    assert s.source_kind == "video" and s.ended == "end of input"
+    assert s.processed > 0 and s.dropped > 0
+    assert s.processed + s.dropped == n  # every captured frame was either processed or counted as dropped
+    assert s.fps > 0 and s.mean_infer_ms > 0
+
+
+def test_picamera2_is_imported_only_when_asked(tmp_path):
+    import sys
+
+    assert "picamera2" not in sys.modules
+    try:
+        import picamera2  # noqa: F401
+    except ImportError:
+        with pytest.raises(InputError, match="system-site-packages"):
+            open_source("picamera2")
+
+
+def test_missing_inputs_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match="no such"):
+        open_source(str(tmp_path / "nothing.avi"))
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(InputError, match="cannot open"):
+        open_source(str(bad))
+    with pytest.raises(InputError, match="no such file or folder"):
+        open_source(str(tmp_path / "missing_folder"))
+
+
+def test_reader_keeps_newest_and_retries_with_backoff():
+    frames = iter(range(5))
+    opens = []
+
+    def read():
+        i = next(frames, None)
+        return None if i is None else np.full((2, 2, 3), i, np.uint8)
+
+    def reopen():
+        opens.append(time.monotonic())
+        return False  # the camera stays gone
+
+    reader = LatestFrameReader(read, reopen, retries=3, backoff=0.05)
+    deadline = time.monotonic() + 10
+    while not reader.finished and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader.finished and "3 reconnection attempts" in reader.reason
+    assert len(opens) == 3
+    gaps = np.diff(opens)
+    assert gaps[1] > gaps[0] * 1.5  # exponential back-off
+    last = reader.get(timeout=0.1)
+    assert last is not None and int(last[0, 0, 0]) == 4  # only the newest frame is kept
+    assert reader.get(timeout=0.1) is None
+    assert reader.captured == 5 and reader.dropped == 4
+
+
+def test_stream_that_disappears_is_retried_then_ends_cleanly(tiny_int8, tmp_path):
+    server = PreviewServer(port=0)  # an MJPEG camera on 127.0.0.1
+    stop_feed = threading.Event()
+
+    def feed():
+        i = 0
+        while not stop_feed.is_set():
+            frame = np.full((96, 128, 3), (i * 9) % 250, np.uint8)
+            server.publish(frame)
+            i += 1
+            time.sleep(0.02)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    got = []
+
+    def on_frame(n, result):
+        got.append(n)
+        if n == 5:  # the camera goes away mid-run
+            stop_feed.set()
+            server.close()
+
+    t0 = time.monotonic()
+    s = run(tiny_int8, server.stream_url, threads=1, retries=2, backoff=0.1, on_frame=on_frame)
+    assert s.source_kind == "stream"
+    assert s.processed >= 5 and got[:5] == [1, 2, 3, 4, 5]
+    assert s.ended.startswith("source lost") and "2 reconnection attempts" in s.ended
+    assert time.monotonic() - t0 < 60
