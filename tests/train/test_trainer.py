@@ -72,6 +72,7 @@ def _log_epochs(run: Path) -> list[int]:
         return [int(float(row["epoch"])) for row in csv.DictReader(fh)]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_continues(tmp_path: Path) -> None:
     run = tmp_path / "run"
     proc = _start(["--config", str(_config(tmp_path)), "--epochs", "3", "--out", str(run)])
@@ -127,6 +128,7 @@ main(sys.argv[1:])
 """
 
 
+@pytest.mark.slow
 def test_sigint_saves_and_exits_130_on_mirrored_strategy(tmp_path: Path) -> None:
     """Distributed path (two logical CPU devices), encoder freezing, then SIGINT: clean stop, exit 130."""
     run = tmp_path / "run"
