@@ -150,3 +150,12 @@ print("OK", seg.backend_name)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "OK litert" in proc.stdout
     assert len(list(Path(tmp_path / "out").glob("*_segmentation.png"))) == 3
+
+
+def test_forced_tensorflow_backend_matches_litert(tiny_int8, edge_images):
+    """``--backend tensorflow`` (tf.lite) gives the same mask as LiteRT; skipped where TF is absent."""
+    pytest.importorskip("tensorflow")
+    rgb = load_image(list_images(edge_images)[0])
+    tf_seg = Segmenter(tiny_int8, threads=1, backend="tensorflow")
+    assert tf_seg.backend_name == "tensorflow"
+    np.testing.assert_array_equal(tf_seg.segment(rgb).mask, Segmenter(tiny_int8, threads=1).segment(rgb).mask)

@@ -115,3 +115,9 @@ def test_stream_that_disappears_is_retried_then_ends_cleanly(tiny_int8, tmp_path
     assert s.processed >= 5 and got[:5] == [1, 2, 3, 4, 5]
     assert s.ended.startswith("source lost") and "2 reconnection attempts" in s.ended
     assert time.monotonic() - t0 < 60
+
+
+def test_missing_camera_is_a_one_line_error():
+    with pytest.raises(InputError, match="camera 9 \\(V4L2\\): cannot open") as info:
+        open_source("9")
+    assert "\n" not in str(info.value)
