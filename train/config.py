@@ -30,10 +30,10 @@ MIXED = ("auto", "on", "off")
 SYNTHETIC_DEFAULTS: dict[str, Any] = {
     "alpha": 0.35,
     "size": [128, 128],
-    "epochs": 4,
+    "epochs": 8,
     "encoder_weights": "none",
     "synthetic_count": 96,
-    "patience": 4,
+    "patience": 5,
 }
 
 #: Keys that do not change the trained model (left out of the hash).
