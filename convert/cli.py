@@ -57,6 +57,12 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
 @click.option("--auto-keep-float", is_flag=True, help="When the int8 gate fails, keep the worst layers in float.")
 @click.option("--no-gate", is_flag=True, help="Skip the accuracy gate.")
 @click.option("--out", type=click.Path(), help="Output .tflite (several modes: <stem>_<mode>.tflite) or folder.")
+@click.option(
+    "--mediapipe",
+    is_flag=True,
+    help="Also write <model>_mediapipe.tflite for MediaPipe Tasks' ImageSegmenter (Android/iOS/web); "
+    "int8 then defaults to --io uint8. Needs mediapipe importable or MUNET_MEDIAPIPE_PYTHON.",
+)
 @cli_errors
 def main(
     model: str,
@@ -71,6 +77,7 @@ def main(
     auto_keep_float: bool,
     no_gate: bool,
     out: str | None,
+    mediapipe: bool,
 ) -> None:
     """Convert MODEL (a .keras file or a munet-train run folder) to TFLite and check its accuracy.
 
@@ -80,6 +87,17 @@ def main(
     from munet.convert.api import MODES, convert_all
 
     chosen = list(MODES) if all_modes else list(dict.fromkeys(modes)) or ["int8"]
+    mp_python = None
+    if mediapipe:
+        from munet.convert.mediapipe import check_available
+        from munet.errors import MunetError
+
+        mp_python = check_available()
+        if "int8" in chosen and io == "int8":
+            if click.get_current_context().get_parameter_source("io") == click.core.ParameterSource.COMMANDLINE:
+                raise MunetError("--mediapipe: MediaPipe's ImageSegmenter takes uint8 or float32 input; use --io uint8")
+            io = "uint8"
+            click.echo("note: --mediapipe converts int8 with --io uint8 (MediaPipe takes uint8 or float32 input)")
     results = convert_all(
         model,
         chosen,
@@ -95,6 +113,11 @@ def main(
         echo=click.echo,
     )
     failed = [r for r in results if r.gate is not None and not r.gate.passed]
+    if mp_python is not None:
+        from munet.convert.mediapipe import add_mediapipe_metadata
+
+        for r in results:
+            click.echo(f"MediaPipe ImageSegmenter model: {add_mediapipe_metadata(r.path, python=mp_python)}")
     if failed:
         for r in failed:
             msg = f"error: accuracy gate failed for {r.path} ({r.mode})"
