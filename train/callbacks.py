@@ -15,6 +15,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ class Progress:
     lr: float | None = None
     stopped_early: bool = False
     finished: bool = False
+    wall_s: float = 0.0  # training wall time over all sessions, up to the last completed epoch
     history: list[dict[str, float]] = field(default_factory=list)
 
     @classmethod
@@ -123,8 +125,12 @@ class RunCallback(keras.callbacks.Callback):
         lr_factor: float,
         min_lr: float,
         interrupt: InterruptFlag,
+        wall_base: float = 0.0,
+        session_start: float | None = None,
     ) -> None:
         super().__init__()
+        self.wall_base = wall_base
+        self.session_start = time.perf_counter() if session_start is None else session_start
         self.run_dir, self.progress, self.monitor = run_dir, progress, monitor
         self.minimise = "loss" in monitor
         self.patience, self.plateau = patience, plateau
@@ -171,6 +177,7 @@ class RunCallback(keras.callbacks.Callback):
                 p.plateau_wait = 0
         p.lr = current_lr(self.model.optimizer)
         p.epoch = epoch + 1
+        p.wall_s = round(self.wall_base + time.perf_counter() - self.session_start, 1)
         if p.wait >= self.patience:
             p.stopped_early = True
             self.model.stop_training = True

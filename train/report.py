@@ -79,7 +79,7 @@ def write_model_card(path: Path, info: dict[str, Any], config_yaml: str, metrics
         + (" (interrupted)" if info.get("interrupted") else ""),
         f"- Loss `{info['loss']}`, Adam lr {info['lr']}, batch {info['batch']}; best epoch {info['best_epoch']} "
         f"by {info['monitor']} = {info['best']}",
-        f"- Wall time {info['wall_s']:.0f} s on {info['device']}",
+        f"- Wall time {info['wall_s']:.0f} s (all sessions, to the last completed epoch) on {info['device']}",
         "",
         "## Validation metrics (best.keras, thresholded masks at model resolution)",
         "",

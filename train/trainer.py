@@ -45,7 +45,7 @@ class RunResult:
     interrupted: bool = False
     stopped_early: bool = False
     replicas: int = 1
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # over all sessions of the run
     synthetic: bool = False
 
 
@@ -274,6 +274,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
             find_pairs(config.val_data, config.dataset)
     run_dir = _prepare_run_dir(config, resume)
     progress = Progress.load(run_dir) if resume else Progress()
+    wall_before = progress.wall_s
     if resume and progress.epoch >= config.epochs and progress.finished:
         _log(f"{run_dir}: all {config.epochs} epochs already completed; pass --epochs N to train longer")
     write_text_atomic(run_dir / "config.yaml", config.to_yaml())
@@ -335,6 +336,8 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
                 lr_factor=config.lr_factor,
                 min_lr=config.min_lr,
                 interrupt=interrupt,
+                wall_base=wall_before,
+                session_start=t_start,
             )
             model.fit(
                 train_ds,
@@ -352,7 +355,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
         if not interrupted and (progress.epoch >= config.epochs or progress.stopped_early):
             progress.finished = True
             progress.save(run_dir)
-        wall = time.perf_counter() - t_start
+        wall = wall_before + time.perf_counter() - t_start  # all sessions (a killed one up to its last epoch)
         metrics = _summarise(run_dir, config, data, progress, model, device, wall, interrupted)
     return RunResult(
         run_dir=run_dir,
@@ -364,7 +367,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
         interrupted=interrupted,
         stopped_early=progress.stopped_early,
         replicas=int(strategy.num_replicas_in_sync),
-        wall_s=time.perf_counter() - t_start,
+        wall_s=wall_before + time.perf_counter() - t_start,
         synthetic=data.synthetic,
     )
 

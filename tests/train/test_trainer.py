@@ -93,6 +93,7 @@ def test_sigkill_then_resume_continues(tmp_path: Path) -> None:
     assert _log_epochs(run) == [1, 2, 3]
     progress = json.loads((run / "state" / "progress.json").read_text())
     assert progress["epoch"] == 3 and progress["finished"]
+    assert progress["wall_s"] > 0 and "all sessions" in (run / "MODEL_CARD.md").read_text()
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["per-image"]) >= {"dice", "iou", "miou", "isic_jaccard"} and metrics["val_images"] == 8
     for name in ("config.yaml", "curves.png", "MODEL_CARD.md"):
