@@ -86,3 +86,16 @@ def test_write_png_atomic_leaves_no_temp_files(tmp_path):
     write_png_atomic(out, np.full((3, 3), 255, np.uint8))
     assert load_mask(out).sum() == 9
     assert [p.name for p in out.parent.iterdir()] == ["mask.png"]
+
+
+def test_atomic_writes_use_normal_permissions(tmp_path):
+    import os
+
+    from munet.edge.atomic import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
