@@ -33,8 +33,17 @@ def test_non_square_input_and_sigmoid_output():
     assert model.count_params() == 2_911_121  # alpha 0.35, FIELD-NOTES Sec. 2
 
 
-def test_encoder_batchnorm_stays_in_inference_mode_while_training():
+def test_random_encoder_keeps_trainable_batchnorm():
     model = build_munet(alpha=0.35, input_shape=(64, 64, 3), encoder_weights=None)
+    set_encoder_trainable(model, False)
+    set_encoder_trainable(model, True, freeze_batchnorm=False)
+    assert all(layer.trainable for layer in model.get_layer("encoder").layers)
+
+
+def test_pretrained_encoder_batchnorm_stays_in_inference_mode_while_training(tmp_path):
+    donor = keras.applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35, include_top=False, weights=None)
+    donor.save_weights(tmp_path / "enc.weights.h5")
+    model = build_munet(alpha=0.35, input_shape=(64, 64, 3), encoder_weights=tmp_path / "enc.weights.h5")
     set_encoder_trainable(model, False)
     set_encoder_trainable(model, True)  # unfreezing after warm-up must not unfreeze BatchNorm
     enc_bn = next(layer for layer in model.get_layer("encoder").layers if "BN" in layer.name)

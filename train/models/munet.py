@@ -39,14 +39,16 @@ def _freeze_batchnorm(model: Any) -> None:
             layer.trainable = False
 
 
-def set_encoder_trainable(model: Any, trainable: bool) -> None:
-    """Freeze (``False``) or unfreeze (``True``) the ``encoder`` of ``model``, BatchNorm staying frozen.
+def set_encoder_trainable(model: Any, trainable: bool, freeze_batchnorm: bool = True) -> None:
+    """Freeze (``False``) or unfreeze (``True``) the ``encoder`` of ``model``.
 
-    Recompile the model afterwards so the optimizer sees the new trainable weights.
+    With ``freeze_batchnorm`` (right for a pretrained encoder) its BatchNorm layers stay frozen
+    when the rest is unfrozen. Recompile the model afterwards so the optimizer sees the change.
     """
     encoder = model.get_layer("encoder")
     encoder.trainable = trainable
-    _freeze_batchnorm(encoder)
+    if freeze_batchnorm:
+        _freeze_batchnorm(encoder)
 
 
 @register_model("munet")
@@ -70,10 +72,11 @@ def build_munet(
         kernel_size: transposed-convolution kernel size.
         batch_size: fix the batch dimension (1 for TFLite export), or ``None``.
 
-    The encoder is a nested model called ``encoder``. Its BatchNorm layers are frozen
-    (``trainable=False``, which in Keras 3 also means inference mode), so their ImageNet
-    statistics survive fine-tuning (the advice of shared/weights/MANIFEST.md); freeze or
-    unfreeze the rest with :func:`set_encoder_trainable`, never ``encoder.trainable = True``.
+    The encoder is a nested model called ``encoder``. With pretrained weights its BatchNorm
+    layers are frozen (``trainable=False``, which in Keras 3 also means inference mode), so
+    their ImageNet statistics survive fine-tuning (the advice of shared/weights/MANIFEST.md);
+    a randomly initialised encoder keeps trainable BatchNorm. Freeze or unfreeze the rest with
+    :func:`set_encoder_trainable`, never ``encoder.trainable = True``.
     """
     import keras
 
@@ -92,7 +95,8 @@ def build_munet(
     )
     outputs = [base.get_layer(n).output for n in SKIP_LAYERS] + [base.get_layer(BOTTLENECK_LAYER).output]
     encoder = keras.Model(base.input, outputs, name="encoder")
-    _freeze_batchnorm(encoder)
+    if encoder_weights is not None and str(encoder_weights).lower() not in ("none", "random", ""):
+        _freeze_batchnorm(encoder)
 
     inputs = keras.Input(shape=(h, w, 3), batch_size=batch_size, name="image")
     *skips, x = encoder(inputs, training=False)
