@@ -19,6 +19,7 @@ import yaml
 
 from munet.edge.preprocess import parse_size
 from munet.errors import MunetError
+from munet.train.pipeline import AugmentConfig
 
 DATASETS = ("auto", "isic", "lgg", "figshare", "folder")
 LOSS_NAMES = ("focal-tversky", "dice", "bce", "bce-dice")
@@ -40,16 +41,8 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = {
 _NOT_HASHED = ("out", "data", "val_data")
 
 
-@dataclass
-class AugmentSettings:
-    """Augmentation (the paper: random rotations and horizontal flips); mirrors ``pipeline.AugmentConfig``."""
-
-    rotation_deg: float = 20.0
-    hflip: bool = True
-    vflip: bool = False
-    brightness: float = 0.0
-    contrast: float = 0.0
-    noise_std: float = 0.0
+#: Augmentation settings are the pipeline's own dataclass (TF-free to import).
+AugmentSettings = AugmentConfig
 
 
 @dataclass

@@ -14,7 +14,6 @@ typo-level value; see :class:`~munet.train.config.TrainConfig`).
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import os
@@ -264,7 +263,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
     import munet.train.losses  # noqa: F401
     import munet.train.metrics  # noqa: F401
     from munet.train.callbacks import InterruptFlag, Progress, RunCallback
-    from munet.train.pipeline import AugmentConfig, make_dataset
+    from munet.train.pipeline import make_dataset
 
     t_start = time.perf_counter()
     config.validate()
@@ -287,7 +286,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
     data = _prepare_data(config, run_dir)
-    augment = AugmentConfig(**dataclasses.asdict(config.augment))
+    augment = config.augment
     train_ds = make_dataset(data.x_train, data.y_train, config.batch, training=True, augment=augment, seed=config.seed)
     val_ds = make_dataset(data.x_val, data.y_val, config.batch, training=False)
     steps = config.steps_per_epoch or -(-len(data.x_train) // config.batch)
