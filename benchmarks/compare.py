@@ -125,6 +125,7 @@ class ArchResult:
     keras_val: dict[str, Any] = field(default_factory=dict)  # trainer's metrics.json (model-size masks)
     float32: dict[str, float] = field(default_factory=dict)  # TFLite float32, original-size masks
     int8: dict[str, float] = field(default_factory=dict)  # TFLite int8, original-size masks
+    float32_pixel: dict[str, float] = field(default_factory=dict)  # same masks, counts pooled over images
     int8_dice_drop: float | None = None
     float_ms: float | None = None
     int8_ms: float | None = None
@@ -210,14 +211,17 @@ def complexity_of(keras_path: Path, arch: str, budget: Budget) -> tuple[int, int
     return c.params, c.macs, c256.macs
 
 
-def evaluate_tflite(path: Path, samples: Sequence[tuple[Any, Any]], threads: int) -> dict[str, float]:
-    """Metrics of a TFLite model on (rgb, mask) samples, masks at the original size (``Segmenter``)."""
+def evaluate_tflite(
+    path: Path, samples: Sequence[tuple[Any, Any]], threads: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(per-image, pixel-pooled) metrics of a TFLite model on (rgb, mask) samples, masks at the original size."""
     from munet.edge.metrics import compute_metrics
     from munet.edge.runtime import Segmenter
 
     seg = Segmenter(path, threads=threads)
     preds = [seg.segment(rgb).mask for rgb, _ in samples]
-    return compute_metrics(preds, [m for _, m in samples], reduction="per-image")
+    truths = [m for _, m in samples]
+    return compute_metrics(preds, truths, reduction="per-image"), compute_metrics(preds, truths, reduction="pixel")
 
 
 def time_tflite(path: Path, frame: Any, runs: int, threads: int, warmup: int = 3) -> float:
@@ -276,8 +280,8 @@ def run_arch(
     )
     res.float_mb = round(f32.stat().st_size / 1e6, 2)
     res.int8_mb = round(i8.stat().st_size / 1e6, 2)
-    res.float32 = evaluate_tflite(f32, samples, budget.threads)
-    res.int8 = evaluate_tflite(i8, samples, budget.threads)
+    res.float32, res.float32_pixel = evaluate_tflite(f32, samples, budget.threads)
+    res.int8, _ = evaluate_tflite(i8, samples, budget.threads)
     res.int8_dice_drop = res.float32["dice"] - res.int8["dice"]
     frame = samples[0][0]
     res.float_ms = round(time_tflite(f32, frame, budget.latency_runs, budget.threads), 2)
@@ -354,7 +358,8 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "Metrics (%): per-image means on the validation set, float32 TFLite masks at the original image size "
         "(`munet.edge.metrics`, threshold 0.5); int8 = full-int8 TFLite calibrated on the training images; "
         f"latency: median of {result['budget']['latency_runs']} LiteRT inferences, "
-        f"{result['budget']['threads']} thread(s), pre/post-processing excluded.",
+        f"{result['budget']['threads']} thread(s), pre/post-processing excluded. Pixel-pooled metrics "
+        "(counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
         "SegNet uses nearest-neighbour upsampling instead of max-unpooling indices (not expressible in builtin "
         "TFLite ops).",

@@ -58,9 +58,10 @@ def test_tflite_scoring_and_timing(tiny_tflites: dict[str, Path], tiny_pairs: Pa
 
     samples = [load_pair(p) for p in find_pairs(tiny_pairs, "folder")]
     for path in tiny_tflites.values():
-        metrics = evaluate_tflite(path, samples, threads=1)
+        per_image, pixel = evaluate_tflite(path, samples, threads=1)
         for key in (*PAPER_METRICS, "miou", "isic_jaccard"):
-            assert 0.0 <= metrics[key] <= 1.0
+            assert 0.0 <= per_image[key] <= 1.0 and 0.0 <= pixel[key] <= 1.0
+        assert pixel["isic_jaccard"] == per_image["isic_jaccard"]  # always per image, by definition
         assert time_tflite(path, samples[0][0], runs=2, threads=1) > 0
 
 
