@@ -226,5 +226,13 @@ def readme_table(readme: Path, results: Path, check: bool) -> None:
     click.echo(f"{readme}: {'updated' if changed else 'up to date'}")
 
 
+def _add_compare() -> None:
+    from munet.benchmarks.compare import compare_command  # cheap: TF is imported inside compare()
+
+    main.add_command(compare_command, "compare")
+
+
+_add_compare()
+
 if __name__ == "__main__":
     main()
