@@ -159,12 +159,10 @@ def _has_encoder(model: Any) -> bool:
     return any(layer.name == "encoder" for layer in model.layers)
 
 
-def _set_encoder(model: Any, trainable: bool, config: TrainConfig) -> None:
-    from munet.train.models.encoder_weights import resolve_weights
+def _set_encoder(model: Any, trainable: bool) -> None:
     from munet.train.models.munet import set_encoder_trainable
 
-    pretrained = resolve_weights(config.encoder_weights) != (None, None)
-    set_encoder_trainable(model, trainable, freeze_batchnorm=pretrained)
+    set_encoder_trainable(model, trainable)
 
 
 def _prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
@@ -303,7 +301,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
 
             model = build_model(config.arch, **_builder_kwargs(config))
             if config.freeze_encoder_epochs > 0 and _has_encoder(model):
-                _set_encoder(model, False, config)
+                _set_encoder(model, False)
             _compile(model, config, config.lr, steps * config.epochs)
     freeze_until = config.freeze_encoder_epochs if _has_encoder(model) else 0
 
@@ -324,7 +322,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
             if freeze_until and encoder_trainable and not model.get_layer("encoder").trainable:
                 lr = progress.lr or config.lr
                 with strategy.scope():
-                    _set_encoder(model, True, config)
+                    _set_encoder(model, True)
                     _compile(model, config, lr, steps * (config.epochs - first))
                 _log(f"epoch {first + 1}: encoder unfrozen (fine-tuning all layers, lr {lr:.3g})")
             callback = RunCallback(

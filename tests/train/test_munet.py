@@ -33,8 +33,8 @@ def test_non_square_input_and_sigmoid_output():
     assert model.count_params() == 2_911_121  # alpha 0.35, FIELD-NOTES Sec. 2
 
 
-def test_random_encoder_keeps_trainable_batchnorm():
-    model = build_munet(alpha=0.35, input_shape=(64, 64, 3), encoder_weights=None)
+def test_encoder_batchnorm_can_be_left_trainable():
+    model = build_munet(alpha=0.35, input_shape=(64, 64, 3), encoder_weights=None, freeze_encoder_bn=False)
     set_encoder_trainable(model, False)
     set_encoder_trainable(model, True, freeze_batchnorm=False)
     assert all(layer.trainable for layer in model.get_layer("encoder").layers)

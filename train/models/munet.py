@@ -59,6 +59,7 @@ def build_munet(
     decoder_filters: tuple[int, ...] = (512, 256, 128, 64),
     kernel_size: int = 3,
     batch_size: int | None = None,
+    freeze_encoder_bn: bool = True,
     name: str = "munet",
 ) -> Any:
     """Build MU-Net as a Keras 3 functional model.
@@ -71,12 +72,14 @@ def build_munet(
         decoder_filters: filters of the four upsampling blocks, deepest first.
         kernel_size: transposed-convolution kernel size.
         batch_size: fix the batch dimension (1 for TFLite export), or ``None``.
+        freeze_encoder_bn: keep the encoder's BatchNorm layers frozen (see below).
 
-    The encoder is a nested model called ``encoder``. With pretrained weights its BatchNorm
-    layers are frozen (``trainable=False``, which in Keras 3 also means inference mode), so
-    their ImageNet statistics survive fine-tuning (the advice of shared/weights/MANIFEST.md);
-    a randomly initialised encoder keeps trainable BatchNorm. Freeze or unfreeze the rest with
-    :func:`set_encoder_trainable`, never ``encoder.trainable = True``.
+    The encoder is a nested model called ``encoder``. Its BatchNorm layers are frozen by default
+    (``trainable=False``, which in Keras 3 also means inference mode): pretrained statistics
+    survive fine-tuning (the advice of shared/weights/MANIFEST.md), and a random encoder behaves
+    the same in training and inference (Keras' MobileNetV2 BatchNorm uses momentum 0.999, so
+    trained statistics would lag the weights for thousands of steps in short runs). Freeze or
+    unfreeze the rest with :func:`set_encoder_trainable`, never ``encoder.trainable = True``.
     """
     import keras
 
@@ -95,7 +98,7 @@ def build_munet(
     )
     outputs = [base.get_layer(n).output for n in SKIP_LAYERS] + [base.get_layer(BOTTLENECK_LAYER).output]
     encoder = keras.Model(base.input, outputs, name="encoder")
-    if encoder_weights is not None and str(encoder_weights).lower() not in ("none", "random", ""):
+    if freeze_encoder_bn:
         _freeze_batchnorm(encoder)
 
     inputs = keras.Input(shape=(h, w, 3), batch_size=batch_size, name="image")
