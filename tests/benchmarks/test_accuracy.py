@@ -13,10 +13,10 @@ from munet.edge.metrics import METRIC_NAMES, compute_metrics
 
 
 @pytest.fixture(scope="module")
-def result(tiny_keras_path: Path, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path_factory) -> dict:
+def result(trained_keras: Path, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("acc")
     res = evaluate_accuracy(
-        tiny_keras_path,
+        trained_keras,
         [tiny_tflites["float32"], tiny_tflites["int8"]],
         tiny_pairs,
         out=out,

@@ -10,12 +10,12 @@ from munet.benchmarks.flops import count_tflite_macs
 from munet.errors import ModelError
 
 
-def test_tflite_macs_match_keras_count(tiny_keras_path: Path, tiny_tflites: dict[str, Path]) -> None:
+def test_tflite_macs_match_keras_count(trained_keras: Path, tiny_tflites: dict[str, Path]) -> None:
     import keras
 
     from munet.train.models.complexity import count_macs
 
-    expected = count_macs(keras.models.load_model(tiny_keras_path, compile=False))
+    expected = count_macs(keras.models.load_model(trained_keras, compile=False))
     for path in tiny_tflites.values():  # float32 and int8 graphs hold the same convolutions
         macs = count_tflite_macs(path)
         assert macs.macs == expected

@@ -43,9 +43,7 @@ def test_sizes_shrink_with_quantization(converted: dict[str, Path]) -> None:
     assert size["int8"] < 0.30 * size["float32"]
 
 
-def test_static_batch_one_and_int8_io_quantization(converted: dict[str, Path], blob_data: Path) -> None:
-    from munet.convert.representative import calibration_arrays
-
+def test_static_batch_one_and_int8_io_quantization(converted: dict[str, Path], session_converter) -> None:
     for path in converted.values():
         it = _interp(path)
         inp = it.get_input_details()[0]
@@ -56,7 +54,8 @@ def test_static_batch_one_and_int8_io_quantization(converted: dict[str, Path], b
     assert inp["dtype"] == np.int8 and out["dtype"] == np.int8
     in_scale, in_zp = inp["quantization"]
     # The input range follows the calibration inputs (2/255, zero point -1 for a full [-1, 1] range).
-    x, _ = calibration_arrays(blob_data, (64, 64))
+    x = session_converter.calib_x
+    assert x is not None and x.shape[1:] == (64, 64, 3)
     lo, hi = in_scale * (-128 - in_zp), in_scale * (127 - in_zp)
     assert lo <= x.min() + in_scale and hi >= x.max() - in_scale
     assert hi - lo <= (x.max() - x.min()) * 1.05 + 2 * in_scale

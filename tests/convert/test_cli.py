@@ -13,10 +13,15 @@ from munet.edge.preprocess import NORM_OFFSET, NORM_SCALE
 
 pytest.importorskip("ai_edge_litert")
 
+#: A small calibration set keeps each CLI conversion quick; the gate verdicts do not depend on its size.
+CALIB = ["--calib-count", "16"]
+
 
 def test_int8_gate_passes_and_writes_reports(trained_run: Path, blob_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "m.tflite"
-    res = CliRunner().invoke(main, [str(trained_run), "--int8", "--calib-data", str(blob_data), "--out", str(out)])
+    res = CliRunner().invoke(
+        main, [str(trained_run), "--int8", "--calib-data", str(blob_data), *CALIB, "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "gate" in res.output and "PASS" in res.output
     assert "TRANSPOSE_CONV" in res.output and "tflite-runtime 2.14" in res.output
@@ -38,7 +43,17 @@ def test_wrong_calibration_fails_gate_and_points_at_it(
     out = tmp_path / "bad.tflite"
     res = CliRunner().invoke(
         main,
-        [str(trained_run), "--int8", "--calib-data", str(blob_data), "--val-data", str(blob_data), "--out", str(out)],
+        [
+            str(trained_run),
+            "--int8",
+            "--calib-data",
+            str(blob_data),
+            *CALIB,
+            "--val-data",
+            str(blob_data),
+            "--out",
+            str(out),
+        ],
     )
     assert res.exit_code == 1, res.output
     assert "FAIL" in res.output

@@ -1,8 +1,7 @@
-"""Fixtures for the edge tests: small frames, a corrupt file, and tiny .tflite models made once per session."""
+"""Fixtures for the edge tests: small frames, a camera stand-in video, and the suite's shared tiny .tflite models."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -30,41 +29,13 @@ def make_video():
     return models.write_video
 
 
-def _model_key() -> str:
-    """Hash of everything that shapes the test models, so a cached model is reused only while it is current."""
-    repo = Path(__file__).resolve().parents[2]
-    h = hashlib.sha256()
-    files = sorted([*repo.glob("train/models/*.py"), *repo.glob("convert/*.py"), repo / "edge" / "metadata.py"])
-    for path in files:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    h.update(f"recipe {models.MODEL_RECIPE}".encode())
-    return h.hexdigest()[:16]
-
-
 @pytest.fixture(scope="session")
-def edge_models(request: pytest.FixtureRequest, edge_images: Path) -> dict[str, Path]:
-    """The tiny MU-Net (spread output, seed 0) as int8 (int8 I/O) and float32 ``.tflite``, batch 1.
+def edge_models(tiny_tflites: dict[str, Path]) -> dict[str, Path]:
+    """The shared trained tiny MU-Net (tests/conftest.py) as int8 (int8 I/O) and float32 ``.tflite``, batch 1.
 
-    Converting takes a minute or more on a busy 2-core machine, so the files are cached in pytest's cache
-    folder under a hash of the model, converter and metadata sources; TensorFlow is needed only on a miss.
+    The edge tests reuse the suite's one conversion instead of converting their own model.
     """
-    folder = Path(request.config.cache.mkdir("munet-edge-models")) / _model_key()
-    paths = {mode: folder / f"tiny_{mode}.tflite" for mode in ("int8", "float32")}
-    if all(p.is_file() for p in paths.values()):
-        return paths
-    pytest.importorskip("keras")
-    pytest.importorskip("tensorflow")
-    build = folder / "build"
-    build.mkdir(parents=True, exist_ok=True)
-    keras_path = models.build_tiny_keras(build / "tiny.keras", seed=0)
-    for mode, path in paths.items():
-        tmp = models.make_tflite(keras_path, build / path.name, mode, edge_images)
-        for side in (tmp.with_suffix(".json"),):
-            if side.is_file():
-                side.replace(path.with_suffix(".json"))
-        tmp.replace(path)  # the .tflite last: its presence marks a complete entry
-    return paths
+    return {"int8": tiny_tflites["int8"], "float32": tiny_tflites["float32"]}
 
 
 @pytest.fixture(scope="session")

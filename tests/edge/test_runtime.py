@@ -34,7 +34,7 @@ def test_segment_returns_mask_at_original_size(which, request, edge_images):
         assert res.prob.min() >= 0.0 and res.prob.max() <= 1.0
         assert set(res.timings) == {"pre_ms", "infer_ms", "post_ms"} and all(v >= 0 for v in res.timings.values())
         fractions.append(res.mask.mean())
-    # the spread-output test model predicts structure, not an all-0 or all-1 mask
+    # the trained test model predicts structure, not an all-0 or all-1 mask
     assert 0.0 < float(np.mean(fractions)) < 1.0
 
 
