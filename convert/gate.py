@@ -15,64 +15,31 @@ from pathlib import Path
 import numpy as np
 
 from munet.convert.representative import InputStats, input_stats
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    inter, total = float(np.sum(a & b)), float(np.sum(a) + np.sum(b))
-    return 1.0 if total == 0 else 2.0 * inter / total
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = float(np.sum(a | b))
-    return 1.0 if union == 0 else float(np.sum(a & b)) / union
+from munet.edge.metrics import compute_metrics
 
 
 def mean_dice(preds: np.ndarray, truths: np.ndarray) -> float:
-    """Per-image Dice, averaged (``munet.edge.metrics.dice`` when available)."""
-    try:
-        from munet.edge.metrics import dice
-    except ImportError:  # pragma: no cover - metrics module is part of the package
-        dice = _dice
-    return float(np.mean([dice(p.astype(bool), t.astype(bool)) for p, t in zip(preds, truths, strict=True)]))
+    """Per-image Dice of binary masks, averaged (empty vs empty = 1)."""
+    return compute_metrics(preds, truths)["dice"]
 
 
 def mean_iou(preds: np.ndarray, truths: np.ndarray) -> float:
-    return float(np.mean([_iou(p.astype(bool), t.astype(bool)) for p, t in zip(preds, truths, strict=True)]))
+    """Per-image IoU of binary masks, averaged (empty vs empty = 1)."""
+    return compute_metrics(preds, truths)["iou"]
 
 
 def tflite_predict(model: str | Path | bytes, x: np.ndarray) -> np.ndarray:
-    """Probabilities ``(N, H, W)`` from a TFLite model (quantizes/dequantizes integer I/O)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:  # pragma: no cover
-        import tensorflow as tf
+    """Probabilities ``(N, H, W)`` of a ``.tflite`` model on preprocessed inputs ``x`` ``(N, H, W, 3)``.
 
-        Interpreter = tf.lite.Interpreter  # noqa: N806
+    Runs the edge runtime itself (:class:`munet.edge.runtime.Segmenter`: the model's own input
+    quantization and output dequantization), so the gate measures what ``munet-run`` will do.
+    """
     from munet.convert.quiet import captured_output
+    from munet.edge.runtime import Segmenter
 
     with captured_output():
-        it = (
-            Interpreter(model_content=bytes(model))
-            if isinstance(model, bytes | bytearray)
-            else Interpreter(model_path=str(model))
-        )
-        it.allocate_tensors()
-    inp, out = it.get_input_details()[0], it.get_output_details()[0]
-    probs = []
-    for i in range(x.shape[0]):
-        xi = x[i : i + 1].astype(np.float32)
-        if inp["dtype"] in (np.int8, np.uint8):
-            scale, zp = inp["quantization"]
-            info = np.iinfo(inp["dtype"])
-            xi = np.clip(np.round(xi / scale + zp), info.min, info.max).astype(inp["dtype"])
-        it.set_tensor(inp["index"], xi)
-        it.invoke()
-        y = it.get_tensor(out["index"])
-        if out["dtype"] in (np.int8, np.uint8):
-            scale, zp = out["quantization"]
-            y = (y.astype(np.float32) - zp) * scale
-        probs.append(y.reshape(x.shape[1], x.shape[2]).astype(np.float32))
-    return np.stack(probs)
+        seg = Segmenter(model)
+    return np.stack([seg.predict(xi) for xi in x.astype(np.float32)])
 
 
 @dataclass

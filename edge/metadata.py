@@ -116,6 +116,19 @@ def sidecar_path(model_path: str | os.PathLike[str]) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def model_info_from_bytes(data: bytes, name: str = "<model>") -> ModelInfo | None:
+    """The :class:`ModelInfo` embedded in TFLite flatbuffer ``data``, or ``None`` when there is none."""
+    try:
+        entries = read_metadata_bytes(data)
+    except ModelError as exc:
+        raise ModelError(f"{name}: {exc}; pass a .tflite file made by munet-convert") from None
+    except Exception:
+        raise ModelError(f"{name}: corrupt TFLite flatbuffer; re-convert it with munet-convert") from None
+    if METADATA_NAME in entries:
+        return ModelInfo.from_dict(json.loads(entries[METADATA_NAME].decode("utf-8")))
+    return None
+
+
 def read_model_info(model_path: str | os.PathLike[str]) -> ModelInfo | None:
     """The :class:`ModelInfo` embedded in ``model_path`` (else its JSON sidecar), or ``None``."""
     path = Path(model_path)
@@ -123,14 +136,9 @@ def read_model_info(model_path: str | os.PathLike[str]) -> ModelInfo | None:
         data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the model ({exc.strerror}); check the path") from None
-    try:
-        entries = read_metadata_bytes(data)
-    except ModelError as exc:
-        raise ModelError(f"{path}: {exc}; pass a .tflite file made by munet-convert") from None
-    except Exception:
-        raise ModelError(f"{path}: corrupt TFLite flatbuffer; re-convert it with munet-convert") from None
-    if METADATA_NAME in entries:
-        return ModelInfo.from_dict(json.loads(entries[METADATA_NAME].decode("utf-8")))
+    info = model_info_from_bytes(data, str(path))
+    if info is not None:
+        return info
     side = sidecar_path(path)
     if side.is_file():
         return ModelInfo.from_dict(json.loads(side.read_text()))

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.edge.metadata import ModelInfo, read_model_info
+from munet.edge.metadata import ModelInfo, model_info_from_bytes, read_model_info
 from munet.edge.postproc import clean_mask
 from munet.edge.preprocess import COLOR_ORDER, NORM_OFFSET, NORM_SCALE, postprocess, preprocess
 from munet.errors import ModelError
@@ -105,8 +105,8 @@ class Segmenter:
     """Binary lesion segmentation with a converted MU-Net ``.tflite`` model, no TensorFlow needed.
 
     Args:
-        model_path: the ``.tflite`` file (metadata embedded by munet-convert, else a ``.json`` sidecar,
-            else the input tensor's shape with the default normalisation).
+        model_path: the ``.tflite`` file, or its bytes (metadata embedded by munet-convert, else a
+            ``.json`` sidecar, else the input tensor's shape with the default normalisation).
         threads: interpreter threads (default: the number of cores). With tflite-runtime 2.14 more
             threads than free cores can be several times slower (its thread pool spin-waits).
         backend: ``auto`` | ``litert`` | ``tflite-runtime`` | ``tensorflow``.
@@ -118,16 +118,23 @@ class Segmenter:
 
     def __init__(
         self,
-        model_path: str | os.PathLike[str],
+        model_path: str | os.PathLike[str] | bytes,
         threads: int | None = None,
         backend: str = "auto",
         keep_largest: bool = False,
         fill_holes: bool = False,
         reference_kernels: bool = False,
     ) -> None:
-        self.model_path = Path(model_path)
-        data = read_tflite(self.model_path)
-        info = read_model_info(self.model_path)
+        if isinstance(model_path, bytes | bytearray):  # an in-memory model (e.g. the converter's gate)
+            self.model_path = Path("<memory>")
+            data = bytes(model_path)
+            if data[4:8] != b"TFL3":
+                raise ModelError("in-memory model: not a TFLite flatbuffer (no 'TFL3' identifier)")
+            info = model_info_from_bytes(data, "in-memory model")
+        else:
+            self.model_path = Path(model_path)
+            data = read_tflite(self.model_path)
+            info = read_model_info(self.model_path)
         self.threads = int(threads) if threads else default_threads()
         if self.threads < 1:
             raise ModelError(f"--threads {threads}: must be at least 1")
@@ -195,7 +202,11 @@ class Segmenter:
         """RGB uint8 frame -> the input tensor (batch 1, quantized when the model has int8/uint8 input)."""
         if self.info.color_order != COLOR_ORDER:
             rgb = np.ascontiguousarray(rgb[:, :, ::-1])
-        x = preprocess(rgb, self.input_size)[None]
+        return self.quantize(preprocess(rgb, self.input_size)[None])
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Preprocessed float input ``(1, h, w, 3)`` -> the input tensor (quantized with the model's own
+        scale and zero point when the model has int8/uint8 input)."""
         if self._in_q is None:
             return x.astype(self._in_dtype, copy=False)
         scale, zero = self._in_q
@@ -215,6 +226,10 @@ class Segmenter:
             return prob.astype(np.float32, copy=False)
         scale, zero = self._out_q
         return (prob.astype(np.float32) - np.float32(zero)) * np.float32(scale)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Probability map ``(h, w)`` for one preprocessed float input ``(h, w, 3)`` or ``(1, h, w, 3)``."""
+        return self.dequantize(self.invoke(self.quantize(x.reshape(1, *x.shape[-3:]))))
 
     def segment(self, rgb: np.ndarray) -> Result:
         """Segment one RGB uint8 frame ``(H, W, 3)``; the mask comes back at ``(H, W)``."""
