@@ -19,9 +19,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flatbuffers import encode, number_types, packer
+from flatbuffers import number_types
 from flatbuffers.table import Table
 
+from munet.edge.metadata import field_offset, model_root, table_vector
 from munet.errors import ModelError
 
 # TFLite schema field indices (tensorflow/compiler/mlir/lite/schema/schema.fbs).
@@ -55,24 +56,8 @@ class GraphMacs:
         return 2.0 * self.macs / 1e9
 
 
-def _off(tab: Table, index: int) -> int:
-    return tab.Offset(4 + 2 * index)
-
-
-def _tables(buf: bytes, tab: Table, index: int) -> list[Table]:
-    o = _off(tab, index)
-    if not o:
-        return []
-    start, n = tab.Vector(o), tab.VectorLen(o)
-    out = []
-    for i in range(n):
-        elem = start + i * number_types.UOffsetTFlags.bytewidth
-        out.append(Table(buf, elem + encode.Get(packer.uoffset, buf, elem)))
-    return out
-
-
 def _ints(tab: Table, index: int) -> list[int]:
-    o = _off(tab, index)
+    o = field_offset(tab, index)
     if not o:
         return []
     start, n = tab.Vector(o), tab.VectorLen(o)
@@ -80,29 +65,30 @@ def _ints(tab: Table, index: int) -> list[int]:
 
 
 def _scalar(tab: Table, index: int, flags: type, default: int = 0) -> int:
-    o = _off(tab, index)
+    o = field_offset(tab, index)
     return tab.Get(flags, o + tab.Pos) if o else default
 
 
 def count_tflite_macs(model: str | os.PathLike[str] | bytes) -> GraphMacs:
     """MACs per inference of the first subgraph of a TFLite model (file path or bytes)."""
     data = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ModelError(f"{model if not isinstance(model, bytes) else 'model'}: not a TFLite flatbuffer")
     buf = bytes(data)
-    root = Table(buf, encode.Get(packer.uoffset, buf, 0))
+    try:
+        root = model_root(buf)
+    except ModelError:
+        raise ModelError(f"{model if not isinstance(model, bytes) else 'model'}: not a TFLite flatbuffer") from None
     codes = []
-    for oc in _tables(buf, root, _MODEL_OPCODES):
+    for oc in table_vector(buf, root, _MODEL_OPCODES):
         dep = _scalar(oc, _OPCODE_DEPRECATED, number_types.Int8Flags)
         new = _scalar(oc, _OPCODE_BUILTIN, number_types.Int32Flags)
         codes.append(max(dep, new))
-    subgraphs = _tables(buf, root, _MODEL_SUBGRAPHS)
+    subgraphs = table_vector(buf, root, _MODEL_SUBGRAPHS)
     if not subgraphs:
         raise ModelError("TFLite model has no subgraph")
     sg = subgraphs[0]
-    shapes = [tuple(_ints(t, _TENSOR_SHAPE)) for t in _tables(buf, sg, _SUBGRAPH_TENSORS)]
+    shapes = [tuple(_ints(t, _TENSOR_SHAPE)) for t in table_vector(buf, sg, _SUBGRAPH_TENSORS)]
     result = GraphMacs()
-    for op in _tables(buf, sg, _SUBGRAPH_OPERATORS):
+    for op in table_vector(buf, sg, _SUBGRAPH_OPERATORS):
         code = codes[_scalar(op, _OP_OPCODE, number_types.Uint32Flags)]
         if code not in OP_NAMES:
             continue

@@ -68,7 +68,8 @@ class ModelInfo:
         return cls(**known)
 
 
-def _field(tab: Table, index: int) -> int:
+def field_offset(tab: Table, index: int) -> int:
+    """Offset of field number ``index`` of a flatbuffer table (0 when the field is absent)."""
     return tab.Offset(4 + 2 * index)
 
 
@@ -77,33 +78,47 @@ def _sub_table(buf: bytes | bytearray, vector_start: int, i: int) -> Table:
     return Table(buf, elem + encode.Get(packer.uoffset, buf, elem))
 
 
-def read_metadata_bytes(data: bytes) -> dict[str, bytes]:
-    """All ``Model.metadata`` entries of a TFLite flatbuffer as ``{name: bytes}``."""
+def table_vector(buf: bytes | bytearray, tab: Table, index: int) -> list[Table]:
+    """The tables of vector field ``index`` of ``tab`` (empty when the field is absent)."""
+    off = field_offset(tab, index)
+    if not off:
+        return []
+    start = tab.Vector(off)
+    return [_sub_table(buf, start, i) for i in range(tab.VectorLen(off))]
+
+
+def model_root(data: bytes | bytearray) -> Table:
+    """The root ``Model`` table of a TFLite flatbuffer; :class:`ModelError` when ``data`` is not one."""
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelError("not a TFLite flatbuffer (missing the 'TFL3' identifier)")
-    model = Table(data, encode.Get(packer.uoffset, data, 0))
+    return Table(data, encode.Get(packer.uoffset, data, 0))
+
+
+def read_metadata_bytes(data: bytes) -> dict[str, bytes]:
+    """All ``Model.metadata`` entries of a TFLite flatbuffer as ``{name: bytes}``."""
+    model = model_root(data)
     out: dict[str, bytes] = {}
-    meta_off = _field(model, _MODEL_METADATA)
-    buf_off = _field(model, _MODEL_BUFFERS)
+    meta_off = field_offset(model, _MODEL_METADATA)
+    buf_off = field_offset(model, _MODEL_BUFFERS)
     if not meta_off or not buf_off:
         return out
     meta_vec, n_meta = model.Vector(meta_off), model.VectorLen(meta_off)
     buf_vec, n_buf = model.Vector(buf_off), model.VectorLen(buf_off)
     for i in range(n_meta):
         meta = _sub_table(data, meta_vec, i)
-        name_off = _field(meta, _METADATA_NAME)
+        name_off = field_offset(meta, _METADATA_NAME)
         name = meta.String(name_off + meta.Pos).decode("utf-8") if name_off else ""
-        b_off = _field(meta, _METADATA_BUFFER)
+        b_off = field_offset(meta, _METADATA_BUFFER)
         index = meta.Get(number_types.Uint32Flags, b_off + meta.Pos) if b_off else 0
         if index >= n_buf:
             continue
         buffer = _sub_table(data, buf_vec, index)
-        d_off = _field(buffer, _BUFFER_DATA)
+        d_off = field_offset(buffer, _BUFFER_DATA)
         if d_off:
             start, length = buffer.Vector(d_off), buffer.VectorLen(d_off)
             out[name] = bytes(data[start : start + length])
             continue
-        o_off, s_off = _field(buffer, _BUFFER_OFFSET), _field(buffer, _BUFFER_SIZE)
+        o_off, s_off = field_offset(buffer, _BUFFER_OFFSET), field_offset(buffer, _BUFFER_SIZE)
         if o_off and s_off:  # models > 2 GB keep buffers after the flatbuffer
             start = buffer.Get(number_types.Uint64Flags, o_off + buffer.Pos)
             size = buffer.Get(number_types.Uint64Flags, s_off + buffer.Pos)
