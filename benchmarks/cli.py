@@ -150,6 +150,14 @@ def noise(
 @click.option("--threads", default=2, show_default=True, help="Threads for the int8 latency.")
 @click.option("--runs", default=30, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/pareto"), show_default=True)
+@click.option(
+    "--runs-dir",
+    type=click.Path(path_type=Path),
+    default=Path("runs/pareto"),
+    show_default=True,
+    help="Trained models go here (not committed).",
+)
+@click.option("--reuse", is_flag=True, help="Skip points already finished in --runs-dir (resume a cut-short sweep).")
 @cli_errors
 def pareto(
     data: Path | None,
@@ -162,6 +170,8 @@ def pareto(
     threads: int,
     runs: int,
     out: Path,
+    runs_dir: Path,
+    reuse: bool,
 ) -> None:
     """Dice vs. int8 latency over width multipliers alpha x input sizes (points trained from scratch are marked)."""
     from munet.benchmarks.pareto import pareto_markdown, run_pareto
@@ -177,6 +187,8 @@ def pareto(
         threads=threads,
         runs=runs,
         out=out,
+        runs_dir=runs_dir,
+        reuse=reuse,
     )
     click.echo(pareto_markdown(result))
 

@@ -12,6 +12,7 @@ The default grid is the issue's (alpha in {0.35, 0.5, 1.0, 1.4} x sizes); a smok
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -65,8 +66,13 @@ def run_pareto(
     batch: int = 8,
     echo: Callable[[str], None] = print,
     command: str | None = None,
+    runs_dir: str | os.PathLike[str] = "runs/pareto",
+    reuse: bool = False,
 ) -> dict[str, Any]:
     """Train, convert and measure every (alpha, size); write ``pareto.json``, ``pareto.md`` and ``pareto.png``.
+
+    The results are rewritten after every point, and each point's numbers are kept in
+    ``runs_dir/<tag>/point.json``: with ``reuse`` a rerun of an interrupted sweep skips finished points.
 
     Args:
         data: training pairs (default: the synthetic set, 96 train + 24 val images).
@@ -74,6 +80,7 @@ def run_pareto(
             a synthetic set / the trainer's 20 % split is NOT used: pass it explicitly).
         weights: ImageNet MobileNetV2 alpha=1.0 ``.h5`` used for the alpha=1.0 points (others: from scratch).
         limit: use only the first ``limit`` training pairs.
+        runs_dir: where the trained models go (outside the committed results: they are tens of MB).
     """
     from munet.benchmarks.accuracy import evaluate_accuracy, load_samples
     from munet.benchmarks.latency import benchmark_latency
@@ -81,13 +88,13 @@ def run_pareto(
     from munet.train.config import make_config
     from munet.train.trainer import train
 
-    out = Path(out)
+    out, runs_dir = Path(out), Path(runs_dir)
     prov = report.provenance(command)
     if data is None:
         from munet.train.synthetic import make_synthetic_dataset
 
-        train_dir = make_synthetic_dataset(out / "data" / "train", n=96, size=(192, 256), seed=0)
-        val_dir = make_synthetic_dataset(out / "data" / "val", n=24, size=(192, 256), seed=1)
+        train_dir = make_synthetic_dataset(runs_dir / "data" / "train", n=96, size=(192, 256), seed=0)
+        val_dir = make_synthetic_dataset(runs_dir / "data" / "val", n=24, size=(192, 256), seed=1)
     else:
         train_dir = Path(data)
         if val_data is None and train_dir.name == "train" and (train_dir.parent / "val").is_dir():
@@ -95,13 +102,30 @@ def run_pareto(
         if val_data is None:
             raise InputError(f"{data}: pass --val-data DIR (the Pareto points are scored on one fixed set)")
         val_dir = Path(val_data)
-    train_dir = _subset(train_dir, limit, out / "data" / "train_subset")
+    train_dir = _subset(train_dir, limit, runs_dir / "data" / "train_subset")
     samples = load_samples(val_dir)
-    points = []
+    points: list[dict[str, Any]] = []
+    result = {
+        **prov,
+        "train_data": train_dir.as_posix(),
+        "val_data": val_dir.as_posix(),
+        "limit": limit,
+        "epochs": epochs,
+        "threads": threads,
+        "runs": runs,
+        "points": points,
+        "plot": "pareto.png",
+    }
     for alpha in alphas:
         for size in sizes:
             tag = f"a{alpha:g}_{size[0]}x{size[1]}"
             pretrained = alpha == PRETRAINED_ALPHA and weights is not None
+            saved = runs_dir / tag / "point.json"
+            if reuse and saved.is_file():
+                points.append(json.loads(saved.read_text()))
+                echo(f"[pareto] {tag}: reusing {saved}")
+                _write(result, out)
+                continue
             t0 = time.perf_counter()
             echo(f"[pareto] {tag}: training {epochs} epoch(s) {'from ImageNet' if pretrained else 'from scratch'}")
             cfg = make_config(
@@ -113,14 +137,14 @@ def run_pareto(
                     "size": list(size),
                     "epochs": epochs,
                     "batch": batch,
-                    "out": str(out / "runs" / tag),
+                    "out": str(runs_dir / tag),
                     "encoder_weights": str(weights) if pretrained else "none",
                     "patience": max(epochs, 1),
                 }
             )
             run = train(cfg)
             best = run.run_dir / "best.keras"
-            int8 = out / "runs" / tag / "munet_int8.tflite"
+            int8 = runs_dir / tag / "munet_int8.tflite"
             with Converter(best) as conv:
                 conv.set_calibration(train_dir, calib_count=64)
                 conv.convert("int8", int8)
@@ -153,24 +177,20 @@ def run_pareto(
                     "seconds": round(time.perf_counter() - t0, 1),
                 }
             )
+            report.write_json(saved, points[-1])
             echo(f"[pareto] {tag}: Dice int8 {points[-1]['dice_int8']:.3f}, {points[-1]['latency_ms']:.1f} ms")
-    front = pareto_front(points)
-    for i, p in enumerate(points):
+            _write(result, out)
+    return result
+
+
+def _write(result: dict[str, Any], out: Path) -> None:
+    """Mark the front and (re)write ``pareto.json``/``.md``/``.png``: a cut-short sweep keeps its points."""
+    front = pareto_front(result["points"])
+    for i, p in enumerate(result["points"]):
         p["on_front"] = i in front
-    result = {
-        **prov,
-        "train_data": train_dir.as_posix(),
-        "val_data": val_dir.as_posix(),
-        "epochs": epochs,
-        "threads": threads,
-        "runs": runs,
-        "points": points,
-        "plot": "pareto.png",
-    }
     report.write_json(out / "pareto.json", result)
     plot_pareto(result, out / "pareto.png")
     report.write_markdown(out / "pareto.md", pareto_markdown(result))
-    return result
 
 
 def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:

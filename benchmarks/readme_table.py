@@ -3,7 +3,10 @@
 Every folder under the results root that holds an ``accuracy.json`` and/or a ``latency.json`` (written by
 ``munet-bench accuracy`` / ``latency`` with ``--out`` pointing there) is one result set; its rows are the
 models, accuracy and latency joined by model name (the file stem). The table replaces whatever stands
-between :data:`START` and :data:`END` in README.md.
+between :data:`START` and :data:`END` in README.md. Two optional blocks are generated the same way where
+their markers exist: the architecture comparison (``compare_*.json`` of ``munet-bench compare``, between
+:data:`COMPARE_START`/:data:`COMPARE_END`) and the Pareto sweep (``pareto/pareto.json`` of ``munet-bench
+pareto``, between :data:`PARETO_START`/:data:`PARETO_END`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from munet.errors import InputError
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
+COMPARE_START = "<!-- compare:start -->"
+COMPARE_END = "<!-- compare:end -->"
+PARETO_START = "<!-- pareto:start -->"
+PARETO_END = "<!-- pareto:end -->"
 HEADER = (
     "result set",
     "model",
@@ -114,19 +121,125 @@ def render_table(results: str | os.PathLike[str]) -> str:
     return "".join(lines)
 
 
-def replace_between_markers(text: str, block: str) -> str:
-    """``text`` with everything between :data:`START` and :data:`END` replaced by ``block``."""
-    start, end = text.find(START), text.find(END)
+def _f(v: Any, digits: int = 4) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def render_compare(results: str | os.PathLike[str]) -> str:
+    """One table per ``compare_<name>.json``: the architectures under one training budget (paper Tables 1/2)."""
+    root = Path(results)
+    docs = [(path, _load(path)) for path in sorted(root.glob("compare_*.json"))]
+    if not docs:
+        return "_No committed comparison yet: run `munet-bench compare` (see `benchmarks/README.md`)._\n"
+    header = (
+        "model",
+        "encoder init",
+        "params (M)",
+        "GMACs @256²",
+        "Dice",
+        "IoU",
+        "mIoU",
+        "precision",
+        "recall",
+        "int8 Dice",
+        "int8 Dice drop",
+        "float32 ms",
+        "int8 ms",
+    )
+    lines = []
+    for path, doc in docs:
+        rows = []
+        for r in doc.get("models", []):
+            f, q = r.get("float32", {}), r.get("int8", {})
+            rows.append(
+                [
+                    r.get("label", r.get("arch")),
+                    "ImageNet" if r.get("imagenet") else "scratch",
+                    _f(r["params"] / 1e6, 2) if r.get("params") else "–",
+                    _f(r["macs_256"] / 1e9, 2) if r.get("macs_256") else "–",
+                    _f(f.get("dice")),
+                    _f(f.get("iou")),
+                    _f(f.get("miou")),
+                    _f(f.get("precision")),
+                    _f(f.get("recall")),
+                    _f(q.get("dice")),
+                    _f(r.get("int8_dice_drop")),
+                    _f(r.get("float_ms"), 1),
+                    _f(r.get("int8_ms"), 1),
+                ]
+                if not r.get("error")
+                else [r.get("label", r.get("arch")), f"failed: {r['error']}", *(["–"] * 11)]
+            )
+        prov = doc.get("provenance", {})
+        m = prov.get("machine", {})
+        lines += [
+            f"**{doc.get('name')}** ({doc.get('n_train')} training / {doc.get('n_val')} validation images): "
+            f"{doc.get('budget_text', '')}.\n\n",
+            markdown_table(header, rows),
+            f"\n- `{path.relative_to(root).as_posix()}`: `{prov.get('command', '')}` ({prov.get('date', '')[:10]}, "
+            f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); the paper's own values are in "
+            f"`{path.with_suffix('.md').relative_to(root).as_posix()}`\n\n",
+        ]
+    lines.append(
+        "Dice … recall: per-image means of the float32 TFLite masks at the original size; int8: full-int8 TFLite "
+        "calibrated on training images; ms: median LiteRT inference (pre/post-processing excluded).\n"
+    )
+    return "".join(lines)
+
+
+def render_pareto(results: str | os.PathLike[str]) -> str:
+    """The Pareto sweep (``pareto/pareto.json``): Dice vs int8 latency over alpha x input size."""
+    path = Path(results) / "pareto" / "pareto.json"
+    if not path.is_file():
+        return "_No committed Pareto sweep yet: run `munet-bench pareto` (see `benchmarks/README.md`)._\n"
+    doc = _load(path)
+    header = ("α", "input", "encoder init", "epochs", "GMACs", "MB", "Dice float", "Dice int8", "int8 vs float")
+    header += (f"int8 ms ({doc.get('threads')} thr.)", "on the front")
+    rows = [
+        [
+            f"{p['alpha']:g}",
+            f"{p['size'][0]}×{p['size'][1]}",
+            p.get("init"),
+            p.get("epochs"),
+            _f(p.get("gmacs"), 2),
+            _f(p.get("size_mb"), 2),
+            _f(p.get("dice_float")),
+            _f(p.get("dice_int8")),
+            _f(p.get("agreement_dice")),
+            _f(p.get("latency_ms"), 1),
+            "yes" if p.get("on_front") else "",
+        ]
+        for p in doc.get("points", [])
+    ]
+    m = doc.get("machine", {})
+    return (
+        markdown_table(header, rows)
+        + f"\n- `pareto/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {m.get('cpu', '?')}, "
+        f"{m.get('cores', '?')} cores); plot: `benchmarks/results/pareto/pareto.png`\n"
+    )
+
+
+def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
+    """``text`` with everything between ``start_marker`` and ``end_marker`` replaced by ``block``."""
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < 0 or end < start:
-        raise InputError(f"README: markers {START} ... {END} not found; add them where the results table goes")
-    return text[: start + len(START)] + "\n" + block.rstrip("\n") + "\n" + text[end:]
+        raise InputError(
+            f"README: markers {start_marker} ... {end_marker} not found; add them where the generated table goes"
+        )
+    return text[: start + len(start_marker)] + "\n" + block.rstrip("\n") + "\n" + text[end:]
 
 
 def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False) -> bool:
-    """Regenerate the README's results table; returns whether it changed (``check``: do not write)."""
+    """Regenerate the README's generated tables; returns whether it changed (``check``: do not write).
+
+    The results table's markers are required; the comparison and Pareto blocks are filled where their markers are.
+    """
     readme = Path(readme)
     text = readme.read_text()
     new = replace_between_markers(text, render_table(results))
+    for start, end, render in ((COMPARE_START, COMPARE_END, render_compare), (PARETO_START, PARETO_END, render_pareto)):
+        if start in new:
+            new = replace_between_markers(new, render(results), start, end)
     changed = new != text
     if changed and not check:
         write_text_atomic(readme, new)

@@ -52,3 +52,33 @@ def test_plot_and_markdown_mark_scratch_points(tmp_path: Path) -> None:
     assert plot_pareto(result, tmp_path / "p.png").stat().st_size > 1000
     md = pareto_markdown(result)
     assert "| 0.35 | 128x128 | scratch |" in md and "| 1 | 128x128 | ImageNet |" in md
+
+
+def test_a_cut_short_sweep_resumes_from_saved_points(tiny_pairs: Path, tmp_path: Path) -> None:
+    """With ``reuse``, finished points (``runs_dir/<tag>/point.json``) are not retrained; results are rewritten."""
+    import json
+
+    from munet.benchmarks.pareto import run_pareto
+
+    runs = tmp_path / "runs"
+    for alpha, ms, dice in ((0.35, 3.0, 0.6), (0.5, 5.0, 0.7)):
+        (runs / f"a{alpha:g}_64x64").mkdir(parents=True)
+        (runs / f"a{alpha:g}_64x64" / "point.json").write_text(json.dumps(_point(alpha, ms, dice)))
+    out = tmp_path / "results"
+    result = run_pareto(
+        data=tiny_pairs,
+        val_data=tiny_pairs,
+        alphas=[0.35, 0.5],
+        sizes=[(64, 64)],
+        epochs=1,
+        out=out,
+        runs_dir=runs,
+        reuse=True,
+        echo=lambda s: None,
+    )
+    assert [p["alpha"] for p in result["points"]] == [0.35, 0.5]
+    assert [p["on_front"] for p in result["points"]] == [True, True]
+    assert not (runs / "a0.35_64x64" / "best.keras").exists()  # nothing was trained
+    saved = json.loads((out / "pareto.json").read_text())
+    assert saved["points"][1]["dice_int8"] == 0.7 and (out / "pareto.png").stat().st_size > 1000
+    assert "| 0.5 | 128x128 | scratch |" in (out / "pareto.md").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,60 @@ def test_missing_markers_and_empty_results(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="markers"):
         update_readme(readme, tmp_path)
     assert "No committed results" in render_table(tmp_path)
+
+
+def _compare_doc() -> dict:
+    metrics = {"dice": 0.8123, "iou": 0.7, "miou": 0.8, "precision": 0.9, "recall": 0.75}
+    ok = {
+        "arch": "unet",
+        "label": "U-Net",
+        "imagenet": False,
+        "params": 31_054_145,
+        "macs_256": 48_200_000_000,
+        "float32": metrics,
+        "int8": {**metrics, "dice": 0.8001},
+        "int8_dice_drop": 0.0122,
+        "float_ms": 40.25,
+        "int8_ms": 11.5,
+    }
+    failed = {"arch": "fcn", "label": "FCNet", "error": "out of memory"}
+    return {
+        "name": "isic",
+        "n_train": 400,
+        "n_val": 200,
+        "budget_text": "64x64 inputs, 4 epochs",
+        "provenance": {"command": "munet-bench compare --name isic", "date": "2026-11-25T00:00:00", "machine": {}},
+        "models": [ok, failed],
+    }
+
+
+def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import COMPARE_END, COMPARE_START, PARETO_END, PARETO_START
+
+    results = tmp_path / "results"
+    (results / "pareto").mkdir(parents=True)
+    (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
+    point = {"alpha": 0.35, "size": [128, 128], "init": "scratch", "epochs": 4, "gmacs": 0.21, "size_mb": 0.61}
+    point |= {"dice_float": 0.71, "dice_int8": 0.7051, "agreement_dice": 0.97, "latency_ms": 4.26, "on_front": True}
+    pareto = {"command": "munet-bench pareto X", "date": "2026-11-25", "threads": 2, "points": [point]}
+    (results / "pareto" / "pareto.json").write_text(json.dumps(pareto))
+    readme = tmp_path / "README.md"
+    readme.write_text(README + f"{COMPARE_START}\nold\n{COMPARE_END}\n{PARETO_START}\nold\n{PARETO_END}\n")
+    assert update_readme(readme, results) is True
+    text = readme.read_text()
+    assert "\nold\n" not in text
+    compare = text[text.index(COMPARE_START) : text.index(COMPARE_END)]
+    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 |" in compare
+    assert "| 0.8001 | 0.0122 | 40.2 | 11.5 |" in compare  # int8 Dice, drop, float32 and int8 ms
+    assert "failed: out of memory" in compare and "64x64 inputs, 4 epochs" in compare
+    assert "`munet-bench compare --name isic`" in compare
+    block = text[text.index(PARETO_START) : text.index(PARETO_END)]
+    assert "| 0.35 | 128×128 | scratch | 4 | 0.21 | 0.61 | 0.7100 | 0.7051 | 0.9700 | 4.3 | yes |" in block
+    assert update_readme(readme, results) is False  # idempotent
+
+
+def test_optional_blocks_say_what_to_run_when_results_are_missing(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import render_compare, render_pareto
+
+    assert "munet-bench compare" in render_compare(tmp_path)
+    assert "munet-bench pareto" in render_pareto(tmp_path)
