@@ -110,8 +110,14 @@ def agreement(
     ref_probs: Sequence[np.ndarray],
 ) -> dict[str, float]:
     """Agreement of a variant with the float reference: mean per-image mask Dice and IoU, and
-    mean |probability difference| at the model size; also the worst image's Dice."""
+    mean |probability difference| at the model size; also the worst image's Dice.
+
+    On sets with many empty masks (tumour-free MRI slices) a few-pixel blob in one mask and none in the other
+    scores a per-image Dice of 0, so the pixel-pooled Dice and the number of such empty-vs-non-empty images are
+    reported too.
+    """
     stats = [confusion(m, r) for m, r in zip(masks, ref_masks, strict=True)]
+    tp, fp, fn = (sum(int(getattr(s, k)) for s in stats) for k in ("tp", "fp", "fn"))
     dices = [dice_score(s) for s in stats]
     diffs = [
         float(np.mean(np.abs(p.astype(np.float32) - q.astype(np.float32))))
@@ -123,6 +129,8 @@ def agreement(
         "mean_abs_prob_diff": float(np.mean(diffs)),
         "min_dice": float(np.min(dices)),
         "pixel_agreement": float(np.mean([(s.tp + s.tn) / s.total for s in stats])),
+        "pooled_dice": 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn),
+        "empty_mismatches": sum(1 for m, r in zip(masks, ref_masks, strict=True) if bool(m.any()) != bool(r.any())),
     }
 
 
@@ -284,13 +292,17 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
                 m["quantization"],
                 m["size_bytes"],
                 *(m["agreement_with_float"][k] for k in ("dice", "iou", "min_dice", "mean_abs_prob_diff")),
+                m["agreement_with_float"].get("pooled_dice"),
+                m["agreement_with_float"].get("empty_mismatches"),
             ]
             for n, m in agree
         ]
+        header = ["model", "quantization", "bytes", "mask Dice", "mask IoU", "worst-image Dice", "mean |Δprob|"]
+        header += ["pooled Dice", "empty vs non-empty"]
+        lines.append(report.markdown_table(header, rows))
         lines.append(
-            report.markdown_table(
-                ["model", "quantization", "bytes", "mask Dice", "mask IoU", "worst-image Dice", "mean |Δprob|"], rows
-            )
+            "\nmask Dice/IoU: per-image means; pooled Dice: counts summed over all images; empty vs non-empty: "
+            "images where exactly one of the two masks is empty (each scores Dice 0 per image).\n"
         )
     lines.append("\n## Worst images (lowest Dice against the truth)\n")
     for name, m in result["models"].items():

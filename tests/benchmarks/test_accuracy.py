@@ -96,6 +96,19 @@ def test_agreement_of_identical_and_disjoint_masks() -> None:
     assert other["dice"] == 0.0 and other["mean_abs_prob_diff"] == pytest.approx(0.7)
 
 
+def test_pooled_agreement_is_not_sunk_by_a_tiny_blob_on_an_empty_slice() -> None:
+    """Tumour-free slices: a 1-pixel blob where the reference is empty is Dice 0 per image, not pooled."""
+    big = np.zeros((16, 16), np.uint8)
+    big[:8] = 1  # 128 lesion pixels, identical in both
+    empty, blob = np.zeros_like(big), np.zeros_like(big)
+    blob[15, 15] = 1
+    p = np.zeros((4, 4), np.float32)
+    res = agreement([big, blob, empty], [big, empty, empty], [p] * 3, [p] * 3)
+    assert res["dice"] == pytest.approx((1 + 0 + 1) / 3)  # empty-vs-empty counts as agreement
+    assert res["pooled_dice"] == pytest.approx(2 * 128 / (2 * 128 + 1))
+    assert res["empty_mismatches"] == 1
+
+
 def test_pick_pair_prefers_keras_float_and_int8() -> None:
     names = [FLOAT_NAME, "m_float32", "m_int8", "m_fp16"]
     quant = {"m_float32": "float32", "m_int8": "int8", "m_fp16": "float16"}
