@@ -12,9 +12,14 @@ For each architecture of the registry (MU-Net and the baselines of ``munet.train
 4. count parameters and MACs (``munet.train.models.complexity``) and time one inference of the
    float32 and int8 models (median, LiteRT, ``threads`` threads).
 
+An entry of ``--archs`` may name its encoder start, ``munet@none`` (MU-Net from scratch beside the
+ImageNet one: how much of the gap is the pretrained encoder) or ``unet-vgg19@imagenet``.
+
 Results go to ``OUT/compare_<name>.json`` (written after every architecture, so a long run that
-stops keeps what it finished) and ``OUT/compare_<name>.md`` (a Table 1/2 analogue with the
-budget, the exact command, the machine, the date and which models started from ImageNet weights).
+stops keeps what it finished) and ``OUT/compare_<name>.md`` (a Table 1/2 analogue with the budget,
+the exact command, the machine, the date and which models started from ImageNet weights). With
+``--reuse`` a finished architecture's scored row, kept in its run folder as ``row.json``, is reused
+as it is, so adding a row later retrains and rescores nothing else.
 
 Smoke run (a few minutes on 2 cores)::
 
@@ -173,6 +178,16 @@ def weights_for(arch: str, spec: dict[str, str]) -> str:
     return spec.get(arch, "none")
 
 
+def parse_arch(entry: str, spec: dict[str, str]) -> tuple[str, str, str]:
+    """``(registry name, encoder weights, row label)`` of an ``--archs`` entry ``ARCH`` or ``ARCH@none|imagenet``."""
+    arch, sep, start = entry.partition("@")
+    if not sep:
+        return arch, weights_for(arch, spec), LABELS.get(arch, arch)
+    if start not in ("none", "imagenet"):
+        raise MunetError(f"--archs {entry!r}: expected ARCH@none or ARCH@imagenet (weight files go in --weights)")
+    return arch, start, f"{LABELS.get(arch, arch)}, {'from scratch' if start == 'none' else 'ImageNet'}"
+
+
 def train_arch(arch: str, train_dir: Path, val_dir: Path, layout: str, budget: Budget, weights: str, run_dir: Path):
     """Train one architecture with the shared budget; returns the trainer's ``RunResult``."""
     from munet.train.config import TrainConfig
@@ -251,13 +266,18 @@ def run_arch(
     run_dir: Path,
     reuse: bool,
 ) -> ArchResult:
-    """Train (or reuse), convert, evaluate and time one architecture."""
+    """Train (or reuse), convert, evaluate and time one architecture (``run_dir/row.json``: the scored row)."""
+    from munet.benchmarks.report import write_json
     from munet.convert.api import Converter
 
     imagenet = weights.lower() not in ("none", "")
     res = ArchResult(arch, LABELS.get(arch, arch), weights, imagenet, run_dir=run_dir.as_posix())
     progress = run_dir / "state" / "progress.json"
     done = progress.is_file() and json.loads(progress.read_text()).get("finished", False)
+    saved_row = run_dir / "row.json"
+    if reuse and done and saved_row.is_file():
+        print(f"[{arch}] reusing the scored row {saved_row}", flush=True)
+        return ArchResult(**json.loads(saved_row.read_text()))
     t0 = time.perf_counter()
     if reuse and done:
         print(f"[{arch}] reusing the finished run in {run_dir}", flush=True)
@@ -286,6 +306,7 @@ def run_arch(
     frame = samples[0][0]
     res.float_ms = round(time_tflite(f32, frame, budget.latency_runs, budget.threads), 2)
     res.int8_ms = round(time_tflite(i8, frame, budget.latency_runs, budget.threads), 2)
+    write_json(saved_row, asdict(res))
     return res
 
 
@@ -400,7 +421,8 @@ def compare(
 
     budget = budget or Budget()
     weights = dict(weights or {})
-    for arch in [*archs, *weights]:
+    entries = {entry: parse_arch(entry, weights) for entry in archs}
+    for arch in [*(a for a, _, _ in entries.values()), *weights]:
         get_builder(arch)  # unknown names fail now, with the did-you-mean list
     base = runs_dir / name
     train_pairs = find_pairs(train_dir, layout)
@@ -426,19 +448,18 @@ def compare(
         "models": [],
     }
     json_path, md_path = out_dir / f"compare_{name}.json", out_dir / f"compare_{name}.md"
-    for arch in archs:
-        print(f"[{arch}] training {budget.describe()}", flush=True)
+    for entry, (arch, start, label) in entries.items():
+        print(f"[{entry}] training {budget.describe()}", flush=True)
         try:
-            row = run_arch(
-                arch, train_dir, val_dir, run_layout, samples, budget, weights_for(arch, weights), base / arch, reuse
-            )
+            row = run_arch(arch, train_dir, val_dir, run_layout, samples, budget, start, base / entry, reuse)
+            row.arch, row.label = entry, label
         except MunetError as exc:  # one architecture failing (e.g. no ImageNet download) keeps the others
-            row = ArchResult(arch, LABELS.get(arch, arch), weights_for(arch, weights), False, error=str(exc))
+            row = ArchResult(entry, label, start, False, error=str(exc))
         result["models"].append(asdict(row))
         write_json(json_path, result)
         write_markdown(md_path, compare_markdown(result))
         print(
-            f"[{arch}] done: {json.dumps({k: asdict(row)[k] for k in ('params', 'float_ms', 'int8_ms')})}", flush=True
+            f"[{entry}] done: {json.dumps({k: asdict(row)[k] for k in ('params', 'float_ms', 'int8_ms')})}", flush=True
         )
     return result
 
@@ -462,7 +483,12 @@ def _parse_weights(items: Sequence[str]) -> dict[str, str]:
 @click.option("--val", "val_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
 @click.option("--name", required=True, help="Result name: writes compare_<name>.json/.md (e.g. isic, brain).")
 @click.option("--layout", default="auto", show_default=True, help="Dataset layout (auto|isic|lgg|figshare|folder).")
-@click.option("--archs", default=",".join(ARCHS), show_default=True, help="Comma-separated registry names.")
+@click.option(
+    "--archs",
+    default=",".join(ARCHS),
+    show_default=True,
+    help="Comma-separated registry names; ARCH@none / ARCH@imagenet overrides one row's encoder start.",
+)
 @click.option("--size", default="128", show_default=True, help="Input size N or HxW (multiples of 32).")
 @click.option("--epochs", default=10, show_default=True)
 @click.option("--batch", default=8, show_default=True)

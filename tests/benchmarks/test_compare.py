@@ -13,6 +13,7 @@ from munet.benchmarks.compare import (
     compare,
     compare_markdown,
     evaluate_tflite,
+    parse_arch,
     resolve_split,
     subset_folder,
     time_tflite,
@@ -109,3 +110,33 @@ def test_markdown_table_names_budget_weights_failures_and_paper_values() -> None
     assert "failed: no download" in md
     assert "| Proposed (MU-Net) | 96.49 |" in md and "93.78" in md  # the paper's Table 1 row
     assert "munet-bench compare --name isic" in md and "no early stopping" in md
+
+
+def test_arch_entries_may_name_their_encoder_start() -> None:
+    spec = {"munet": "w.h5"}
+    assert parse_arch("munet", spec) == ("munet", "w.h5", "MU-Net (proposed)")
+    assert parse_arch("munet@none", spec) == ("munet", "none", "MU-Net (proposed), from scratch")
+    assert parse_arch("unet-vgg19@imagenet", {})[1:] == ("imagenet", "U-Net with VGG-19, ImageNet")
+    with pytest.raises(MunetError, match="ARCH@none or ARCH@imagenet"):
+        parse_arch("munet@w.h5", spec)
+
+
+def test_reuse_takes_a_finished_scored_row_without_training(tiny_pairs: Path, tmp_path: Path) -> None:
+    """Adding a row to a comparison later must not retrain or rescore the finished ones."""
+    import json
+
+    run = tmp_path / "runs" / "x" / "munet@none"
+    (run / "state").mkdir(parents=True)
+    (run / "state" / "progress.json").write_text(json.dumps({"epoch": 3, "finished": True}))
+    metrics = {m: 0.5 for m in (*PAPER_METRICS, "miou", "isic_jaccard")}
+    row = {"arch": "munet", "label": "old", "encoder_weights": "none", "imagenet": False, "params": 123, "epochs": 3}
+    row |= {"macs": 10**8, "macs_256": 10**9, "float32": metrics, "int8": metrics, "int8_dice_drop": 0.0}
+    row |= {"float_ms": 2.0, "int8_ms": 1.0, "train_s": 5.0}
+    (run / "row.json").write_text(json.dumps(row))
+    result = compare(
+        tiny_pairs, tiny_pairs, "x", archs=["munet@none"], out_dir=tmp_path, runs_dir=tmp_path / "runs", reuse=True
+    )
+    (got,) = result["models"]
+    assert got["arch"] == "munet@none" and got["label"] == "MU-Net (proposed), from scratch"
+    assert got["params"] == 123 and not (run / "best.keras").exists()  # nothing trained
+    assert json.loads((tmp_path / "compare_x.json").read_text())["models"][0]["params"] == 123
