@@ -25,19 +25,19 @@ from munet.errors import InputError
 PRETRAINED_ALPHA = 1.0
 
 
-def _subset(folder: Path, n: int | None, dest: Path) -> Path:
-    """``folder`` itself, or ``dest`` holding links to its first ``n`` image/mask pairs."""
+def _subset(folder: Path, n: int | None, dest: Path, seed: int = 0) -> Path:
+    """``folder`` itself, or ``dest`` holding links to ``n`` image/mask pairs drawn with ``seed``.
+
+    A seeded sample, not the first ``n`` files: ISIC's file order follows its archive history, so the first
+    pairs are not a fair sample of the set (the same sampler as ``munet-bench compare``).
+    """
     if not n:
         return folder
-    from munet.benchmarks.flow import _link_or_copy
+    from munet.benchmarks.compare import subset_folder
     from munet.train.datasets import find_pairs
 
-    for p in find_pairs(folder)[:n]:
-        if p.mask is None or p.mask == p.image:
-            raise InputError(f"{folder}: --limit needs separate image and mask files")
-        _link_or_copy(p.image, dest / "images" / p.image.name)
-        _link_or_copy(p.mask, dest / "masks" / p.mask.name)
-    return dest
+    pairs = find_pairs(folder)
+    return subset_folder(pairs, n, seed, dest)[0] if n < len(pairs) else folder
 
 
 def pareto_front(points: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "dice_int8") -> list[int]:

@@ -82,3 +82,16 @@ def test_a_cut_short_sweep_resumes_from_saved_points(tiny_pairs: Path, tmp_path:
     saved = json.loads((out / "pareto.json").read_text())
     assert saved["points"][1]["dice_int8"] == 0.7 and (out / "pareto.png").stat().st_size > 1000
     assert "| 0.5 | 128x128 | scratch |" in (out / "pareto.md").read_text()
+
+
+def test_limit_takes_a_seeded_sample_of_the_training_pairs(tiny_pairs: Path, tmp_path: Path) -> None:
+    from munet.benchmarks.pareto import _subset
+
+    a = sorted(p.name for p in (_subset(tiny_pairs, 2, tmp_path / "a") / "images").iterdir())
+    b = sorted(p.name for p in (_subset(tiny_pairs, 2, tmp_path / "b") / "images").iterdir())
+    assert len(a) == 2 and a == b  # reproducible
+    assert len(list((tmp_path / "a" / "masks").iterdir())) == 2
+    assert (
+        _subset(tiny_pairs, None, tmp_path / "c") == tiny_pairs
+        and _subset(tiny_pairs, 99, tmp_path / "d") == tiny_pairs
+    )
