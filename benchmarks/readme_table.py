@@ -122,7 +122,8 @@ def render_table(results: str | os.PathLike[str]) -> str:
 
 
 def _f(v: Any, digits: int = 4) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
+    """``v`` with ``digits`` decimals; "–" for missing values, and no "-0.0000" for tiny negatives."""
+    return "–" if v is None else f"{(v if round(v, digits) != 0 else 0.0):.{digits}f}"
 
 
 def render_compare(results: str | os.PathLike[str]) -> str:
