@@ -79,7 +79,7 @@ def run_pareto(
         val_data: validation pairs (default: ``data``'s ``val`` sibling when ``data`` ends in ``train``, else
             a synthetic set / the trainer's 20 % split is NOT used: pass it explicitly).
         weights: ImageNet MobileNetV2 alpha=1.0 ``.h5`` used for the alpha=1.0 points (others: from scratch).
-        limit: use only the first ``limit`` training pairs.
+        limit: use a seeded sample of ``limit`` training pairs (all when None).
         runs_dir: where the trained models go (outside the committed results: they are tens of MB).
     """
     from munet.benchmarks.accuracy import evaluate_accuracy, load_samples
