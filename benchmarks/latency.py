@@ -113,6 +113,41 @@ def time_calls(fn: Any, frames: Sequence[np.ndarray], runs: int, warmup: int) ->
 
 
 # ----------------------------------------------------------------------------------------------- workers
+def time_interleaved(
+    paths: Sequence[str | os.PathLike[str]],
+    frame: np.ndarray,
+    runs: int,
+    threads: int,
+    warmup: int = 3,
+    end_to_end: bool = False,
+) -> list[dict[str, float]]:
+    """Median, 10th and 90th percentile ms of each model, timed round-robin in this process.
+
+    Every round runs each model once, so a load spike on a shared machine lands on all models alike
+    instead of on whichever one happened to be timed then (sequential timing once read 7.1 vs 2.4 ms
+    for two identical int8 graphs on a busy 2-core machine). ``end_to_end`` times
+    :meth:`Segmenter.segment` on ``frame`` (pre-processing, inference, post-processing at the frame's
+    size); otherwise :meth:`Segmenter.invoke` on the prepared tensor.
+    """
+    from munet.edge.runtime import Segmenter
+
+    segs = [Segmenter(p, threads=threads) for p in paths]
+    calls = [(s.segment, frame) if end_to_end else (s.invoke, s.prepare(frame)) for s in segs]
+    for fn, arg in calls:
+        for _ in range(warmup):
+            fn(arg)
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(max(runs, 1)):
+        for (fn, arg), t in zip(calls, times, strict=True):
+            t0 = time.perf_counter()
+            fn(arg)
+            t.append((time.perf_counter() - t0) * 1e3)
+    return [
+        {q: round(float(np.percentile(t, pct)), 2) for q, pct in (("median", 50), ("p10", 10), ("p90", 90))}
+        for t in times
+    ]
+
+
 def _tflite_worker(spec: dict[str, Any]) -> dict[str, Any]:
     from munet.edge.runtime import Segmenter
 

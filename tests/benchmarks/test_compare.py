@@ -140,3 +140,27 @@ def test_reuse_takes_a_finished_scored_row_without_training(tiny_pairs: Path, tm
     assert got["arch"] == "munet@none" and got["label"] == "MU-Net (proposed), from scratch"
     assert got["params"] == 123 and not (run / "best.keras").exists()  # nothing trained
     assert json.loads((tmp_path / "compare_x.json").read_text())["models"][0]["params"] == 123
+
+
+def test_interleaved_retiming_replaces_row_latencies(tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path):
+    """All models are timed in one round-robin pass; a row whose model files are gone keeps its timing."""
+    import shutil
+
+    from munet.benchmarks.compare import Budget, retime_rows
+    from munet.train.datasets import find_pairs, load_pair
+
+    frame = load_pair(find_pairs(tiny_pairs, "folder")[0])[0]
+    run = tmp_path / "a"
+    run.mkdir()
+    shutil.copy(tiny_tflites["float32"], run / "model_float32.tflite")
+    shutil.copy(tiny_tflites["int8"], run / "model_int8.tflite")
+    rows = [
+        {"run_dir": run.as_posix(), "float_ms": -1.0, "int8_ms": -1.0},
+        {"run_dir": (tmp_path / "gone").as_posix(), "float_ms": 7.0, "int8_ms": 3.0},
+        {"run_dir": run.as_posix(), "error": "failed", "float_ms": None, "int8_ms": None},
+    ]
+    assert retime_rows(rows, frame, Budget(size=(64, 64), latency_runs=5, threads=1)) == 1
+    assert rows[0]["float_ms"] > 0 and rows[0]["int8_ms"] > 0
+    assert 0 < rows[0]["int8_ms_p10"] <= rows[0]["int8_ms"]
+    assert rows[1] == {"run_dir": (tmp_path / "gone").as_posix(), "float_ms": 7.0, "int8_ms": 3.0}
+    assert rows[2]["float_ms"] is None

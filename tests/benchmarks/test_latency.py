@@ -76,3 +76,19 @@ def test_missing_model_is_a_one_line_error(tmp_path: Path) -> None:
 
     with pytest.raises(ModelError, match="no such model"):
         benchmark_latency([tmp_path / "nope.tflite"], threads="1", runs=1)
+
+
+def test_interleaved_timing_end_to_end_includes_the_resize(tiny_tflites: dict[str, Path]) -> None:
+    """Round-robin timing returns one ordered summary per model; end to end costs more than inference alone."""
+    import numpy as np
+
+    from munet.benchmarks.latency import time_interleaved
+
+    frame = np.random.default_rng(0).integers(0, 255, (1200, 1600, 3), dtype=np.uint8)  # a dermatoscope frame
+    paths = [tiny_tflites["float32"], tiny_tflites["int8"]]
+    infer = time_interleaved(paths, frame, runs=7, threads=1)
+    e2e = time_interleaved(paths, frame, runs=7, threads=1, end_to_end=True)
+    assert len(infer) == len(e2e) == 2
+    for a, b in zip(infer, e2e, strict=True):
+        assert 0 < a["p10"] <= a["median"] <= a["p90"]
+        assert b["median"] > a["median"]  # resizing a 1600x1200 frame and the mask back is not free

@@ -95,3 +95,23 @@ def test_limit_takes_a_seeded_sample_of_the_training_pairs(tiny_pairs: Path, tmp
         _subset(tiny_pairs, None, tmp_path / "c") == tiny_pairs
         and _subset(tiny_pairs, 99, tmp_path / "d") == tiny_pairs
     )
+
+
+def test_retiming_runs_all_points_round_robin(tiny_tflites: dict[str, Path], tmp_path: Path) -> None:
+    """The final pass replaces each point's latency and keeps the per-point one; a missing model changes nothing."""
+    import shutil
+
+    import numpy as np
+
+    from munet.benchmarks.pareto import point_model, retime_points
+
+    pts = [_point(0.35, 99.0, 0.7), _point(1.0, 98.0, 0.8, pretrained=True)]
+    frame = np.full((96, 128, 3), 120, np.uint8)
+    assert not retime_points(pts, tmp_path, frame, runs=3, threads=1)  # no model files yet
+    assert pts[0]["latency_ms"] == 99.0
+    for p in pts:
+        point_model(tmp_path, p).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tiny_tflites["int8"], point_model(tmp_path, p))
+    assert retime_points(pts, tmp_path, frame, runs=3, threads=1)
+    for p, alone in zip(pts, (99.0, 98.0), strict=True):
+        assert p["latency_alone_ms"] == alone and 0 < p["latency_ms"] < 99.0 and p["latency_p90_ms"] >= p["latency_ms"]
