@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Reproduce the committed results in benchmarks/results/ for one dataset (isic or brain).
+# Reproduce the committed results in benchmarks/results/ for one run (isic, isic128 or brain).
 #   bash benchmarks/reproduce.sh isic     # ISIC 2017 dev copy, alpha 1.0, 192x256
+#   bash benchmarks/reproduce.sh isic128  # the same ISIC run at 128x128 (the faster edge size)
 #   bash benchmarks/reproduce.sh brain    # LGG brain MRI dev copy, alpha 1.0, 256x256
 # Needs ../shared (data + offline MobileNetV2 weights) and `make setup` (.venv). `--onnx` needs .venv-onnx:
 #   python3 -m venv .venv-onnx && .venv-onnx/bin/pip install -e ".[train,onnx]"
@@ -13,8 +14,9 @@ SHARED=${SHARED:-../shared}
 WEIGHTS=$SHARED/weights/mobilenet_v2_1.0_imagenet_qat_notop.h5
 case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
+  isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=3; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 isic|brain" >&2; exit 2 ;;
+  *) echo "usage: $0 isic|isic128|brain" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1
