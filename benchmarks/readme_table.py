@@ -179,7 +179,8 @@ def render_compare(results: str | os.PathLike[str]) -> str:
             markdown_table(header, rows),
             f"\n- `{path.relative_to(root).as_posix()}`: `{prov.get('command', '')}` ({prov.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); the paper's own values are in "
-            f"`{path.with_suffix('.md').relative_to(root).as_posix()}`\n\n",
+            f"`{path.with_suffix('.md').relative_to(root).as_posix()}`; latency timed "
+            f"{doc.get('latency_method', 'per row, right after its training')}\n\n",
         ]
     lines.append(
         "Dice … recall: per-image means of the float32 TFLite masks at the original size; int8: full-int8 TFLite "
@@ -216,7 +217,8 @@ def render_pareto(results: str | os.PathLike[str]) -> str:
     return (
         markdown_table(header, rows)
         + f"\n- `pareto/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {m.get('cpu', '?')}, "
-        f"{m.get('cores', '?')} cores); plot: `benchmarks/results/pareto/pareto.png`\n"
+        f"{m.get('cores', '?')} cores); plot: `benchmarks/results/pareto/pareto.png`; int8 ms: end-to-end "
+        f"median, {doc.get('latency_method', 'each point in a fresh process right after its training')}\n"
     )
 
 

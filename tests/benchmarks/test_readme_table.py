@@ -88,6 +88,7 @@ def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_pat
     point = {"alpha": 0.35, "size": [128, 128], "init": "scratch", "epochs": 4, "gmacs": 0.21, "size_mb": 0.61}
     point |= {"dice_float": 0.71, "dice_int8": 0.7051, "agreement_dice": 0.97, "latency_ms": 4.26, "on_front": True}
     pareto = {"command": "munet-bench pareto X", "date": "2026-11-25", "threads": 2, "points": [point]}
+    pareto["latency_method"] = "interleaved: all 1 int8 models round-robin"
     (results / "pareto" / "pareto.json").write_text(json.dumps(pareto))
     readme = tmp_path / "README.md"
     readme.write_text(README + f"{COMPARE_START}\nold\n{COMPARE_END}\n{PARETO_START}\nold\n{PARETO_END}\n")
@@ -99,8 +100,10 @@ def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_pat
     assert "| 0.8001 | 0.0122 | 40.2 | 11.5 |" in compare  # int8 Dice, drop, float32 and int8 ms
     assert "failed: out of memory" in compare and "64x64 inputs, 4 epochs" in compare
     assert "`munet-bench compare --name isic`" in compare
+    assert "latency timed per row, right after its training" in compare  # a result from before the interleaved pass
     block = text[text.index(PARETO_START) : text.index(PARETO_END)]
     assert "| 0.35 | 128×128 | scratch | 4 | 0.21 | 0.61 | 0.7100 | 0.7051 | 0.9700 | 4.3 | yes |" in block
+    assert "int8 ms: end-to-end median, interleaved: all 1 int8 models round-robin" in block
     assert update_readme(readme, results) is False  # idempotent
 
 
