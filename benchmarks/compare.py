@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -246,18 +245,9 @@ def evaluate_tflite(
 
 def time_tflite(path: Path, frame: Any, runs: int, threads: int, warmup: int = 3) -> float:
     """Median milliseconds of one inference (``Segmenter.invoke``, pre/post-processing excluded)."""
-    from munet.edge.runtime import Segmenter
+    from munet.benchmarks.latency import time_interleaved
 
-    seg = Segmenter(path, threads=threads)
-    tensor = seg.prepare(frame)
-    for _ in range(warmup):
-        seg.invoke(tensor)
-    times = []
-    for _ in range(max(runs, 1)):
-        t0 = time.perf_counter()
-        seg.invoke(tensor)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return float(statistics.median(times))
+    return time_interleaved([path], frame, runs, threads, warmup)[0]["median"]
 
 
 def retime_rows(rows: list[dict[str, Any]], frame: Any, budget: Budget) -> int:
