@@ -112,3 +112,11 @@ def test_optional_blocks_say_what_to_run_when_results_are_missing(tmp_path: Path
 
     assert "munet-bench compare" in render_compare(tmp_path)
     assert "munet-bench pareto" in render_pareto(tmp_path)
+
+
+def test_committed_readme_matches_the_committed_results() -> None:
+    """No hand-edited number: the project's README blocks are exactly what `munet-bench readme-table` renders."""
+    root = Path(__file__).resolve().parents[2]
+    assert update_readme(root / "README.md", root / "benchmarks" / "results", check=True) is False, (
+        "README.md is out of date with benchmarks/results/: run `munet-bench readme-table`"
+    )
