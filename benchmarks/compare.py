@@ -243,6 +243,9 @@ def evaluate_tflite(
     return compute_metrics(preds, truths, reduction="per-image"), compute_metrics(preds, truths, reduction="pixel")
 
 
+SEQUENTIAL_TIMING = "per row, right after its training"  # how results from before the interleaved pass were timed
+
+
 def time_tflite(path: Path, frame: Any, runs: int, threads: int, warmup: int = 3) -> float:
     """Median milliseconds of one inference (``Segmenter.invoke``, pre/post-processing excluded)."""
     from munet.benchmarks.latency import time_interleaved
@@ -397,7 +400,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "(`munet.edge.metrics`, threshold 0.5); int8 = full-int8 TFLite calibrated on the training images; "
         f"latency: median of {result['budget']['latency_runs']} LiteRT inferences, "
         f"{result['budget']['threads']} thread(s), pre/post-processing excluded, "
-        f"{result.get('latency_method', 'per row, right after its training')}. Pixel-pooled metrics "
+        f"{result.get('latency_method', SEQUENTIAL_TIMING)}. Pixel-pooled metrics "
         "(counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
         "SegNet uses nearest-neighbour upsampling instead of max-unpooling indices (not expressible in builtin "
@@ -481,9 +484,7 @@ def compare(
         )
     n = retime_rows(result["models"], samples[0][0], budget)
     result["latency_method"] = (
-        f"interleaved: {n} row(s) timed round-robin in one pass after all training"
-        if n
-        else "per row, right after its training"
+        f"interleaved: {n} row(s) timed round-robin in one pass after all training" if n else SEQUENTIAL_TIMING
     )
     print(f"[compare] {result['latency_method']}", flush=True)
     write_json(json_path, result)

@@ -28,6 +28,7 @@ from munet.benchmarks import report
 from munet.errors import InputError
 
 PRETRAINED_ALPHA = 1.0
+ALONE_TIMING = "each point in a fresh process right after its training"  # sweeps from before the interleaved pass
 
 
 def _subset(folder: Path, n: int | None, dest: Path, seed: int = 0) -> Path:
@@ -275,7 +276,7 @@ def pareto_markdown(result: dict[str, Any]) -> str:
         [
             f"# Pareto: Dice vs. int8 latency (train `{result['train_data']}`, val `{result['val_data']}`)\n\n",
             f"int8 ms: end-to-end median at {result.get('threads', '?')} thread(s), "
-            f"{result.get('latency_method', 'each point in a fresh process right after its training')}.\n\n",
+            f"{result.get('latency_method', ALONE_TIMING)}.\n\n",
             report.provenance_markdown(result),
             "\n",
             report.markdown_table(

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from munet.benchmarks.compare import SEQUENTIAL_TIMING
+from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.report import markdown_table
 from munet.edge.atomic import write_text_atomic
 from munet.errors import InputError
@@ -180,7 +182,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
             f"\n- `{path.relative_to(root).as_posix()}`: `{prov.get('command', '')}` ({prov.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); the paper's own values are in "
             f"`{path.with_suffix('.md').relative_to(root).as_posix()}`; latency timed "
-            f"{doc.get('latency_method', 'per row, right after its training')}\n\n",
+            f"{doc.get('latency_method', SEQUENTIAL_TIMING)}\n\n",
         ]
     lines.append(
         "Dice … recall: per-image means of the float32 TFLite masks at the original size; int8: full-int8 TFLite "
@@ -218,7 +220,7 @@ def render_pareto(results: str | os.PathLike[str]) -> str:
         markdown_table(header, rows)
         + f"\n- `pareto/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {m.get('cpu', '?')}, "
         f"{m.get('cores', '?')} cores); plot: `benchmarks/results/pareto/pareto.png`; int8 ms: end-to-end "
-        f"median, {doc.get('latency_method', 'each point in a fresh process right after its training')}\n"
+        f"median, {doc.get('latency_method', ALONE_TIMING)}\n"
     )
 
 
