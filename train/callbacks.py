@@ -1,4 +1,4 @@
-"""The run callback: atomic checkpoints, resumable progress, plateau LR, early stopping, SIGINT.
+"""The run callback: atomic checkpoints, resumable progress, plateau LR, early stopping, SIGINT, collapse stop.
 
 Everything a resumed run needs lives in ``RUN/state/progress.json`` (completed epochs, best value,
 early-stopping and plateau counters, learning rate, the log history) plus ``RUN/last.keras``
@@ -39,6 +39,7 @@ class Progress:
     plateau_wait: int = 0  # epochs without improvement since the last LR cut
     lr: float | None = None
     stopped_early: bool = False
+    collapsed: str | None = None  # why training stopped on a collapse to empty masks (see RunCallback)
     finished: bool = False
     wall_s: float = 0.0  # training wall time over all sessions, up to the last completed epoch
     history: list[dict[str, float]] = field(default_factory=list)
@@ -83,6 +84,31 @@ class InterruptFlag:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
+
+
+COLLAPSE_PEAK = 0.2  # training Dice the run must have reached ...
+COLLAPSE_FLOOR = 0.01  # ... before an epoch below this counts as a collapse
+
+
+def collapse_reason(history: list[dict[str, float]], key: str = "dice") -> str | None:
+    """Why the last epoch looks like a collapse to empty masks, or None.
+
+    A region loss on sigmoid probabilities (focal Tversky, Dice) has no gradient once the sigmoid
+    saturates at 0: a run that had learned (training Dice >= 0.2) and then scores < 0.01 for a whole
+    epoch will not come back. Seen on LGG brain MRI (73 % tumour-free slices) with Adam 5e-4: training
+    Dice 0.70 at epoch 2, 0.00 from epoch 5 on. Runs that never found the foreground are not flagged.
+    """
+    values = [row[key] for row in history if key in row]
+    if len(values) < 2 or values[-1] >= COLLAPSE_FLOOR:
+        return None
+    peak = max(values[:-1])
+    if peak < COLLAPSE_PEAK:
+        return None
+    at = values.index(peak) + 1
+    return (
+        f"training Dice fell to {values[-1]:.3f} after {peak:.2f} at epoch {at}: the model collapsed to empty "
+        "masks and cannot recover (a saturated sigmoid has no gradient)"
+    )
 
 
 def current_lr(optimizer: Any) -> float:
@@ -182,6 +208,16 @@ class RunCallback(keras.callbacks.Callback):
             p.stopped_early = True
             self.model.stop_training = True
             print(f"epoch {epoch + 1}: early stop, {self.monitor} has not improved for {p.wait} epochs")
+        reason = collapse_reason(p.history)
+        if reason and not p.collapsed:
+            p.collapsed, p.stopped_early = f"epoch {epoch + 1}: {reason}", True
+            self.model.stop_training = True
+            print(
+                f"epoch {epoch + 1}: stopped, {reason}; best.keras (epoch {p.best_epoch}) is kept. "
+                "Rerun with a lower --lr (e.g. a fifth) or --loss bce-dice",
+                file=sys.stderr,
+                flush=True,
+            )
         # weights + optimizer and the log first; progress.json (the commit point of the epoch) last
         self._save("last.keras")
         write_log_csv(self.run_dir / "log.csv", p.history)

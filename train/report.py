@@ -77,6 +77,11 @@ def write_model_card(path: Path, info: dict[str, Any], config_yaml: str, metrics
         f"- Epochs completed: {info['epochs_completed']} of {info['epochs']}"
         + (" (early stop)" if info.get("stopped_early") else "")
         + (" (interrupted)" if info.get("interrupted") else ""),
+        *(
+            [f"- **Stopped on a collapse**, {info['collapsed']}; the kept model is the best epoch's"]
+            if info.get("collapsed")
+            else []
+        ),
         f"- Loss `{info['loss']}`, Adam lr {info['lr']}, batch {info['batch']}; best epoch {info['best_epoch']} "
         f"by {info['monitor']} = {info['best']}",
         f"- Wall time {info['wall_s']:.0f} s (all sessions, to the last completed epoch) on {info['device']}",

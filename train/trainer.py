@@ -237,6 +237,7 @@ def _summarise(
         "synthetic": data.synthetic,
         "epochs_completed": progress.epoch,
         "stopped_early": progress.stopped_early,
+        "collapsed": progress.collapsed,
         "interrupted": interrupted,
         "best_epoch": progress.best_epoch,
         "best": None if progress.best is None else round(progress.best, 4),

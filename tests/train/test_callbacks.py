@@ -62,3 +62,38 @@ def test_interrupts(tmp_path: Path) -> None:
     cb2.on_train_batch_end(0)
     cb2.on_epoch_end(0, {"val_dice": 0.3})
     assert cb2.model.stop_training and cb2.progress.epoch == 0 and not (tmp_path / "b" / "last.keras").exists()
+
+
+def test_collapse_reason_flags_only_a_run_that_had_learned() -> None:
+    from munet.train.callbacks import collapse_reason
+
+    brain = [{"dice": d} for d in (0.08, 0.70, 0.62, 0.39, 0.0)]  # the LGG run at Adam 5e-4
+    reason = collapse_reason(brain)
+    assert reason and "0.000 after 0.70 at epoch 2" in reason
+    assert collapse_reason(brain[:4]) is None  # still learning (0.39)
+    assert collapse_reason([{"dice": d} for d in (0.0, 0.05, 0.0)]) is None  # never found the foreground
+    assert collapse_reason([{"loss": 0.5}, {"loss": 0.4}]) is None  # no Dice logged
+
+
+def test_collapse_stops_the_run_and_keeps_the_best_checkpoint(tmp_path: Path, capsys) -> None:
+    cb = _callback(tmp_path, Progress(), patience=10)
+    for epoch, (dice, val) in enumerate([(0.3, 0.5), (0.7, 0.64), (0.4, 0.56)]):
+        cb.on_epoch_end(epoch, {"dice": dice, "val_dice": val})
+    assert not cb.model.stop_training and cb.progress.collapsed is None
+    cb.on_epoch_end(3, {"dice": 0.0, "val_dice": 0.0})
+    assert cb.model.stop_training and cb.progress.stopped_early
+    assert cb.progress.collapsed.startswith("epoch 4: training Dice fell to 0.000")
+    assert "best.keras (epoch 2) is kept" in capsys.readouterr().err and (tmp_path / "best.keras").is_file()
+    assert Progress.load(tmp_path).collapsed == cb.progress.collapsed  # a resumed run knows why it stopped
+
+
+def test_model_card_says_the_run_collapsed(tmp_path: Path) -> None:
+    from munet.train.report import write_model_card
+
+    info = dict(arch="munet", alpha=1.0, size=[64, 64], threshold=0.5, encoder_weights="none", params=10, macs=None)
+    info |= dict(config_hash="x", munet_version="0", train_source="a", val_source="b", n_train=1, n_val=1)
+    info |= dict(epochs_completed=5, epochs=15, stopped_early=True, interrupted=False, loss="focal-tversky", lr=5e-4)
+    info |= dict(batch=8, best_epoch=2, monitor="val_dice", best=0.64, wall_s=1.0, device="CPU")
+    info["collapsed"] = "epoch 5: training Dice fell to 0.000 after 0.70 at epoch 2"
+    card = write_model_card(tmp_path / "MODEL_CARD.md", info, "lr: 5e-4\n", None).read_text()
+    assert "**Stopped on a collapse**, epoch 5: training Dice fell to 0.000" in card
