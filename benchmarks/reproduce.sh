@@ -15,7 +15,7 @@ WEIGHTS=$SHARED/weights/mobilenet_v2_1.0_imagenet_qat_notop.h5
 case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
-  brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=3; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
+  brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
   *) echo "usage: $0 isic|isic128|brain" >&2; exit 2 ;;
 esac
 RUN=runs/$1
