@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from munet.errors import cli_errors
+from munet.errors import cli_errors, require_tensorflow
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -208,6 +208,7 @@ def flow(
 
     Without --data it runs on the embedded synthetic dermoscopy-like set, in a few minutes on 2 CPU cores.
     """
+    require_tensorflow()  # before run_flow creates OUT
     from munet.benchmarks.flow import FlowConfig, run_flow
 
     cfg = FlowConfig()

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from munet.errors import cli_errors
+from munet.errors import cli_errors, require_tensorflow
 
 FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (weights are expanded at load time)."
 
@@ -83,6 +83,7 @@ def main(
 
     Exit status: 0 when every gate passes, 1 when a gate fails, 2 for bad input.
     """
+    require_tensorflow()
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     from munet.convert.api import MODES, convert_all
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from munet.errors import MunetError, cli_errors
+from munet.errors import MunetError, cli_errors, require_tensorflow
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -59,6 +59,8 @@ def main(config_path: str | None, resume: str | None, **options: Any) -> None:
 
 def _main(config_path: str | None, resume: str | None, options: dict[str, Any]) -> None:
     from munet.train.config import make_config
+
+    require_tensorflow()
 
     given = {k: v for k, v in options.items() if v is not None}
     if resume:
