@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks import report
-from munet.edge.metrics import REDUCTIONS, compute_metrics, confusion, dice_score, iou
+from munet.edge.metrics import REDUCTIONS, confusion, dice_score, score
 from munet.edge.preprocess import postprocess, preprocess
 from munet.errors import InputError
 
@@ -116,21 +116,19 @@ def agreement(
     scores a per-image Dice of 0, so the pixel-pooled Dice and the number of such empty-vs-non-empty images are
     reported too.
     """
-    stats = [confusion(m, r) for m, r in zip(masks, ref_masks, strict=True)]
-    tp, fp, fn = (sum(int(getattr(s, k)) for s in stats) for k in ("tp", "fp", "fn"))
-    dices = [dice_score(s) for s in stats]
+    s = score(masks, ref_masks)
     diffs = [
         float(np.mean(np.abs(p.astype(np.float32) - q.astype(np.float32))))
         for p, q in zip(probs, ref_probs, strict=True)
     ]
     return {
-        "dice": float(np.mean(dices)),
-        "iou": float(np.mean([iou(s) for s in stats])),
+        "dice": s["per-image"]["dice"],
+        "iou": s["per-image"]["iou"],
         "mean_abs_prob_diff": float(np.mean(diffs)),
-        "min_dice": float(np.min(dices)),
-        "pixel_agreement": float(np.mean([(s.tp + s.tn) / s.total for s in stats])),
-        "pooled_dice": 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn),
-        "empty_mismatches": sum(1 for m, r in zip(masks, ref_masks, strict=True) if bool(m.any()) != bool(r.any())),
+        "min_dice": float(min(c["dice"] for c in s["cases"])),
+        "pixel_agreement": s["per-image"]["accuracy"],
+        "pooled_dice": s["pixel"]["dice"],
+        "empty_mismatches": s["empty_mismatches"],
     }
 
 
@@ -203,9 +201,10 @@ def evaluate_accuracy(
     for name, o in outputs.items():
         entry: dict[str, Any] = {k: v for k, v in o.items() if k not in ("masks", "probs")}
         entry["path"] = _display_path(o["path"])
+        scored = score(o["masks"], truths)
         for red in REDUCTIONS:
-            entry[red] = compute_metrics(o["masks"], truths, reduction=red)
-        per_image = [dice_score(confusion(m, t)) for m, t in zip(o["masks"], truths, strict=True)]
+            entry[red] = scored[red]
+        per_image = [c["dice"] for c in scored["cases"]]
         order = np.argsort(per_image, kind="stable")[:worst]
         entry["worst"] = [{"image": samples[i].name, "dice": per_image[i]} for i in order]
         if ref is not None and name != FLOAT_NAME:

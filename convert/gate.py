@@ -15,17 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from munet.convert.representative import InputStats, input_stats
-from munet.edge.metrics import compute_metrics
+from munet.edge.metrics import score
 
 
 def mean_dice(preds: np.ndarray, truths: np.ndarray) -> float:
-    """Per-image Dice of binary masks, averaged (empty vs empty = 1)."""
-    return compute_metrics(preds, truths)["dice"]
-
-
-def mean_iou(preds: np.ndarray, truths: np.ndarray) -> float:
-    """Per-image IoU of binary masks, averaged (empty vs empty = 1)."""
-    return compute_metrics(preds, truths)["iou"]
+    """Per-image Dice of binary masks, averaged (empty vs empty = 1): the shared scorer's ``per-image`` Dice."""
+    return score(preds, truths)["per-image"]["dice"]
 
 
 def tflite_predict(model: str | Path | bytes, x: np.ndarray) -> np.ndarray:
@@ -118,11 +113,12 @@ def evaluate(
     """Gate one TFLite model against precomputed float probabilities ``float_probs`` for inputs ``x``."""
     probs = tflite_predict(tflite, x)
     t_masks, f_masks = probs > threshold, float_probs > threshold
+    vs_float = score(t_masks, f_masks)["per-image"]
     res = GateResult(
         mode=mode,
         n_images=int(x.shape[0]),
-        dice_vs_float=mean_dice(t_masks, f_masks),
-        iou_vs_float=mean_iou(t_masks, f_masks),
+        dice_vs_float=vs_float["dice"],
+        iou_vs_float=vs_float["iou"],
         mean_abs_prob_diff=float(np.mean(np.abs(probs - float_probs))),
         max_dice_drop=max_dice_drop,
     )

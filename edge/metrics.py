@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -190,3 +191,39 @@ def compute_metrics(
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     """Dice coefficient of two binary masks (1.0 when both are empty)."""
     return dice_score(confusion(a, b))
+
+
+def score(
+    predictions: np.ndarray | Sequence[np.ndarray],
+    truths: np.ndarray | Sequence[np.ndarray],
+    names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Score a set of predicted masks against their truths, like nnU-Net's evaluator (JSON-ready).
+
+    Returns ``{"images": N, "per-image": means, "pixel": pooled, "empty_mismatches": n, "cases": [...]}``:
+    ``per-image`` and ``pixel`` are :func:`compute_metrics`' two reductions, ``cases`` one entry per image
+    (``name`` + every metric of :data:`METRIC_NAMES` except the set-level ``isic_jaccard``, plus its ISIC
+    thresholded Jaccard), and ``empty_mismatches`` counts images where exactly one of the two masks is empty
+    (each scores Dice 0 per image however small the blob: the tumour-free slices of brain MRI).
+    """
+    stats = _pairs(predictions, truths)
+    if names is not None and len(names) != len(stats):
+        raise ValueError(f"{len(names)} names for {len(stats)} masks")
+    pooled = stats[0]
+    for s in stats[1:]:
+        pooled = pooled + s
+    cases = []
+    for i, s in enumerate(stats):
+        case: dict[str, Any] = {"name": names[i] if names is not None else str(i)}
+        case.update({k: fn(s) for k, fn in METRICS.items()})
+        case["isic_jaccard"] = _isic_from_stats([s])
+        cases.append(case)
+    isic = _isic_from_stats(stats)
+    per_image = {k: float(np.mean([c[k] for c in cases])) for k in METRICS}
+    return {
+        "images": len(stats),
+        "per-image": {**per_image, "isic_jaccard": isic},
+        "pixel": {**{k: fn(pooled) for k, fn in METRICS.items()}, "isic_jaccard": isic},
+        "empty_mismatches": sum(1 for s in stats if (s.tp + s.fp == 0) != (s.tp + s.fn == 0)),
+        "cases": cases,
+    }

@@ -15,6 +15,7 @@ from munet.edge.metrics import (
     confusion,
     dice,
     isic_thresholded_jaccard,
+    score,
 )
 
 # Image A: pred [[1,1,0],[0,1,0]] vs truth [[1,0,0],[1,1,0]]
@@ -64,6 +65,23 @@ def test_reductions_differ_as_computed_by_hand() -> None:
     assert per_image["isic_jaccard"] == pixel["isic_jaccard"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="reduction"):
         compute_metrics([PRED_A], [TRUE_A], reduction="macro")
+
+
+def test_score_gives_cases_and_both_reductions_like_compute_metrics() -> None:
+    lone = np.zeros((2, 3), np.uint8)
+    lone[0, 0] = 1  # a one-pixel blob on a tumour-free image: Dice 0 for that image
+    res = score([PRED_A, PRED_B, lone], [TRUE_A, TRUE_B, TRUE_B], names=["a", "b", "c"])
+    preds, truths = [PRED_A, PRED_B, lone], [TRUE_A, TRUE_B, TRUE_B]
+    assert res["images"] == 3 and res["empty_mismatches"] == 1
+    assert res["per-image"] == compute_metrics(preds, truths, "per-image")
+    assert res["pixel"] == compute_metrics(preds, truths, "pixel")
+    assert [c["name"] for c in res["cases"]] == ["a", "b", "c"]
+    assert [c["dice"] for c in res["cases"]] == pytest.approx([2 / 3, 1.0, 0.0])
+    assert res["per-image"]["dice"] == pytest.approx((2 / 3 + 1) / 3)
+    assert res["cases"][1]["isic_jaccard"] == 1.0 and res["cases"][0]["isic_jaccard"] == 0.0
+    assert score([PRED_A], [TRUE_A])["cases"][0]["name"] == "0"
+    with pytest.raises(ValueError, match="names"):
+        score([PRED_A], [TRUE_A], names=["a", "b"])
 
 
 def test_empty_prediction_on_lesion_scores_zero_precision() -> None:
