@@ -60,7 +60,8 @@ def accuracy(
         keras_model, [*tflite, *more_tflite], data, out=out, worst=worst, limit=limit, threads=threads
     )
     click.echo(accuracy_markdown(result))
-    click.echo(f"wrote {out}/accuracy.json, accuracy.md, accuracy_grid.png")
+    grid = f", {result['grid']}" if result.get("grid") else " (no overlay grid: it compares two models)"
+    click.echo(f"wrote {out}/accuracy.json, accuracy.md{grid}")
 
 
 @main.command()

@@ -48,3 +48,15 @@ def test_accuracy_command_writes_results(tiny_tflites: dict[str, Path], tiny_pai
     data = json.loads((out / "accuracy.json").read_text())
     assert set(data["models"]) == {"tiny_float32", "tiny_int8"}
     assert (out / "accuracy_grid.png").is_file()
+    assert f"wrote {out}/accuracy.json, accuracy.md, accuracy_grid.png" in res.output
+
+
+def test_accuracy_of_one_model_does_not_claim_a_grid(
+    tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "acc"
+    args = ["accuracy", "--tflite", str(tiny_tflites["int8"]), "--data", str(tiny_pairs), "--out", str(out)]
+    res = CliRunner().invoke(main, [*args, "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    assert not (out / "accuracy_grid.png").exists()
+    assert "accuracy_grid.png" not in res.output and "no overlay grid" in res.output
