@@ -8,8 +8,7 @@ schema's generated object API that ships with TensorFlow. The edge runtime reads
 
 from __future__ import annotations
 
-import hashlib
-import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from munet import __version__
 from munet.edge.metadata import METADATA_NAME, ModelInfo, sidecar_path
 
 FILE_IDENTIFIER = b"TFL3"
+log = logging.getLogger(__name__)
 
 
 def embed_metadata(tflite: bytes, name: str, payload: bytes) -> bytes:
@@ -48,10 +48,17 @@ def _name(meta: Any) -> str:
 
 
 def config_info(run_dir: Path | None) -> tuple[dict[str, Any], str]:
-    """The run's ``config.yaml`` as a dict and a short SHA-256 of its canonical JSON (empty without one)."""
+    """The run's ``config.yaml`` as a dict and its :meth:`TrainConfig.config_hash` (empty without one).
+
+    The hash is the one in the run's ``MODEL_CARD.md`` and ``metrics.json``, so a converted model names its run.
+    A config this version cannot read (e.g. a key from another version) keeps its values but gets no hash.
+    """
     if run_dir is None or not (run_dir / "config.yaml").is_file():
         return {}, ""
     import yaml
+
+    from munet.errors import MunetError
+    from munet.train.config import config_from_run
 
     try:
         config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
@@ -59,8 +66,12 @@ def config_info(run_dir: Path | None) -> tuple[dict[str, Any], str]:
         return {}, ""
     if not isinstance(config, dict):
         return {}, ""
-    canonical = json.dumps(config, sort_keys=True, default=str).encode("utf-8")
-    return config, hashlib.sha256(canonical).hexdigest()[:16]
+    try:
+        digest = config_from_run(run_dir).config_hash()
+    except MunetError as exc:
+        log.warning("%s: no config hash in the metadata (%s)", run_dir / "config.yaml", exc)
+        digest = ""
+    return config, digest
 
 
 def make_info(

@@ -214,6 +214,7 @@ def _summarise(
     if best.is_file():
         metrics = _evaluate(best, data, config)
         metrics.update({"monitor": config.monitor, "best_epoch": progress.best_epoch, "best_value": progress.best})
+        metrics["config_hash"] = config.config_hash()  # as in MODEL_CARD.md and a converted model's metadata
         write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     if progress.history:
         plot_curves(progress.history, run_dir / "curves.png")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from munet.edge.metadata import METADATA_NAME, read_metadata_bytes, read_model_info, sidecar_path
+from munet.train.config import config_from_run
 
 pytest.importorskip("ai_edge_litert")
 
@@ -32,7 +33,8 @@ def test_all_modes_have_embedded_metadata_and_sidecar(converted: dict[str, Path]
         assert info.quantization == expected_quant[mode]
         assert info.io_dtype == ("int8" if mode == "int8" else "float32")
         assert info.alpha == pytest.approx(0.35)
-        assert len(info.config_hash) == 16
+        # the run's TrainConfig.config_hash, the one its MODEL_CARD.md and metrics.json carry
+        assert info.config_hash == config_from_run(trained_run).config_hash() and len(info.config_hash) == 12
         assert json.loads(sidecar_path(path).read_text()) == json.loads(entries[METADATA_NAME])
 
 
