@@ -24,7 +24,7 @@ from munet.train.pipeline import AugmentConfig
 DATASETS = ("auto", "isic", "lgg", "figshare", "folder")
 LOSS_NAMES = ("focal-tversky", "dice", "bce", "bce-dice")
 SCHEDULES = ("plateau", "cosine", "constant")
-DISTRIBUTE = ("auto", "none", "mirrored")
+DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
 MIXED = ("auto", "on", "off")
 
 #: Used when no ``--data`` is given: the procedural synthetic set and a config that trains in minutes.

@@ -14,11 +14,14 @@ typo-level value; see :class:`~munet.train.config.TrainConfig`).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,13 +109,68 @@ def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
     return _Data(x_train, y_train, x_val, y_val, str(data_dir), val_source, synthetic)
 
 
-def _devices(config: TrainConfig) -> tuple[Any, bool, str]:
-    """(distribution strategy, mixed precision on?, device description)."""
+def tf_config_workers() -> int:
+    """Training tasks (chief + workers) in the standard ``TF_CONFIG`` cluster; 0 when the variable is unset."""
+    raw = os.environ.get("TF_CONFIG", "").strip()
+    if not raw:
+        return 0
+    try:
+        cluster = json.loads(raw)["cluster"]
+        return sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise MunetError(
+            f"TF_CONFIG {raw[:80]!r}: expected JSON with a cluster and a task, e.g. "
+            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
+        ) from None
+
+
+def _multi_worker_strategy() -> Any:
+    """``tf.distribute.MultiWorkerMirroredStrategy`` over the ``TF_CONFIG`` cluster, made to work with Keras 3's fit.
+
+    Keras 3 (seen with 3.15, keras-team/keras#20585) calls ``strategy.reduce`` on a nested batch, on scalar losses
+    with ``axis=0`` and without ``axis``; the collective strategy rejects all three. This subclass reduces each
+    value of a nest on its own, and rank-0 values over the replicas only.
+    """
     import tensorflow as tf
 
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op: Any, value: Any, axis: Any = None) -> Any:
+            parent = super().reduce
+
+            def one(v: Any) -> Any:
+                rank = self.experimental_local_results(v)[0].shape.rank
+                return parent(reduce_op, v, None if rank == 0 else axis)
+
+            return tf.nest.map_structure(one, value)
+
+    try:
+        return MultiWorkerMirroredStrategy()
+    except RuntimeError as e:  # collective ops must be set up before TensorFlow runs anything in this process
+        raise MunetError(f"TF_CONFIG: cannot start multi-worker training in this process ({e})") from None
+
+
+def _is_chief(strategy: Any) -> bool:
+    """False only for a non-chief worker of a multi-worker run (the chief alone writes the run folder)."""
+    return bool(strategy.extended.should_checkpoint)
+
+
+def _devices(config: TrainConfig) -> tuple[Any, bool, str]:
+    """(distribution strategy, mixed precision on?, device description).
+
+    ``distribute``: ``multiworker`` (or ``auto`` with a ``TF_CONFIG`` of several workers) ->
+    MultiWorkerMirroredStrategy, created first; ``mirrored`` (or ``auto`` with several local GPUs) ->
+    MirroredStrategy; otherwise the default strategy.
+    """
+    import tensorflow as tf
+
+    workers = tf_config_workers()
+    multi = config.distribute == "multiworker" or (config.distribute == "auto" and workers > 1)
+    multi_strategy = _multi_worker_strategy() if multi else None  # before list_logical_devices starts TF
     gpus = tf.config.list_logical_devices("GPU")
     cpus = tf.config.list_logical_devices("CPU")
-    if config.distribute == "mirrored" or (config.distribute == "auto" and len(gpus) > 1):
+    if multi_strategy is not None:
+        strategy = multi_strategy
+    elif config.distribute == "mirrored" or (config.distribute == "auto" and len(gpus) > 1):
         devices = [d.name for d in (gpus or cpus)]
         strategy = tf.distribute.MirroredStrategy(devices)
     else:
@@ -121,6 +179,8 @@ def _devices(config: TrainConfig) -> tuple[Any, bool, str]:
     if config.mixed_precision == "on" and not gpus:
         _log("mixed precision requested but no GPU is visible: training in float32")
     device = f"{len(gpus)} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+    if multi_strategy is not None:
+        device += f" x {max(workers, 1)} worker(s)"
     return strategy, mixed, device
 
 
@@ -256,7 +316,34 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
     counters of ``state/progress.json``. The first SIGINT finishes the current epoch, the second stops
     after the current batch (that partial epoch is not counted); either way the checkpoints and the
     summary are written and ``RunResult.interrupted`` is set.
+
+    Multi-worker (``TF_CONFIG``, see :func:`_devices`): every worker trains in step; only the chief writes
+    ``config.out``, the others write to a temporary folder that is deleted at the end (Keras's pattern).
     """
+    config.validate()
+    devices = _devices(config)  # first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything
+    if _is_chief(devices[0]):
+        return _train(config, resume, verbose, devices)
+    resolver = devices[0].cluster_resolver
+    with tempfile.TemporaryDirectory(prefix="munet-worker-") as tmp:
+        worker = dataclasses.replace(config, out=str(Path(tmp) / "run"))
+        _log(
+            f"{resolver.task_type} {resolver.task_id}: not the chief, so checkpoints and logs go to a temporary "
+            f"folder (deleted at the end); the chief writes {config.out or 'the run folder'}"
+        )
+        if resume and config.out:  # the run folder on storage every worker reads: start from the chief's state
+            for name in ("state", "last.keras"):
+                src = Path(config.out) / name
+                if src.is_dir():
+                    shutil.copytree(src, Path(worker.out) / name)
+                elif src.is_file():
+                    Path(worker.out).mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, Path(worker.out) / name)
+        return _train(worker, resume, verbose, devices)
+
+
+def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tuple[Any, bool, str]) -> RunResult:
+    """:func:`train` with the strategy, mixed-precision flag and device description already chosen."""
     import keras
 
     # Registers the custom loss and metric classes so .keras checkpoints load.
@@ -280,9 +367,9 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
         _log(f"{run_dir}: all {config.epochs} epochs already completed; pass --epochs N to train longer")
     write_text_atomic(run_dir / "config.yaml", config.to_yaml())
     keras.utils.set_random_seed(config.seed + progress.epoch)
-    strategy, mixed, device = _devices(config)
+    strategy, mixed, device = devices
     if strategy.num_replicas_in_sync > 1:
-        _log(f"distributed: MirroredStrategy over {strategy.num_replicas_in_sync} replicas")
+        _log(f"distributed: {type(strategy).__name__} over {strategy.num_replicas_in_sync} replicas")
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
     data = _prepare_data(config, run_dir)
