@@ -30,6 +30,7 @@ from munet.convert.representative import (
 )
 from munet.edge.metadata import ModelInfo
 from munet.errors import InputError
+from munet.progress import Stages
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,29 @@ class Converter:
         return self.write(data, out, mode, io, kept)
 
 
+def run_calibration_data(model: str | Path) -> tuple[Path, str]:
+    """The images a run was trained on, as int8 calibration data, and one line saying where they come from.
+
+    ``RUN/config.yaml``'s ``data`` (a synthetic-data run: its ``RUN/synthetic`` set). A ``.keras`` file outside a
+    run folder, or a training folder that is gone, is an :class:`InputError` naming the fix (``--calib-data DIR``).
+    """
+    from munet.train.config import load_yaml
+
+    fix = "pass --calib-data DIR (training-distribution images)"
+    _, run_dir = export.resolve_model(model)
+    if run_dir is None:
+        raise InputError(f"{model}: --int8 needs calibration images and this is not a run folder; {fix}")
+    config = load_yaml(run_dir / "config.yaml")
+    data = config.get("data")
+    if data is None:
+        data, why = run_dir / "synthetic", "the run's synthetic training set"
+    else:
+        why = f"the training data named in {run_dir / 'config.yaml'}"
+    if not Path(data).is_dir():
+        raise InputError(f"{data}: {why} is gone; {fix}")
+    return Path(data), f"calibration: {data} ({why}; --calib-data DIR to change)"
+
+
 def default_output(keras_path: Path, run_dir: Path | None, mode: str) -> Path:
     """``RUN/munet_<mode>.tflite`` for a run folder, else ``<stem>_<mode>.tflite`` next to the file."""
     if run_dir is not None and keras_path.parent == run_dir:
@@ -242,13 +266,15 @@ def convert_all(
     *,
     calib_arrays: np.ndarray | None = None,
     echo: Callable[[str], None] = print,
+    progress: Stages | None = None,
 ) -> list[Conversion]:
     """Convert to each of ``modes``, print/store an ops report, and run the accuracy gate.
 
     Returns the conversions; ``Conversion.gate`` holds a :class:`munet.convert.gate.GateResult`
     (``None`` when there is no validation data). With ``auto_keep_float`` a failing int8 model is
     re-quantized with its most sensitive parts in float (worst nodes from the quantization
-    debugger, then the TRANSPOSE_CONV decoder) until the gate passes.
+    debugger, then the TRANSPOSE_CONV decoder) until the gate passes. ``progress`` reports each stage
+    (loading, calibration, then per mode: convert, gate, write).
     """
     from munet.convert import gate as gate_mod
     from munet.convert.ops_report import ops_report
@@ -258,10 +284,17 @@ def convert_all(
         if mode not in MODES:
             raise InputError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
     results = []
-    with Converter(model) as conv:
+    stages = progress if progress is not None else Stages(len(modes), quiet=True)
+    with stages.stage("load model"):
+        conv = Converter(model)
+    with conv:
         if "int8" in modes:
-            conv.set_calibration(calib_data, calib_count, calib_arrays)
-        val = validation_set(conv, val_data) if gate else None
+            with stages.stage("calibration data"):
+                conv.set_calibration(calib_data, calib_count, calib_arrays)
+        val = None
+        if gate:
+            with stages.stage("gate data"):
+                val = validation_set(conv, val_data)
         if gate and val is None:
             echo("gate: skipped (no --val-data and no calibration folder to hold images back from)")
         elif val is not None:
@@ -269,19 +302,26 @@ def convert_all(
                 f"gate: {val.x.shape[0]} validation images from {val.source}"
                 f"{' with masks' if val.truth is not None else ' (no masks: TFLite vs float only)'}"
             )
-        for mode in modes:
+        for step, mode in enumerate(modes, 1):
             path = output_for(out, conv.keras_path, conv.run_dir, mode, len(modes) > 1)
             kept = list(keep_float or []) if mode == "int8" else []
-            data, kept = conv.to_bytes(mode, io, kept)
-            result_gate = _gate(gate_mod, mode, data, val, max_dice_drop, conv.calib_stats)
-            if result_gate is not None and not result_gate.passed and mode == "int8":
-                data, kept, result_gate = _blame_and_retry(
-                    conv, gate_mod, data, kept, io, val, max_dice_drop, result_gate, auto_keep_float, echo
-                )
-            res = conv.write(data, path, mode, io, kept)
-            res.gate = result_gate
-            res.ops_report = ops_report(path.read_bytes(), mode)
-            write_text_atomic(path.with_suffix(".ops.txt"), res.ops_report + "\n")
+            with stages.stage(f"{mode}: convert", step):
+                data, kept = conv.to_bytes(mode, io, kept)
+            result_gate = None
+            if val is not None:
+                with stages.stage(f"{mode}: gate", step):
+                    result_gate = _gate(gate_mod, mode, data, val, max_dice_drop, conv.calib_stats)
+                if not result_gate.passed and mode == "int8":
+                    with stages.stage(f"{mode}: find the layers that hurt", step):
+                        data, kept, result_gate = _blame_and_retry(
+                            conv, gate_mod, data, kept, io, val, max_dice_drop, result_gate, auto_keep_float, echo
+                        )
+            with stages.stage(f"{mode}: write", step):
+                res = conv.write(data, path, mode, io, kept)
+                res.gate = result_gate
+                res.ops_report = ops_report(path.read_bytes(), mode)
+                write_text_atomic(path.with_suffix(".ops.txt"), res.ops_report + "\n")
+            stages.step_done()
             echo(f"{mode}: wrote {path} ({res.size_bytes / 1e6:.2f} MB)")
             echo(res.ops_report)
             if result_gate is not None:

@@ -31,7 +31,11 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
 )
 @click.option("--float32", "modes", flag_value="float32", multiple=True, help="Plain float32.")
 @click.option("--all", "all_modes", is_flag=True, help="All four modes (files named <out>_<mode>.tflite).")
-@click.option("--calib-data", type=click.Path(), help="Folder of training-distribution images (or images/+masks/).")
+@click.option(
+    "--calib-data",
+    type=click.Path(),
+    help="Folder of training-distribution images (or images/+masks/); default for a run folder: its training data.",
+)
 @click.option("--calib-count", type=int, default=200, show_default=True, help="Calibration images to use.")
 @click.option(
     "--io",
@@ -63,6 +67,7 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
     help="Also write <model>_mediapipe.tflite for MediaPipe Tasks' ImageSegmenter (Android/iOS/web); "
     "int8 then defaults to --io uint8. Needs mediapipe importable or MUNET_MEDIAPIPE_PYTHON.",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No progress (bar on a terminal, else one line per stage).")
 @cli_errors
 def main(
     model: str,
@@ -78,16 +83,26 @@ def main(
     no_gate: bool,
     out: str | None,
     mediapipe: bool,
+    quiet: bool,
 ) -> None:
     """Convert MODEL (a .keras file or a munet-train run folder) to TFLite and check its accuracy.
 
+    Without a mode flag it builds --int8; for a run folder --calib-data defaults to the run's training data.
     Exit status: 0 when every gate passes, 1 when a gate fails, 2 for bad input.
     """
     require_tensorflow()
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     from munet.convert.api import MODES, convert_all
+    from munet.progress import Stages
 
     chosen = list(MODES) if all_modes else list(dict.fromkeys(modes)) or ["int8"]
+    if not modes and not all_modes:
+        click.echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
+    if "int8" in chosen and calib_data is None:
+        from munet.convert.api import run_calibration_data
+
+        calib_data, note = run_calibration_data(model)
+        click.echo(note)
     mp_python = None
     if mediapipe:
         from munet.convert.mediapipe import check_available
@@ -99,20 +114,22 @@ def main(
                 raise MunetError("--mediapipe: MediaPipe's ImageSegmenter takes uint8 or float32 input; use --io uint8")
             io = "uint8"
             click.echo("note: --mediapipe converts int8 with --io uint8 (MediaPipe takes uint8 or float32 input)")
-    results = convert_all(
-        model,
-        chosen,
-        out=out,
-        calib_data=calib_data,
-        calib_count=calib_count,
-        io=io,
-        val_data=val_data,
-        max_dice_drop=max_dice_drop,
-        keep_float=list(keep_float) or None,
-        auto_keep_float=auto_keep_float,
-        gate=not no_gate,
-        echo=click.echo,
-    )
+    with Stages(len(chosen), "convert", quiet=quiet) as progress:
+        results = convert_all(
+            model,
+            chosen,
+            out=out,
+            calib_data=calib_data,
+            calib_count=calib_count,
+            io=io,
+            val_data=val_data,
+            max_dice_drop=max_dice_drop,
+            keep_float=list(keep_float) or None,
+            auto_keep_float=auto_keep_float,
+            gate=not no_gate,
+            echo=click.echo,
+            progress=progress,
+        )
     failed = [r for r in results if r.gate is not None and not r.gate.passed]
     if mp_python is not None:
         from munet.convert.mediapipe import add_mediapipe_metadata
