@@ -13,6 +13,7 @@ import click
 from munet.edge.runner import run
 from munet.edge.runtime import BACKEND_CHOICES
 from munet.edge.sources import classify
+from munet.edge.tta import TTA_CHOICES
 from munet.errors import cli_errors
 
 
@@ -75,6 +76,19 @@ from munet.errors import cli_errors
     show_default=True,
     help="First reconnection delay in seconds (doubles each attempt, capped at 8 s).",
 )
+@click.option(
+    "--tta",
+    type=click.Choice(TTA_CHOICES),
+    default="none",
+    show_default=True,
+    help="Test-time flips: average hflip (2 passes) or all 4 flips; writes <stem>_uncertainty.png and a score.",
+)
+@click.option(
+    "--review-above",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="With --tta: list (and mark review=true) the inputs whose uncertainty score exceeds this.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @cli_errors
 def main(
@@ -93,13 +107,16 @@ def main(
     realtime: bool,
     retries: int,
     backoff: float,
+    tta: str,
+    review_above: float | None,
     verbose: bool,
 ) -> None:
     """Segment SOURCE with the .tflite MODEL (no TensorFlow needed).
 
     SOURCE: an image, a folder, a glob ('imgs/*.jpg'), a video file, a camera index (0 = /dev/video0),
     a stream URL (rtsp://, http://...) or picamera2[:N] (Raspberry Pi camera).
-    Per input: <stem>_segmentation.png (0/255, original size), <stem>_overlay.png, a summary row.
+    Per input: <stem>_segmentation.png (0/255, original size), <stem>_overlay.png, a summary row;
+    with --tta also <stem>_uncertainty.png and an uncertainty score (the frame rate drops by the pass count).
     Ctrl-C ends the run cleanly with its summary.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
@@ -135,10 +152,14 @@ def main(
             retries=retries,
             backoff=backoff,
             stop=stop,
+            tta=tta,
+            review_above=review_above,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
     click.echo(summary.line())
+    if summary.review_line():
+        click.echo(summary.review_line())
     if summary.processed == 0 and summary.skipped > 0:
         sys.exit(1)
 

@@ -2,6 +2,9 @@
 
 * ``<stem>_segmentation.png``: 0/255 single-channel PNG at the original size (the ISIC ground-truth naming).
 * ``<stem>_overlay.png``: the frame with the lesion tinted and outlined.
+* ``<stem>_uncertainty.png`` (with test-time flips only): the passes' per-pixel spread, colour-mapped, at the
+  original size (:func:`munet.edge.tta.uncertainty_image`); the row gets an ``uncertainty`` score (and ``review``
+  with ``--review-above``).
 * ``summary.csv`` / ``summary.json``: one row per input (lesion area %, bounding box, mean confidence,
   timings; skipped inputs with their error) and, in the JSON, the run totals (FPS, dropped, skipped).
 """
@@ -21,6 +24,7 @@ import numpy as np
 from munet.edge.atomic import write_text_atomic
 from munet.edge.imageio import write_png_atomic
 from munet.edge.runtime import Result
+from munet.edge.tta import uncertainty_image
 
 ROW_FIELDS = [
     "name",
@@ -38,6 +42,8 @@ ROW_FIELDS = [
     "post_ms",
     "error",
 ]
+#: Columns written only when some row has them (test-time flips), placed after ``mean_confidence``.
+OPTIONAL_FIELDS = ["uncertainty", "review"]
 
 #: Overlay colours (BGR): lesion tint and outline.
 TINT_BGR = (0, 0, 255)
@@ -69,6 +75,7 @@ def mask_stats(result: Result, threshold: float = 0.5) -> dict[str, Any]:
         "bbox_h": bh,
         "mean_confidence": None if math.isnan(conf) else round(conf, 4),
         **{k: round(v, 3) for k, v in result.timings.items()},
+        **({} if result.uncertainty is None else {"uncertainty": round(result.uncertainty, 4)}),
     }
 
 
@@ -88,8 +95,15 @@ def overlay(rgb: np.ndarray, mask: np.ndarray, alpha: float = 0.4) -> np.ndarray
 class OutputWriter:
     """Writes masks, overlays and the summary into ``out_dir`` (``None``: keep only the totals)."""
 
-    def __init__(self, out_dir: str | Path | None, overlays: bool = True, checkpoint_every: int = 200) -> None:
+    def __init__(
+        self,
+        out_dir: str | Path | None,
+        overlays: bool = True,
+        checkpoint_every: int = 200,
+        review_above: float | None = None,
+    ) -> None:
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.review_above = review_above  # rows with an uncertainty score get review = score > review_above
         self.overlays = overlays
         self.rows: list[dict[str, Any]] = []
         self.checkpoint_every = checkpoint_every
@@ -99,8 +113,14 @@ class OutputWriter:
     def write(self, name: str, rgb: np.ndarray, result: Result, threshold: float = 0.5) -> dict[str, Any]:
         """Write one processed frame; returns its summary row."""
         row = {"name": name, "status": "ok", **mask_stats(result, threshold)}
+        if self.review_above is not None and result.uncertainty is not None:
+            row["review"] = result.uncertainty > self.review_above
         if self.out_dir is not None:
             write_png_atomic(self.out_dir / f"{name}_segmentation.png", result.mask * np.uint8(255))
+            if result.spread is not None:
+                write_png_atomic(
+                    self.out_dir / f"{name}_uncertainty.png", uncertainty_image(result.spread, rgb.shape[:2])
+                )
             if self.overlays:
                 write_png_atomic(self.out_dir / f"{name}_overlay.png", overlay(rgb, result.mask))
             self._add(row)
@@ -122,11 +142,14 @@ class OutputWriter:
         """(Re)write ``summary.csv`` atomically with the rows so far."""
         if self.out_dir is None:
             return
+        fields = list(ROW_FIELDS)
+        at = fields.index("mean_confidence") + 1
+        fields[at:at] = [k for k in OPTIONAL_FIELDS if any(k in row for row in self.rows)]
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=ROW_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in self.rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k, "")) for k in ROW_FIELDS})
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k, "")) for k in fields})
         write_text_atomic(self.out_dir / "summary.csv", buf.getvalue())
 
     def finish(self, totals: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from munet.edge.outputs import OutputWriter, overlay
 from munet.edge.preview import PreviewServer, Window, display_available
 from munet.edge.runtime import Result, Segmenter
 from munet.edge.sources import Frame, Source, open_source
+from munet.errors import MunetError
 
 
 def _stderr(msg: str) -> None:
@@ -42,12 +43,27 @@ class RunSummary:
     out_dir: str | None = None
     preview_url: str | None = None
     skipped_names: list[str] = field(default_factory=list)
+    tta: str = "none"
+    passes: int = 1  # forward passes per frame (test-time flips)
+    review_above: float | None = None
+    review_names: list[str] = field(default_factory=list)  # inputs whose uncertainty > review_above
+
+    def tta_note(self) -> str:
+        """`` (TTA flips: 4 passes/frame)`` after an FPS figure, empty without test-time flips."""
+        return f" (TTA {self.tta}: {self.passes} passes/frame)" if self.passes > 1 else ""
+
+    def review_line(self) -> str | None:
+        """The ``--review-above`` list printed at the end of a run (``None`` without the option)."""
+        if self.review_above is None:
+            return None
+        head = f"review (uncertainty > {self.review_above:g}): {len(self.review_names)} of {self.processed}"
+        return head + (": " + ", ".join(self.review_names) if self.review_names else "")
 
     def line(self) -> str:
         """The one-paragraph summary printed at the end of a run."""
         text = (
             f"processed {self.processed} frame(s), skipped {self.skipped}, dropped {self.dropped} "
-            f"in {self.elapsed_s:.1f} s: {self.fps:.1f} FPS; mean pre {self.mean_pre_ms:.1f} ms, "
+            f"in {self.elapsed_s:.1f} s: {self.fps:.1f} FPS{self.tta_note()}; mean pre {self.mean_pre_ms:.1f} ms, "
             f"infer {self.mean_infer_ms:.1f} ms, post {self.mean_post_ms:.1f} ms "
             f"({self.backend}, {self.threads} thread(s)); ended: {self.ended}"
         )
@@ -76,14 +92,21 @@ def run(
     echo: Callable[[str], None] = _stderr,
     on_source: Callable[[Source], None] | None = None,
     on_frame: Callable[[int, Result], None] | None = None,
+    tta: str = "none",
+    review_above: float | None = None,
 ) -> RunSummary:
     """Segment every frame of ``source`` (a SOURCE string for :func:`munet.edge.sources.open_source`, or an
     open :class:`~munet.edge.sources.Source`) and summarise; ``on_frame(n, result)`` is called per frame.
 
+    ``tta`` (``none`` | ``hflip`` | ``flips``) averages flipped passes and writes ``<stem>_uncertainty.png`` and
+    an ``uncertainty`` score per row; ``review_above`` lists (and marks ``review``) the frames scoring above it.
+
     Setting ``stop`` (e.g. from a SIGINT handler) ends the run after the current frame, with its summary.
     """
     stop = stop or threading.Event()
-    seg = Segmenter(model, threads=threads, backend=backend, keep_largest=keep_largest, fill_holes=fill_holes)
+    if review_above is not None and tta == "none":
+        raise MunetError("--review-above needs --tta hflip or flips (the score comes from the flipped passes)")
+    seg = Segmenter(model, threads=threads, backend=backend, keep_largest=keep_largest, fill_holes=fill_holes, tta=tta)
     src = (
         source
         if isinstance(source, Source)
@@ -92,7 +115,8 @@ def run(
     if on_source is not None:
         on_source(src)
     summary = RunSummary(str(model), src.label or str(source), src.kind, seg.backend_name, seg.threads)
-    writer = OutputWriter(out, overlays=overlays)
+    summary.tta, summary.passes, summary.review_above = seg.tta, seg.passes, review_above
+    writer = OutputWriter(out, overlays=overlays, review_above=review_above)
     summary.out_dir = str(out) if out is not None else None
     viewer: PreviewServer | Window | None = None
     if show:
@@ -119,24 +143,27 @@ def run(
                 echo(f"skipped: {frame.error}")
                 continue
             result = seg.segment(frame.image)
-            writer.write(frame.name, frame.image, result, seg.info.threshold)
+            row = writer.write(frame.name, frame.image, result, seg.info.threshold)
             for key in sums:
                 sums[key] += result.timings[key]
             summary.processed += 1
+            if review_above is not None and result.uncertainty is not None and result.uncertainty > review_above:
+                summary.review_names.append(row["name"])
             if on_frame is not None:
                 on_frame(summary.processed, result)
             now = time.perf_counter()
             if viewer is not None:
                 fps = summary.processed / max(now - t_start, 1e-9)
                 view = overlay(frame.image, result.mask)
-                cv2.putText(view, f"{fps:.1f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+                label = f"{fps:.1f} FPS" + (f" (TTA x{seg.passes})" if seg.passes > 1 else "")
+                cv2.putText(view, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
                 if viewer.publish(view) is False:
                     ended = "window closed"
                     break
             if src.live and now - t_report >= 2.0:
                 t_report = now
                 fps = summary.processed / max(now - t_start, 1e-9)
-                echo(f"{summary.processed} frames, {fps:.1f} FPS, dropped {src.dropped}")
+                echo(f"{summary.processed} frames, {fps:.1f} FPS{summary.tta_note()}, dropped {src.dropped}")
             if max_frames is not None and summary.processed >= max_frames:
                 ended = f"--max-frames {max_frames} reached"
                 break
@@ -152,7 +179,7 @@ def run(
     summary.ended = ended
     summary.fps = summary.processed / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     summary.mean_pre_ms, summary.mean_infer_ms, summary.mean_post_ms = (sums[k] / n for k in sums)
-    totals = {k: v for k, v in asdict(summary).items() if k != "skipped_names"}
+    totals = {k: v for k, v in asdict(summary).items() if k not in ("skipped_names", "review_names")}
     writer.finish(totals)
     return summary
 

@@ -26,6 +26,7 @@ import numpy as np
 from munet.edge.metadata import ModelInfo, model_info_from_bytes, read_model_info
 from munet.edge.postproc import clean_mask
 from munet.edge.preprocess import COLOR_ORDER, NORM_OFFSET, NORM_SCALE, postprocess, preprocess
+from munet.edge.tta import check_tta, passes, tta_predict, uncertainty_score
 from munet.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ class Result:
 
     mask: np.ndarray  # uint8 {0, 1} at the original H x W
     prob: np.ndarray  # float32 (h, w) foreground probability at the model size
-    timings: dict[str, float] = field(default_factory=dict)  # pre_ms, infer_ms, post_ms
+    timings: dict[str, float] = field(default_factory=dict)  # pre_ms, infer_ms (all TTA passes), post_ms
+    uncertainty: float | None = None  # with TTA: per-image score (munet.edge.tta.uncertainty_score)
+    spread: np.ndarray | None = None  # with TTA: float32 (h, w) max - min of the passes at the model size
 
 
 def _import_backend(name: str) -> Any:
@@ -114,6 +117,8 @@ class Segmenter:
         fill_holes: fill holes inside the mask.
         reference_kernels: use the reference (``BUILTIN_REF``) kernels instead of the optimised ones and
             XNNPACK; slow, but bit-identical across CPUs (used by the aarch64 check).
+        tta: test-time flips (:mod:`munet.edge.tta`): ``none`` | ``hflip`` (2 passes) | ``flips`` (4 passes);
+            the mask thresholds the mean probability and the result gets ``uncertainty`` and ``spread``.
     """
 
     def __init__(
@@ -124,7 +129,10 @@ class Segmenter:
         keep_largest: bool = False,
         fill_holes: bool = False,
         reference_kernels: bool = False,
+        tta: str = "none",
     ) -> None:
+        self.tta = check_tta(tta)
+        self.passes = passes(tta)
         if isinstance(model_path, bytes | bytearray):  # an in-memory model (e.g. the converter's gate)
             self.model_path = Path("<memory>")
             data = bytes(model_path)
@@ -236,18 +244,25 @@ class Segmenter:
         t0 = time.perf_counter()
         tensor = self.prepare(rgb)
         t1 = time.perf_counter()
-        raw = self.invoke(tensor)
-        t2 = time.perf_counter()
-        prob = self.dequantize(raw)
+        uncertainty = spread = None
+        if self.tta == "none":
+            raw = self.invoke(tensor)
+            t2 = time.perf_counter()
+            prob = self.dequantize(raw)
+        else:  # flip the (quantized) input tensor: quantization is per element, so it commutes with flips
+            out = tta_predict(lambda t: self.dequantize(self.invoke(t[None])), tensor[0], self.tta)
+            t2 = time.perf_counter()
+            prob, spread = out.prob, out.spread
+            uncertainty = uncertainty_score(out.passes, self.info.threshold)
         mask = postprocess(prob, rgb.shape[:2], self.info.threshold)
         if self.keep_largest or self.fill_holes:
             mask = clean_mask(mask, self.keep_largest, self.fill_holes)
         t3 = time.perf_counter()
         timings = {"pre_ms": (t1 - t0) * 1e3, "infer_ms": (t2 - t1) * 1e3, "post_ms": (t3 - t2) * 1e3}
-        return Result(mask=mask, prob=prob, timings=timings)
+        return Result(mask=mask, prob=prob, timings=timings, uncertainty=uncertainty, spread=spread)
 
     def __repr__(self) -> str:
         return (
             f"Segmenter({str(self.model_path)!r}, backend={self.backend_name}, threads={self.threads}, "
-            f"input={self.input_size}, io={self._in_dtype.name})"
+            f"input={self.input_size}, io={self._in_dtype.name}, tta={self.tta})"
         )
