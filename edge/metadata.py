@@ -11,6 +11,7 @@ neither. A JSON sidecar ``<model>.json`` with the same content is written too.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,12 +61,54 @@ class ModelInfo:
         return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+    def from_dict(cls, data: Any, source: str = "model metadata") -> ModelInfo:
+        """Validate parsed metadata (types and ranges); :class:`ModelError` naming ``source`` when it is wrong."""
+        if not isinstance(data, dict):
+            raise _invalid(source, f"munet metadata must be a JSON object, not a {type(data).__name__}")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "input_size" not in known:
-            raise ModelError("model metadata has no input_size; re-convert the model with munet-convert")
-        known["input_size"] = tuple(int(v) for v in known["input_size"])
+            raise _invalid(source, "munet metadata has no input_size")
+        size = known["input_size"]
+        if not (isinstance(size, list | tuple) and len(size) == 2 and all(_is_int(v) and v > 0 for v in size)):
+            raise _invalid(source, f"input_size {size!r} is not [height, width] in positive integers")
+        known["input_size"] = (int(size[0]), int(size[1]))
+        for key in ("norm_scale", "norm_offset", "threshold"):
+            if key in known and not (_is_number(known[key]) and math.isfinite(known[key])):
+                raise _invalid(source, f"{key} {known[key]!r} is not a number")
+        if "threshold" in known and not 0.0 < known["threshold"] < 1.0:
+            raise _invalid(source, f"threshold {known['threshold']} is outside (0, 1) (masks would be all 0 or all 1)")
+        if known.get("alpha") is not None and not _is_number(known["alpha"]):
+            raise _invalid(source, f"alpha {known['alpha']!r} is not a number")
+        for key in ("color_order", "class_name", "quantization", "io_dtype", "arch", "munet_version", "config_hash"):
+            if key in known and not isinstance(known[key], str):
+                raise _invalid(source, f"{key} {known[key]!r} is not a string")
+        layers = known.get("float_layers", [])
+        if not (isinstance(layers, list) and all(isinstance(v, str) for v in layers)):
+            raise _invalid(source, f"float_layers {layers!r} is not a list of layer names")
+        if "format_version" in known and not _is_int(known["format_version"]):
+            raise _invalid(source, f"format_version {known['format_version']!r} is not an integer")
         return cls(**known)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _invalid(source: str, what: str) -> ModelError:
+    return ModelError(f"{source}: {what}; re-convert the model with munet-convert")
+
+
+def parse_model_info(payload: bytes, source: str) -> ModelInfo:
+    """Metadata JSON bytes -> validated :class:`ModelInfo`; :class:`ModelError` naming ``source`` otherwise."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _invalid(source, f"munet metadata is not valid UTF-8 JSON ({str(exc).splitlines()[0]})") from None
+    return ModelInfo.from_dict(data, source)
 
 
 def field_offset(tab: Table, index: int) -> int:
@@ -140,12 +183,13 @@ def model_info_from_bytes(data: bytes, name: str = "<model>") -> ModelInfo | Non
     except Exception:
         raise ModelError(f"{name}: corrupt TFLite flatbuffer; re-convert it with munet-convert") from None
     if METADATA_NAME in entries:
-        return ModelInfo.from_dict(json.loads(entries[METADATA_NAME].decode("utf-8")))
+        return parse_model_info(entries[METADATA_NAME], f"{name} (embedded metadata)")
     return None
 
 
-def read_model_info(model_path: str | os.PathLike[str]) -> ModelInfo | None:
-    """The :class:`ModelInfo` embedded in ``model_path`` (else its JSON sidecar), or ``None``."""
+def find_model_info(model_path: str | os.PathLike[str]) -> tuple[ModelInfo | None, str]:
+    """``(info, origin)``: the validated :class:`ModelInfo` embedded in ``model_path`` (origin: the model
+    file) or else in its JSON sidecar (origin: the ``.json`` path); ``(None, "")`` when there is none."""
     path = Path(model_path)
     try:
         data = path.read_bytes()
@@ -153,8 +197,17 @@ def read_model_info(model_path: str | os.PathLike[str]) -> ModelInfo | None:
         raise ModelError(f"{path}: cannot read the model ({exc.strerror}); check the path") from None
     info = model_info_from_bytes(data, str(path))
     if info is not None:
-        return info
+        return info, str(path)
     side = sidecar_path(path)
     if side.is_file():
-        return ModelInfo.from_dict(json.loads(side.read_text()))
-    return None
+        try:
+            payload = side.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{side}: cannot read the metadata sidecar ({exc.strerror}); fix or remove it") from None
+        return parse_model_info(payload, f"{side} (metadata sidecar of {path.name})"), str(side)
+    return None, ""
+
+
+def read_model_info(model_path: str | os.PathLike[str]) -> ModelInfo | None:
+    """The :class:`ModelInfo` embedded in ``model_path`` (else its JSON sidecar), or ``None``."""
+    return find_model_info(model_path)[0]

@@ -61,3 +61,45 @@ def test_non_tflite_file_is_a_one_line_error(tmp_path):
     assert str(bad) in str(err.value)
     with pytest.raises(ModelError, match="cannot read"):
         read_model_info(tmp_path / "missing.tflite")
+
+
+_BAD_METADATA = {
+    "invalid JSON": (b'{"input_size": [64, 64', "not valid UTF-8 JSON"),
+    "bad UTF-8": (b'{"input_size": [64, 64], "class_name": "\xff\xfe"}', "not valid UTF-8 JSON"),
+    "a JSON list": (b"[64, 64]", "JSON object"),
+    "missing input_size": (b'{"threshold": 0.5}', "no input_size"),
+    "input_size text": (b'{"input_size": "64x64"}', "input_size"),
+    "input_size of one": (b'{"input_size": [64]}', "input_size"),
+    "negative input_size": (b'{"input_size": [64, -1]}', "input_size"),
+    "threshold text": (b'{"input_size": [64, 64], "threshold": "0.5"}', "threshold"),
+    "threshold bool": (b'{"input_size": [64, 64], "threshold": true}', "threshold"),
+    "threshold 0": (b'{"input_size": [64, 64], "threshold": 0}', r"outside \(0, 1\)"),
+    "threshold 1.5": (b'{"input_size": [64, 64], "threshold": 1.5}', r"outside \(0, 1\)"),
+    "threshold NaN": (b'{"input_size": [64, 64], "threshold": NaN}', "threshold"),
+    "norm_scale text": (b'{"input_size": [64, 64], "norm_scale": "1/127.5"}', "norm_scale"),
+    "color_order number": (b'{"input_size": [64, 64], "color_order": 3}', "color_order"),
+    "float_layers text": (b'{"input_size": [64, 64], "float_layers": "conv1"}', "float_layers"),
+    "alpha text": (b'{"input_size": [64, 64], "alpha": "1.0"}', "alpha"),
+}
+
+
+@pytest.mark.parametrize("case", list(_BAD_METADATA))
+def test_malformed_metadata_is_a_one_line_model_error_naming_the_file(case, tmp_path):
+    payload, message = _BAD_METADATA[case]
+    embedded = tmp_path / "embedded.tflite"
+    embedded.write_bytes(_flatbuffer({METADATA_NAME: payload}))
+    with pytest.raises(ModelError, match=message) as err:
+        read_model_info(embedded)
+    assert str(embedded) in str(err.value) and "\n" not in str(err.value)
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes(_flatbuffer({}))
+    sidecar_path(bare).write_bytes(payload)
+    with pytest.raises(ModelError, match=message) as err:
+        read_model_info(bare)
+    assert str(sidecar_path(bare)) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_valid_metadata_keeps_its_values():
+    info = ModelInfo.from_dict({"input_size": [48, 64], "threshold": 0.3, "alpha": None, "extra": "ignored"})
+    assert info.input_size == (48, 64) and info.threshold == 0.3 and info.alpha is None
+    assert ModelInfo.from_dict({"input_size": [8, 8], "threshold": 1e-3, "alpha": 1}).alpha == 1
