@@ -76,6 +76,7 @@ def accuracy(
 @click.option("--onnx-model", type=EXISTING, default=None, help="Use this .onnx instead of converting.")
 @click.option("--onnx-python", type=EXISTING, default=None, help="Python with onnxruntime (default .venv-onnx).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/latency"), show_default=True)
+@click.option("--strict", is_flag=True, help="Refuse (exit 1, nothing written) when the machine looks busy.")
 @cli_errors
 def latency(
     tflite: tuple[Path, ...],
@@ -89,12 +90,17 @@ def latency(
     onnx_model: Path | None,
     onnx_python: Path | None,
     out: Path,
+    strict: bool,
 ) -> None:
     """Median/p90 latency (pre, inference, post, end to end), peak RSS, size and GFLOP/s per variant and thread count.
+
+    All rows are timed round-robin in one pass; the load average and CPU steal are recorded and a busy
+    machine is flagged (--strict: refused, exit 1).
 
     Example: munet-bench latency --tflite run/munet_float32.tflite run/munet_int8.tflite --threads 1,2,all --onnx
     """
     from munet.benchmarks.latency import benchmark_latency, latency_markdown
+    from munet.benchmarks.timing import BUSY_RULE, BusyMachine
 
     images = None
     if data is not None:
@@ -102,18 +108,23 @@ def latency(
 
         folder = data / "images" if (data / "images").is_dir() else data
         images = [str(p) for p in list_images(folder)[:8]]
-    result = benchmark_latency(
-        [*tflite, *more_tflite],
-        threads=threads,
-        runs=runs,
-        warmup=warmup,
-        images=images,
-        frame_size=_size(frame_size),
-        onnx=onnx,
-        onnx_model=onnx_model,
-        onnx_python_path=onnx_python,
-        out=out,
-    )
+    try:
+        result = benchmark_latency(
+            [*tflite, *more_tflite],
+            threads=threads,
+            runs=runs,
+            warmup=warmup,
+            images=images,
+            frame_size=_size(frame_size),
+            onnx=onnx,
+            onnx_model=onnx_model,
+            onnx_python_path=onnx_python,
+            out=out,
+            strict=strict,
+        )
+    except BusyMachine as exc:
+        click.echo(f"error: busy machine, nothing written ({exc}); rule: {BUSY_RULE}", err=True)
+        raise SystemExit(1) from None
     click.echo(latency_markdown(result))
 
 

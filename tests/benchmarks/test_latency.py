@@ -1,4 +1,4 @@
-"""munet.benchmarks.latency: fresh-process timings, statistics, ratios and the report."""
+"""munet.benchmarks.latency: one interleaved pass per table, load recorded, ratios and the report."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def test_latency_of_float32_and_int8(tiny_tflites: dict[str, Path], tmp_path: Pa
     assert ratio == pytest.approx(i8 / f32)
     data = json.loads((tmp_path / "latency.json").read_text())
     assert data["command"] == "munet-bench latency (test)" and data["runs"] == 6
+    assert data["method"].startswith("interleaved") and data["busy_rule"]
+    assert len(data["machine"]["load_before"]) == 3 and data["machine"]["cores"] >= 1
+    assert isinstance(data["busy"], list)
+    assert data["variants"]["tiny_int8"]["results"]["1"]["stages"]["e2e_ms"]["runs"] == 6
     assert "tiny_int8" in (tmp_path / "latency.md").read_text()
 
 
@@ -92,3 +96,20 @@ def test_interleaved_timing_end_to_end_includes_the_resize(tiny_tflites: dict[st
     for a, b in zip(infer, e2e, strict=True):
         assert 0 < a["p10"] <= a["median"] <= a["p90"]
         assert b["median"] > a["median"]  # resizing a 1600x1200 frame and the mask back is not free
+
+
+def test_strict_refuses_a_busy_pass_and_writes_nothing(tiny_tflites: dict[str, Path], tmp_path: Path, monkeypatch):
+    """--strict exits 1 on a pass the busy rule flags (a load limit of -1 x cores flags every pass)."""
+    from click.testing import CliRunner
+
+    from munet.benchmarks import timing
+    from munet.benchmarks.cli import main
+
+    monkeypatch.setattr(timing, "BUSY_LOAD_PER_CORE", -1.0)
+    args = ["latency", "--tflite", str(tiny_tflites["int8"]), "--threads", "1", "--runs", "2", "--warmup", "1"]
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "o"), "--strict"])
+    assert res.exit_code == 1 and "busy machine" in res.output and not (tmp_path / "o").exists()
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "o")])  # without --strict: flagged, written
+    assert res.exit_code == 0, res.output
+    assert "BUSY machine" in (tmp_path / "o" / "latency.md").read_text()
+    assert json.loads((tmp_path / "o" / "latency.json").read_text())["busy"][0].startswith("load average")

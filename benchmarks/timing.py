@@ -1,0 +1,141 @@
+"""Timing statistics and the state of the machine around a timed pass (NumPy only, no model runtime).
+
+Every latency result records the 1/5/15-minute load averages and the CPU steal (``/proc/stat``) before
+and after its pass, the number of timed runs and median / p10 / p90. :func:`busy_reasons` flags a pass
+whose numbers a reader should not trust; ``munet-bench latency --strict`` refuses it (exit 1). The rule:
+
+- **load**: the 1-minute load average before the pass exceeds :data:`BUSY_LOAD_PER_CORE` (0.5) x cores:
+  other work held at least half the cores when timing started;
+- **spread**: a timed variant's p90 / median exceeds :data:`SPREAD_LIMIT` (1.5): its runs were disturbed
+  (on a quiet machine LiteRT's p90 stays within ~10-20 % of the median);
+- **steal**: the hypervisor took more than :data:`STEAL_LIMIT_PCT` (5 %) of the CPU time during the pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from munet.errors import InputError
+
+BUSY_LOAD_PER_CORE = 0.5
+SPREAD_LIMIT = 1.5
+STEAL_LIMIT_PCT = 5.0
+BUSY_RULE = (
+    f"busy when the 1-min load average before the pass > {BUSY_LOAD_PER_CORE:g} x cores, "
+    f"a variant's p90/median > {SPREAD_LIMIT:g}, or CPU steal > {STEAL_LIMIT_PCT:g} % during the pass"
+)
+
+
+class BusyMachine(Exception):
+    """A timed pass that :func:`busy_reasons` flags, refused under ``--strict``."""
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    """Median, 10th and 90th percentile, min, mean and the number of runs of a list of timings (ms)."""
+    a = np.asarray(values, dtype=np.float64)
+    return {
+        "median": float(np.median(a)),
+        "p10": float(np.percentile(a, 10)),
+        "p90": float(np.percentile(a, 90)),
+        "min": float(a.min()),
+        "mean": float(a.mean()),
+        "runs": int(a.size),
+    }
+
+
+def parse_threads(spec: str | Sequence[int | str]) -> list[int]:
+    """``"1,2,all"`` -> ``[1, 2, os.cpu_count()]`` without duplicates, in order."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    out: list[int] = []
+    for item in items:
+        text = str(item).strip().lower()
+        if not text:
+            continue
+        if text == "all":
+            n = os.cpu_count() or 1
+        else:
+            try:
+                n = int(text)
+            except ValueError:
+                raise InputError(f"--threads {spec!r}: expected numbers or 'all', e.g. 1,2,all") from None
+        if n < 1:
+            raise InputError(f"--threads {spec!r}: thread counts must be >= 1")
+        if n not in out:
+            out.append(n)
+    if not out:
+        raise InputError("--threads: give at least one thread count")
+    return out
+
+
+def parse_proc_stat(text: str) -> dict[str, int] | None:
+    """``{"total": jiffies, "steal": jiffies}`` of the aggregate ``cpu`` line of ``/proc/stat``; None if absent.
+
+    Fields: user nice system idle iowait irq softirq steal [guest guest_nice]; guest time is already counted
+    in user/nice, so the total is the sum of the first eight.
+    """
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "cpu":
+            try:
+                fields = [int(x) for x in parts[1:9]]
+            except ValueError:
+                return None
+            fields += [0] * (8 - len(fields))
+            return {"total": sum(fields), "steal": fields[7]}
+    return None
+
+
+def machine_state(proc_stat: str | os.PathLike[str] = "/proc/stat") -> dict[str, Any]:
+    """Load averages and the cumulative CPU time / steal counters now (counters None where unreadable)."""
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    try:
+        cpu = parse_proc_stat(Path(proc_stat).read_text())
+    except OSError:
+        cpu = None
+    return {"loadavg": load, **(cpu or {"total": None, "steal": None})}
+
+
+def load_record(before: Mapping[str, Any], after: Mapping[str, Any], cores: int | None = None) -> dict[str, Any]:
+    """What a result keeps about the machine: cores, load averages before/after, steal % during the pass."""
+    steal_pct = None
+    if before.get("total") is not None and after.get("total") is not None:
+        dt = after["total"] - before["total"]
+        steal_pct = round(100.0 * (after["steal"] - before["steal"]) / dt, 2) if dt > 0 else 0.0
+    return {
+        "cores": cores or os.cpu_count() or 1,
+        "load_before": before.get("loadavg"),
+        "load_after": after.get("loadavg"),
+        "steal_pct": steal_pct,
+    }
+
+
+def busy_reasons(record: Mapping[str, Any], stats: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """Why a pass looks disturbed (empty: trust it), by the module's rule; ``stats``: name -> median/p90."""
+    reasons = []
+    cores = int(record.get("cores") or 1)
+    load = record.get("load_before")
+    if load and load[0] > BUSY_LOAD_PER_CORE * cores:
+        reasons.append(f"load average {load[0]:.2f} before the pass > {BUSY_LOAD_PER_CORE:g} x {cores} cores")
+    for name, s in stats.items():
+        if s["median"] > 0 and s["p90"] / s["median"] > SPREAD_LIMIT:
+            reasons.append(f"{name}: p90/median {s['p90'] / s['median']:.2f} > {SPREAD_LIMIT:g}")
+    steal = record.get("steal_pct")
+    if steal is not None and steal > STEAL_LIMIT_PCT:
+        reasons.append(f"CPU steal {steal:.1f} % > {STEAL_LIMIT_PCT:g} %")
+    return reasons
+
+
+def describe_machine(record: Mapping[str, Any]) -> str:
+    """One line for a report: load before -> after, steal, cores."""
+    lb, la = record.get("load_before"), record.get("load_after")
+    load = f"load average {lb[0]:.2f} -> {la[0]:.2f}" if lb and la else "load average unknown"
+    steal = record.get("steal_pct")
+    return f"{load} (1 min), CPU steal {'unknown' if steal is None else f'{steal:.1f} %'}, {record.get('cores')} cores"

@@ -1,0 +1,214 @@
+"""Timed passes: every variant timed round-robin in one process, and the fresh processes that run them.
+
+Every round runs each variant once, so a load spike on a shared machine lands on all variants alike
+instead of on whichever one happened to be timed then (one variant per fresh process, one after another,
+once read 7.1 vs 2.4 ms for two identical int8 graphs on a busy 2-core machine). A variant is a model
+file at a thread count: LiteRT through :class:`munet.edge.runtime.Segmenter` or ONNX Runtime with the
+same pre/post-processing. ``python -m munet.benchmarks.workers SPEC`` runs one measurement in a fresh
+process (``munet-bench latency``: the ONNX Runtime peer may live in another Python).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from munet.benchmarks.timing import busy_reasons, load_record, machine_state, summarize
+from munet.errors import InputError, ModelError
+
+RESULT_TAG = "MUNET_RESULT "
+STAGES = ("pre_ms", "infer_ms", "post_ms", "e2e_ms")
+Call = Callable[[np.ndarray], dict[str, float]]  # frame -> {pre_ms, infer_ms, post_ms}
+
+
+def frames_for(images: Sequence[str] | None, size: tuple[int, int], count: int = 4) -> list[np.ndarray]:
+    """RGB uint8 frames: the given image files (first ``count``) or deterministic noise frames of ``size``."""
+    if images:
+        from munet.edge.imageio import load_image
+
+        return [load_image(p) for p in list(images)[:count]]
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (*size, 3), dtype=np.uint8) for _ in range(count)]
+
+
+def round_robin(
+    calls: Sequence[tuple[Call, Sequence[np.ndarray]]], runs: int, warmup: int
+) -> tuple[list[dict[str, dict[str, float]]], dict[str, Any]]:
+    """Time ``calls`` (fn, frames) round-robin: per call, per stage summaries; and the machine record.
+
+    Each call is warmed up ``warmup`` times; then every round runs each call once on its next frame.
+    """
+    if runs < 1:
+        raise InputError("--runs must be at least 1")
+    for fn, frames in calls:
+        for i in range(warmup):
+            fn(frames[i % len(frames)])
+    recs: list[dict[str, list[float]]] = [{k: [] for k in STAGES} for _ in calls]
+    before = machine_state()
+    for i in range(runs):
+        for (fn, frames), rec in zip(calls, recs, strict=True):
+            t0 = time.perf_counter()
+            timings = fn(frames[i % len(frames)])
+            rec["e2e_ms"].append((time.perf_counter() - t0) * 1e3)
+            for k in ("pre_ms", "infer_ms", "post_ms"):
+                rec[k].append(float(timings.get(k, 0.0)))
+    record = load_record(before, machine_state())
+    return [{k: summarize(v) for k, v in rec.items()} for rec in recs], record
+
+
+def tflite_call(model: str | os.PathLike[str], threads: int, end_to_end: bool = True, backend: str = "auto"):
+    """``(call, segmenter)`` timing LiteRT: ``segment`` (pre + inference + post) or ``invoke`` alone."""
+    from munet.edge.runtime import Segmenter
+
+    seg = Segmenter(model, threads=threads, backend=backend)
+    if end_to_end:
+        return (lambda f: seg.segment(f).timings), seg
+    prepared: dict[int, np.ndarray] = {}
+
+    def infer(frame: np.ndarray) -> dict[str, float]:
+        x = prepared.get(id(frame))
+        if x is None:
+            x = prepared[id(frame)] = seg.prepare(frame)
+        t0 = time.perf_counter()
+        seg.invoke(x)
+        return {"infer_ms": (time.perf_counter() - t0) * 1e3}
+
+    return infer, seg
+
+
+def onnx_call(model: str | os.PathLike[str], threads: int) -> tuple[Call, tuple[int, int], str]:
+    """``(call, input size, backend)`` timing ONNX Runtime with the edge's own pre/post-processing."""
+    import onnxruntime as ort
+
+    from munet.edge.preprocess import postprocess, preprocess
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(threads)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    sess = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    h, w = int(inp.shape[1]), int(inp.shape[2])
+
+    def run(frame: np.ndarray) -> dict[str, float]:
+        t0 = time.perf_counter()
+        x = preprocess(frame, (h, w))[None]
+        t1 = time.perf_counter()
+        y = sess.run(None, {inp.name: x})[0]
+        t2 = time.perf_counter()
+        postprocess(y[0, :, :, 0], frame.shape[:2])
+        t3 = time.perf_counter()
+        return {"pre_ms": (t1 - t0) * 1e3, "infer_ms": (t2 - t1) * 1e3, "post_ms": (t3 - t2) * 1e3}
+
+    return run, (h, w), f"onnxruntime {ort.__version__}"
+
+
+def timed_pass(
+    models: Sequence[str | os.PathLike[str] | tuple[str | os.PathLike[str], int]],
+    frame: np.ndarray,
+    runs: int,
+    threads: int = 1,
+    warmup: int = 3,
+    end_to_end: bool = False,
+) -> dict[str, Any]:
+    """One round-robin pass over LiteRT models (a path, or ``(path, threads)``) on one frame.
+
+    Returns ``{"results": [median/p10/p90/runs ms per model, in order], "machine": load record,
+    "busy": reasons}``. ``end_to_end`` times :meth:`Segmenter.segment` on ``frame`` (resize, inference,
+    mask back at the frame's size); otherwise :meth:`Segmenter.invoke` on the prepared tensor.
+    """
+    specs = [m if isinstance(m, tuple) else (m, threads) for m in models]
+    calls = [(tflite_call(p, t, end_to_end)[0], [frame]) for p, t in specs]
+    stats, record = round_robin(calls, max(runs, 1), warmup)
+    stage = "e2e_ms" if end_to_end else "infer_ms"
+    results = [{q: round(s[stage][q], 2) for q in ("median", "p10", "p90")} | {"runs": runs} for s in stats]
+    named = {f"{os.fspath(p)}@{t}": r for (p, t), r in zip(specs, results, strict=True)}
+    return {"results": results, "machine": record, "busy": busy_reasons(record, named)}
+
+
+def time_interleaved(
+    paths: Sequence[str | os.PathLike[str] | tuple[str | os.PathLike[str], int]],
+    frame: np.ndarray,
+    runs: int,
+    threads: int,
+    warmup: int = 3,
+    end_to_end: bool = False,
+) -> list[dict[str, float]]:
+    """Median, 10th and 90th percentile ms of each model from one round-robin pass (:func:`timed_pass`)."""
+    return timed_pass(paths, frame, runs, threads, warmup, end_to_end)["results"]
+
+
+# ------------------------------------------------------------------------------------- fresh-process kinds
+def _interleaved_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """All variants of ``spec["variants"]`` (kind, model, threads) round-robin, with stage timings."""
+    calls, meta = [], []
+    for v in spec["variants"]:
+        if v["kind"] == "onnx":
+            fn, size, backend = onnx_call(v["model"], v["threads"])
+        else:
+            fn, seg = tflite_call(v["model"], v["threads"], backend=v.get("backend", "auto"))
+            size, backend = seg.input_size, seg.backend_name
+        calls.append((fn, frames_for(spec.get("images"), tuple(spec.get("frame_size") or size))))
+        meta.append({"backend": backend, "input_size": list(size)})
+    stats, record = round_robin(calls, spec["runs"], spec["warmup"])
+    return {"results": [{"stages": s, **m} for s, m in zip(stats, meta, strict=True)], "machine": record}
+
+
+def _rss_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load one variant and run a few frames: this fresh process's peak RSS is the variant's."""
+    if spec["variant"]["kind"] == "onnx":
+        fn, size, _ = onnx_call(spec["variant"]["model"], spec["variant"]["threads"])
+    else:
+        fn, seg = tflite_call(spec["variant"]["model"], spec["variant"]["threads"])
+        size = seg.input_size
+    for frame in frames_for(spec.get("images"), tuple(spec.get("frame_size") or size)):
+        fn(frame)
+    return {}
+
+
+def _peak_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    from munet.benchmarks.probe import matmul_gflops
+
+    return matmul_gflops(int(spec.get("n", 1024)), int(spec.get("repeats", 5)))
+
+
+WORKERS = {"interleaved": _interleaved_worker, "rss": _rss_worker, "peak": _peak_worker}
+
+
+def run_worker(
+    spec: dict[str, Any], python: str | os.PathLike[str] | None = None, timeout: float = 1800
+) -> dict[str, Any]:
+    """Run one measurement in a fresh process (``python -m munet.benchmarks.workers SPEC``)."""
+    env = dict(os.environ)
+    threads = str(spec.get("threads", 1))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = threads
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    cmd = [str(python or sys.executable), "-m", "munet.benchmarks.workers", json.dumps(spec)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_TAG):
+            return json.loads(line[len(RESULT_TAG) :])
+    err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    raise ModelError(f"{spec.get('model', spec['kind'])}: the {spec['kind']} benchmark process failed ({err})")
+
+
+def _main(argv: Sequence[str]) -> int:
+    from munet.benchmarks.probe import peak_rss_mb
+
+    spec = json.loads(argv[0])
+    out = WORKERS[spec["kind"]](spec)
+    out["peak_rss_mb"] = peak_rss_mb()
+    print(RESULT_TAG + json.dumps(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

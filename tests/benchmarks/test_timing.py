@@ -1,0 +1,77 @@
+"""munet.benchmarks.timing: statistics, /proc/stat parsing and the busy-machine rule on synthetic numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from munet.benchmarks.timing import (
+    BUSY_LOAD_PER_CORE,
+    SPREAD_LIMIT,
+    busy_reasons,
+    describe_machine,
+    load_record,
+    machine_state,
+    parse_proc_stat,
+    summarize,
+)
+
+PROC_STAT = """cpu  4705 356 584 3699176 23060 0 277 150 12 0
+cpu0 1393 280 297 1849713 11476 0 136 75 6 0
+intr 114930548 113199788 3 0 5 263 0 4 [... 242 more numbers]
+ctxt 1990473
+"""
+
+
+def test_summary_has_percentiles_and_the_run_count() -> None:
+    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median"] == 3.0 and s["p10"] < s["median"] < s["p90"] and s["min"] == 1.0 and s["runs"] == 5
+
+
+def test_proc_stat_aggregate_line_is_parsed() -> None:
+    got = parse_proc_stat(PROC_STAT)
+    assert got == {"total": 4705 + 356 + 584 + 3699176 + 23060 + 0 + 277 + 150, "steal": 150}  # guest not added
+    assert parse_proc_stat("cpu0 1 2 3 4\n") is None  # no aggregate line
+    assert parse_proc_stat("cpu  1 2 3 4\n") == {"total": 10, "steal": 0}  # old kernels: no steal field
+
+
+def test_machine_state_reads_counters_and_survives_a_missing_file(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text(PROC_STAT)
+    state = machine_state(stat)
+    assert state["steal"] == 150 and len(state["loadavg"]) == 3
+    assert machine_state(tmp_path / "nope")["total"] is None
+
+
+def test_steal_percentage_between_two_snapshots() -> None:
+    before = {"loadavg": [0.2, 0.1, 0.1], "total": 1000, "steal": 10}
+    after = {"loadavg": [0.4, 0.2, 0.1], "total": 1400, "steal": 30}
+    rec = load_record(before, after, cores=2)
+    assert rec == {"cores": 2, "load_before": [0.2, 0.1, 0.1], "load_after": [0.4, 0.2, 0.1], "steal_pct": 5.0}
+    assert load_record({"total": None}, after)["steal_pct"] is None
+    assert "0.20 -> 0.40" in describe_machine(rec) and "5.0 %" in describe_machine(rec)
+
+
+@pytest.mark.parametrize(
+    ("load", "median", "p90", "steal", "expected"),
+    [
+        (0.9, 2.0, 2.4, 0.0, []),  # quiet 2-core machine: trusted
+        (1.1, 2.0, 2.4, 0.0, ["load average 1.10"]),  # > 0.5 x 2 cores before the pass
+        (0.1, 2.0, 3.2, 0.0, ["p90/median 1.60"]),  # spread 1.6 > 1.5
+        (0.1, 2.0, 2.2, 7.5, ["CPU steal 7.5 %"]),
+        (1.5, 2.0, 4.0, 9.0, ["load average", "p90/median 2.00", "CPU steal"]),
+    ],
+)
+def test_busy_rule_on_synthetic_numbers(load, median, p90, steal, expected) -> None:
+    rec = {"cores": 2, "load_before": [load, load, load], "load_after": [load] * 3, "steal_pct": steal}
+    reasons = busy_reasons(rec, {"int8@2": {"median": median, "p90": p90}})
+    assert len(reasons) == len(expected)
+    for reason, text in zip(reasons, expected, strict=True):
+        assert text in reason
+    assert BUSY_LOAD_PER_CORE == 0.5 and SPREAD_LIMIT == 1.5  # the documented rule
+
+
+def test_unknown_load_and_steal_do_not_flag() -> None:
+    rec = {"cores": 2, "load_before": None, "load_after": None, "steal_pct": None}
+    assert busy_reasons(rec, {"a": {"median": 0.0, "p90": 1.0}}) == []
