@@ -67,6 +67,11 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
     help="Also write <model>_mediapipe.tflite for MediaPipe Tasks' ImageSegmenter (Android/iOS/web); "
     "int8 then defaults to --io uint8. Needs mediapipe importable or MUNET_MEDIAPIPE_PYTHON.",
 )
+@click.option(
+    "--onnx",
+    is_flag=True,
+    help='Also export float32 to <stem>.onnx with tf2onnx (adds --float32; pip install "munet[onnx]").',
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress (bar on a terminal, else one line per stage).")
 @cli_errors
 def main(
@@ -83,6 +88,7 @@ def main(
     no_gate: bool,
     out: str | None,
     mediapipe: bool,
+    onnx: bool,
     quiet: bool,
 ) -> None:
     """Convert MODEL (a .keras file or a munet-train run folder) to TFLite and check its accuracy.
@@ -96,6 +102,12 @@ def main(
     from munet.progress import Stages
 
     chosen = list(MODES) if all_modes else list(dict.fromkeys(modes)) or ["int8"]
+    onnx_py = None
+    if onnx:
+        from munet.convert.onnx import require_onnx
+
+        onnx_py = require_onnx()  # before any conversion: a missing tf2onnx is a one-line error, exit 2
+        chosen += [] if "float32" in chosen else ["float32"]
     if not modes and not all_modes:
         click.echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
     if "int8" in chosen and calib_data is None:
@@ -131,6 +143,12 @@ def main(
             progress=progress,
         )
     failed = [r for r in results if r.gate is not None and not r.gate.passed]
+    if onnx_py is not None:
+        from munet.convert.onnx import export_onnx
+
+        for r in results:
+            if r.mode == "float32":
+                click.echo(f"ONNX model: {export_onnx(r.path, r.path.with_suffix('.onnx'), onnx_py)}")
     if mp_python is not None:
         from munet.convert.mediapipe import add_mediapipe_metadata
 
