@@ -2,16 +2,24 @@
 
 Everything a resumed run needs lives in ``RUN/state/progress.json`` (completed epochs, best value,
 early-stopping and plateau counters, learning rate, the log history) plus ``RUN/last.keras``
-(weights and optimizer state). Both are written atomically at every epoch end, ``last.keras``
-first, so a SIGKILL loses at most the running epoch.
+(weights and optimizer state). At every epoch end the epoch's checkpoints are written to
+``RUN/state/epoch-N.last.keras`` (and ``.best.keras``), then ``progress.json`` (the commit record),
+then they replace ``last.keras`` / ``best.keras``. A SIGKILL at any point loses at most the running
+epoch, and :func:`recover_checkpoints` (run when a run starts or resumes) makes ``last.keras``,
+``best.keras`` and ``progress.json`` agree again: it finishes a committed epoch's move, discards an
+uncommitted epoch's files, and removes the temporary files of interrupted atomic writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
+import os
+import re
+import shutil
 import signal
 import sys
 import threading
@@ -26,6 +34,66 @@ from munet.edge.atomic import atomic_path, write_text_atomic
 from munet.errors import MunetError
 
 PROGRESS_NAME = "state/progress.json"
+#: Checkpoint files of epoch N written before the epoch is committed: ``state/epoch-0003.last.keras``.
+PENDING_RE = re.compile(r"^epoch-(\d+)\.(last|best)\.keras$")
+#: Temporary files of :func:`munet.edge.atomic.atomic_path` (``.NAME.XXXXXXXX.tmp.SUFFIX``) a kill left behind.
+STALE_TMP_RE = re.compile(r"^\..+\.tmp(\.[^.]+)?$")
+
+
+def pending_path(run_dir: Path, epoch: int, name: str) -> Path:
+    """Where epoch ``epoch``'s ``name`` (``last.keras`` / ``best.keras``) waits for its commit."""
+    return run_dir / "state" / f"epoch-{epoch:04d}.{name}"
+
+
+def _promote(run_dir: Path, epoch: int) -> list[str]:
+    """Move epoch ``epoch``'s committed checkpoints into place (``last`` first); the names moved."""
+    moved = []
+    for name in ("last.keras", "best.keras"):
+        src = pending_path(run_dir, epoch, name)
+        if src.is_file():
+            os.replace(src, run_dir / name)
+            moved.append(name)
+    return moved
+
+
+def recover_checkpoints(run_dir: Path, committed: int) -> list[str]:
+    """Make ``last.keras`` / ``best.keras`` agree with ``progress.json`` after a kill; what was done, one line each.
+
+    ``committed`` is the epoch count in ``progress.json``. Checkpoints of an epoch it counts were written and
+    committed but not yet moved: they are moved into place. Those of a later epoch were never committed: they
+    are deleted (progress.json is the record that counts). Temporary files of interrupted writes are deleted.
+    """
+    notes = []
+    state = run_dir / "state"
+    pending = sorted(p for p in state.glob("epoch-*.keras") if PENDING_RE.match(p.name)) if state.is_dir() else []
+    for epoch in sorted({int(PENDING_RE.match(p.name).group(1)) for p in pending}):
+        if epoch <= committed:
+            moved = _promote(run_dir, epoch)
+            notes.append(
+                f"{run_dir}: epoch {epoch} was committed in {PROGRESS_NAME} but the run stopped before its "
+                f"checkpoints were moved into place: {' and '.join(moved)} now hold epoch {epoch}"
+            )
+        else:
+            for path in pending:
+                if int(PENDING_RE.match(path.name).group(1)) == epoch:
+                    path.unlink()
+            notes.append(
+                f"{run_dir}: epoch {epoch} was saved but never committed (the run stopped during its save): "
+                f"discarded; last.keras and best.keras stay as {PROGRESS_NAME} says (epoch {committed})"
+            )
+    stale = [p for d in (run_dir, state) if d.is_dir() for p in d.iterdir() if STALE_TMP_RE.match(p.name)]
+    if stale:
+        size = 0
+        for path in stale:
+            with contextlib.suppress(OSError):
+                size += path.stat().st_size if path.is_file() else 0
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        notes.append(
+            f"{run_dir}: removed {len(stale)} temporary file(s) ({size / 1e6:.1f} MB) left by interrupted saves: "
+            + ", ".join(p.name for p in stale[:3])
+            + (" ..." if len(stale) > 3 else "")
+        )
+    return notes
 
 
 @dataclass
@@ -170,8 +238,8 @@ class RunCallback(keras.callbacks.Callback):
             return not math.isnan(value)
         return value < best if self.minimise else value > best
 
-    def _save(self, name: str) -> None:
-        with atomic_path(self.run_dir / name) as tmp:
+    def _save(self, path: Path) -> None:
+        with atomic_path(path) as tmp:
             self.model.save(tmp)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -190,9 +258,9 @@ class RunCallback(keras.callbacks.Callback):
             valid = ", ".join(k for k in logs if k.startswith("val_"))
             raise MunetError(f"monitor {self.monitor!r} is not a validation log key; choose one of: {valid}")
         value = logs[self.monitor]
-        if self._improved(value):
+        improved = self._improved(value)
+        if improved:
             p.best, p.best_epoch, p.wait, p.plateau_wait = value, epoch + 1, 0, 0
-            self._save("best.keras")
         else:
             p.wait += 1
             p.plateau_wait += 1
@@ -218,9 +286,18 @@ class RunCallback(keras.callbacks.Callback):
                 file=sys.stderr,
                 flush=True,
             )
-        # weights + optimizer and the log first; progress.json (the commit point of the epoch) last
-        self._save("last.keras")
+        # The epoch's checkpoints and the log first, progress.json (the commit record) next, then the checkpoints
+        # into place: a kill anywhere leaves files that recover_checkpoints() reconciles with progress.json.
+        last = pending_path(self.run_dir, p.epoch, "last.keras")
+        self._save(last)
+        if improved:
+            best = pending_path(self.run_dir, p.epoch, "best.keras")
+            try:
+                os.link(last, best)  # the same bytes; replacing last.keras later does not touch them
+            except OSError:
+                shutil.copyfile(last, best)
         write_log_csv(self.run_dir / "log.csv", p.history)
         p.save(self.run_dir)
+        _promote(self.run_dir, p.epoch)
         if self.interrupt.count >= 1:
             self.model.stop_training = True

@@ -232,8 +232,7 @@ def _prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
             f"{run_dir}: already holds a run; continue it with {RESUME_HINT.format(run=run_dir)} "
             "or choose another --out"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    return run_dir  # created by _train once the data passed its checks
 
 
 def _evaluate(model_path: Path, data: _Data, config: TrainConfig) -> dict[str, Any]:
@@ -349,7 +348,7 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
     # Registers the custom loss and metric classes so .keras checkpoints load.
     import munet.train.losses  # noqa: F401
     import munet.train.metrics  # noqa: F401
-    from munet.train.callbacks import InterruptFlag, Progress, RunCallback
+    from munet.train.callbacks import InterruptFlag, Progress, RunCallback, recover_checkpoints
     from munet.train.pipeline import make_dataset
 
     t_start = time.perf_counter()
@@ -361,7 +360,11 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
         if config.val_data:
             find_pairs(config.val_data, config.dataset)
     run_dir = _prepare_run_dir(config, resume)
+    data = _prepare_data(config, run_dir)  # every image decoded and checked before the run folder exists
+    run_dir.mkdir(parents=True, exist_ok=True)
     progress = Progress.load(run_dir) if resume else Progress()
+    for note in recover_checkpoints(run_dir, progress.epoch):
+        _log(note)
     wall_before = progress.wall_s
     if resume and progress.epoch >= config.epochs and progress.finished:
         _log(f"{run_dir}: all {config.epochs} epochs already completed; pass --epochs N to train longer")
@@ -372,7 +375,6 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
         _log(f"distributed: {type(strategy).__name__} over {strategy.num_replicas_in_sync} replicas")
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    data = _prepare_data(config, run_dir)
     augment = config.augment
     train_ds = make_dataset(data.x_train, data.y_train, config.batch, training=True, augment=augment, seed=config.seed)
     val_ds = make_dataset(data.x_val, data.y_val, config.batch, training=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+np = pytest.importorskip("numpy")
 keras = pytest.importorskip("keras")
 
 from munet.errors import MunetError  # noqa: E402
@@ -97,3 +98,81 @@ def test_model_card_says_the_run_collapsed(tmp_path: Path) -> None:
     info["collapsed"] = "epoch 5: training Dice fell to 0.000 after 0.70 at epoch 2"
     card = write_model_card(tmp_path / "MODEL_CARD.md", info, "lr: 5e-4\n", None).read_text()
     assert "**Stopped on a collapse**, epoch 5: training Dice fell to 0.000" in card
+
+
+def _mark(cb: RunCallback, value: float) -> None:
+    """Set every weight of the tiny model to ``value`` (identifies which epoch a checkpoint holds)."""
+    cb.model.set_weights([np.full(w.shape, value, w.dtype) for w in cb.model.get_weights()])
+
+
+def _held(path: Path) -> float:
+    return float(keras.models.load_model(path, compile=False).get_weights()[0].ravel()[0])
+
+
+class Killed(Exception):
+    """Stands for a SIGKILL at one point of the epoch-end save."""
+
+
+def test_kill_before_the_commit_keeps_checkpoints_as_progress_says(tmp_path: Path, monkeypatch) -> None:
+    from munet.train.callbacks import recover_checkpoints
+
+    cb = _callback(tmp_path, Progress())
+    _mark(cb, 1.0)
+    cb.on_epoch_end(0, {"val_dice": 0.5})
+
+    def killed(self, run_dir):
+        raise Killed
+
+    monkeypatch.setattr(Progress, "save", killed)
+    _mark(cb, 2.0)
+    with pytest.raises(Killed):  # epoch 2 improved, its checkpoints are written, then the kill
+        cb.on_epoch_end(1, {"val_dice": 0.6})
+    monkeypatch.undo()
+    progress = Progress.load(tmp_path)
+    assert (progress.epoch, progress.best_epoch) == (1, 1)
+    assert _held(tmp_path / "best.keras") == 1.0 and _held(tmp_path / "last.keras") == 1.0
+    notes = recover_checkpoints(tmp_path, progress.epoch)
+    assert len(notes) == 1 and "epoch 2 was saved but never committed" in notes[0]
+    assert not list((tmp_path / "state").glob("epoch-*")) and _held(tmp_path / "best.keras") == 1.0
+
+
+def test_kill_after_the_commit_is_finished_on_resume(tmp_path: Path, monkeypatch) -> None:
+    import munet.train.callbacks as callbacks
+    from munet.train.callbacks import recover_checkpoints
+
+    cb = _callback(tmp_path, Progress())
+    _mark(cb, 1.0)
+    cb.on_epoch_end(0, {"val_dice": 0.5})
+    monkeypatch.setattr(callbacks, "_promote", lambda run_dir, epoch: [])  # killed right after the commit
+    _mark(cb, 2.0)
+    cb.on_epoch_end(1, {"val_dice": 0.6})
+    monkeypatch.undo()
+    assert Progress.load(tmp_path).best_epoch == 2 and _held(tmp_path / "best.keras") == 1.0
+    notes = recover_checkpoints(tmp_path, Progress.load(tmp_path).epoch)
+    assert len(notes) == 1 and "last.keras and best.keras now hold epoch 2" in notes[0]
+    assert _held(tmp_path / "best.keras") == 2.0 and _held(tmp_path / "last.keras") == 2.0
+    _mark(cb, 3.0)  # a later epoch that does not improve replaces last.keras only
+    cb.on_epoch_end(2, {"val_dice": 0.55})
+    assert _held(tmp_path / "best.keras") == 2.0 and _held(tmp_path / "last.keras") == 3.0
+
+
+def test_stale_temporary_files_are_removed(tmp_path: Path) -> None:
+    from munet.edge.atomic import atomic_path
+    from munet.train.callbacks import recover_checkpoints
+
+    (tmp_path / "state").mkdir()
+    keep = [tmp_path / "log.csv", tmp_path / ".hidden", tmp_path / "state" / "progress.json"]
+    for path in keep:
+        path.write_text("x")
+    stale = []
+    for target in (tmp_path / "last.keras", tmp_path / "state" / "progress.json", tmp_path / "state" / "e.last.keras"):
+        with pytest.raises(Killed), atomic_path(target) as tmp:  # the names atomic_path really uses
+            tmp.write_bytes(b"0" * 1000)
+            (tmp.parent / ("copy" + tmp.name)).write_bytes(tmp.read_bytes())
+            stale.append(tmp.parent / tmp.name)
+            raise Killed
+    for path in stale:
+        (path.parent / ("copy" + path.name)).rename(path)  # as a SIGKILL would have left them
+    notes = recover_checkpoints(tmp_path, 0)
+    assert len(notes) == 1 and "removed 3 temporary file(s)" in notes[0]
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in keep)

@@ -66,3 +66,18 @@ def test_missing_and_empty_data_folders(tmp_path: Path) -> None:
     code, out = _run(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")])
     assert code == 2 and "empty" in out and len(out.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()  # nothing is created for bad input
+
+
+def test_bad_image_leaves_no_run_folder(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+
+    from munet.train.synthetic import make_synthetic_dataset
+
+    data = make_synthetic_dataset(tmp_path / "data", n=10, size=(64, 64), seed=0)
+    bad = sorted((data / "images").iterdir())[3]
+    bad.write_bytes(bad.read_bytes()[:40])  # truncated: the header only
+    run = tmp_path / "run"
+    args = ["--data", str(data), "--out", str(run), "--size", "64", "--alpha", "0.35", "--encoder-weights", "none"]
+    code, out = _run([*args, "--epochs", "1"])
+    assert code == 2 and bad.name in out and len(out.strip().splitlines()) == 1
+    assert not run.exists()  # the folder is made only once every image decoded

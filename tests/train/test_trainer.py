@@ -80,7 +80,9 @@ def test_sigkill_then_resume_continues(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    assert killed_after < 3 and (run / "last.keras").is_file() and (run / "best.keras").is_file()
+    committed = [run / "last.keras", run / "state" / f"epoch-{killed_after:04d}.last.keras"]  # moved or not yet
+    assert killed_after < 3 and any(p.is_file() for p in committed)
+    (run / ".last.k1ll3d00.tmp.keras").write_bytes(b"0" * 1000)  # what a kill during a save leaves
     # log.csv is written just before progress.json, so it may hold one epoch more than the commit point
     assert _log_epochs(run)[:killed_after] == list(range(1, killed_after + 1))
 
@@ -89,6 +91,8 @@ def test_sigkill_then_resume_continues(tmp_path: Path) -> None:
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming {run} after epoch {killed_after}" in resumed.stdout
+    assert "temporary file(s)" in resumed.stdout and not (run / ".last.k1ll3d00.tmp.keras").exists()
+    assert not list((run / "state").glob("epoch-*")) and not list(run.glob(".*.tmp*"))
     assert "SYNTHETIC" in resumed.stdout
     assert _log_epochs(run) == [1, 2, 3]
     progress = json.loads((run / "state" / "progress.json").read_text())
@@ -100,6 +104,14 @@ def test_sigkill_then_resume_continues(tmp_path: Path) -> None:
     for name in ("config.yaml", "curves.png", "MODEL_CARD.md"):
         assert (run / name).stat().st_size > 0
     assert "Parameters" in (run / "MODEL_CARD.md").read_text()
+
+    # one config hash: MODEL_CARD.md, metrics.json and the metadata of a model converted from the run
+    from munet.convert.api import convert
+    from munet.edge.metadata import read_model_info
+
+    digest = read_model_info(convert(run, tmp_path / "m.tflite", mode="float32")).config_hash
+    assert len(digest) == 12 and metrics["config_hash"] == digest
+    assert f"Config hash: `{digest}`" in (run / "MODEL_CARD.md").read_text()
 
     # the optimizer state travelled: Adam's step counter = 3 epochs x 4 steps
     import keras
