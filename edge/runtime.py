@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from munet.edge.metadata import ModelInfo, model_info_from_bytes, read_model_info
+from munet.edge.imageio import load_image
+from munet.edge.metadata import ModelInfo, find_model_info, model_info_from_bytes
 from munet.edge.postproc import clean_mask
 from munet.edge.preprocess import COLOR_ORDER, NORM_OFFSET, NORM_SCALE, postprocess, preprocess
 from munet.edge.tta import check_tta, passes, tta_predict, uncertainty_score
@@ -139,10 +140,11 @@ class Segmenter:
             if data[4:8] != b"TFL3":
                 raise ModelError("in-memory model: not a TFLite flatbuffer (no 'TFL3' identifier)")
             info = model_info_from_bytes(data, "in-memory model")
+            origin = "in-memory model"
         else:
             self.model_path = Path(model_path)
             data = read_tflite(self.model_path)
-            info = read_model_info(self.model_path)
+            info, origin = find_model_info(self.model_path)
         self.threads = int(threads) if threads else default_threads()
         if self.threads < 1:
             raise ModelError(f"--threads {threads}: must be at least 1")
@@ -164,6 +166,7 @@ class Segmenter:
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelError(f"{self.model_path}: expected 1 input and 1 output, got {len(inputs)} and {len(outputs)}")
         self._in, self._out = inputs[0], outputs[0]
+        self._check_shapes()
         shape = tuple(int(v) for v in self._in["shape"])
         if len(shape) != 4 or shape[0] != 1 or shape[3] != 3:
             raise ModelError(f"{self.model_path}: input shape {shape} is not [1, H, W, 3]; re-convert with batch 1")
@@ -172,11 +175,18 @@ class Segmenter:
         if info is None:
             log.info("%s: no munet metadata; using the input shape %s and default normalisation", model_path, in_size)
             info = ModelInfo(input_size=in_size, io_dtype=io_dtype)
-        elif tuple(info.input_size) != in_size:
-            raise ModelError(
-                f"{self.model_path}: metadata says input {tuple(info.input_size)} but the model takes {in_size}; "
-                "re-convert it with munet-convert"
-            )
+        else:  # a sidecar left next to another model (or stale metadata) must not silently mis-size the input
+            sidecar = origin not in (str(self.model_path), "in-memory model")
+            hint = f"it belongs to another model: remove or replace {origin}" if sidecar else "re-convert it"
+            if tuple(info.input_size) != in_size:
+                raise ModelError(
+                    f"{origin}: metadata says input {tuple(info.input_size)} but {self.model_path} takes {in_size}; "
+                    f"{hint}"
+                )
+            if info.io_dtype != io_dtype:
+                raise ModelError(
+                    f"{origin}: metadata says {info.io_dtype} input but {self.model_path} takes {io_dtype}; {hint}"
+                )
         if not (np.isclose(info.norm_scale, NORM_SCALE) and np.isclose(info.norm_offset, NORM_OFFSET)):
             raise ModelError(
                 f"{self.model_path}: normalisation x*{info.norm_scale}+{info.norm_offset} differs from the shared "
@@ -191,6 +201,23 @@ class Segmenter:
         self._out_dtype = np.dtype(self._out["dtype"])
         self._in_q = self._quant(self._in)
         self._out_q = self._quant(self._out)
+
+    def _check_shapes(self) -> None:
+        """A static input size and one output channel: anything else would give wrong masks, not an error."""
+        signature = [int(v) for v in self._in.get("shape_signature", self._in["shape"])]
+        if any(v < 0 for v in signature[1:]):
+            raise ModelError(
+                f"{self.model_path}: dynamic input size {signature} (-1 in the signature) would run at "
+                f"{[int(v) for v in self._in['shape']]}; re-convert it with a fixed input size (munet-convert does)"
+            )
+        out = [int(v) for v in self._out["shape"]]
+        if len(out) == 4 and out[0] == 1 and out[3] != 1:
+            raise ModelError(
+                f"{self.model_path}: output {out} has {out[3]} channels; munet-run needs one sigmoid channel "
+                "[1, H, W, 1] (binary segmentation): re-convert a binary model"
+            )
+        if len(out) not in (3, 4) or out[0] != 1 or min(out[1:3]) < 1:
+            raise ModelError(f"{self.model_path}: output shape {out} is not [1, H, W, 1]; re-convert a binary model")
 
     @staticmethod
     def _quant(detail: dict[str, Any]) -> tuple[float, int] | None:
@@ -239,8 +266,11 @@ class Segmenter:
         """Probability map ``(h, w)`` for one preprocessed float input ``(h, w, 3)`` or ``(1, h, w, 3)``."""
         return self.dequantize(self.invoke(self.quantize(x.reshape(1, *x.shape[-3:]))))
 
-    def segment(self, rgb: np.ndarray) -> Result:
-        """Segment one RGB uint8 frame ``(H, W, 3)``; the mask comes back at ``(H, W)``."""
+    def segment(self, rgb: np.ndarray | str | os.PathLike[str]) -> Result:
+        """Segment one RGB uint8 frame ``(H, W, 3)`` (or an image file, read by :func:`~munet.edge.imageio.load_image`);
+        the mask comes back at ``(H, W)``."""
+        if isinstance(rgb, str | os.PathLike):
+            rgb = load_image(rgb)
         t0 = time.perf_counter()
         tensor = self.prepare(rgb)
         t1 = time.perf_counter()

@@ -14,7 +14,7 @@ import pytest
 from munet.edge.imageio import list_images, load_image
 from munet.edge.preprocess import preprocess
 from munet.edge.runtime import Segmenter, load_backend
-from munet.errors import ModelError
+from munet.errors import InputError, ModelError
 
 
 @pytest.mark.parametrize("which", ["tiny_int8", "tiny_float"])
@@ -159,3 +159,77 @@ def test_forced_tensorflow_backend_matches_litert(tiny_int8, edge_images):
     tf_seg = Segmenter(tiny_int8, threads=1, backend="tensorflow")
     assert tf_seg.backend_name == "tensorflow"
     np.testing.assert_array_equal(tf_seg.segment(rgb).mask, Segmenter(tiny_int8, threads=1).segment(rgb).mask)
+
+
+def test_segment_accepts_a_path(tiny_float, edge_images):
+    seg = Segmenter(tiny_float, threads=1)
+    path = list_images(edge_images)[1]
+    expected = seg.segment(load_image(path)).mask
+    np.testing.assert_array_equal(seg.segment(str(path)).mask, expected)
+    np.testing.assert_array_equal(seg.segment(path).mask, expected)
+    with pytest.raises(InputError, match="no such image"):
+        seg.segment(path.with_name("missing.png"))
+
+
+def test_threshold_outside_0_1_in_embedded_metadata_is_refused(tmp_path, tiny_float):
+    data = tiny_float.read_bytes()
+    assert data.count(b'"threshold": 0.5') == 1
+    for bad in (b"1.5", b"0.0", b'"x"'):
+        model = tmp_path / "t.tflite"
+        model.write_bytes(data.replace(b'"threshold": 0.5', b'"threshold": ' + bad))
+        with pytest.raises(ModelError, match="threshold") as err:
+            Segmenter(model, threads=1)
+        assert str(model) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_sidecar_of_another_model_names_the_sidecar(tmp_path, tiny_float):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_float.read_bytes().replace(b"munet_metadata", b"other_metadata"))
+    side = tmp_path / "m.json"
+    side.write_text(json.dumps({"input_size": [64, 64], "io_dtype": "int8", "quantization": "int8"}))
+    with pytest.raises(ModelError, match="another model") as err:  # an int8 model's sidecar next to a float one
+        Segmenter(model, threads=1)
+    assert str(side) in str(err.value)
+    side.write_text(json.dumps({"input_size": [32, 32]}))
+    with pytest.raises(ModelError, match="another model") as err:
+        Segmenter(model, threads=1)
+    assert str(side) in str(err.value) and "(32, 32)" in str(err.value)
+    side.write_text(json.dumps({"labels": ["lesion"]}))  # some other tool's JSON
+    with pytest.raises(ModelError, match="no input_size") as err:
+        Segmenter(model, threads=1)
+    assert str(side) in str(err.value)
+
+
+def _odd_tflite(path: Path, in_shape: list, out_channels: int) -> Path:
+    """A one-conv sigmoid model with input ``in_shape`` (None: dynamic) and ``out_channels`` outputs."""
+    tf = pytest.importorskip("tensorflow")
+    kernel = tf.constant(np.random.default_rng(0).normal(0, 0.5, (3, 3, 3, out_channels)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec(in_shape, tf.float32)])
+    def net(x):
+        return tf.sigmoid(tf.nn.conv2d(x, kernel, 1, "SAME"))
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([net.get_concrete_function()], net)
+    path.write_bytes(conv.convert())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("in_shape", "channels", "message"),
+    [([1, 64, 64, 3], 2, "2 channels"), ([1, None, None, 3], 1, "dynamic input size")],
+    ids=["two-channel-output", "dynamic-input"],
+)
+def test_unsupported_model_shapes_are_refused_not_all_zero_masks(tmp_path, edge_images, in_shape, channels, message):
+    model = _odd_tflite(tmp_path / "odd.tflite", in_shape, channels)
+    with pytest.raises(ModelError, match=message) as err:
+        Segmenter(model, threads=1)
+    assert str(model) in str(err.value) and "\n" not in str(err.value)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "munet.edge.cli", str(model), str(edge_images), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert message in proc.stderr and not list(out.glob("*_segmentation.png"))
