@@ -170,6 +170,13 @@ def noise(
     help="Trained models go here (not committed).",
 )
 @click.option("--reuse", is_flag=True, help="Skip points already finished in --runs-dir (resume a cut-short sweep).")
+@click.option(
+    "--points",
+    "points_file",
+    type=EXISTING,
+    default=None,
+    help="YAML list of named training-config overrides (e.g. decoder variants) instead of --alphas x --sizes.",
+)
 @cli_errors
 def pareto(
     data: Path | None,
@@ -184,8 +191,10 @@ def pareto(
     out: Path,
     runs_dir: Path,
     reuse: bool,
+    points_file: Path | None,
 ) -> None:
-    """Dice vs. int8 latency over width multipliers alpha x input sizes (points trained from scratch are marked)."""
+    """Dice vs. int8 latency over alpha x input size, or over any --points (points from scratch are marked)."""
+    from munet.benchmarks.experiment import load_points
     from munet.benchmarks.pareto import pareto_markdown, run_pareto
 
     result = run_pareto(
@@ -201,6 +210,7 @@ def pareto(
         out=out,
         runs_dir=runs_dir,
         reuse=reuse,
+        points=load_points(points_file) if points_file else None,
     )
     click.echo(pareto_markdown(result))
 

@@ -1,45 +1,39 @@
-"""Accuracy vs. edge latency over MU-Net's width multiplier alpha and input size (the Pareto front).
+"""Accuracy vs. edge latency over MU-Net variants (the Pareto front), on the experiment runner.
 
-For each (alpha, size): train a MU-Net (``munet.train.trainer``), convert it to int8 (``munet.convert``),
-score the Keras float and int8 models on the validation pairs (per-image Dice, original size) and time
-the int8 model end to end (fresh process, ``threads`` threads). When every point is done, all int8
-models are timed again round-robin in one process (``latency.time_interleaved``, end to end on one
-validation image) and that pass is the ``latency_ms`` of the front: points trained minutes apart
-were otherwise timed under different machine load. The per-point figure stays as ``latency_alone_ms``.
+A point is any set of training-config overrides (:class:`munet.benchmarks.experiment.Point`): the default
+grid is width multiplier alpha x input size; ``points`` (``munet-bench pareto --points FILE.yaml``) takes
+named override dicts, e.g. decoder variants (``decoder_upsample``, ``decoder_conv``, ``decoder_filters``,
+``decoder_head``, ``preset``). Every point is trained, converted to float32 and int8 and scored
+(:func:`munet.benchmarks.experiment.run_point`); when all are done, every int8 model is timed end to end
+at 1 and 2 threads (and ``threads``) round-robin in ONE pass (:func:`~munet.benchmarks.experiment.time_rows`),
+with the load average and CPU steal recorded. Reported: MACs, parameters, file size, float32 and int8
+Dice, int8-vs-float32 agreement and the int8 latencies.
 
-Only alpha = 1.0 has ImageNet MobileNetV2 weights offline (``../shared/weights/``); the other points are
-trained FROM SCRATCH and are marked so, which handicaps them: compare them with each other, and the
-alpha = 1.0 point with and without weights.
-
-The default grid is the issue's (alpha in {0.35, 0.5, 1.0, 1.4} x sizes); a smoke configuration
-(``alphas=[0.35], sizes=[(64, 64)], epochs=1``) runs in a couple of minutes.
+Only alpha = 1.0 has ImageNet MobileNetV2 weights offline (``../shared/weights/``); grid points at other
+alphas are trained FROM SCRATCH and marked so: compare them with each other.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from munet.benchmarks import report
+from munet.benchmarks.experiment import Point, Setup, run_point, time_rows
 from munet.errors import InputError
 
 PRETRAINED_ALPHA = 1.0
 ALONE_TIMING = "each point in a fresh process right after its training"  # sweeps from before the interleaved pass
+DECODER_KEYS = ("preset", "decoder_upsample", "decoder_conv", "decoder_filters", "decoder_head")
 
 
 def _subset(folder: Path, n: int | None, dest: Path, seed: int = 0) -> Path:
-    """``folder`` itself, or ``dest`` holding links to ``n`` image/mask pairs drawn with ``seed``.
-
-    A seeded sample, not the first ``n`` files: ISIC's file order follows its archive history, so the first
-    pairs are not a fair sample of the set (the same sampler as ``munet-bench compare``).
-    """
+    """``folder`` itself, or ``dest`` holding links to a seeded sample of ``n`` pairs (compare's sampler)."""
     if not n:
         return folder
-    from munet.benchmarks.compare import subset_folder
+    from munet.benchmarks.experiment import subset_folder
     from munet.train.datasets import find_pairs
 
     pairs = find_pairs(folder)
@@ -47,15 +41,66 @@ def _subset(folder: Path, n: int | None, dest: Path, seed: int = 0) -> Path:
 
 
 def pareto_front(points: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "dice_int8") -> list[int]:
-    """Indices of the points no other point beats on both ``x`` (lower is better) and ``y`` (higher)."""
-    front = []
-    for i, p in enumerate(points):
-        dominated = any(
-            q[x] <= p[x] and q[y] >= p[y] and (q[x] < p[x] or q[y] > p[y]) for j, q in enumerate(points) if j != i
+    """Indices of the points no other point beats on both ``x`` (lower is better) and ``y`` (higher).
+
+    Points without ``x`` (not timed yet) are on no front.
+    """
+    timed = [(i, p) for i, p in enumerate(points) if p.get(x) is not None]
+    return [
+        i
+        for i, p in timed
+        if not any(q[x] <= p[x] and q[y] >= p[y] and (q[x] < p[x] or q[y] > p[y]) for j, q in timed if j != i)
+    ]
+
+
+def grid_points(
+    alphas: Sequence[float], sizes: Sequence[tuple[int, int]], weights: str | os.PathLike[str] | None
+) -> list[Point]:
+    """alpha x size points; alpha = 1.0 starts from ``weights`` (ImageNet) when given, the rest from scratch."""
+    return [
+        Point(
+            f"a{a:g}_{h}x{w}",
+            {
+                "alpha": a,
+                "size": [h, w],
+                "encoder_weights": str(weights) if a == PRETRAINED_ALPHA and weights else "none",
+            },
         )
-        if not dominated:
-            front.append(i)
-    return front
+        for a in alphas
+        for h, w in sizes
+    ]
+
+
+def pareto_point(row: dict[str, Any], threads: int) -> dict[str, Any]:
+    """The front's view of an experiment row (values of its overrides, else of its saved config.yaml)."""
+    from munet.train.config import config_from_run
+
+    values = dict(row["overrides"])
+    if (Path(row["run_dir"]) / "config.yaml").is_file():
+        values = {**config_from_run(row["run_dir"]).to_dict(), **values}
+    pretrained = str(values.get("encoder_weights", "none")).lower() not in ("none", "")
+    lat = row.get("latency", {})
+    point = {
+        "name": row["name"],
+        "alpha": values.get("alpha"),
+        "size": values.get("size"),
+        "decoder": {k: values[k] for k in DECODER_KEYS if values.get(k) is not None},
+        "pretrained": pretrained,
+        "init": "ImageNet" if pretrained else "scratch",
+        "epochs": row["epochs"],
+        "params": row["params"],
+        "gmacs": row["macs"] / 1e9,
+        "size_mb": row["models"]["int8"]["size_bytes"] / 1e6,
+        "dice_float": row["scores"]["float32"]["per-image"]["dice"],
+        "dice_int8": row["scores"]["int8"]["per-image"]["dice"],
+        "agreement_dice": row["agreement"]["int8"]["dice"],
+        "seconds": row["train_s"],
+    }
+    for t in sorted({1, 2, threads}):
+        point[f"latency_ms_{t}t"] = lat.get(f"int8@{t}", {}).get("median")
+    point["latency_ms"] = lat.get(f"int8@{threads}", {}).get("median")
+    point["latency_p90_ms"] = lat.get(f"int8@{threads}", {}).get("p90")
+    return point
 
 
 def run_pareto(
@@ -74,25 +119,23 @@ def run_pareto(
     command: str | None = None,
     runs_dir: str | os.PathLike[str] = "runs/pareto",
     reuse: bool = False,
+    points: Sequence[Point] | None = None,
 ) -> dict[str, Any]:
-    """Train, convert and measure every (alpha, size); write ``pareto.json``, ``pareto.md`` and ``pareto.png``.
+    """Train, convert and score every point, then time all int8 models in one pass; write ``pareto.{json,md,png}``.
 
-    The results are rewritten after every point, and each point's numbers are kept in
-    ``runs_dir/<tag>/point.json``: with ``reuse`` a rerun of an interrupted sweep skips finished points.
+    The results are rewritten after every point; each point's row is kept in ``runs_dir/<name>/row.json``:
+    with ``reuse`` a rerun of an interrupted sweep skips finished points.
 
     Args:
         data: training pairs (default: the synthetic set, 96 train + 24 val images).
-        val_data: validation pairs (default: ``data``'s ``val`` sibling when ``data`` ends in ``train``, else
-            a synthetic set / the trainer's 20 % split is NOT used: pass it explicitly).
-        weights: ImageNet MobileNetV2 alpha=1.0 ``.h5`` used for the alpha=1.0 points (others: from scratch).
+        val_data: validation pairs (default: ``data``'s ``val`` sibling when ``data`` ends in ``train``).
+        points: named override dicts (default: the ``alphas`` x ``sizes`` grid); ``epochs`` and ``batch``
+            apply where a point does not set them.
+        weights: ImageNet MobileNetV2 alpha=1.0 ``.h5`` used for the grid's alpha=1.0 points.
         limit: use a seeded sample of ``limit`` training pairs (all when None).
         runs_dir: where the trained models go (outside the committed results: they are tens of MB).
     """
-    from munet.benchmarks.accuracy import evaluate_accuracy, load_samples
-    from munet.benchmarks.latency import benchmark_latency
-    from munet.convert.api import Converter
-    from munet.train.config import make_config
-    from munet.train.trainer import train
+    from munet.benchmarks.accuracy import load_samples
 
     out, runs_dir = Path(out), Path(runs_dir)
     prov = report.provenance(command)
@@ -110,8 +153,13 @@ def run_pareto(
         val_dir = Path(val_data)
     train_dir = _subset(train_dir, limit, runs_dir / "data" / "train_subset")
     samples = load_samples(val_dir)
-    points: list[dict[str, Any]] = []
-    result = {
+    setup = Setup(train_dir, val_dir, runs_dir, threads=threads, reuse=reuse)
+    todo = [
+        Point(p.name, {"epochs": epochs, "batch": batch, **p.overrides}, ("float32", "int8"))
+        for p in (points or grid_points(alphas, sizes, weights))
+    ]
+    rows: list[dict[str, Any]] = []
+    result: dict[str, Any] = {
         **prov,
         "train_data": train_dir.as_posix(),
         "val_data": val_dir.as_posix(),
@@ -119,96 +167,24 @@ def run_pareto(
         "epochs": epochs,
         "threads": threads,
         "runs": runs,
-        "points": points,
+        "points": [],
         "plot": "pareto.png",
     }
-    for alpha in alphas:
-        for size in sizes:
-            tag = f"a{alpha:g}_{size[0]}x{size[1]}"
-            pretrained = alpha == PRETRAINED_ALPHA and weights is not None
-            saved = runs_dir / tag / "point.json"
-            if reuse and saved.is_file():
-                points.append(json.loads(saved.read_text()))
-                echo(f"[pareto] {tag}: reusing {saved}")
-                _write(result, out)
-                continue
-            t0 = time.perf_counter()
-            echo(f"[pareto] {tag}: training {epochs} epoch(s) {'from ImageNet' if pretrained else 'from scratch'}")
-            cfg = make_config(
-                overrides={
-                    "data": str(train_dir),
-                    "val_data": str(val_dir),
-                    "dataset": "folder",
-                    "alpha": alpha,
-                    "size": list(size),
-                    "epochs": epochs,
-                    "batch": batch,
-                    "out": str(runs_dir / tag),
-                    "encoder_weights": str(weights) if pretrained else "none",
-                    "patience": max(epochs, 1),
-                }
-            )
-            run = train(cfg)
-            best = run.run_dir / "best.keras"
-            int8 = runs_dir / tag / "munet_int8.tflite"
-            with Converter(best) as conv:
-                conv.set_calibration(train_dir, calib_count=64)
-                conv.convert("int8", int8)
-            acc = evaluate_accuracy(best, [int8], samples, worst=0, command=prov["command"])
-            lat = benchmark_latency(
-                [int8],
-                threads=str(threads),
-                runs=runs,
-                warmup=3,
-                measure_peak=False,
-                images=[str(p) for p in sorted((val_dir / "images").iterdir())[:8]],
-            )
-            v = lat["variants"][int8.stem]
-            res = v["results"][str(threads)]
-            points.append(
-                {
-                    "alpha": alpha,
-                    "size": list(size),
-                    "pretrained": pretrained,
-                    "init": "ImageNet" if pretrained else "scratch",
-                    "epochs": run.epochs_completed,
-                    "dice_float": acc["models"]["keras-float"]["per-image"]["dice"],
-                    "dice_int8": acc["models"][int8.stem]["per-image"]["dice"],
-                    "agreement_dice": acc["models"][int8.stem]["agreement_with_float"]["dice"],
-                    "latency_ms": res["stages"]["e2e_ms"]["median"],
-                    "latency_p90_ms": res["stages"]["e2e_ms"]["p90"],
-                    "gmacs": v["macs"] / 1e9,
-                    "size_mb": v["size_bytes"] / 1e6,
-                    "peak_rss_mb": res["peak_rss_mb"],
-                    "seconds": round(time.perf_counter() - t0, 1),
-                }
-            )
-            report.write_json(saved, points[-1])
-            echo(f"[pareto] {tag}: Dice int8 {points[-1]['dice_int8']:.3f}, {points[-1]['latency_ms']:.1f} ms")
-            _write(result, out)
-    if retime_points(points, runs_dir, samples[0].image, runs, threads):
-        result["latency_method"] = f"interleaved: all {len(points)} int8 models round-robin, end to end, one process"
-        echo(f"[pareto] {result['latency_method']}")
+    for point in todo:
+        rows.append(run_point(point, setup, samples, echo))
+        result["points"].append(pt := pareto_point(rows[-1], threads))
+        echo(f"[pareto] {point.name}: Dice float32 {pt['dice_float']:.3f}, int8 {pt['dice_int8']:.3f}")
+        _write(result, out)
+    timing = time_rows(rows, [("int8", t) for t in sorted({1, 2, threads})], samples[0].image, runs, end_to_end=True)
+    if timing is not None:
+        result["points"] = [pareto_point(r, threads) for r in rows]
+        result["latency_method"] = "interleaved: every int8 model at 1/2 threads round-robin, end to end, one pass"
+        result["machine"], result["busy"] = timing["machine"], timing["busy"]
+        echo(
+            f"[pareto] {result['latency_method']}" + (f"; BUSY: {'; '.join(timing['busy'])}" if timing["busy"] else "")
+        )
         _write(result, out)
     return result
-
-
-def point_model(runs_dir: Path, point: dict[str, Any]) -> Path:
-    """The int8 model file of a point (``runs_dir/a<alpha>_<H>x<W>/munet_int8.tflite``)."""
-    return runs_dir / f"a{point['alpha']:g}_{point['size'][0]}x{point['size'][1]}" / "munet_int8.tflite"
-
-
-def retime_points(points: list[dict[str, Any]], runs_dir: Path, frame: Any, runs: int, threads: int) -> bool:
-    """Time every point's int8 model round-robin; False (nothing changed) when a model file is missing."""
-    from munet.benchmarks.latency import time_interleaved
-
-    files = [point_model(runs_dir, p) for p in points]
-    if not files or not all(f.is_file() for f in files):
-        return False
-    for p, s in zip(points, time_interleaved(files, frame, runs, threads, end_to_end=True), strict=True):
-        p.setdefault("latency_alone_ms", p["latency_ms"])
-        p["latency_ms"], p["latency_p90_ms"] = s["median"], s["p90"]
-    return True
 
 
 def _write(result: dict[str, Any], out: Path) -> None:
@@ -225,9 +201,10 @@ def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Dice (int8) vs. int8 latency; filled markers: ImageNet encoder, hollow: trained from scratch."""
     plt = report.pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    alphas = sorted({p["alpha"] for p in result["points"]})
+    timed = [p for p in result["points"] if p.get("latency_ms") is not None]
+    alphas = sorted({p["alpha"] for p in timed}, key=str)
     colors = {a: plt.cm.viridis(i / max(len(alphas) - 1, 1)) for i, a in enumerate(alphas)}
-    for p in result["points"]:
+    for p in timed:
         c = colors[p["alpha"]]
         ax.scatter(
             p["latency_ms"],
@@ -238,7 +215,7 @@ def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
             linewidths=1.5,
         )
         ax.annotate(
-            f"α={p['alpha']:g} {p['size'][0]}x{p['size'][1]}" + ("" if p["pretrained"] else " (scratch)"),
+            p.get("name") or f"α={p['alpha']:g} {p['size'][0]}x{p['size'][1]}",
             (p["latency_ms"], p["dice_int8"]),
             fontsize=7,
             xytext=(4, 3),
@@ -258,39 +235,54 @@ def pareto_markdown(result: dict[str, Any]) -> str:
     """Markdown table of :func:`run_pareto`'s points."""
     rows = [
         [
+            p.get("name", ""),
             f"{p['alpha']:g}",
             f"{p['size'][0]}x{p['size'][1]}",
             p["init"],
+            ", ".join(f"{k.removeprefix('decoder_')}={v}" for k, v in p.get("decoder", {}).items()),
             p["epochs"],
+            p.get("params"),
             p["gmacs"],
             p["size_mb"],
             p["dice_float"],
             p["dice_int8"],
             p["agreement_dice"],
-            p["latency_ms"],
+            p.get("latency_ms_1t"),
+            p.get("latency_ms_2t", p["latency_ms"]),
             "yes" if p["on_front"] else "",
         ]
         for p in result["points"]
     ]
+    machine = ""
+    if result.get("machine"):
+        from munet.benchmarks.timing import describe_machine
+
+        machine = f" Machine: {describe_machine(result['machine'])}."
+        if result.get("busy"):
+            machine += f" **BUSY**: {'; '.join(result['busy'])}."
     return "".join(
         [
             f"# Pareto: Dice vs. int8 latency (train `{result['train_data']}`, val `{result['val_data']}`)\n\n",
-            f"int8 ms: end-to-end median at {result.get('threads', '?')} thread(s), "
-            f"{result.get('latency_method', ALONE_TIMING)}.\n\n",
+            f"int8 ms: end-to-end median at 1 and 2 threads (front: {result.get('threads', '?')} threads), "
+            f"{result.get('latency_method', ALONE_TIMING)}.{machine}\n\n",
             report.provenance_markdown(result),
             "\n",
             report.markdown_table(
                 [
+                    "point",
                     "alpha",
                     "size",
                     "encoder init",
+                    "decoder",
                     "epochs",
+                    "params",
                     "GMACs",
                     "MB",
                     "Dice float",
                     "Dice int8",
                     "int8 vs float Dice",
-                    "int8 ms",
+                    "int8 ms 1t",
+                    "int8 ms 2t",
                     "Pareto",
                 ],
                 rows,

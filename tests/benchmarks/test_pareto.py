@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from munet.benchmarks.pareto import pareto_front, pareto_markdown, plot_pareto
+from munet.errors import InputError
 
 
 def _point(alpha: float, ms: float, dice: float, pretrained: bool = False) -> dict:
@@ -54,16 +57,28 @@ def test_plot_and_markdown_mark_scratch_points(tmp_path: Path) -> None:
     assert "| 0.35 | 128x128 | scratch |" in md and "| 1 | 128x128 | ImageNet |" in md
 
 
-def test_a_cut_short_sweep_resumes_from_saved_points(tiny_pairs: Path, tmp_path: Path) -> None:
-    """With ``reuse``, finished points (``runs_dir/<tag>/point.json``) are not retrained; results are rewritten."""
+def _row(name: str, overrides: dict, model: Path, dice: float) -> dict:
+    """An experiment row as ``run_point`` writes it (``runs_dir/<name>/row.json``)."""
+    scores = {m: {"per-image": {"dice": dice}} for m in ("float32", "int8")}
+    models = {m: {"path": model.as_posix(), "size_bytes": 3_000_000} for m in ("float32", "int8")}
+    row = {"name": name, "overrides": overrides, "run_dir": "gone", "epochs": 1, "train_s": 1.0, "params": 10}
+    return row | {"macs": 3 * 10**8, "models": models, "scores": scores, "agreement": {"int8": {"dice": 0.99}}}
+
+
+def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
+    tiny_pairs: Path, tiny_tflites: dict[str, Path], tmp_path: Path
+) -> None:
+    """With ``reuse`` finished rows are not retrained; all int8 models are timed at 1 and 2 threads in one pass."""
     import json
 
     from munet.benchmarks.pareto import run_pareto
 
     runs = tmp_path / "runs"
-    for alpha, ms, dice in ((0.35, 3.0, 0.6), (0.5, 5.0, 0.7)):
-        (runs / f"a{alpha:g}_64x64").mkdir(parents=True)
-        (runs / f"a{alpha:g}_64x64" / "point.json").write_text(json.dumps(_point(alpha, ms, dice)))
+    for alpha, dice in ((0.35, 0.6), (0.5, 0.7)):
+        name = f"a{alpha:g}_64x64"
+        overrides = {"epochs": 1, "batch": 8, "alpha": alpha, "size": [64, 64], "encoder_weights": "none"}
+        (runs / name).mkdir(parents=True)
+        (runs / name / "row.json").write_text(json.dumps(_row(name, overrides, tiny_tflites["int8"], dice)))
     out = tmp_path / "results"
     result = run_pareto(
         data=tiny_pairs,
@@ -71,17 +86,52 @@ def test_a_cut_short_sweep_resumes_from_saved_points(tiny_pairs: Path, tmp_path:
         alphas=[0.35, 0.5],
         sizes=[(64, 64)],
         epochs=1,
+        runs=3,
         out=out,
         runs_dir=runs,
         reuse=True,
         echo=lambda s: None,
     )
     assert [p["alpha"] for p in result["points"]] == [0.35, 0.5]
-    assert [p["on_front"] for p in result["points"]] == [True, True]
     assert not (runs / "a0.35_64x64" / "best.keras").exists()  # nothing was trained
+    for p in result["points"]:
+        assert p["latency_ms_1t"] > 0 and p["latency_ms_2t"] > 0 and p["latency_ms"] == p["latency_ms_2t"]
+        assert p["gmacs"] == 0.3 and p["params"] == 10 and p["init"] == "scratch"
+    assert result["latency_method"].startswith("interleaved") and len(result["machine"]["load_before"]) == 3
     saved = json.loads((out / "pareto.json").read_text())
     assert saved["points"][1]["dice_int8"] == 0.7 and (out / "pareto.png").stat().st_size > 1000
-    assert "| 0.5 | 128x128 | scratch |" in (out / "pareto.md").read_text()
+    md = (out / "pareto.md").read_text()
+    assert "| a0.5_64x64 | 0.5 | 64x64 | scratch |" in md and "Machine: load average" in md
+    with pytest.raises(InputError, match="other settings"):  # a row made with other overrides is not reused
+        run_pareto(
+            data=tiny_pairs,
+            val_data=tiny_pairs,
+            alphas=[0.35],
+            sizes=[(64, 64)],
+            epochs=2,
+            out=out,
+            runs_dir=runs,
+            reuse=True,
+            echo=lambda s: None,
+        )
+
+
+def test_points_file_names_decoder_variants(tmp_path: Path) -> None:
+    from munet.benchmarks.experiment import load_points
+
+    f = tmp_path / "points.yaml"
+    f.write_text(
+        "- name: paper\n  alpha: 1.0\n"
+        "- name: slim\n  overrides: {decoder_upsample: nearest, decoder_filters: [96, 64, 48, 32]}\n"
+        "  size: [128, 128]\n"
+    )
+    paper, slim = load_points(f)
+    assert paper.name == "paper" and paper.overrides == {"alpha": 1.0}
+    assert slim.overrides == {"decoder_upsample": "nearest", "decoder_filters": [96, 64, 48, 32], "size": [128, 128]}
+    for bad in ("name: x\n", "- alpha: 1.0\n", "- name: a\n- name: a\n"):
+        f.write_text(bad)
+        with pytest.raises(InputError, match="points.yaml"):
+            load_points(f)
 
 
 def test_limit_takes_a_seeded_sample_of_the_training_pairs(tiny_pairs: Path, tmp_path: Path) -> None:
@@ -95,23 +145,3 @@ def test_limit_takes_a_seeded_sample_of_the_training_pairs(tiny_pairs: Path, tmp
         _subset(tiny_pairs, None, tmp_path / "c") == tiny_pairs
         and _subset(tiny_pairs, 99, tmp_path / "d") == tiny_pairs
     )
-
-
-def test_retiming_runs_all_points_round_robin(tiny_tflites: dict[str, Path], tmp_path: Path) -> None:
-    """The final pass replaces each point's latency and keeps the per-point one; a missing model changes nothing."""
-    import shutil
-
-    import numpy as np
-
-    from munet.benchmarks.pareto import point_model, retime_points
-
-    pts = [_point(0.35, 99.0, 0.7), _point(1.0, 98.0, 0.8, pretrained=True)]
-    frame = np.full((96, 128, 3), 120, np.uint8)
-    assert not retime_points(pts, tmp_path, frame, runs=3, threads=1)  # no model files yet
-    assert pts[0]["latency_ms"] == 99.0
-    for p in pts:
-        point_model(tmp_path, p).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tiny_tflites["int8"], point_model(tmp_path, p))
-    assert retime_points(pts, tmp_path, frame, runs=3, threads=1)
-    for p, alone in zip(pts, (99.0, 98.0), strict=True):
-        assert p["latency_alone_ms"] == alone and 0 < p["latency_ms"] < 99.0 and p["latency_p90_ms"] >= p["latency_ms"]

@@ -1,0 +1,251 @@
+"""One experiment runner under the sweeps (``compare``, ``pareto``, ``flow``): a point -> run, TFLite files, scores.
+
+A :class:`Point` is a name, training-config overrides (any keys of ``munet.train.config.TrainConfig``, passed
+as they are to :func:`munet.train.config.make_config`: ``alpha``, ``size``, ``arch``, ``preset``, ``decoder_*``
+...) and conversion modes. :func:`run_point` trains it into ``runs_dir/<name>`` (no early stopping unless the
+overrides set ``patience``), converts ``best.keras`` to every mode with one SavedModel export (int8 calibrated
+on the training images), scores every TFLite model on the validation samples with the shared scorer
+(:func:`munet.edge.metrics.score`, masks at the original image size) and its agreement with the float32
+model, and writes the row to ``runs_dir/<name>/row.json``. With ``reuse`` a finished row is taken as it is
+(refused when it was made with other overrides), and a finished training without a row is converted and
+scored again without retraining. :func:`time_rows` then times the models of all rows round-robin in one pass
+(:func:`munet.benchmarks.workers.timed_pass`), so rows trained hours apart are timed under the same load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from munet.errors import InputError
+
+
+@dataclass
+class Point:
+    """One experiment: a name (its run folder), training-config overrides and the conversion modes."""
+
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    modes: tuple[str, ...] = ("float32", "int8")
+
+
+@dataclass
+class Setup:
+    """What every point of a sweep shares: data, where runs go, calibration, scoring threads, reuse."""
+
+    train_dir: Path
+    val_dir: Path
+    runs_dir: Path
+    layout: str = "folder"
+    calib_count: int = 64
+    threads: int | None = 1
+    reuse: bool = False
+    verbose: int | None = None
+    models_dir: Path | None = None  # default: the point's run folder
+    model_stem: str = "model"  # files: <stem>_<mode>.tflite
+
+
+def subset_folder(pairs: Sequence[Any], limit: int | None, seed: int, dest: Path) -> tuple[Path, list[Any]]:
+    """``limit`` pairs drawn with ``seed``, linked into ``dest/images`` + ``dest/masks`` ("folder" layout).
+
+    A seeded sample, not the first ``limit`` files: ISIC's file order follows its archive history.
+    """
+    chosen = sorted(random.Random(seed).sample(list(pairs), limit), key=lambda p: str(p.image)) if limit else pairs
+    if dest.exists():
+        shutil.rmtree(dest)
+    for sub in ("images", "masks"):
+        (dest / sub).mkdir(parents=True)
+    for p in chosen:
+        if p.mask is None or p.mask == p.image:
+            raise InputError(f"{p.image}: --train-limit/--val-limit need separate image and mask files")
+        img, msk = dest / "images" / p.image.name, dest / "masks" / (p.image.stem + p.mask.suffix)
+        for src, dst in ((p.image, img), (p.mask, msk)):
+            try:
+                dst.symlink_to(src.resolve())
+            except OSError:
+                shutil.copyfile(src, dst)
+    return dest, list(chosen)
+
+
+def load_points(path: str | os.PathLike[str]) -> list[Point]:
+    """Points of a YAML file: a list of ``{name: ..., <TrainConfig key>: value, ...}`` (or ``overrides: {...}``)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        items = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: unreadable points file ({str(exc).splitlines()[0]})") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("name") for i in items):
+        raise InputError(f"{path}: expected a YAML list of mappings, each with a name, e.g. '- name: slim'")
+    points = []
+    for item in items:
+        item = dict(item)
+        name = str(item.pop("name"))
+        overrides = dict(item.pop("overrides", {}) or {}) | item
+        points.append(Point(name, overrides))
+    names = [p.name for p in points]
+    if len(set(names)) != len(names):
+        raise InputError(f"{path}: point names must be unique (they name the run folders)")
+    return points
+
+
+def _jsonable(d: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(d, default=str))
+
+
+def _finished(run_dir: Path) -> dict[str, Any] | None:
+    progress = run_dir / "state" / "progress.json"
+    if not progress.is_file():
+        return None
+    state = json.loads(progress.read_text())
+    return state if state.get("finished") else None
+
+
+def train_point(point: Point, setup: Setup, run_dir: Path) -> int:
+    """Train ``point`` into ``run_dir`` from scratch; returns the epochs completed."""
+    from munet.train.config import make_config
+    from munet.train.trainer import train
+
+    base = {"data": str(setup.train_dir), "val_data": str(setup.val_dir), "dataset": setup.layout}
+    cfg = make_config(overrides={**base, **point.overrides, "out": str(run_dir)})
+    if "patience" not in point.overrides:  # the same number of epochs for every point
+        cfg = dataclasses.replace(cfg, patience=cfg.epochs + 1).validate()
+    result = train(cfg) if setup.verbose is None else train(cfg, verbose=setup.verbose)
+    return int(result.epochs_completed)
+
+
+def convert_point(best: Path, point: Point, setup: Setup, run_dir: Path) -> dict[str, Path]:
+    """Every mode of ``point`` from one SavedModel export (int8 calibrated on the training images)."""
+    from munet.convert.api import Converter
+
+    folder = setup.models_dir or run_dir
+    paths: dict[str, Path] = {}
+    with Converter(best) as conv:
+        for mode in point.modes:
+            if mode == "int8":
+                conv.set_calibration(setup.train_dir, calib_count=setup.calib_count)
+            paths[mode] = conv.convert(mode, folder / f"{setup.model_stem}_{mode}.tflite").path
+    return paths
+
+
+def complexity_of(best: Path) -> tuple[int, int]:
+    """(parameters, MACs at the trained input size) of a ``.keras`` model."""
+    import keras
+
+    import munet.train.losses  # noqa: F401  (registers the custom objects in checkpoints)
+    import munet.train.metrics  # noqa: F401
+    from munet.train.models.complexity import complexity
+
+    c = complexity(keras.models.load_model(best, compile=False))
+    return int(c.params), int(c.macs)
+
+
+def score_models(models: dict[str, Path], samples: Sequence[Any], threads: int | None) -> dict[str, Any]:
+    """``{"scores": {mode: score}, "agreement": {mode: vs float32}}`` of TFLite models on (image, truth) samples."""
+    from munet.edge.metrics import score
+    from munet.edge.runtime import Segmenter
+
+    truths = [s.truth for s in samples]
+    names = [s.name for s in samples]
+    masks = {}
+    for mode, path in models.items():
+        seg = Segmenter(path, threads=threads)
+        masks[mode] = [seg.segment(s.image).mask for s in samples]
+    out: dict[str, Any] = {"scores": {m: score(p, truths, names) for m, p in masks.items()}, "agreement": {}}
+    for mode in masks:
+        if mode != "float32" and "float32" in masks:
+            vs = score(masks[mode], masks["float32"])
+            agree = {"dice": vs["per-image"]["dice"], "pooled_dice": vs["pixel"]["dice"]}
+            out["agreement"][mode] = agree | {"empty_mismatches": vs["empty_mismatches"]}
+    return out
+
+
+def run_point(
+    point: Point, setup: Setup, samples: Sequence[Any] | None = None, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Train (or reuse), convert, score one point; its row (also in ``runs_dir/<name>/row.json``)."""
+    from munet.benchmarks.report import write_json
+
+    run_dir = setup.runs_dir / point.name
+    row_path = run_dir / "row.json"
+    overrides = _jsonable(point.overrides)
+    if setup.reuse and row_path.is_file():
+        row = json.loads(row_path.read_text())
+        if "overrides" in row and row["overrides"] != overrides:
+            raise InputError(
+                f"{row_path}: made with other settings ({row['overrides']} vs {overrides}); "
+                "drop --reuse or use another --runs-dir"
+            )
+        echo(f"[{point.name}] reusing the scored row {row_path}")
+        return row
+    t0 = time.perf_counter()
+    state = _finished(run_dir) if setup.reuse else None
+    if state is not None:
+        echo(f"[{point.name}] reusing the finished run in {run_dir}")
+        epochs = int(state.get("epoch", 0))
+    else:
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        echo(f"[{point.name}] training {overrides}")
+        epochs = train_point(point, setup, run_dir)
+    train_s = round(time.perf_counter() - t0, 1)
+    best = run_dir / "best.keras"
+    if not best.is_file():
+        raise InputError(f"{run_dir}: training produced no best.keras (interrupted?)")
+    params, macs = complexity_of(best)
+    models = convert_point(best, point, setup, run_dir)
+    metrics = run_dir / "metrics.json"
+    row: dict[str, Any] = {
+        "name": point.name,
+        "overrides": overrides,
+        "modes": list(point.modes),
+        "run_dir": run_dir.as_posix(),
+        "epochs": epochs,
+        "train_s": train_s,
+        "params": params,
+        "macs": macs,
+        "keras_val": json.loads(metrics.read_text()).get("per-image", {}) if metrics.is_file() else {},
+        "models": {m: {"path": p.as_posix(), "size_bytes": p.stat().st_size} for m, p in models.items()},
+        "latency": {},
+    }
+    if samples is not None:
+        row |= score_models(models, samples, setup.threads)
+    write_json(row_path, row)
+    return row
+
+
+def time_rows(
+    rows: Sequence[dict[str, Any]],
+    variants: Sequence[tuple[str, int]],
+    frame: Any,
+    runs: int,
+    end_to_end: bool = False,
+) -> dict[str, Any] | None:
+    """Time every row's ``(mode, threads)`` variants round-robin in one pass into ``row["latency"]``.
+
+    Keys ``"<mode>@<threads>"`` hold median/p10/p90/runs ms. Rows whose model files are gone keep their
+    timing. Returns the pass's machine record and busy reasons (None when nothing could be timed).
+    """
+    from munet.benchmarks.workers import timed_pass
+
+    todo = []
+    for r in rows:
+        for mode, threads in variants:
+            path = Path(r.get("models", {}).get(mode, {}).get("path", ""))
+            if path.is_file():
+                todo.append((r, f"{mode}@{threads}", path, threads))
+    if not todo:
+        return None
+    res = timed_pass([(p, t) for _, _, p, t in todo], frame, runs, end_to_end=end_to_end)
+    for (r, key, _, _), stats in zip(todo, res["results"], strict=True):
+        r.setdefault("latency", {})[key] = stats
+    return {"machine": res["machine"], "busy": res["busy"], "end_to_end": end_to_end, "runs": runs}
