@@ -5,11 +5,19 @@ the Keras model goes through the edge's own ``preprocess`` and ``postprocess`` (
 paper's Sec. 3.3.2), the TFLite variants through :class:`munet.edge.runtime.Segmenter`. Metrics are the
 paper's six (accuracy, precision, recall, IoU, Dice, Tversky; Sec. 5.2) plus the two-class mean IoU and
 the ISIC 2018 thresholded Jaccard, each per image (macro) and pixel-pooled (micro).
+
+With ``tta`` (``hflip`` | ``flips``, :mod:`munet.edge.tta`) each TFLite variant is also run with test-time flips,
+interleaved image by image with the plain run so both latencies see the same machine load: Dice with and without
+flips, the median end-to-end ms per image both ways, and how well the per-image uncertainty score finds bad images
+(Dice < :data:`BAD_DICE` with flips): the rank-based AUROC and the share of bad images among the
+:data:`TOP_SHARE` most uncertain.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +28,14 @@ import numpy as np
 from munet.benchmarks import report
 from munet.edge.metrics import REDUCTIONS, confusion, dice_score, score
 from munet.edge.preprocess import postprocess, preprocess
+from munet.edge.tta import check_tta
 from munet.errors import InputError
 
 FLOAT_NAME = "keras-float"
+#: An image whose per-image Dice (with test-time flips) is below this counts as "bad" for the uncertainty check.
+BAD_DICE = 0.7
+#: The uncertainty check reports the share of bad images among this fraction of most uncertain images.
+TOP_SHARE = 0.1
 
 
 @dataclass
@@ -103,6 +116,108 @@ def tflite_outputs(
     return masks, probs, seg
 
 
+def tta_outputs(
+    model_path: str | os.PathLike[str], images: Sequence[np.ndarray], tta: str, threads: int | None = None
+) -> dict[str, Any]:
+    """Plain and test-time-flip outputs of a ``.tflite`` model, run image by image in turn (round-robin timing).
+
+    Returns ``masks``/``probs``/``ms`` (plain) and ``tta_masks``, ``uncertainty``, ``frame_spread`` (mean spread
+    over the whole frame, the cruder score it is compared with) and ``tta_ms``: end-to-end ms of ``segment`` per
+    image, after one untimed warm-up call each. Also ``seg`` (the plain Segmenter) and ``passes``.
+    """
+    from munet.edge.runtime import Segmenter
+
+    plain, flipped = Segmenter(model_path, threads=threads), Segmenter(model_path, threads=threads, tta=tta)
+    if images:  # warm-up: the first call of an interpreter is slow
+        plain.segment(images[0])
+        flipped.segment(images[0])
+    out: dict[str, Any] = {k: [] for k in ("masks", "probs", "ms", "tta_masks", "uncertainty", "frame_spread")}
+    out["tta_ms"] = []
+    for im in images:
+        t0 = time.perf_counter()
+        r = plain.segment(im)
+        t1 = time.perf_counter()
+        f = flipped.segment(im)
+        t2 = time.perf_counter()
+        out["masks"].append(r.mask)
+        out["probs"].append(r.prob)
+        out["ms"].append((t1 - t0) * 1e3)
+        out["tta_masks"].append(f.mask)
+        out["uncertainty"].append(f.uncertainty)
+        out["frame_spread"].append(float(f.spread.mean()))
+        out["tta_ms"].append((t2 - t1) * 1e3)
+    out["seg"], out["passes"] = plain, flipped.passes
+    return out
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """Area under the ROC curve of ``scores`` for the positive ``labels``, rank-based (Mann-Whitney U).
+
+    Tied scores share their average rank (a tie between a positive and a negative counts one half);
+    ``None`` when all labels are equal (no curve).
+    """
+    s = np.asarray(scores, np.float64)
+    y = np.asarray(labels, bool)
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    _, first, counts = np.unique(s[order], return_index=True, return_counts=True)
+    ranks = np.empty(y.size, np.float64)
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # 1-based average rank of each tie group
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def top_share(scores: Sequence[float], labels: Sequence[bool], share: float = TOP_SHARE) -> tuple[float | None, int]:
+    """The fraction of positive ``labels`` among the ``ceil(share * n)`` highest ``scores`` (earlier first on ties),
+    and that count."""
+    n = len(scores)
+    if n == 0:
+        return None, 0
+    k = max(1, math.ceil(share * n))
+    top = np.argsort(-np.asarray(scores, np.float64), kind="stable")[:k]
+    return float(np.mean(np.asarray(labels, bool)[top])), k
+
+
+def tta_summary(
+    truths: Sequence[np.ndarray], o: dict[str, Any], tta: str, names: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The ``tta`` entry of one TFLite variant (see the module docstring) from :func:`tta_outputs`' output."""
+    plain, flipped = score(o["masks"], truths), score(o["tta_masks"], truths)
+    dices = [c["dice"] for c in flipped["cases"]]
+    bad = [d < BAD_DICE for d in dices]
+    top, k = top_share(o["uncertainty"], bad)
+    unc = np.asarray(o["uncertainty"], np.float64)
+    entry: dict[str, Any] = {
+        "tta": tta,
+        "passes": o["passes"],
+        "per-image": flipped["per-image"],
+        "pixel": flipped["pixel"],
+        "dice": flipped["per-image"]["dice"],
+        "dice_plain": plain["per-image"]["dice"],
+        "dice_gain": flipped["per-image"]["dice"] - plain["per-image"]["dice"],
+        "iou": flipped["per-image"]["iou"],
+        "iou_plain": plain["per-image"]["iou"],
+        "ms_per_image": float(np.median(o["tta_ms"])),
+        "ms_per_image_plain": float(np.median(o["ms"])),
+        "bad_dice": BAD_DICE,
+        "bad_images": int(sum(bad)),
+        "uncertainty_auroc": auroc(o["uncertainty"], bad),
+        "frame_spread_auroc": auroc(o["frame_spread"], bad),
+        "top_share": TOP_SHARE,
+        "top_images": k,
+        "bad_share_in_top": top,
+        "bad_share_overall": float(np.mean(bad)) if bad else None,
+        "mean_uncertainty_bad": float(unc[bad].mean()) if any(bad) else None,
+        "mean_uncertainty_good": float(unc[~np.asarray(bad)].mean()) if not all(bad) else None,
+    }
+    if names is not None:
+        order = np.argsort(-unc, kind="stable")[:k]
+        entry["most_uncertain"] = [{"image": names[i], "uncertainty": float(unc[i]), "dice": dices[i]} for i in order]
+    return entry
+
+
 def agreement(
     masks: Sequence[np.ndarray],
     ref_masks: Sequence[np.ndarray],
@@ -148,6 +263,7 @@ def evaluate_accuracy(
     limit: int | None = None,
     threads: int | None = None,
     command: str | None = None,
+    tta: str = "none",
 ) -> dict[str, Any]:
     """Score the Keras float model and each TFLite variant on ``data``; optionally write a report.
 
@@ -159,11 +275,15 @@ def evaluate_accuracy(
         worst: how many worst images (lowest Dice) to list per model and show in the grid.
         limit: score only the first ``limit`` pairs (smoke runs).
         threads: interpreter threads for the TFLite variants.
+        tta: ``none`` | ``hflip`` | ``flips``: also score each TFLite variant with test-time flips (its ``tta``
+            entry: Dice both ways, ms per image both ways, uncertainty AUROC and top-share; see the module docstring).
 
     Returns the result dictionary (what ``accuracy.json`` holds).
     """
     if keras_model is None and not tflite_models:
         raise InputError("nothing to score: pass --keras and/or --tflite")
+    if check_tta(tta) != "none" and not tflite_models:
+        raise InputError(f"--tta {tta}: test-time flips are measured on TFLite models; pass --tflite")
     samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_samples(data, limit)
     images = [s.image for s in samples]
     truths = [s.truth for s in samples]
@@ -183,9 +303,15 @@ def evaluate_accuracy(
         }
     for tfl in tflite_models:
         path = Path(tfl)
-        masks, probs, seg = tflite_outputs(path, images, threads)
+        flipped = tta_outputs(path, images, tta, threads) if tta != "none" else None
+        masks, probs, seg = (
+            tflite_outputs(path, images, threads)
+            if flipped is None
+            else (flipped["masks"], flipped["probs"], flipped["seg"])
+        )
         name = variant_name(path, set(outputs))
         outputs[name] = {
+            "tta_outputs": flipped,
             "masks": masks,
             "probs": probs,
             "path": path,
@@ -199,7 +325,7 @@ def evaluate_accuracy(
     ref = outputs.get(FLOAT_NAME)
     models: dict[str, Any] = {}
     for name, o in outputs.items():
-        entry: dict[str, Any] = {k: v for k, v in o.items() if k not in ("masks", "probs")}
+        entry: dict[str, Any] = {k: v for k, v in o.items() if k not in ("masks", "probs", "tta_outputs")}
         entry["path"] = _display_path(o["path"])
         scored = score(o["masks"], truths)
         for red in REDUCTIONS:
@@ -209,6 +335,8 @@ def evaluate_accuracy(
         entry["worst"] = [{"image": samples[i].name, "dice": per_image[i]} for i in order]
         if ref is not None and name != FLOAT_NAME:
             entry["agreement_with_float"] = agreement(o["masks"], ref["masks"], o["probs"], ref["probs"])
+        if o.get("tta_outputs") is not None:
+            entry["tta"] = tta_summary(truths, o["tta_outputs"], tta, [s.name for s in samples])
         models[name] = entry
 
     result = {
@@ -302,6 +430,33 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
         lines.append(
             "\nmask Dice/IoU: per-image means; pooled Dice: counts summed over all images; empty vs non-empty: "
             "images where exactly one of the two masks is empty (each scores Dice 0 per image).\n"
+        )
+    flips = [(n, m["tta"]) for n, m in result["models"].items() if "tta" in m]
+    if flips:
+        t = flips[0][1]
+        lines.append(f"\n## Test-time flips ({t['tta']}: {t['passes']} passes per image)\n")
+        header = ["model", "Dice", "Dice TTA", "Δ Dice", "IoU", "IoU TTA", "ms/image", "ms/image TTA"]
+        header += [f"bad (Dice < {t['bad_dice']})", "AUROC score", "AUROC frame spread", "bad in top"]
+        rows = [
+            [
+                n,
+                *(e[k] for k in ("dice_plain", "dice", "dice_gain", "iou_plain", "iou")),
+                *(e[k] for k in ("ms_per_image_plain", "ms_per_image")),
+                f"{e['bad_images']} of {result['images']}",
+                e["uncertainty_auroc"],
+                e["frame_spread_auroc"],
+                f"{e['bad_share_in_top']:.2f} of {e['top_images']}",
+            ]
+            for n, e in flips
+        ]
+        lines.append(report.markdown_table(header, rows))
+        lines.append(
+            "\nDice/IoU: per-image means without and with flips; ms/image: median end-to-end `segment` time, the "
+            "two runs interleaved image by image. AUROC score: how well the per-image uncertainty score (mean "
+            "spread of the passes over the union of their masks) ranks the bad images (Dice with flips < "
+            f"{t['bad_dice']}) above the others (0.5: chance; – when all or none are bad); AUROC frame spread: "
+            f"the same for the spread averaged over the whole frame; bad in top: the share of bad images among "
+            f"the {t['top_share']:.0%} most uncertain (overall share: {t['bad_share_overall']:.2f}).\n"
         )
     lines.append("\n## Worst images (lowest Dice against the truth)\n")
     for name, m in result["models"].items():

@@ -13,6 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 EXISTING = click.Path(exists=True, path_type=Path)
+#: munet.edge.tta.TTA_CHOICES, spelled out so that ``munet-bench -h`` does not load OpenCV (a test checks they match).
+TTA_CHOICES = ("none", "hflip", "flips")
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -38,6 +40,13 @@ def main() -> None:
 @click.option("--worst", default=5, show_default=True, help="How many worst images to list and draw.")
 @click.option("--limit", type=int, default=None, help="Only the first N pairs (smoke runs).")
 @click.option("--threads", type=int, default=None, help="Interpreter threads (default: all cores).")
+@click.option(
+    "--tta",
+    type=click.Choice(TTA_CHOICES),
+    default="none",
+    show_default=True,
+    help="Also run each TFLite model with test-time flips: Dice and ms both ways, uncertainty AUROC vs Dice < 0.7.",
+)
 @cli_errors
 def accuracy(
     keras_model: Path | None,
@@ -48,16 +57,17 @@ def accuracy(
     worst: int,
     limit: int | None,
     threads: int | None,
+    tta: str,
 ) -> None:
     """Paper metrics + mIoU + ISIC Jaccard of the Keras float model and each TFLite variant, agreement with float.
 
     Example: munet-bench accuracy --keras run/best.keras --tflite run/munet_float32.tflite run/munet_int8.tflite
-    --data ../shared/data/isic/val
+    --data ../shared/data/isic/val (add --tta flips for test-time flips and the uncertainty check)
     """
     from munet.benchmarks.accuracy import accuracy_markdown, evaluate_accuracy
 
     result = evaluate_accuracy(
-        keras_model, [*tflite, *more_tflite], data, out=out, worst=worst, limit=limit, threads=threads
+        keras_model, [*tflite, *more_tflite], data, out=out, worst=worst, limit=limit, threads=threads, tta=tta
     )
     click.echo(accuracy_markdown(result))
     grid = f", {result['grid']}" if result.get("grid") else " (no overlay grid: it compares two models)"

@@ -8,8 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.benchmarks.accuracy import FLOAT_NAME, agreement, evaluate_accuracy, load_samples, pick_pair
+from munet.benchmarks.accuracy import (
+    BAD_DICE,
+    FLOAT_NAME,
+    accuracy_markdown,
+    agreement,
+    auroc,
+    evaluate_accuracy,
+    load_samples,
+    pick_pair,
+    top_share,
+)
 from munet.edge.metrics import METRIC_NAMES, compute_metrics
+from munet.errors import MunetError
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +125,103 @@ def test_pick_pair_prefers_keras_float_and_int8() -> None:
     quant = {"m_float32": "float32", "m_int8": "int8", "m_fp16": "float16"}
     assert pick_pair(names, quant) == (FLOAT_NAME, "m_int8")
     assert pick_pair(["a"], {}) is None
+
+
+def test_auroc_hand_computed_cases() -> None:
+    # positives 0.35 and 0.8 against negatives 0.1 and 0.4: 3 of the 4 pairs ordered right
+    assert auroc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == pytest.approx(0.75)
+    # a positive tied with a negative counts one half: (0.5 + 1 + 1 + 1) / 4
+    assert auroc([0.5, 0.5, 0.2, 0.9], [True, False, False, True]) == pytest.approx(0.875)
+    assert auroc([1, 2, 3, 4], [0, 0, 1, 1]) == 1.0 and auroc([4, 3, 2, 1], [0, 0, 1, 1]) == 0.0
+    assert auroc([0.3, 0.3, 0.3], [1, 0, 1]) == pytest.approx(0.5)
+    assert auroc([0.1, 0.2], [True, True]) is None and auroc([0.1, 0.2], [0, 0]) is None
+
+
+def test_auroc_equals_the_pairwise_definition_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 6, 60).astype(float)  # many ties
+    labels = rng.random(60) < 0.3
+    pos, neg = scores[labels], scores[~labels]
+    pairwise = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (
+        pos.size * neg.size
+    )
+    assert auroc(scores, labels) == pytest.approx(pairwise)
+
+
+def test_top_share_counts_bad_images_among_the_most_uncertain() -> None:
+    scores = [0.9, 0.1, 0.8, 0.2, 0.3, 0.05, 0.15, 0.25, 0.35, 0.45, 0.5, 0.6]  # 12 images -> top 2 (ceil 1.2)
+    bad = [True, False, False, False, False, False, False, False, False, False, False, True]
+    assert top_share(scores, bad) == (0.5, 2)
+    assert top_share(scores, bad, share=0.25) == (pytest.approx(2 / 3), 3)  # 0.9 and 0.6 bad, 0.8 not
+    assert top_share([], []) == (None, 0)
+
+
+@pytest.fixture(scope="module")
+def tta_result(tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("acc_tta")
+    res = evaluate_accuracy(None, [tiny_tflites["int8"]], tiny_pairs, out=out, worst=1, threads=1, tta="flips")
+    res["_out"] = out
+    return res
+
+
+def test_tta_entry_scores_the_flipped_masks(tta_result: dict, tiny_tflites: dict[str, Path], tiny_pairs: Path) -> None:
+    """Dice with flips equals the TTA Segmenter's own masks scored by hand; without flips, the plain entry."""
+    from munet.edge.runtime import Segmenter
+
+    samples = load_samples(tiny_pairs)
+    truths = [s.truth for s in samples]
+    seg = Segmenter(tiny_tflites["int8"], threads=1, tta="flips")
+    outs = [seg.segment(s.image) for s in samples]
+    entry = tta_result["models"]["tiny_int8"]
+    tta = entry["tta"]
+    assert tta["tta"] == "flips" and tta["passes"] == 4
+    expected = compute_metrics([o.mask for o in outs], truths, reduction="per-image")
+    assert tta["per-image"] == pytest.approx(expected)
+    assert tta["dice"] == pytest.approx(expected["dice"])
+    assert tta["dice_plain"] == pytest.approx(entry["per-image"]["dice"])  # the same images without flips
+    assert tta["dice_gain"] == pytest.approx(tta["dice"] - tta["dice_plain"])
+    assert tta["ms_per_image"] > 0 and tta["ms_per_image_plain"] > 0
+    bad = [
+        compute_metrics([o.mask], [t], reduction="per-image")["dice"] < BAD_DICE
+        for o, t in zip(outs, truths, strict=True)
+    ]
+    assert tta["bad_images"] == sum(bad) and tta["bad_share_overall"] == pytest.approx(np.mean(bad))
+    assert tta["uncertainty_auroc"] == auroc([o.uncertainty for o in outs], bad)
+    assert tta["top_images"] == 1  # ceil(10 % of 4)
+    top = max(range(len(outs)), key=lambda i: outs[i].uncertainty)
+    assert tta["most_uncertain"][0]["image"] == samples[top].name
+    assert tta["bad_share_in_top"] == float(bad[top])
+
+
+def test_tta_report_section_and_errors(tta_result: dict, tiny_tflites: dict[str, Path], tiny_pairs: Path) -> None:
+    out: Path = tta_result["_out"]
+    data = json.loads((out / "accuracy.json").read_text())
+    assert data["models"]["tiny_int8"]["tta"]["passes"] == 4
+    md = (out / "accuracy.md").read_text()
+    assert "## Test-time flips (flips: 4 passes per image)" in md and "AUROC score" in md
+    assert "| tiny_int8 |" in md.split("## Test-time flips")[1]
+    plain = evaluate_accuracy(None, [tiny_tflites["int8"]], tiny_pairs, worst=1, threads=1)
+    assert "tta" not in plain["models"]["tiny_int8"] and "Test-time flips" not in accuracy_markdown(plain)
+    with pytest.raises(MunetError, match="choose one of none, hflip, flips"):
+        evaluate_accuracy(None, [tiny_tflites["int8"]], tiny_pairs, tta="rot90")
+
+
+def test_bench_cli_tta_choices_match_the_edge() -> None:
+    from munet.benchmarks.cli import TTA_CHOICES as BENCH_CHOICES
+    from munet.edge.tta import TTA_CHOICES
+
+    assert BENCH_CHOICES == TTA_CHOICES
+
+
+def test_bench_cli_accuracy_tta(tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from munet.benchmarks.cli import main
+
+    args = ["accuracy", "--tflite", str(tiny_tflites["int8"]), "--data", str(tiny_pairs), "--out", str(tmp_path)]
+    res = CliRunner().invoke(main, [*args, "--limit", "2", "--threads", "1", "--tta", "hflip"])
+    assert res.exit_code == 0, res.output
+    assert "## Test-time flips (hflip: 2 passes per image)" in res.output
+    assert json.loads((tmp_path / "accuracy.json").read_text())["models"]["tiny_int8"]["tta"]["passes"] == 2
+    res = CliRunner().invoke(main, [*args, "--tta", "rot90"])
+    assert res.exit_code == 2 and "'rot90' is not one of 'none', 'hflip', 'flips'" in res.output
