@@ -76,9 +76,17 @@ def export_saved_model(model: Any, out_dir: str | Path) -> Path:
     h, w = input_size(model)
     spec = tf.TensorSpec((1, h, w, 3), tf.float32, name="image")
     out_dir = Path(out_dir)
+    import keras
+
     with captured_output() as cap:
         try:
-            model.export(str(out_dir), format="tf_saved_model", input_signature=[spec], verbose=False)
+            # An explicit ``training=False`` endpoint rather than ``model.export``: with a ``Resizing`` layer in the
+            # graph (the edge decoder's nearest x2 upsampling) Keras 3.15 traced BatchNorm in training mode, so the
+            # TFLite file computed batch statistics (MEAN, ASSIGN_VARIABLE) instead of folding BN into the convs.
+            archive = keras.export.ExportArchive()
+            archive.track(model)
+            archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
+            archive.write_out(str(out_dir), verbose=False)
         except Exception as exc:
             raise ModelError(f"SavedModel export failed: {_first_line(exc, cap.text)}") from None
     return out_dir

@@ -19,7 +19,9 @@ import yaml
 
 from munet.edge.preprocess import parse_size
 from munet.errors import MunetError
+from munet.train.models.decoder import BLOCK_CONV, HEADS, PAPER_FILTERS, UPSAMPLE
 from munet.train.pipeline import AugmentConfig
+from munet.train.presets import PRESETS, preset_keys
 
 DATASETS = ("auto", "isic", "lgg", "figshare", "folder")
 LOSS_NAMES = ("focal-tversky", "dice", "bce", "bce-dice")
@@ -59,10 +61,15 @@ class TrainConfig:
     dataset: str = "auto"
     val_data: str | None = None
     val_split: float = 0.2
+    preset: str | None = None
     arch: str = "munet"
     alpha: float = 1.4
     size: list[int] = field(default_factory=lambda: [256, 256])
     encoder_weights: str = "imagenet"
+    decoder_upsample: str = "transpose"
+    decoder_conv: str = "none"
+    decoder_filters: list[int] = field(default_factory=lambda: list(PAPER_FILTERS))
+    decoder_head: str = "transpose"
     epochs: int = 60
     batch: int = 8
     lr: float = 1e-3
@@ -107,6 +114,19 @@ class TrainConfig:
         _choice("lr_schedule", self.lr_schedule, SCHEDULES)
         _choice("distribute", self.distribute, DISTRIBUTE)
         _choice("mixed_precision", self.mixed_precision, MIXED)
+        _choice("decoder_upsample", self.decoder_upsample, UPSAMPLE)
+        _choice("decoder_conv", self.decoder_conv, BLOCK_CONV)
+        _choice("decoder_head", self.decoder_head, HEADS)
+        if self.preset is not None:
+            _choice("preset", self.preset, tuple(PRESETS))
+        if len(self.decoder_filters) != 4 or any(f < 1 for f in self.decoder_filters):
+            raise MunetError(
+                f"decoder_filters {self.decoder_filters}: four positive widths, deepest first (e.g. 96,64,48,32)"
+            )
+        if self.decoder_upsample != "transpose" and self.decoder_conv == "none":
+            raise MunetError(
+                f"decoder_upsample {self.decoder_upsample!r} has no weights: set decoder_conv to plain or separable"
+            )
         h, w = self.input_size
         if h % 32 or w % 32 or h <= 0 or w <= 0:
             raise MunetError(f"size {h}x{w}: height and width must be positive multiples of 32 (e.g. 256 or 192x256)")
@@ -161,6 +181,14 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         return AugmentSettings(**value)
     if key == "encoder_weights":
         return "none" if value is None else str(value)
+    if key == "decoder_filters":
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        try:
+            return [int(v) for v in items]
+        except (TypeError, ValueError):
+            raise MunetError(f"{where}: decoder_filters {value!r}: expected four integers, e.g. 96,64,48,32") from None
+    if key == "preset":
+        return str(value)
     default = _FIELDS[key].default
     try:
         if isinstance(default, bool):
@@ -193,7 +221,9 @@ def make_config(
     overrides: dict[str, Any] | None = None,
     base: dict[str, Any] | None = None,
 ) -> TrainConfig:
-    """Build a validated config: dataclass defaults < ``base`` < YAML file < ``overrides`` (None = unset).
+    """Build a validated config: dataclass defaults < preset < ``base`` < YAML file < ``overrides`` (None = unset).
+
+    ``preset`` (:mod:`munet.train.presets`), named in any layer, expands to ordinary keys just above the defaults.
 
     With neither ``data`` in the YAML nor in the overrides, :data:`SYNTHETIC_DEFAULTS` fill in every
     key the user did not set.
@@ -205,11 +235,16 @@ def make_config(
         layers.append((str(yaml_path), load_yaml(yaml_path)))
     if overrides:
         layers.append(("command line", {k.replace("-", "_"): v for k, v in overrides.items() if v is not None}))
+    for where, layer in layers:
+        for key in layer:
+            if key not in _FIELDS:
+                raise _unknown_key(key, list(_FIELDS), where)
+    preset = next((layer["preset"] for _, layer in reversed(layers) if layer.get("preset") is not None), None)
+    if preset is not None:  # lowest layer: every other source overrides its keys
+        layers.insert(0, (f"preset {preset}", preset_keys(str(preset))))
     merged: dict[str, Any] = {}
     for where, layer in layers:
         for key, value in layer.items():
-            if key not in _FIELDS:
-                raise _unknown_key(key, list(_FIELDS), where)
             merged[key] = _coerce(key, value, where)
     if merged.get("data") is None and not base:
         for key, value in SYNTHETIC_DEFAULTS.items():

@@ -184,6 +184,14 @@ def _devices(config: TrainConfig) -> tuple[Any, bool, str]:
     return strategy, mixed, device
 
 
+_DEFAULT_DECODER = {
+    "decoder_upsample": "transpose",
+    "decoder_conv": "none",
+    "decoder_filters": (512, 256, 128, 64),
+    "decoder_head": "transpose",
+}
+
+
 def _builder_kwargs(config: TrainConfig) -> dict[str, Any]:
     from munet.train.models import get_builder
 
@@ -191,7 +199,17 @@ def _builder_kwargs(config: TrainConfig) -> dict[str, Any]:
     params = inspect.signature(builder).parameters
     weights = None if config.encoder_weights.lower() in ("none", "") else config.encoder_weights
     wanted = {"alpha": config.alpha, "input_shape": (*config.input_size, 3), "encoder_weights": weights}
+    decoder = {
+        "decoder_upsample": config.decoder_upsample,
+        "decoder_conv": config.decoder_conv,
+        "decoder_filters": tuple(config.decoder_filters),
+        "decoder_head": config.decoder_head,
+    }
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    if accepts_any or all(k in params for k in decoder):
+        wanted.update(decoder)
+    elif decoder != _DEFAULT_DECODER:
+        raise MunetError(f"--arch {config.arch}: its decoder is fixed; the decoder_* settings apply to munet only")
     return {k: v for k, v in wanted.items() if accepts_any or k in params}
 
 

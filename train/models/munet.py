@@ -2,9 +2,10 @@
 
 Encoder skips at 1/2, 1/4, 1/8 and 1/16 of the input (``block_1/3/6/13_expand_relu``:
 144/192/288/816 channels at alpha=1.4, the paper's figures), bottleneck ``block_16_project``
-at 1/32; the decoder is stride-2 transposed convolutions + BatchNorm + ReLU, each
+at 1/32; the paper's decoder is stride-2 transposed convolutions + BatchNorm + ReLU, each
 concatenated with the skip of the same size, no pooling; a last stride-2 transposed
-convolution to one channel and a sigmoid.
+convolution to one channel and a sigmoid. :mod:`munet.train.models.decoder` holds it and the
+variants built for int8 CPUs (``--preset edge``).
 """
 
 from __future__ import annotations
@@ -14,21 +15,11 @@ from typing import Any
 
 from munet.errors import ModelError
 from munet.train.models import register_model
+from munet.train.models.decoder import PAPER_FILTERS, DecoderSpec, unet_decoder
 from munet.train.models.encoder_weights import build_keras_encoder
 
 SKIP_LAYERS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")
 BOTTLENECK_LAYER = "block_16_project"
-
-
-def upsample_block(x: Any, filters: int, kernel_size: int, name: str) -> Any:
-    """Stride-2 transposed conv (no bias: BatchNorm follows) + BatchNorm + ReLU."""
-    import keras
-
-    x = keras.layers.Conv2DTranspose(
-        filters, kernel_size, strides=2, padding="same", use_bias=False, name=f"{name}_deconv"
-    )(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
-    return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
 def _freeze_batchnorm(model: Any) -> None:
@@ -56,8 +47,11 @@ def build_munet(
     alpha: float = 1.4,
     input_shape: tuple[int, int, int] = (256, 256, 3),
     encoder_weights: str | Path | None = "imagenet",
-    decoder_filters: tuple[int, ...] = (512, 256, 128, 64),
+    decoder_filters: tuple[int, ...] = PAPER_FILTERS,
     kernel_size: int = 3,
+    decoder_upsample: str = "transpose",
+    decoder_conv: str = "none",
+    decoder_head: str = "transpose",
     batch_size: int | None = None,
     freeze_encoder_bn: bool = True,
     name: str = "munet",
@@ -70,7 +64,9 @@ def build_munet(
         encoder_weights: ``"imagenet"`` (Keras' own download), a path to a local
             ``include_top=False`` ``.h5`` file, or ``None`` for random initialisation.
         decoder_filters: filters of the four upsampling blocks, deepest first.
-        kernel_size: transposed-convolution kernel size.
+        kernel_size: decoder kernel size (transposed and 3x3 convolutions).
+        decoder_upsample, decoder_conv, decoder_head: the decoder design
+            (:mod:`munet.train.models.decoder`); the defaults are the paper's transposed-conv decoder.
         batch_size: fix the batch dimension (1 for TFLite export), or ``None``.
         freeze_encoder_bn: keep the encoder's BatchNorm layers frozen (see below).
 
@@ -86,8 +82,13 @@ def build_munet(
     h, w, c = input_shape
     if h % 32 or w % 32 or c != 3:
         raise ModelError(f"input shape {input_shape}: height and width must be multiples of 32 and channels 3")
-    if len(decoder_filters) != len(SKIP_LAYERS):
-        raise ModelError(f"decoder_filters needs {len(SKIP_LAYERS)} values, got {decoder_filters}")
+    spec = DecoderSpec(
+        upsample=decoder_upsample,
+        block_conv=decoder_conv,
+        filters=tuple(int(f) for f in decoder_filters),
+        head=decoder_head,
+        kernel_size=int(kernel_size),
+    ).validate(len(SKIP_LAYERS))
     base = build_keras_encoder(
         keras.applications.MobileNetV2,
         "MobileNetV2",
@@ -103,9 +104,5 @@ def build_munet(
 
     inputs = keras.Input(shape=(h, w, 3), batch_size=batch_size, name="image")
     *skips, x = encoder(inputs, training=False)
-    for i, (filters, skip) in enumerate(zip(decoder_filters, reversed(skips), strict=True)):
-        x = upsample_block(x, filters, kernel_size, name=f"up{i + 1}")
-        x = keras.layers.Concatenate(name=f"up{i + 1}_concat")([x, skip])
-    x = keras.layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", name="mask_deconv")(x)
-    mask = keras.layers.Activation("sigmoid", dtype="float32", name="mask")(x)
+    mask = unet_decoder(x, skips, spec)
     return keras.Model(inputs, mask, name=name)
