@@ -9,34 +9,56 @@ from typing import Any
 import click
 
 from munet.errors import MunetError, cli_errors, require_tensorflow
+from munet.train.config import LOSS_NAMES, SYNTHETIC_DEFAULTS, TrainConfig
+from munet.train.models import ARCHITECTURES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+#: The values a run uses for keys it is not given (help texts show them).
+_DEFAULTS = TrainConfig().to_dict()
+
+
+def _default(key: str) -> str:
+    """``[default]`` for --help from :class:`TrainConfig`, plus the synthetic demo's value where it differs."""
+    value = _DEFAULTS[key]
+    shown = _show(value)
+    if key in SYNTHETIC_DEFAULTS and SYNTHETIC_DEFAULTS[key] != value:
+        shown += f"; synthetic demo: {_show(SYNTHETIC_DEFAULTS[key])}"
+    return f"[{shown}]"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return str(value[0]) if len(set(value)) == 1 else "x".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
 
 def _arch_help() -> str:
-    return "model name from the registry (munet.train.models.available_models()), default munet"
+    return f"model: {' | '.join(ARCHITECTURES)} {_default('arch')}"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--data", type=click.Path(), help="training folder; without it: a synthetic demo set and a tiny config")
 @click.option("--dataset", type=click.Choice(["auto", "isic", "lgg", "figshare", "folder"]), help="folder layout")
 @click.option("--val-data", type=click.Path(), help="validation folder (default: split --data by --val-split)")
-@click.option("--val-split", type=float, help="validation fraction of --data, group-aware [0.2]")
+@click.option("--val-split", type=float, help=f"validation fraction of --data, group-aware {_default('val_split')}")
 @click.option("--arch", help=_arch_help())
-@click.option("--alpha", type=float, help="MobileNetV2 width multiplier [1.4; paper]")
-@click.option("--size", help="input size N or HxW, multiples of 32 [256], e.g. 192x256")
-@click.option("--encoder-weights", help="imagenet | PATH to a notop .h5 | none [imagenet]")
-@click.option("--epochs", type=int, help="epochs [60]")
-@click.option("--batch", type=int, help="batch size [8]")
-@click.option("--lr", type=float, help="Adam learning rate [1e-3]")
-@click.option("--loss", type=click.Choice(["focal-tversky", "dice", "bce", "bce-dice"]), help="loss [focal-tversky]")
+@click.option("--alpha", type=float, help=f"MobileNetV2 width multiplier {_default('alpha')}")
+@click.option("--size", help=f"input size N or HxW, multiples of 32 {_default('size')}, e.g. 192x256")
+@click.option("--encoder-weights", help=f"imagenet | PATH to a notop .h5 | none {_default('encoder_weights')}")
+@click.option("--epochs", type=int, help=f"epochs {_default('epochs')}")
+@click.option("--batch", type=int, help=f"batch size {_default('batch')}")
+@click.option("--lr", type=float, help=f"Adam learning rate {_default('lr')}")
+@click.option("--loss", type=click.Choice(LOSS_NAMES), help=f"loss {_default('loss')}")
 @click.option("--out", type=click.Path(), help="run folder [runs/munet-DATE-TIME]")
 @click.option("--config", "config_path", type=click.Path(), help="YAML config; command-line options override it")
 @click.option("--resume", type=click.Path(), help="continue the run in RUN_DIR from its last completed epoch")
-@click.option("--seed", type=int, help="random seed [0]")
-@click.option("--freeze-encoder-epochs", type=int, help="keep the encoder frozen for the first N epochs [0]")
-@click.option("--patience", type=int, help="early-stopping patience in epochs [10]")
+@click.option("--seed", type=int, help=f"random seed {_default('seed')}")
+@click.option(
+    "--freeze-encoder-epochs", type=int, help=f"encoder frozen for N first epochs {_default('freeze_encoder_epochs')}"
+)
+@click.option("--patience", type=int, help=f"early-stopping patience in epochs {_default('patience')}")
 @cli_errors
 def main(config_path: str | None, resume: str | None, **options: Any) -> None:
     """Train MU-Net (or another registered model) and write a run folder.

@@ -81,3 +81,24 @@ def test_bad_image_leaves_no_run_folder(tmp_path: Path) -> None:
     code, out = _run([*args, "--epochs", "1"])
     assert code == 2 and bad.name in out and len(out.strip().splitlines()) == 1
     assert not run.exists()  # the folder is made only once every image decoded
+
+
+def test_help_shows_the_defaults_a_run_uses_and_the_architectures() -> None:
+    from munet.train.cli import _default
+    from munet.train.config import SYNTHETIC_DEFAULTS, TrainConfig
+
+    code, out = _run(["--help"])
+    flat = " ".join(out.split()).replace("- ", "-")  # click wraps "unet-vgg19" after the hyphen
+    for key in ("alpha", "epochs", "patience"):
+        expected = f"[{getattr(TrainConfig(), key):g}; synthetic demo: {SYNTHETIC_DEFAULTS[key]:g}]"
+        assert _default(key) == expected
+        assert expected in flat, key
+    assert "[1.4; synthetic demo: 0.35]" in flat and "[256; synthetic demo: 128]" in flat
+    assert "munet | unet | unet-resnet50 | unet-vgg19 | segnet | fcn [munet]" in flat
+
+
+def test_static_architecture_list_matches_the_registry() -> None:
+    pytest.importorskip("keras")
+    from munet.train.models import ARCHITECTURES, available_models
+
+    assert sorted(ARCHITECTURES) == available_models()

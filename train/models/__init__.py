@@ -16,6 +16,9 @@ from munet.errors import MunetError
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 
+#: The built-in names, known without importing Keras (``munet-train --help``); a test keeps it equal to the registry.
+ARCHITECTURES = ("munet", "unet", "unet-resnet50", "unet-vgg19", "segnet", "fcn")
+
 
 def register_model(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register ``builder`` under ``name`` (e.g. ``@register_model("munet")``)."""

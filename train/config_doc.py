@@ -1,0 +1,129 @@
+"""The README's table of every config key (name, default, meaning), generated from :class:`TrainConfig`.
+
+Regenerate it with ``python -m munet.train.config_doc README.md`` (``--check`` exits 1 when it is stale);
+``tests/train/test_config_doc.py`` fails when a key has no meaning here or the README's table is out of date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from munet.errors import InputError
+from munet.train.config import (
+    DATASETS,
+    DISTRIBUTE,
+    LOSS_NAMES,
+    MIXED,
+    SCHEDULES,
+    SYNTHETIC_DEFAULTS,
+    AugmentSettings,
+    TrainConfig,
+)
+
+START, END = "<!-- config-keys:start -->", "<!-- config-keys:end -->"
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return " \\| ".join(f"`{c}`" for c in choices)
+
+
+#: What each key means (``augment.*``: the augmentation mapping's keys). Every config key must be here.
+KEY_HELP: dict[str, str] = {
+    "data": "training folder (`--data`); none: the synthetic demo set in `RUN/synthetic` and the demo defaults",
+    "dataset": f"folder layout: {_one_of(DATASETS)}",
+    "val_data": "validation folder; none: split `data` by `val_split`",
+    "val_split": "validation fraction of `data`, split by patient/group",
+    "preset": "named preset (`paper`, `edge`) expanded to the keys it sets; config and flags override them",
+    "arch": "model from the registry (`munet-train --help` lists them)",
+    "alpha": "MobileNetV2 width multiplier",
+    "size": "input height and width (N or HxW, multiples of 32)",
+    "encoder_weights": "`imagenet`, a path to a notop `.h5`, or `none` (random init)",
+    "decoder_upsample": "decoder x2 step: `transpose` (paper), `nearest` or `bilinear` (parameter-free resize)",
+    "decoder_conv": "conv after each skip concatenation: `none` (paper), `plain` 3x3 or `separable` 3x3",
+    "decoder_filters": "the four decoder widths, deepest first",
+    "decoder_head": "last x2 step to full size: `transpose` (paper), `upsample_conv` or `conv_upsample`",
+    "epochs": "training epochs (a resumed run may extend them with `--epochs`)",
+    "batch": "batch size (global, over all replicas)",
+    "lr": "Adam learning rate (see the note on the paper's 0.05 in the model section)",
+    "loss": f"loss: {_one_of(LOSS_NAMES)}",
+    "out": "run folder; none: `runs/munet-DATE-TIME`",
+    "seed": "random seed (split, synthetic set, initialisation, augmentation)",
+    "freeze_encoder_epochs": "epochs with the encoder frozen before fine-tuning all layers",
+    "patience": "early stopping after this many epochs without improvement of `monitor`",
+    "lr_schedule": f"learning-rate schedule: {_one_of(SCHEDULES)}",
+    "lr_patience": "`plateau`: epochs without improvement before the learning rate is cut",
+    "lr_factor": "`plateau`: factor of each cut",
+    "min_lr": "`plateau`: lowest learning rate; `cosine`: the final one",
+    "monitor": "validation log key that picks `best.keras` (`*loss*` is minimised, others maximised)",
+    "threshold": "probability threshold of the masks (metrics, model card, converted metadata)",
+    "augment.rotation_deg": "random rotation in ±degrees (reflect fill), the same for image and mask",
+    "augment.hflip": "random horizontal flip",
+    "augment.vflip": "random vertical flip",
+    "augment.brightness": "random brightness shift in ± this fraction of the [-1, 1] range",
+    "augment.contrast": "random contrast factor in [1 − c, 1 + c] around each image's mean",
+    "augment.noise_std": "Gaussian noise standard deviation in the [-1, 1] input space",
+    "mixed_precision": f"float16 compute on GPUs: {_one_of(MIXED)} (`auto`: on when a GPU is visible)",
+    "distribute": f"distribution strategy: {_one_of(DISTRIBUTE)} (`auto`: several GPUs or `TF_CONFIG` workers)",
+    "synthetic_count": "images in the synthetic demo set (no `data`)",
+    "workers": "threads that decode the images",
+    "steps_per_epoch": "batches per epoch; none: one pass over the training images",
+}
+
+
+def config_keys() -> list[tuple[str, Any]]:
+    """Every config key with its dataclass default, ``augment.*`` expanded, in dataclass order."""
+    keys: list[tuple[str, Any]] = []
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "augment":
+            keys += [(f"augment.{a.name}", a.default) for a in dataclasses.fields(AugmentSettings)]
+        else:
+            keys.append((f.name, getattr(TrainConfig(), f.name)))
+    return keys
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def config_keys_markdown() -> str:
+    """The Markdown table (between the README markers); a key without a :data:`KEY_HELP` entry is an error."""
+    lines = ["| key | default | meaning |", "|---|---|---|"]
+    for key, default in config_keys():
+        if key not in KEY_HELP:
+            raise InputError(f"config key {key!r} has no meaning in munet.train.config_doc.KEY_HELP; add one")
+        shown = f"`{_show(default)}`"
+        if key in SYNTHETIC_DEFAULTS and SYNTHETIC_DEFAULTS[key] != default:
+            shown += f" (synthetic demo: `{_show(SYNTHETIC_DEFAULTS[key])}`)"
+        lines.append(f"| `{key}` | {shown} | {KEY_HELP[key]} |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: str | Path, check: bool = False) -> bool:
+    """Replace the table between the markers; True when it changed (``check``: only say so, write nothing)."""
+    readme = Path(readme)
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise InputError(f"{readme}: no {START} ... {END} markers for the config-key table")
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    new = f"{head}{START}\n{config_keys_markdown()}\n{END}{tail}"
+    if new != text and not check:
+        from munet.edge.atomic import write_text_atomic
+
+        write_text_atomic(readme, new)
+    return new != text
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if a != "--check"]
+    stale = update_readme(args[0] if args else "README.md", check="--check" in sys.argv)
+    sys.exit(1 if stale and "--check" in sys.argv else 0)
