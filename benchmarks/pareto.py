@@ -154,8 +154,12 @@ def run_pareto(
     train_dir = _subset(train_dir, limit, runs_dir / "data" / "train_subset")
     samples = load_samples(val_dir)
     setup = Setup(train_dir, val_dir, runs_dir, threads=threads, reuse=reuse)
+
+    def start(p: Point) -> str:  # ImageNet for alpha 1.0 when --weights is given, else from scratch
+        return str(weights) if weights and p.overrides.get("alpha") == PRETRAINED_ALPHA else "none"
+
     todo = [
-        Point(p.name, {"epochs": epochs, "batch": batch, **p.overrides}, ("float32", "int8"))
+        Point(p.name, {"epochs": epochs, "batch": batch, "encoder_weights": start(p), **p.overrides})
         for p in (points or grid_points(alphas, sizes, weights))
     ]
     rows: list[dict[str, Any]] = []
