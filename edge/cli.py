@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from munet.edge.runner import run
+from munet.edge.runner import RunFailed, run
 from munet.edge.runtime import BACKEND_CHOICES
 from munet.edge.sources import classify
 from munet.edge.tta import TTA_CHOICES
@@ -89,6 +89,7 @@ from munet.errors import cli_errors
     default=None,
     help="With --tta: list (and mark review=true) the inputs whose uncertainty score exceeds this.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (shown only when stderr is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @cli_errors
 def main(
@@ -109,6 +110,7 @@ def main(
     backoff: float,
     tta: str,
     review_above: float | None,
+    quiet: bool,
     verbose: bool,
 ) -> None:
     """Segment SOURCE with the .tflite MODEL (no TensorFlow needed).
@@ -117,7 +119,8 @@ def main(
     a stream URL (rtsp://, http://...) or picamera2[:N] (Raspberry Pi camera).
     Per input: <stem>_segmentation.png (0/255, original size), <stem>_overlay.png, a summary row;
     with --tta also <stem>_uncertainty.png and an uncertainty score (the frame rate drops by the pass count).
-    Ctrl-C ends the run cleanly with its summary.
+    Inputs sharing a stem (scan.jpg, scan.png) get unique names: scan, then scan.png, then scan-2, ...
+    Ctrl-C ends the run cleanly with its summary (exit 130); a failed write stops it with one line (exit 2).
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if show and preview_port is not None:
@@ -135,7 +138,8 @@ def main(
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        summary = run(
+        summary = _run_or_report(
+            stop,
             model,
             source,
             out=out,
@@ -151,17 +155,32 @@ def main(
             realtime=realtime,
             retries=retries,
             backoff=backoff,
-            stop=stop,
             tta=tta,
             review_above=review_above,
+            progress=not quiet and sys.stderr.isatty(),
         )
     finally:
         signal.signal(signal.SIGINT, previous)
     click.echo(summary.line())
     if summary.review_line():
         click.echo(summary.review_line())
+    if stop.is_set():
+        sys.exit(130)  # like munet-train: interrupted, with the summary written
     if summary.processed == 0 and summary.skipped > 0:
         sys.exit(1)
+
+
+def _run_or_report(stop: threading.Event, *args: Any, **kwargs: Any) -> Any:
+    """:func:`run`; on a failed write print the summary line first (the error line follows, exit 2);
+    a second Ctrl-C aborts with exit 130."""
+    try:
+        return run(*args, stop=stop, **kwargs)
+    except RunFailed as exc:
+        click.echo(exc.summary.line())
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted again: aborted without writing the summary", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

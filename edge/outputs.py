@@ -5,8 +5,15 @@
 * ``<stem>_uncertainty.png`` (with test-time flips only): the passes' per-pixel spread, colour-mapped, at the
   original size (:func:`munet.edge.tta.uncertainty_image`); the row gets an ``uncertainty`` score (and ``review``
   with ``--review-above``).
-* ``summary.csv`` / ``summary.json``: one row per input (lesion area %, bounding box, mean confidence,
-  timings; skipped inputs with their error) and, in the JSON, the run totals (FPS, dropped, skipped).
+* ``summary.csv`` / ``summary.json``: one row per input (its ``source`` file, the ``mask`` file written, lesion
+  area %, bounding box, mean confidence, timings; skipped inputs with their error) and, in the JSON, the run totals
+  (FPS, dropped, skipped).
+
+Output names are unique within a run (:meth:`OutputWriter.claim`): inputs come in sorted order, the first keeps its
+stem, a later input with the same stem (``scan.png`` after ``scan.jpg``) uses its file name (``scan.png``), and
+further clashes (same file name in several folders of a glob) get ``-2``, ``-3``, ... (``scan-2``); names are
+compared case-insensitively. A write that fails (disk full, ...) raises
+:class:`~munet.edge.atomic.WriteError` after recording the input as ``failed``.
 """
 
 from __future__ import annotations
@@ -21,14 +28,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from munet.edge.atomic import write_text_atomic
+from munet.edge.atomic import WriteError, make_dirs, write_text_atomic
 from munet.edge.imageio import write_png_atomic
 from munet.edge.runtime import Result
 from munet.edge.tta import uncertainty_image
 
 ROW_FIELDS = [
     "name",
+    "source",
     "status",
+    "mask",
     "height",
     "width",
     "area_pct",
@@ -107,28 +116,53 @@ class OutputWriter:
         self.overlays = overlays
         self.rows: list[dict[str, Any]] = []
         self.checkpoint_every = checkpoint_every
+        self._taken: set[str] = set()  # output names used so far (casefolded)
         if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.out_dir)
 
-    def write(self, name: str, rgb: np.ndarray, result: Result, threshold: float = 0.5) -> dict[str, Any]:
-        """Write one processed frame; returns its summary row."""
-        row = {"name": name, "status": "ok", **mask_stats(result, threshold)}
+    def claim(self, stem: str, source: str = "") -> str:
+        """A unique output name for an input: ``stem``, else its file name, else ``stem-2``, ``stem-3``, ..."""
+        if self.out_dir is None:  # nothing is written: live runs keep no set that grows with every frame
+            return stem
+        candidates = [stem, Path(source).name] if source else [stem]
+        name = next((c for c in candidates if c and c.casefold() not in self._taken), None)
+        k = 2
+        while name is None:
+            name = f"{stem}-{k}" if f"{stem}-{k}".casefold() not in self._taken else None
+            k += 1
+        self._taken.add(name.casefold())
+        return name
+
+    def write(
+        self, name: str, rgb: np.ndarray, result: Result, threshold: float = 0.5, source: str = ""
+    ) -> dict[str, Any]:
+        """Write one processed frame (``name``: its stem, made unique by :meth:`claim`); returns its summary row."""
+        name = self.claim(name, source)
+        mask_name = f"{name}_segmentation.png" if self.out_dir is not None else ""
+        row = {"name": name, "source": source, "status": "ok", "mask": mask_name, **mask_stats(result, threshold)}
         if self.review_above is not None and result.uncertainty is not None:
             row["review"] = result.uncertainty > self.review_above
         if self.out_dir is not None:
-            write_png_atomic(self.out_dir / f"{name}_segmentation.png", result.mask * np.uint8(255))
-            if result.spread is not None:
-                write_png_atomic(
-                    self.out_dir / f"{name}_uncertainty.png", uncertainty_image(result.spread, rgb.shape[:2])
-                )
-            if self.overlays:
-                write_png_atomic(self.out_dir / f"{name}_overlay.png", overlay(rgb, result.mask))
+            try:
+                self._write_files(name, rgb, result)
+            except WriteError as exc:
+                self.rows.append({**row, "status": "failed", "error": str(exc)})
+                raise
             self._add(row)
         return row
 
-    def skip(self, name: str, error: str) -> dict[str, Any]:
+    def _write_files(self, name: str, rgb: np.ndarray, result: Result) -> None:
+        """The PNGs of one processed frame (mask, uncertainty with TTA, overlay)."""
+        assert self.out_dir is not None
+        write_png_atomic(self.out_dir / f"{name}_segmentation.png", result.mask * np.uint8(255))
+        if result.spread is not None:
+            write_png_atomic(self.out_dir / f"{name}_uncertainty.png", uncertainty_image(result.spread, rgb.shape[:2]))
+        if self.overlays:
+            write_png_atomic(self.out_dir / f"{name}_overlay.png", overlay(rgb, result.mask))
+
+    def skip(self, name: str, error: str, source: str = "") -> dict[str, Any]:
         """Record an input that could not be read."""
-        row = {"name": name, "status": "skipped", "error": error}
+        row = {"name": self.claim(name, source), "source": source, "status": "skipped", "error": error}
         if self.out_dir is not None:
             self._add(row)
         return row

@@ -1,15 +1,22 @@
 """Live preview: an MJPEG page served by the standard library, or an OpenCV window where a display exists.
 
 The server binds 127.0.0.1 by default (pass ``host="0.0.0.0"`` to open it to a LAN: there is no
-authentication, and medical images may be on screen). ``/`` is a small page, ``/stream.mjpg`` the
-``multipart/x-mixed-replace`` stream (``cv2.VideoCapture(url)`` and browsers read it), ``/frame.jpg``
-the latest frame. Each frame is JPEG-encoded once, however many clients watch.
+authentication, and medical images may be on screen; :attr:`PreviewServer.warning` says so). ``/`` is a small
+page, ``/stream.mjpg`` the ``multipart/x-mixed-replace`` stream (``cv2.VideoCapture(url)`` and browsers read it),
+``/frame.jpg`` the latest frame. Each frame is JPEG-encoded once, however many clients watch.
+
+Each connection has a socket timeout (an idle or stalled client is dropped) and at most ``max_clients``
+connections are served at once; more get ``503`` without a thread. The page title is HTML-escaped and URL
+credentials are redacted.
 """
 
 from __future__ import annotations
 
+import html
+import ipaddress
 import logging
 import os
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
+from munet.edge.sources import redact
 from munet.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -28,8 +36,17 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>MU-Net Edge pr
 """
 
 
+#: Defaults: seconds a connection may stay idle (or a send may stall), and connections served at once.
+CLIENT_TIMEOUT_S = 10.0
+MAX_CLIENTS = 8
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _PreviewHTTPServer
+
+    def setup(self) -> None:
+        self.timeout = self.server.client_timeout  # StreamRequestHandler applies it to the socket
+        super().setup()
 
     def log_message(self, fmt: str, *args: object) -> None:  # quiet: no line per request
         log.debug("preview %s " + fmt, self.address_string(), *args)
@@ -37,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server API)
         path = self.path.split("?", 1)[0]
         if path in ("/", "/index.html"):
-            body = PAGE.format(title=self.server.title).encode()
+            body = PAGE.format(title=html.escape(redact(self.server.title))).encode()
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", body)
         elif path == "/frame.jpg":
             jpeg, _ = self.server.preview.latest()
@@ -78,20 +95,53 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"\r\n")
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            pass  # the viewer went away
+            pass  # the viewer went away (or stopped reading for longer than the timeout)
 
 
 class _PreviewHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64  # a burst of connections is accepted (and served or refused) at once, not left queued
     preview: PreviewServer
     title: str
+    client_timeout: float = CLIENT_TIMEOUT_S
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        """Serve in a thread while a slot is free; otherwise answer 503 at once and close (no thread)."""
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 5\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)  # type: ignore[arg-type]
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        try:
+            super().process_request_thread(request, client_address)  # type: ignore[arg-type]
+        finally:
+            self.slots.release()
 
 
 class PreviewServer:
     """Serve the newest published frame as MJPEG on ``http://host:port/`` (``port=0``: any free port)."""
 
-    def __init__(self, port: int = 8080, host: str = "127.0.0.1", title: str = "", quality: int = 80) -> None:
+    def __init__(
+        self,
+        port: int = 8080,
+        host: str = "127.0.0.1",
+        title: str = "",
+        quality: int = 80,
+        client_timeout: float = CLIENT_TIMEOUT_S,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
         self.quality = quality
         self._cond = threading.Condition()
         self._jpeg: bytes | None = None
@@ -105,14 +155,35 @@ class PreviewServer:
             ) from None
         self._httpd.preview = self
         self._httpd.title = title
+        self._httpd.client_timeout = client_timeout
+        self._httpd.slots = threading.BoundedSemaphore(max_clients)
         self.host, self.port = self._httpd.server_address[:2]
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="munet-preview", daemon=True)
         self._thread.start()
 
     @property
+    def public(self) -> bool:
+        """Whether the page is reachable from other machines (bound to a non-loopback address)."""
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return True
+
+    @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        """The page's URL at the address the server is bound to (``0.0.0.0``: all interfaces)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
+
+    @property
+    def warning(self) -> str | None:
+        """One line for a public bind: the page has no authentication (``None`` on loopback)."""
+        if not self.public:
+            return None
+        return (
+            f"warning: the preview at {self.url} is open to the network without authentication: anyone who "
+            "can reach this machine can watch; use --host 127.0.0.1 (an SSH tunnel) for private images"
+        )
 
     @property
     def stream_url(self) -> str:

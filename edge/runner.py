@@ -11,15 +11,26 @@ from pathlib import Path
 
 import cv2
 
+from munet.edge.atomic import WriteError
 from munet.edge.outputs import OutputWriter, overlay
 from munet.edge.preview import PreviewServer, Window, display_available
+from munet.edge.progress import Progress
 from munet.edge.runtime import Result, Segmenter
-from munet.edge.sources import Frame, Source, open_source
+from munet.edge.sources import Frame, ImageSource, Source, VideoFileSource, open_source, redact
 from munet.errors import MunetError
 
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+class RunFailed(MunetError):
+    """Outputs could not be written, so the run stopped early; ``summary`` says what was done (and the
+    message whether ``summary.json`` could still be written)."""
+
+    def __init__(self, message: str, summary: RunSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 @dataclass
@@ -94,6 +105,7 @@ def run(
     on_frame: Callable[[int, Result], None] | None = None,
     tta: str = "none",
     review_above: float | None = None,
+    progress: bool = False,
 ) -> RunSummary:
     """Segment every frame of ``source`` (a SOURCE string for :func:`munet.edge.sources.open_source`, or an
     open :class:`~munet.edge.sources.Source`) and summarise; ``on_frame(n, result)`` is called per frame.
@@ -102,6 +114,8 @@ def run(
     an ``uncertainty`` score per row; ``review_above`` lists (and marks ``review``) the frames scoring above it.
 
     Setting ``stop`` (e.g. from a SIGINT handler) ends the run after the current frame, with its summary.
+    ``progress`` shows a tqdm bar on stderr for file sources. When an output cannot be written (disk full, ...)
+    the run stops, writes what it can of the summary and raises :class:`RunFailed` (one line, with ``summary``).
     """
     stop = stop or threading.Event()
     if review_above is not None and tta == "none":
@@ -114,9 +128,13 @@ def run(
     )
     if on_source is not None:
         on_source(src)
-    summary = RunSummary(str(model), src.label or str(source), src.kind, seg.backend_name, seg.threads)
+    summary = RunSummary(str(model), redact(src.label or str(source)), src.kind, seg.backend_name, seg.threads)
     summary.tta, summary.passes, summary.review_above = seg.tta, seg.passes, review_above
-    writer = OutputWriter(out, overlays=overlays, review_above=review_above)
+    try:
+        writer = OutputWriter(out, overlays=overlays, review_above=review_above)
+    except WriteError:
+        src.close()
+        raise
     summary.out_dir = str(out) if out is not None else None
     viewer: PreviewServer | Window | None = None
     if show:
@@ -127,23 +145,28 @@ def run(
             preview_port = 8080 if preview_port is None else preview_port
             echo(f"--show: {why}; serving the preview instead")
     if viewer is None and preview_port is not None:
-        viewer = PreviewServer(preview_port, host, title=f"{Path(model).name} on {source}")
+        viewer = PreviewServer(preview_port, host, title=f"{Path(model).name} on {summary.source}")
         summary.preview_url = viewer.url
         echo(f"preview: {viewer.url} (MJPEG at {viewer.stream_url})")
+        if viewer.warning:
+            echo(viewer.warning)
     sums = {"pre_ms": 0.0, "infer_ms": 0.0, "post_ms": 0.0}
     t_start = time.perf_counter()
     t_report = t_start
     ended = ""
+    failure: WriteError | None = None
+    bar = Progress(_known_length(src), enabled=progress and not src.live, desc=Path(summary.source).name)
+    echo = bar.wrap(echo)
     try:
-        for frame in _stoppable(src, stop):
+        for frame in bar.iterate(_stoppable(src, stop)):
             if frame.image is None:
                 summary.skipped += 1
                 summary.skipped_names.append(frame.name)
-                writer.skip(frame.name, frame.error or "unreadable")
+                writer.skip(frame.name, frame.error or "unreadable", source=frame.source)
                 echo(f"skipped: {frame.error}")
                 continue
             result = seg.segment(frame.image)
-            row = writer.write(frame.name, frame.image, result, seg.info.threshold)
+            row = writer.write(frame.name, frame.image, result, seg.info.threshold, source=frame.source)
             for key in sums:
                 sums[key] += result.timings[key]
             summary.processed += 1
@@ -169,7 +192,11 @@ def run(
                 break
         if not ended:
             ended = "interrupted (SIGINT)" if stop.is_set() else src.reason
+    except WriteError as exc:  # the error boundary: stop, keep what was written, still write the summary
+        failure = exc
+        ended = f"write failed: {exc}"
     finally:
+        bar.close()
         summary.elapsed_s = time.perf_counter() - t_start
         src.close()
         if viewer is not None:
@@ -180,8 +207,25 @@ def run(
     summary.fps = summary.processed / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     summary.mean_pre_ms, summary.mean_infer_ms, summary.mean_post_ms = (sums[k] / n for k in sums)
     totals = {k: v for k, v in asdict(summary).items() if k not in ("skipped_names", "review_names")}
-    writer.finish(totals)
-    return summary
+    if failure is None:
+        writer.finish(totals)
+        return summary
+    try:
+        writer.finish(totals)
+        note = f"stopped after {summary.processed} input(s), summary in {writer.out_dir / 'summary.json'}"
+    except WriteError as exc:
+        why = f"{exc.path}: same cause" if exc.errno == failure.errno and exc.path else str(exc)
+        note = f"stopped after {summary.processed} input(s); the summary could not be written either ({why})"
+    raise RunFailed(f"{failure}; {note}", summary)
+
+
+def _known_length(src: Source) -> int | None:
+    """How many frames a file source will yield (a video's count as its container announces it)."""
+    if isinstance(src, ImageSource):
+        return len(src.paths)
+    if isinstance(src, VideoFileSource):
+        return int(src.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
+    return None
 
 
 def _stoppable(src: Source, stop: threading.Event) -> Iterator[Frame]:

@@ -10,6 +10,7 @@ reopened with exponential back-off; when the retries are used up the source ends
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ class Frame:
     index: int
     image: np.ndarray | None = None
     error: str | None = None
+    source: str = ""  # the file it came from (a video's path; a live source's redacted label)
 
 
 class Source:
@@ -83,9 +85,22 @@ class ImageSource(Source):
     def __iter__(self) -> Iterator[Frame]:
         for i, path in enumerate(self.paths):
             try:
-                yield Frame(path.stem, i, load_image(path))
+                yield Frame(path.stem, i, load_image(path), source=str(path))
             except MunetError as exc:
-                yield Frame(path.stem, i, None, str(exc))
+                yield Frame(path.stem, i, None, str(exc), source=str(path))
+
+
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
+_SECRET_PARAMS = "password|passwd|pwd|pass|token|access_token|api_key|apikey|key|secret|auth|sig|signature"
+_URL_SECRET_PARAM = re.compile(rf"(?i)([?&;](?:{_SECRET_PARAMS})=)[^&#;\s]*")
+
+
+def redact(text: str) -> str:
+    """``text`` with URL credentials hidden: ``rtsp://user:pass@cam/x?token=t`` -> ``rtsp://***@cam/x?token=***``.
+
+    Used wherever a SOURCE is shown or stored (console, preview page, summary files).
+    """
+    return _URL_SECRET_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", str(text)))
 
 
 def _open_capture(target: int | str) -> cv2.VideoCapture:
@@ -112,14 +127,27 @@ class VideoFileSource(Source):
             self.cap.release()
             raise InputError(f"{self.path}: OpenCV cannot open this video (corrupt or unsupported codec)")
 
+    _reason = "end of input"
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
     def __iter__(self) -> Iterator[Frame]:
+        announced = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         i = 0
         while True:
             ok, bgr = self.cap.read()
             if not ok or bgr is None:
-                return
-            yield Frame(f"{self.path.stem}_{i:06d}", i, to_rgb_uint8(bgr))
+                break
+            yield Frame(f"{self.path.stem}_{i:06d}", i, to_rgb_uint8(bgr), source=self.label)
             i += 1
+        if announced > i:
+            self._reason = (
+                f"truncated input: read {i} of the {announced} frames the container announces "
+                "(the file is cut short or damaged)"
+            )
+            log.warning("%s: %s", self.path, self._reason)
 
     def close(self) -> None:
         self.cap.release()
@@ -267,7 +295,7 @@ class LiveSource(Source):
                     return
                 continue
             rgb = to_rgb_uint8(frame) if self.bgr else frame
-            yield Frame(f"frame_{i:06d}", i, rgb)
+            yield Frame(f"frame_{i:06d}", i, rgb, source=self.label)
             i += 1
 
     def close(self) -> None:
@@ -279,7 +307,7 @@ def _capture_source(kind: str, target: int | str, pace: float, retries: int, bac
     state: dict[str, Any] = {"cap": _open_capture(target)}
     if not state["cap"].isOpened():
         state["cap"].release()
-        what = f"camera {target} (V4L2)" if isinstance(target, int) else str(target)
+        what = f"camera {target} (V4L2)" if isinstance(target, int) else redact(str(target))
         raise InputError(f"{what}: cannot open it; check the device/URL and that nothing else is using it")
 
     def read() -> np.ndarray | None:
@@ -294,7 +322,7 @@ def _capture_source(kind: str, target: int | str, pace: float, retries: int, bac
     def release() -> None:
         state["cap"].release()
 
-    label = f"camera {target}" if isinstance(target, int) else str(target)
+    label = f"camera {target}" if isinstance(target, int) else redact(str(target))
     return LiveSource(
         kind, label, read, None if kind == "video" else reopen, release, pace=pace, retries=retries, backoff=backoff
     )

@@ -120,8 +120,134 @@ def test_sigint_ends_cleanly_with_summary(tiny_int8, tmp_path, make_video):
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 0, stderr
+    assert proc.returncode == 130, stderr  # like munet-train: interrupted, summary written
     assert "ended: interrupted (SIGINT)" in stdout
     assert "Traceback" not in stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["ended"] == "interrupted (SIGINT)" and 0 < summary["processed"] < 150
+
+
+def test_colliding_stems_get_unique_documented_names(tiny_int8, edge_images, tmp_path):
+    """scan.jpg + scan.png (and scan.png in other folders of a glob) never overwrite each other's outputs."""
+    rgb = load_image(edge_images / "img_00.png")
+    for folder in ("a", "b", "c"):
+        (tmp_path / folder).mkdir()
+        cv2.imwrite(str(tmp_path / folder / "scan.png"), rgb[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "a" / "scan.jpg"), load_image(edge_images / "img_01.png")[:, :, ::-1])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, [str(tiny_int8), str(tmp_path / "*" / "scan.*"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "processed 4 frame(s)" in res.output
+    # sorted inputs: a/scan.jpg keeps the stem, a/scan.png takes its file name, b/ and c/ get -2, -3
+    expected = {
+        "a/scan.jpg": "scan",
+        "a/scan.png": "scan.png",
+        "b/scan.png": "scan-2",
+        "c/scan.png": "scan-3",
+    }
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    got = {Path(r["source"]).relative_to(tmp_path).as_posix(): r for r in rows}
+    assert {k: r["name"] for k, r in got.items()} == expected
+    seg = Segmenter(tiny_int8, threads=1)
+    for source, stem in expected.items():
+        row = got[source]
+        assert row["mask"] == f"{stem}_segmentation.png" and (out / f"{stem}_overlay.png").is_file()
+        written = cv2.imread(str(out / row["mask"]), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(written, seg.segment(load_image(tmp_path / source)).mask * 255)
+    assert len(list(out.glob("*_segmentation.png"))) == 4
+    rows_json = json.loads((out / "summary.json").read_text())["rows"]
+    assert sorted(r["mask"] for r in rows_json) == sorted(f"{s}_segmentation.png" for s in expected.values())
+
+
+def _run_cli(args: list[str], preexec=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "munet.edge.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec,
+    )
+
+
+def _one_error_line(proc: subprocess.CompletedProcess) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and "XNNPACK delegate" not in line]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_out_under_a_regular_file_is_one_line(tiny_int8, edge_images, tmp_path):
+    (tmp_path / "file.txt").write_text("not a folder\n")
+    out = tmp_path / "file.txt" / "out"
+    proc = _run_cli([str(tiny_int8), str(edge_images), "--out", str(out)])
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert str(out) in line and "file.txt is a file" in line and "cannot create" in line
+
+
+def _limit_file_size(limit: int):
+    def preexec() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # munet-run itself must ignore SIGXFSZ
+
+    return preexec
+
+
+def test_disk_full_stops_with_one_line_and_writes_the_summary(tiny_int8, edge_images, tmp_path):
+    out = tmp_path / "out"
+    # masks (about 1 kB) and the summary fit under 24 kB, the first overlay (noisy 192x256 RGB) does not
+    proc = _run_cli([str(tiny_int8), str(edge_images), "--out", str(out), "--threads", "1"], _limit_file_size(24_000))
+    assert proc.returncode == 2, proc.stderr
+    line = _one_error_line(proc)
+    assert str(out / "img_00_overlay.png") in line and "ulimit -f" in line
+    assert f"summary in {out / 'summary.json'}" in line
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ended"].startswith("write failed") and summary["processed"] == 0
+    assert "ended: write failed" in proc.stdout
+    assert (out / "summary.csv").is_file() and not list(out.glob(".*tmp*"))
+
+
+def test_nothing_writable_says_the_summary_was_not_written(tiny_int8, edge_images, tmp_path):
+    out = tmp_path / "out"
+    proc = _run_cli([str(tiny_int8), str(edge_images), "--out", str(out), "--no-overlay"], _limit_file_size(64))
+    assert proc.returncode == 2, proc.stderr
+    line = _one_error_line(proc)
+    assert "_segmentation.png" in line and "the summary could not be written" in line
+    assert not (out / "summary.json").exists() and not list(out.glob(".*tmp*"))
+    assert "ended: write failed" in proc.stdout
+
+
+def _stderr_on_a_terminal(args: list[str]) -> tuple[int, str]:
+    """Run munet-run with stderr on a pseudo-terminal; returns (exit code, what the terminal showed)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal has a size
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "munet.edge.cli", *args], stdout=subprocess.PIPE, stderr=slave, close_fds=True
+    )
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return proc.wait(timeout=120), shown.decode(errors="replace")
+
+
+def test_progress_bar_only_on_a_terminal_and_not_with_quiet(tiny_int8, edge_images, tmp_path):
+    code, shown = _stderr_on_a_terminal([str(tiny_int8), str(edge_images), "--out", str(tmp_path / "a")])
+    assert code == 0 and "3/3" in shown and "100%" in shown, shown
+    code, shown = _stderr_on_a_terminal([str(tiny_int8), str(edge_images), "--out", str(tmp_path / "b"), "--quiet"])
+    assert code == 0 and "3/3" not in shown and "%|" not in shown, shown
+    res = CliRunner().invoke(main, [str(tiny_int8), str(edge_images), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0 and "3/3" not in res.output  # not a terminal: no bar

@@ -99,3 +99,53 @@ def test_busy_port_is_a_one_line_error():
             PreviewServer(port=first.port)
     finally:
         first.close()
+
+
+def test_page_escapes_the_title_and_redacts_credentials():
+    title = 'm.tflite on http://user:s3cret@cam.local/x.mjpg?token=t0k&a=1 <script>alert("x")</script>'
+    server = PreviewServer(port=0, title=title)
+    try:
+        page = urllib.request.urlopen(server.url, timeout=10).read().decode()
+    finally:
+        server.close()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "s3cret" not in page and "t0k" not in page and "http://***@cam.local/x.mjpg?token=***" in page
+
+
+def test_public_bind_warns_and_prints_the_real_address(tiny_int8, edge_images):
+    local = PreviewServer(port=0)
+    try:
+        assert local.warning is None and local.url.startswith("http://127.0.0.1:")
+    finally:
+        local.close()
+    messages: list[str] = []
+    s = run(tiny_int8, str(edge_images), threads=1, preview_port=0, host="0.0.0.0", echo=messages.append)
+    assert s.preview_url.startswith("http://0.0.0.0:")
+    assert any(m.startswith(f"preview: {s.preview_url}") for m in messages)
+    assert any("without authentication" in m and s.preview_url in m for m in messages), messages
+
+
+def test_idle_clients_time_out_and_are_capped():
+    server = PreviewServer(port=0, client_timeout=1.5, max_clients=3)
+    base = threading.active_count()
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(10)]
+    try:
+        time.sleep(0.3)
+        assert threading.active_count() <= base + 3  # one thread per served client, at most the cap
+        refused = 0
+        for sock in idle[3:]:
+            refused += sock.recv(64).startswith(b"HTTP/1.0 503")
+        assert refused == 7
+        for sock in idle[:3]:  # idle clients are dropped after the timeout instead of holding a thread
+            sock.settimeout(5)
+            assert sock.recv(4096) == b""  # closed by the server, no thread left behind
+        deadline = time.monotonic() + 5
+        while threading.active_count() > base and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert threading.active_count() <= base
+        page = urllib.request.urlopen(server.url, timeout=5).read()  # slots are free again
+        assert b"/stream.mjpg" in page
+    finally:
+        for sock in idle:
+            sock.close()
+        server.close()

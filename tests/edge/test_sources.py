@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -121,3 +122,39 @@ def test_missing_camera_is_a_one_line_error():
     with pytest.raises(InputError, match="camera 9 \\(V4L2\\): cannot open") as info:
         open_source("9")
     assert "\n" not in str(info.value)
+
+
+def test_truncated_video_says_so(tiny_int8, tmp_path, make_video, caplog):
+    video = make_video(tmp_path / "clip.avi", 60, fps=25)
+    whole = run(tiny_int8, str(video), threads=1)
+    assert whole.processed == 60 and whole.ended == "end of input"
+    video.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    s = run(tiny_int8, str(video), out=tmp_path / "out", threads=1)
+    assert 0 < s.processed < 60
+    assert s.ended.startswith(f"truncated input: read {s.processed} of the 60 frames")
+    assert any("truncated" in r.getMessage() and str(video) in r.getMessage() for r in caplog.records)
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["ended"] == s.ended
+
+
+def test_stream_credentials_never_reach_the_summary(tiny_int8, tmp_path):
+    server = PreviewServer(port=0)
+    stop = threading.Event()
+
+    def feed():
+        while not stop.is_set():
+            server.publish(np.full((48, 64, 3), 120, np.uint8))
+            time.sleep(0.03)
+
+    threading.Thread(target=feed, daemon=True).start()
+    url = f"http://viewer:s3cret@127.0.0.1:{server.port}/stream.mjpg?token=t0k"
+    messages: list[str] = []
+    try:
+        s = run(tiny_int8, url, out=tmp_path / "out", threads=1, max_frames=3, preview_port=0, echo=messages.append)
+    finally:
+        stop.set()
+        server.close()
+    assert s.processed == 3 and s.source == f"http://***@127.0.0.1:{server.port}/stream.mjpg?token=***"
+    for path in (tmp_path / "out" / "summary.json", tmp_path / "out" / "summary.csv"):
+        text = path.read_text()
+        assert "s3cret" not in text and "t0k" not in text and "***@127.0.0.1" in text
+    assert not any("s3cret" in m or "t0k" in m for m in messages)
