@@ -1,0 +1,140 @@
+"""Per-block int8 time of a MU-Net: truncated sub-models, converted alike and timed round-robin.
+
+LiteRT's Python interpreter has no per-op profiler, so the model is cut after the encoder, after each decoder
+block and after the head; every cut is a sub-model that still computes the skips the rest of the decoder needs (so
+the encoder is never pruned), converted to full int8 with the same calibration images, and all cuts are timed
+round-robin in one process (bare ``invoke``, no pre/post-processing). A block's time is the difference between
+consecutive cuts. ``munet-bench breakdown --keras M.keras --calib-data DIR``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from munet.benchmarks.timing import busy_reasons, load_record, machine_state, summarize
+
+#: Decoder blocks of :mod:`munet.train.models.decoder` are named ``up1`` (deepest) .. ``up4``; the head ``mask*``.
+BLOCKS = ("up1", "up2", "up3", "up4")
+
+
+def cut_models(model: Any) -> list[tuple[str, Any]]:
+    """``[(stage, keras sub-model)]``: ``encoder``, ``up1``..``up4``, ``head`` (the whole model)."""
+    import keras
+
+    # The encoder's outputs as called in the outer graph (``.output`` would be its own inner graph's tensors).
+    encoder_out = list(model.get_layer("encoder")._inbound_nodes[-1].output_tensors)
+    skips = encoder_out[:-1]  # shallowest first; block up_i consumes skips[4 - i]
+    cuts = [("encoder", encoder_out)]
+    names = [layer.name for layer in model.layers]
+    for i, block in enumerate(BLOCKS, start=1):
+        last = [n for n in names if n.startswith(f"{block}_")][-1]
+        cuts.append((block, [model.get_layer(last).output, *skips[: len(skips) - i]]))
+    models = [(stage, keras.Model(model.inputs, outs, name=f"cut_{stage}")) for stage, outs in cuts]
+    return [*models, ("head", model)]
+
+
+def convert_cuts(model: Any, calib: np.ndarray, out_dir: Path) -> list[tuple[str, Path, int]]:
+    """Full-int8 ``.tflite`` of every cut: ``[(stage, path, MACs)]``."""
+    from munet.convert.export import convert_saved_model, export_saved_model
+    from munet.convert.representative import representative_dataset
+    from munet.train.models.complexity import count_macs
+
+    out = []
+    for stage, sub in cut_models(model):
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = export_saved_model(sub, Path(tmp) / "sm")
+            data = convert_saved_model(saved, "int8", representative_dataset(calib))
+        path = out_dir / f"cut_{stage}_int8.tflite"
+        path.write_bytes(data)
+        out.append((stage, path, int(count_macs(sub))))
+    return out
+
+
+def time_cuts(
+    paths: Sequence[Path], threads: int, runs: int = 100, warmup: int = 10
+) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    """Median/p10/p90 ms of a bare ``invoke`` of each model, round-robin in this process; and the load record."""
+    from munet.edge.runtime import load_backend
+
+    _, module = load_backend("auto")
+    interpreters = []
+    for p in paths:
+        it = module.Interpreter(model_path=str(p), num_threads=threads)
+        it.allocate_tensors()
+        d = it.get_input_details()[0]
+        it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+        interpreters.append(it)
+    for it in interpreters:
+        for _ in range(warmup):
+            it.invoke()
+    times: list[list[float]] = [[] for _ in interpreters]
+    before = machine_state()
+    for _ in range(runs):
+        for it, rec in zip(interpreters, times, strict=True):
+            t0 = time.perf_counter()
+            it.invoke()
+            rec.append((time.perf_counter() - t0) * 1e3)
+    record = load_record(before, machine_state())
+    return [summarize(t) for t in times], record
+
+
+def breakdown(
+    keras_path: str | Path,
+    calib_data: str | Path,
+    threads: Sequence[int] = (1, 2),
+    runs: int = 100,
+    calib_count: int = 50,
+    out_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Per-stage int8 ms (median of the cut minus the previous cut) and MACs of the model in ``keras_path``."""
+    from munet.convert.export import input_size, load_keras
+    from munet.convert.representative import calibration_arrays
+
+    model = load_keras(keras_path)
+    size = input_size(model)
+    calib, _ = calibration_arrays(calib_data, size, count=calib_count, holdout=False)
+    work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="munet-breakdown-"))
+    work.mkdir(parents=True, exist_ok=True)
+    cuts = convert_cuts(model, calib, work)
+    result: dict[str, Any] = {"model": str(keras_path), "input": list(size), "stages": [], "timing": {}}
+    prev_macs = 0
+    for stage, _, macs in cuts:
+        result["stages"].append({"stage": stage, "macs": macs - prev_macs, "cumulative_macs": macs})
+        prev_macs = macs
+    for t in threads:
+        stats, record = time_cuts([p for _, p, _ in cuts], t, runs=runs)
+        total = stats[-1]["median"]
+        rows, prev = [], 0.0
+        for (stage, _, _), s in zip(cuts, stats, strict=True):
+            ms = s["median"] - prev
+            rows.append({"stage": stage, "ms": ms, "share": ms / total if total else 0.0, "cumulative_ms": s})
+            prev = s["median"]
+        busy = busy_reasons(record, {stage: s for (stage, _, _), s in zip(cuts, stats, strict=True)})
+        result["timing"][str(t)] = {"rows": rows, "total_ms": total, "machine": record, "busy": busy}
+    return result
+
+
+def breakdown_markdown(results: Sequence[dict[str, Any]]) -> str:
+    """One table per model: stage, MACs, ms and share per thread count."""
+    lines = []
+    for r in results:
+        threads = list(r["timing"])
+        lines += [f"### `{r['model']}` ({r['input'][0]}x{r['input'][1]})", ""]
+        head = "| stage | MMACs | " + " | ".join(f"ms ({t} thr.) | share" for t in threads) + " |"
+        lines += [head, "|" + "---|" * (2 + 2 * len(threads))]
+        for i, st in enumerate(r["stages"]):
+            cells = [st["stage"], f"{st['macs'] / 1e6:.1f}"]
+            for t in threads:
+                row = r["timing"][t]["rows"][i]
+                cells += [f"{row['ms']:.3f}", f"{100 * row['share']:.0f} %"]
+            lines.append("| " + " | ".join(cells) + " |")
+        totals = ", ".join(f"{r['timing'][t]['total_ms']:.2f} ms at {t} thr." for t in threads)
+        busy = [f"{t} thr.: {'; '.join(r['timing'][t]['busy'])}" for t in threads if r["timing"][t]["busy"]]
+        lines += ["", f"Whole model (bare int8 invoke, median): {totals}." + (f" BUSY: {busy}" if busy else ""), ""]
+    return "\n".join(lines)
