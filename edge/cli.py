@@ -10,16 +10,39 @@ from typing import Any
 
 import click
 
+from munet.edge.bundled import list_models
 from munet.edge.runner import RunFailed, run
 from munet.edge.runtime import BACKEND_CHOICES
 from munet.edge.sources import classify
 from munet.edge.tta import TTA_CHOICES
-from munet.errors import cli_errors
+from munet.errors import MunetError, cli_errors
+
+
+def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--list-models``: print the bundled models and exit (eager: MODEL and SOURCE are not needed)."""
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        for listing in list_models():
+            for line in listing.lines():
+                click.echo(line)
+    except MunetError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(2)
+    ctx.exit(0)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model")
 @click.argument("source")
+@click.option(
+    "--list-models",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_list_models,
+    help="List the bundled models (name, size, input size, quantization, data licence) and exit.",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -114,6 +137,8 @@ def main(
     verbose: bool,
 ) -> None:
     """Segment SOURCE with the .tflite MODEL (no TensorFlow needed).
+
+    MODEL: a .tflite file or the name of a bundled model (skin, brain: see --list-models); a file wins.
 
     SOURCE: an image, a folder, a glob ('imgs/*.jpg'), a video file, a camera index (0 = /dev/video0),
     a stream URL (rtsp://, http://...) or picamera2[:N] (Raspberry Pi camera).

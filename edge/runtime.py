@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from munet.edge.bundled import resolve_model
 from munet.edge.imageio import load_image
 from munet.edge.metadata import ModelInfo, find_model_info, model_info_from_bytes
 from munet.edge.postproc import clean_mask
@@ -110,7 +111,8 @@ class Segmenter:
 
     Args:
         model_path: the ``.tflite`` file, or its bytes (metadata embedded by munet-convert, else a
-            ``.json`` sidecar, else the input tensor's shape with the default normalisation).
+            ``.json`` sidecar, else the input tensor's shape with the default normalisation), or the name of
+            a bundled model (``"skin"``, ``"brain"``: :mod:`munet.edge.bundled`; an existing file wins).
         threads: interpreter threads (default: the number of cores). With tflite-runtime 2.14 more
             threads than free cores can be several times slower (its thread pool spin-waits).
         backend: ``auto`` | ``litert`` | ``tflite-runtime`` | ``tensorflow``.
@@ -142,7 +144,7 @@ class Segmenter:
             info = model_info_from_bytes(data, "in-memory model")
             origin = "in-memory model"
         else:
-            self.model_path = Path(model_path)
+            self.model_path = resolve_model(model_path) if isinstance(model_path, str) else Path(model_path)
             data = read_tflite(self.model_path)
             info, origin = find_model_info(self.model_path)
         self.threads = int(threads) if threads else default_threads()
