@@ -79,6 +79,13 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
 @click.option("--keep-largest", is_flag=True, help="Keep only the largest lesion component.")
 @click.option("--fill-holes", is_flag=True, help="Fill holes inside the lesion mask.")
+@click.option(
+    "--min-area",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=None,
+    help="Drop mask components under this fraction of the image area (an image left with none: empty mask). "
+    "Default: the model's calibrated value (munet-convert --calibrate-postproc), else 0 = off.",
+)
 @click.option("--no-overlay", is_flag=True, help="Do not write overlay PNGs.")
 @click.option(
     "--realtime",
@@ -127,6 +134,7 @@ def main(
     max_frames: int | None,
     keep_largest: bool,
     fill_holes: bool,
+    min_area: float | None,
     no_overlay: bool,
     realtime: bool,
     retries: int,
@@ -172,6 +180,7 @@ def main(
             backend=backend,
             keep_largest=keep_largest,
             fill_holes=fill_holes,
+            min_area=min_area,
             overlays=not no_overlay,
             max_frames=max_frames,
             show=show,

@@ -54,6 +54,9 @@ class ModelInfo:
     config_hash: str = ""
     float_layers: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
+    #: Post-processing: drop mask components under this fraction of the image area (0 = off; absent in older
+    #: models = 0). Calibrated on training images by ``munet-convert --calibrate-postproc``.
+    min_area: float = 0.0
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -75,6 +78,8 @@ class ModelInfo:
         for key in ("norm_scale", "norm_offset", "threshold"):
             if key in known and not (_is_number(known[key]) and math.isfinite(known[key])):
                 raise _invalid(source, f"{key} {known[key]!r} is not a number")
+        if "min_area" in known and not (_is_number(known["min_area"]) and 0.0 <= known["min_area"] < 1.0):
+            raise _invalid(source, f"min_area {known['min_area']!r} is not a fraction of the image area in [0, 1)")
         if "threshold" in known and not 0.0 < known["threshold"] < 1.0:
             raise _invalid(source, f"threshold {known['threshold']} is outside (0, 1) (masks would be all 0 or all 1)")
         if known.get("alpha") is not None and not _is_number(known["alpha"]):

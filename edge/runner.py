@@ -58,6 +58,7 @@ class RunSummary:
     passes: int = 1  # forward passes per frame (test-time flips)
     review_above: float | None = None
     review_names: list[str] = field(default_factory=list)  # inputs whose uncertainty > review_above
+    min_area: float = 0.0  # post-processing used: components under this fraction of the image area dropped
 
     def tta_note(self) -> str:
         """`` (TTA flips: 4 passes/frame)`` after an FPS figure, empty without test-time flips."""
@@ -78,6 +79,8 @@ class RunSummary:
             f"infer {self.mean_infer_ms:.1f} ms, post {self.mean_post_ms:.1f} ms "
             f"({self.backend}, {self.threads} thread(s)); ended: {self.ended}"
         )
+        if self.min_area > 0:
+            text += f"; components under {self.min_area:g} of the image area dropped (--min-area)"
         if self.out_dir:
             text += f"; outputs in {self.out_dir}"
         return text
@@ -106,12 +109,14 @@ def run(
     tta: str = "none",
     review_above: float | None = None,
     progress: bool = False,
+    min_area: float | None = None,
 ) -> RunSummary:
     """Segment every frame of ``source`` (a SOURCE string for :func:`munet.edge.sources.open_source`, or an
     open :class:`~munet.edge.sources.Source`) and summarise; ``on_frame(n, result)`` is called per frame.
 
     ``tta`` (``none`` | ``hflip`` | ``flips``) averages flipped passes and writes ``<stem>_uncertainty.png`` and
     an ``uncertainty`` score per row; ``review_above`` lists (and marks ``review``) the frames scoring above it.
+    ``min_area`` overrides the model's calibrated small-component removal (``None``: the metadata's; 0: off).
 
     Setting ``stop`` (e.g. from a SIGINT handler) ends the run after the current frame, with its summary.
     ``progress`` shows a tqdm bar on stderr for file sources. When an output cannot be written (disk full, ...)
@@ -120,7 +125,15 @@ def run(
     stop = stop or threading.Event()
     if review_above is not None and tta == "none":
         raise MunetError("--review-above needs --tta hflip or flips (the score comes from the flipped passes)")
-    seg = Segmenter(model, threads=threads, backend=backend, keep_largest=keep_largest, fill_holes=fill_holes, tta=tta)
+    seg = Segmenter(
+        model,
+        threads=threads,
+        backend=backend,
+        keep_largest=keep_largest,
+        fill_holes=fill_holes,
+        tta=tta,
+        min_area=min_area,
+    )
     src = (
         source
         if isinstance(source, Source)
@@ -130,6 +143,7 @@ def run(
         on_source(src)
     summary = RunSummary(str(model), redact(src.label or str(source)), src.kind, seg.backend_name, seg.threads)
     summary.tta, summary.passes, summary.review_above = seg.tta, seg.passes, review_above
+    summary.min_area = seg.min_area
     try:
         writer = OutputWriter(out, overlays=overlays, review_above=review_above)
     except WriteError:

@@ -122,6 +122,9 @@ class Segmenter:
             XNNPACK; slow, but bit-identical across CPUs (used by the aarch64 check).
         tta: test-time flips (:mod:`munet.edge.tta`): ``none`` | ``hflip`` (2 passes) | ``flips`` (4 passes);
             the mask thresholds the mean probability and the result gets ``uncertainty`` and ``spread``.
+        min_area: drop mask components smaller than this fraction of the image area (at the original size; an
+            image left with none gets an empty mask). ``None``: the model's metadata (``ModelInfo.min_area``,
+            0 = off when absent); 0 turns it off.
     """
 
     def __init__(
@@ -133,6 +136,7 @@ class Segmenter:
         fill_holes: bool = False,
         reference_kernels: bool = False,
         tta: str = "none",
+        min_area: float | None = None,
     ) -> None:
         self.tta = check_tta(tta)
         self.passes = passes(tta)
@@ -197,6 +201,9 @@ class Segmenter:
         if info.color_order not in ("RGB", "BGR"):
             raise ModelError(f"{self.model_path}: unknown colour order {info.color_order!r} in the metadata")
         self.info = info
+        self.min_area = float(info.min_area if min_area is None else min_area)
+        if not 0.0 <= self.min_area < 1.0:
+            raise ModelError(f"min_area {min_area!r}: must be a fraction of the image area in [0, 1) (0 = off)")
         self.keep_largest = keep_largest
         self.fill_holes = fill_holes
         self._in_dtype = np.dtype(self._in["dtype"])
@@ -287,8 +294,8 @@ class Segmenter:
             prob, spread = out.prob, out.spread
             uncertainty = uncertainty_score(out.passes, self.info.threshold)
         mask = postprocess(prob, rgb.shape[:2], self.info.threshold)
-        if self.keep_largest or self.fill_holes:
-            mask = clean_mask(mask, self.keep_largest, self.fill_holes)
+        if self.keep_largest or self.fill_holes or self.min_area > 0:
+            mask = clean_mask(mask, self.keep_largest, self.fill_holes, self.min_area)
         t3 = time.perf_counter()
         timings = {"pre_ms": (t1 - t0) * 1e3, "infer_ms": (t2 - t1) * 1e3, "post_ms": (t3 - t2) * 1e3}
         return Result(mask=mask, prob=prob, timings=timings, uncertainty=uncertainty, spread=spread)

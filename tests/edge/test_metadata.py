@@ -80,6 +80,10 @@ _BAD_METADATA = {
     "color_order number": (b'{"input_size": [64, 64], "color_order": 3}', "color_order"),
     "float_layers text": (b'{"input_size": [64, 64], "float_layers": "conv1"}', "float_layers"),
     "alpha text": (b'{"input_size": [64, 64], "alpha": "1.0"}', "alpha"),
+    "min_area 1": (b'{"input_size": [64, 64], "min_area": 1}', "min_area"),
+    "min_area negative": (b'{"input_size": [64, 64], "min_area": -0.001}', "min_area"),
+    "min_area text": (b'{"input_size": [64, 64], "min_area": "0.001"}', "min_area"),
+    "min_area NaN": (b'{"input_size": [64, 64], "min_area": NaN}', "min_area"),
 }
 
 
@@ -103,3 +107,12 @@ def test_valid_metadata_keeps_its_values():
     info = ModelInfo.from_dict({"input_size": [48, 64], "threshold": 0.3, "alpha": None, "extra": "ignored"})
     assert info.input_size == (48, 64) and info.threshold == 0.3 and info.alpha is None
     assert ModelInfo.from_dict({"input_size": [8, 8], "threshold": 1e-3, "alpha": 1}).alpha == 1
+
+
+def test_min_area_round_trips_and_is_off_when_absent(tmp_path):
+    assert ModelInfo.from_dict({"input_size": [64, 64]}).min_area == 0.0  # models converted before it existed
+    info = ModelInfo(input_size=(64, 64), min_area=0.002)
+    model = tmp_path / "m.tflite"
+    model.write_bytes(_flatbuffer({METADATA_NAME: info.to_json().encode()}))
+    assert read_model_info(model) == info
+    assert ModelInfo.from_dict({"input_size": [8, 8], "min_area": 0}).min_area == 0
