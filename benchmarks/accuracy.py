@@ -2,9 +2,10 @@
 
 Every model is scored on the same image/mask pairs with masks compared at the ORIGINAL image size:
 the Keras model goes through the edge's own ``preprocess`` and ``postprocess`` (threshold 0.5, the
-paper's Sec. 3.3.2), the TFLite variants through :class:`munet.edge.runtime.Segmenter`. Metrics are the
-paper's six (accuracy, precision, recall, IoU, Dice, Tversky; Sec. 5.2) plus the two-class mean IoU and
-the ISIC 2018 thresholded Jaccard, each per image (macro) and pixel-pooled (micro).
+paper's Sec. 3.3.2), the TFLite variants through :class:`munet.edge.runtime.Segmenter` with the post-processing
+their metadata names (``min_area``, recorded per variant; the Keras model has none). Metrics are the paper's six
+(accuracy, precision, recall, IoU, Dice, Tversky; Sec. 5.2) plus the two-class mean IoU and the ISIC 2018
+thresholded Jaccard, each per image (macro) and pixel-pooled (micro).
 
 With ``tta`` (``hflip`` | ``flips``, :mod:`munet.edge.tta`) each TFLite variant is also run with test-time flips,
 interleaved image by image with the plain run so both latencies see the same machine load: Dice with and without
@@ -320,6 +321,7 @@ def evaluate_accuracy(
             "size_bytes": path.stat().st_size,
             "input_size": list(seg.input_size),
             "backend": seg.backend_name,
+            "min_area": seg.min_area,
         }
 
     ref = outputs.get(FLOAT_NAME)

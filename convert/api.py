@@ -128,14 +128,20 @@ class Converter:
         return export.convert_saved_model(self.saved_model, mode, rep, io), []
 
     def write(
-        self, data: bytes, out: str | Path, mode: str, io: str, float_layers: list[str] | None = None
+        self,
+        data: bytes,
+        out: str | Path,
+        mode: str,
+        io: str,
+        float_layers: list[str] | None = None,
+        min_area: float = 0.0,
     ) -> Conversion:
         """Embed metadata, write ``out`` and its sidecar atomically, return a :class:`Conversion`."""
         from munet.convert.metadata import add_munet_metadata, make_info, write_sidecar
         from munet.edge.atomic import write_bytes_atomic
 
         out = Path(out)
-        info = make_info(self.input_size, mode, io, self.run_dir, float_layers)
+        info = make_info(self.input_size, mode, io, self.run_dir, float_layers, min_area=min_area)
         data = add_munet_metadata(data, info)
         write_bytes_atomic(out, data)
         write_sidecar(out, info)
@@ -163,7 +169,8 @@ def run_calibration_data(model: str | Path) -> tuple[Path, str]:
     fix = "pass --calib-data DIR (training-distribution images)"
     _, run_dir = export.resolve_model(model)
     if run_dir is None:
-        raise InputError(f"{model}: --int8 needs calibration images and this is not a run folder; {fix}")
+        what = "--int8 (and --calibrate-postproc) need training images"
+        raise InputError(f"{model}: {what} and this is not a run folder; {fix}")
     config = load_yaml(run_dir / "config.yaml")
     data = config.get("data")
     if data is None:
@@ -267,6 +274,8 @@ def convert_all(
     calib_arrays: np.ndarray | None = None,
     echo: Callable[[str], None] = print,
     progress: Stages | None = None,
+    calibrate_postproc: bool = False,
+    postproc_count: int | None = None,
 ) -> list[Conversion]:
     """Convert to each of ``modes``, print/store an ops report, and run the accuracy gate.
 
@@ -274,7 +283,9 @@ def convert_all(
     (``None`` when there is no validation data). With ``auto_keep_float`` a failing int8 model is
     re-quantized with its most sensitive parts in float (worst nodes from the quantization
     debugger, then the TRANSPOSE_CONV decoder) until the gate passes. ``progress`` reports each stage
-    (loading, calibration, then per mode: convert, gate, write).
+    (loading, calibration, then per mode: convert, gate, write). With ``calibrate_postproc`` each model runs on up
+    to ``postproc_count`` image/mask pairs of ``calib_data`` (TRAINING images) and the ``min_area`` they favour
+    (:mod:`munet.convert.postproc`) goes into its metadata; ``Conversion.extra["postproc"]`` holds the table.
     """
     from munet.convert import gate as gate_mod
     from munet.convert.ops_report import ops_report
@@ -285,6 +296,14 @@ def convert_all(
             raise InputError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
     results = []
     stages = progress if progress is not None else Stages(len(modes), quiet=True)
+    post_data = None
+    if calibrate_postproc:  # before loading the model: a folder without masks fails at once
+        from munet.convert.postproc import POSTPROC_COUNT, PostprocData
+
+        if calib_data is None:
+            raise InputError("--calibrate-postproc needs --calib-data DIR (TRAINING images/ + masks/)")
+        with stages.stage("post-processing data"):
+            post_data = PostprocData(calib_data, postproc_count or POSTPROC_COUNT)
     with stages.stage("load model"):
         conv = Converter(model)
     with conv:
@@ -316,14 +335,26 @@ def convert_all(
                         data, kept, result_gate = _blame_and_retry(
                             conv, gate_mod, data, kept, io, val, max_dice_drop, result_gate, auto_keep_float, echo
                         )
+            calibration = None
+            if post_data is not None:
+                from munet.convert.metadata import make_info
+                from munet.convert.postproc import calibrate_tflite
+
+                with stages.stage(f"{mode}: calibrate post-processing", step):
+                    threshold = make_info(conv.input_size, mode, io, conv.run_dir).threshold
+                    calibration = calibrate_tflite(data, post_data, threshold)
             with stages.stage(f"{mode}: write", step):
-                res = conv.write(data, path, mode, io, kept)
+                res = conv.write(data, path, mode, io, kept, calibration.min_area if calibration else 0.0)
+                if calibration is not None:
+                    res.extra["postproc"] = calibration.to_dict()
                 res.gate = result_gate
                 res.ops_report = ops_report(path.read_bytes(), mode)
                 write_text_atomic(path.with_suffix(".ops.txt"), res.ops_report + "\n")
             stages.step_done()
             echo(f"{mode}: wrote {path} ({res.size_bytes / 1e6:.2f} MB)")
             echo(res.ops_report)
+            if calibration is not None:
+                echo(f"{mode}: {calibration.table()}")
             if result_gate is not None:
                 echo(result_gate.table())
                 for reason in result_gate.reasons:

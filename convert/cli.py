@@ -72,6 +72,19 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
     is_flag=True,
     help='Also export float32 to <stem>.onnx with tf2onnx (adds --float32; pip install "munet[onnx]").',
 )
+@click.option(
+    "--calibrate-postproc",
+    is_flag=True,
+    help="Run each converted model on TRAINING image/mask pairs of --calib-data and store the min_area (fraction "
+    "of the image area under which mask components are dropped) that maximises their mean Dice in the metadata.",
+)
+@click.option(
+    "--postproc-count",
+    type=click.IntRange(min=1),
+    default=400,
+    show_default=True,
+    help="--calibrate-postproc: image/mask pairs to use (spread evenly over the folder).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress (bar on a terminal, else one line per stage).")
 @cli_errors
 def main(
@@ -89,6 +102,8 @@ def main(
     out: str | None,
     mediapipe: bool,
     onnx: bool,
+    calibrate_postproc: bool,
+    postproc_count: int,
     quiet: bool,
 ) -> None:
     """Convert MODEL (a .keras file or a munet-train run folder) to TFLite and check its accuracy.
@@ -110,7 +125,7 @@ def main(
         chosen += [] if "float32" in chosen else ["float32"]
     if not modes and not all_modes:
         click.echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
-    if "int8" in chosen and calib_data is None:
+    if ("int8" in chosen or calibrate_postproc) and calib_data is None:
         from munet.convert.api import run_calibration_data
 
         calib_data, note = run_calibration_data(model)
@@ -141,6 +156,8 @@ def main(
             gate=not no_gate,
             echo=click.echo,
             progress=progress,
+            calibrate_postproc=calibrate_postproc,
+            postproc_count=postproc_count,
         )
     failed = [r for r in results if r.gate is not None and not r.gate.passed]
     if onnx_py is not None:

@@ -81,8 +81,9 @@ def make_info(
     run_dir: Path | None,
     float_layers: list[str] | None = None,
     threshold: float = 0.5,
+    min_area: float = 0.0,
 ) -> ModelInfo:
-    """The metadata of one converted model."""
+    """The metadata of one converted model (``min_area``: calibrated post-processing, 0 = off)."""
     config, digest = config_info(run_dir)
     alpha = config.get("alpha")
     return ModelInfo(
@@ -96,6 +97,7 @@ def make_info(
         munet_version=__version__,
         config_hash=digest,
         float_layers=list(float_layers or []),
+        min_area=float(min_area),
     )
 
 

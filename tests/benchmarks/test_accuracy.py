@@ -97,6 +97,27 @@ def test_masks_are_compared_at_the_original_size(tiny_tflites: dict[str, Path], 
     assert "agreement_with_float" not in res["models"]["tiny_int8"]
 
 
+def test_tflite_masks_are_scored_with_the_metadata_min_area(
+    tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    """A model whose metadata says min_area 0.9 is scored on the masks the edge gives: all empty here."""
+    from munet.edge.runtime import Segmenter
+
+    data = tiny_tflites["int8"].read_bytes()
+    assert data.count(b'"min_area": 0.0') == 1
+    model = tmp_path / "calibrated.tflite"
+    model.write_bytes(data.replace(b'"min_area": 0.0', b'"min_area": 0.9'))  # same length: still a valid file
+    samples = load_samples(tiny_pairs)
+    res = evaluate_accuracy(None, [tiny_tflites["int8"], model], samples, worst=1, threads=1)
+    plain, calibrated = res["models"]["tiny_int8"], res["models"]["calibrated"]
+    assert (plain["min_area"], calibrated["min_area"]) == (0.0, 0.9)
+    masks = [Segmenter(model, threads=1).segment(s.image).mask for s in samples]
+    assert not any(m.any() for m in masks)
+    expected = compute_metrics(masks, [s.truth for s in samples], reduction="per-image")
+    assert calibrated["per-image"] == pytest.approx(expected)
+    assert calibrated["per-image"]["dice"] < plain["per-image"]["dice"]
+
+
 def test_agreement_of_identical_and_disjoint_masks() -> None:
     a = np.zeros((8, 8), np.uint8)
     a[:4] = 1
