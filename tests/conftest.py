@@ -93,10 +93,11 @@ def blob_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_blob_dataset(tmp_path_factory.mktemp("blobs"))
 
 
-@pytest.fixture(scope="session")
-def trained_run(tmp_path_factory: pytest.TempPathFactory, blob_data: Path) -> Path:
-    """A run folder (best.keras + config.yaml) of a tiny MU-Net trained briefly on blobs (non-trivial masks)."""
-    pytest.importorskip("keras")
+def train_tiny_run(blob_data: Path, run: Path) -> Path:
+    """Train the shared tiny MU-Net briefly on ``blob_data`` into ``run`` (best.keras + config.yaml); needs Keras.
+
+    Also called by ``tests/edge/aarch64_ref.py`` to prebuild the edge suite's models for the emulated aarch64 root.
+    """
     import keras
     import numpy as np
     import yaml
@@ -109,11 +110,18 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, blob_data: Path) -> Pa
     model = build_model("munet", alpha=TINY_ALPHA, input_shape=(*TINY_SIZE, 3), encoder_weights=None)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
     model.fit(x, y[..., None].astype(np.float32), batch_size=8, epochs=6, verbose=0)
-    run = tmp_path_factory.mktemp("run")
+    run.mkdir(parents=True, exist_ok=True)
     model.save(run / "best.keras")
     config = {"arch": "munet", "alpha": TINY_ALPHA, "size": list(TINY_SIZE), "loss": "bce"}
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     return run
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, blob_data: Path) -> Path:
+    """A run folder (best.keras + config.yaml) of a tiny MU-Net trained briefly on blobs (non-trivial masks)."""
+    pytest.importorskip("keras")
+    return train_tiny_run(blob_data, tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@
 (a tiny random-weight int8 MU-Net), two frames ``OUT/frames/*.png`` and ``OUT/ref.npz`` with the int8 input
 tensors (``in_<i>``), the raw int8 outputs of the reference kernels (``ref_<i>``) and of the default XNNPACK
 kernels (``xnn_<i>``), and the masks (``ref_mask_<i>``, ``xnn_mask_<i>``).
-``tests/edge/test_aarch64.py`` compares the guest's outputs with them.
+``tests/edge/test_aarch64.py`` compares the guest's outputs with them. ``OUT/suite`` gets the suite's shared
+tiny models (:func:`suite_models`), with which the whole edge suite runs in the TensorFlow-free guest.
 """
 
 from __future__ import annotations
@@ -122,8 +123,31 @@ def make_tflite(keras_path: Path, out: Path, mode: str, calib_dir: Path) -> Path
     return out
 
 
+def suite_models(out: Path) -> dict[str, Path]:
+    """``out/tiny_{int8,float32}.tflite``: the edge suite's shared models, by tests/conftest.py's recipe.
+
+    The same blob data, training and one Converter as its ``tiny_tflites`` fixture; the edge tests use these files
+    when ``$MUNET_EDGE_MODELS`` names ``out`` (tests/edge/conftest.py), so they run where TensorFlow is absent.
+    """
+    import importlib.util
+    import tempfile
+
+    from munet.convert.api import Converter
+
+    spec = importlib.util.spec_from_file_location("munet_tests_conftest", Path(__file__).parents[1] / "conftest.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="munet-suite-models-") as tmp:
+        blobs = suite.write_blob_dataset(Path(tmp) / "blobs")
+        run = suite.train_tiny_run(blobs, Path(tmp) / "run")
+        with Converter(run) as conv:
+            conv.set_calibration(blobs, suite.TINY_CALIB_COUNT)
+            return {mode: conv.convert(mode, out / f"tiny_{mode}.tflite").path for mode in ("int8", "float32")}
+
+
 def main(out: Path) -> None:
-    """Write the tiny int8 model, two frames and the x86 reference outputs into ``out``."""
+    """Write the tiny int8 model, two frames and the x86 reference outputs into ``out``; the suite's into out/suite."""
     from munet.edge.imageio import load_image
     from munet.edge.runtime import Segmenter
 
@@ -142,6 +166,8 @@ def main(out: Path) -> None:
             arrays[f"{tag}_mask_{i}"] = seg.segment(load_image(path)).mask
     np.savez(out / "ref.npz", **arrays)
     print(f"wrote {model} and {len(arrays)} reference outputs to {out}")
+    models = suite_models(out / "suite")
+    print(f"wrote the edge suite's models {', '.join(p.name for p in models.values())} to {out / 'suite'}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -29,12 +30,25 @@ def make_video():
     return models.write_video
 
 
+#: Folder of prebuilt ``tiny_int8.tflite`` / ``tiny_float32.tflite`` (written on a TensorFlow host by
+#: ``tests/edge/aarch64_ref.py``): the edge suite then runs without TensorFlow, as in the emulated aarch64 root.
+PREBUILT_ENV = "MUNET_EDGE_MODELS"
+
+
 @pytest.fixture(scope="session")
-def edge_models(tiny_tflites: dict[str, Path]) -> dict[str, Path]:
+def edge_models(request: pytest.FixtureRequest) -> dict[str, Path]:
     """The shared trained tiny MU-Net (tests/conftest.py) as int8 (int8 I/O) and float32 ``.tflite``, batch 1.
 
-    The edge tests reuse the suite's one conversion instead of converting their own model.
+    The edge tests reuse the suite's one conversion instead of converting their own model; with
+    ``$MUNET_EDGE_MODELS`` set they use the prebuilt files there; without either, TensorFlow-needing tests skip.
     """
+    prebuilt = os.environ.get(PREBUILT_ENV)
+    if prebuilt:
+        models = {mode: Path(prebuilt) / f"tiny_{mode}.tflite" for mode in ("int8", "float32")}
+        missing = [str(p) for p in models.values() if not p.is_file()]
+        assert not missing, f"${PREBUILT_ENV}: missing {', '.join(missing)} (python tests/edge/aarch64_ref.py OUT)"
+        return models
+    tiny_tflites = request.getfixturevalue("tiny_tflites")  # skips when TensorFlow is absent
     return {"int8": tiny_tflites["int8"], "float32": tiny_tflites["float32"]}
 
 
