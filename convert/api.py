@@ -276,13 +276,15 @@ def convert_all(
     progress: Stages | None = None,
     calibrate_postproc: bool = False,
     postproc_count: int | None = None,
+    min_agreement: float | None = None,
 ) -> list[Conversion]:
     """Convert to each of ``modes``, print/store an ops report, and run the accuracy gate.
 
     Returns the conversions; ``Conversion.gate`` holds a :class:`munet.convert.gate.GateResult`
     (``None`` when there is no validation data). With ``auto_keep_float`` a failing int8 model is
-    re-quantized with its most sensitive parts in float (worst nodes from the quantization
-    debugger, then the TRANSPOSE_CONV decoder) until the gate passes. ``progress`` reports each stage
+    re-quantized with its most sensitive parts in float (the worst node from the quantization debugger, then the
+    worst three, then the TRANSPOSE_CONV decoder) until the gate passes; ``min_agreement`` also fails a model whose
+    masks agree with the float masks below it (per-image Dice). ``progress`` reports each stage
     (loading, calibration, then per mode: convert, gate, write). With ``calibrate_postproc`` each model runs on up
     to ``postproc_count`` image/mask pairs of ``calib_data`` (TRAINING images) and the ``min_area`` they favour
     (:mod:`munet.convert.postproc`) goes into its metadata; ``Conversion.extra["postproc"]`` holds the table.
@@ -329,11 +331,20 @@ def convert_all(
             result_gate = None
             if val is not None:
                 with stages.stage(f"{mode}: gate", step):
-                    result_gate = _gate(gate_mod, mode, data, val, max_dice_drop, conv.calib_stats)
+                    result_gate = _gate(gate_mod, mode, data, val, max_dice_drop, conv.calib_stats, min_agreement)
                 if not result_gate.passed and mode == "int8":
                     with stages.stage(f"{mode}: find the layers that hurt", step):
                         data, kept, result_gate = _blame_and_retry(
-                            conv, gate_mod, data, kept, io, val, max_dice_drop, result_gate, auto_keep_float, echo
+                            conv,
+                            gate_mod,
+                            data,
+                            kept,
+                            io,
+                            val,
+                            (max_dice_drop, min_agreement),
+                            result_gate,
+                            auto_keep_float,
+                            echo,
                         )
             calibration = None
             if post_data is not None:
@@ -364,11 +375,19 @@ def convert_all(
 
 
 def _gate(
-    gate_mod: Any, mode: str, data: bytes, val: ValidationSet | None, max_drop: float, calib: InputStats | None
+    gate_mod: Any,
+    mode: str,
+    data: bytes,
+    val: ValidationSet | None,
+    max_drop: float,
+    calib: InputStats | None,
+    min_agreement: float | None = None,
 ) -> Any:
     if val is None:
         return None
-    return gate_mod.evaluate(mode, data, val.float_probs, val.x, val.truth, max_drop, calib_stats=calib)
+    return gate_mod.evaluate(
+        mode, data, val.float_probs, val.x, val.truth, max_drop, calib_stats=calib, min_agreement=min_agreement
+    )
 
 
 def _blame_and_retry(
@@ -378,7 +397,7 @@ def _blame_and_retry(
     kept: list[str],
     io: str,
     val: ValidationSet | None,
-    max_drop: float,
+    limits: tuple[float, float | None],
     result: Any,
     auto: bool,
     echo: Callable[[str], None],
@@ -410,7 +429,13 @@ def _blame_and_retry(
     )
     if not auto:
         return data, kept, result
-    tries = [kept + worst[:3], kept + worst[:3] + ["TRANSPOSE_CONV"], kept + worst[:8] + ["TRANSPOSE_CONV", "LOGISTIC"]]
+    max_drop, min_agreement = limits
+    tries = [
+        kept + worst[:1],
+        kept + worst[:3],
+        kept + worst[:3] + ["TRANSPOSE_CONV"],
+        kept + worst[:8] + ["TRANSPOSE_CONV", "LOGISTIC"],
+    ]
     for attempt in tries:
         attempt = list(dict.fromkeys(attempt))
         try:
@@ -418,7 +443,7 @@ def _blame_and_retry(
         except Exception as exc:  # noqa: BLE001 - a layer that cannot be kept: try the next set
             log.warning("keep-float %s failed: %s", attempt, str(exc).splitlines()[0][:160])
             continue
-        new_result = _gate(gate_mod, "int8", new_data, val, max_drop, conv.calib_stats)
+        new_result = _gate(gate_mod, "int8", new_data, val, max_drop, conv.calib_stats, min_agreement)
         echo(
             f"auto-keep-float {', '.join(attempt)}: Dice vs float {new_result.dice_vs_float:.4f} "
             f"-> {'PASS' if new_result.passed else 'FAIL'}"

@@ -57,6 +57,12 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
     show_default=True,
     help="Fail when TFLite Dice vs truth drops more than this many points below float.",
 )
+@click.option(
+    "--min-agreement",
+    type=float,
+    default=None,
+    help="Also fail when the masks agree with the float masks below this per-image Dice (e.g. 0.985).",
+)
 @click.option("--keep-float", multiple=True, help="Layer (Keras name) or op type (TRANSPOSE_CONV) kept in float.")
 @click.option("--auto-keep-float", is_flag=True, help="When the int8 gate fails, keep the worst layers in float.")
 @click.option("--no-gate", is_flag=True, help="Skip the accuracy gate.")
@@ -96,6 +102,7 @@ def main(
     io: str,
     val_data: str | None,
     max_dice_drop: float,
+    min_agreement: float | None,
     keep_float: tuple[str, ...],
     auto_keep_float: bool,
     no_gate: bool,
@@ -158,6 +165,7 @@ def main(
             progress=progress,
             calibrate_postproc=calibrate_postproc,
             postproc_count=postproc_count,
+            min_agreement=min_agreement,
         )
     failed = [r for r in results if r.gate is not None and not r.gate.passed]
     if onnx_py is not None:

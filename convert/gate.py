@@ -49,6 +49,7 @@ class GateResult:
     dice_float_vs_truth: float | None = None
     dice_tflite_vs_truth: float | None = None
     max_dice_drop: float = 1.0
+    min_agreement: float | None = None
     passed: bool = True
     reasons: list[str] = field(default_factory=list)
 
@@ -74,6 +75,8 @@ class GateResult:
             ]
         else:
             rows.append(("min Dice vs float", f"{1 - self.max_dice_drop / 100:.4f} (no masks)"))
+        if self.min_agreement is not None:
+            rows.append(("min Dice vs float", f"{self.min_agreement:.4f} (--min-agreement)"))
         rows.append(("gate", "PASS" if self.passed else "FAIL"))
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
@@ -109,8 +112,14 @@ def evaluate(
     max_dice_drop: float = 1.0,
     threshold: float = 0.5,
     calib_stats: InputStats | None = None,
+    min_agreement: float | None = None,
 ) -> GateResult:
-    """Gate one TFLite model against precomputed float probabilities ``float_probs`` for inputs ``x``."""
+    """Gate one TFLite model against precomputed float probabilities ``float_probs`` for inputs ``x``.
+
+    Fails when the Dice vs truth drops more than ``max_dice_drop`` points below float (without truth: when the
+    per-image Dice vs the float masks is below ``1 - max_dice_drop / 100``) and, with ``min_agreement``, when the
+    per-image Dice vs the float masks is below it (a model can keep its Dice vs truth while its masks move).
+    """
     probs = tflite_predict(tflite, x)
     t_masks, f_masks = probs > threshold, float_probs > threshold
     vs_float = score(t_masks, f_masks)["per-image"]
@@ -121,6 +130,7 @@ def evaluate(
         iou_vs_float=vs_float["iou"],
         mean_abs_prob_diff=float(np.mean(np.abs(probs - float_probs))),
         max_dice_drop=max_dice_drop,
+        min_agreement=min_agreement,
     )
     if truth is not None:
         truth_b = truth.astype(bool)
@@ -129,6 +139,10 @@ def evaluate(
         res.passed = res.drop_points <= max_dice_drop
     else:
         res.passed = res.dice_vs_float >= 1 - max_dice_drop / 100
+    agrees = min_agreement is None or res.dice_vs_float >= min_agreement
     if not res.passed:
         res.reasons = diagnose_calibration(calib_stats if mode == "int8" else None, input_stats(x), probs, float_probs)
+    if not agrees:
+        res.passed = False
+        res.reasons.append(f"masks agree with float at Dice {res.dice_vs_float:.4f} < min agreement {min_agreement:g}")
     return res

@@ -82,3 +82,21 @@ def test_keep_float_op_type_leaves_decoder_in_float(session_converter) -> None:
     assert kept == ["TRANSPOSE_CONV"]
     assert ops.get("DEQUANTIZE", 0) >= 5  # one float island per transposed conv
     assert keras_layer_name("munet_1/encoder_1/block_5_add_1/Add") == "block_5_add"
+
+
+def test_min_agreement_fails_a_model_whose_masks_moved(tiny_tflites: dict[str, Path], blob_data: Path) -> None:
+    """The gate's Dice vs truth can pass while the masks moved; --min-agreement catches that (and names it)."""
+    import numpy as np
+
+    from munet.convert import gate
+    from munet.convert.representative import find_samples, load_inputs
+
+    x, truth, _ = load_inputs(find_samples(blob_data)[:8], (64, 64), "gate", with_masks=True)
+    own = gate.tflite_predict(tiny_tflites["int8"], x)
+    same = gate.evaluate("int8", tiny_tflites["int8"], own, x, truth, min_agreement=0.985)
+    assert same.passed and same.dice_vs_float == 1.0 and "min Dice vs float" in same.table()
+    moved = np.roll(own, 16, axis=2)  # a "float model" whose masks sit elsewhere
+    res = gate.evaluate("int8", tiny_tflites["int8"], moved, x, truth, max_dice_drop=100.0, min_agreement=0.985)
+    assert not res.passed
+    assert any("min agreement 0.985" in r for r in res.reasons)
+    assert gate.evaluate("int8", tiny_tflites["int8"], moved, x, truth, max_dice_drop=100.0).passed  # off by default
