@@ -246,3 +246,27 @@ def test_bench_cli_accuracy_tta(tiny_tflites: dict[str, Path], tiny_pairs: Path,
     assert json.loads((tmp_path / "accuracy.json").read_text())["models"]["tiny_int8"]["tta"]["passes"] == 2
     res = CliRunner().invoke(main, [*args, "--tta", "rot90"])
     assert res.exit_code == 2 and "'rot90' is not one of 'none', 'hflip', 'flips'" in res.output
+
+
+def test_lesion_split_separates_lesion_dice_from_false_lesions_on_empty_images() -> None:
+    import numpy as np
+
+    from munet.benchmarks.accuracy import lesion_split
+
+    empty = np.zeros((8, 8), bool)
+    lesion = empty.copy()
+    lesion[2:4, 2:4] = True
+    speck = empty.copy()
+    speck[0, 0] = True
+    half = empty.copy()
+    half[2:4, 2:3] = True
+    # truths: two lesion images, three lesion-free; predictions: exact, half, speck, empty, 4-px false blob
+    truths = [lesion, lesion, empty, empty, empty]
+    preds = [lesion, half, speck, empty, lesion]
+    s = lesion_split(preds, truths)
+    assert (s["lesion_images"], s["lesion_free_images"]) == (2, 3)
+    assert s["dice_lesion_images"] == pytest.approx((1.0 + 2 * 2 / (2 + 4)) / 2)
+    assert s["false_positive_share"] == pytest.approx(2 / 3)
+    assert s["false_positive_px_median"] == pytest.approx(2.5)
+    none = lesion_split([lesion], [lesion])
+    assert none["false_positive_share"] is None and none["dice_lesion_images"] == 1.0
