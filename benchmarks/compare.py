@@ -35,7 +35,6 @@ Paper-style run on a GPU: ``--size 256 --epochs 60`` (the paper's settings) and 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import time
 from collections.abc import Sequence
@@ -45,6 +44,7 @@ from typing import Any
 
 import click
 
+from munet.benchmarks.experiment import subset_folder
 from munet.errors import InputError, MunetError, cli_errors
 
 #: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed".
@@ -155,25 +155,6 @@ def resolve_split(data: Path | None, train: Path | None, val: Path | None) -> tu
         if not p.is_dir():
             raise InputError(f"{p}: no such folder; --data needs train/ and val/ subfolders (or pass --train/--val)")
     return train, val
-
-
-def subset_folder(pairs: Sequence[Any], limit: int | None, seed: int, dest: Path) -> tuple[Path, list[Any]]:
-    """``limit`` pairs drawn with ``seed``, linked into ``dest/images`` + ``dest/masks`` ("folder" layout)."""
-    chosen = sorted(random.Random(seed).sample(list(pairs), limit), key=lambda p: str(p.image)) if limit else pairs
-    if dest.exists():
-        shutil.rmtree(dest)
-    for sub in ("images", "masks"):
-        (dest / sub).mkdir(parents=True)
-    for p in chosen:
-        if p.mask is None or p.mask == p.image:
-            raise InputError(f"{p.image}: --train-limit/--val-limit need separate image and mask files")
-        img, msk = dest / "images" / p.image.name, dest / "masks" / (p.image.stem + p.mask.suffix)
-        for src, dst in ((p.image, img), (p.mask, msk)):
-            try:
-                dst.symlink_to(src.resolve())
-            except OSError:
-                shutil.copyfile(src, dst)
-    return dest, list(chosen)
 
 
 # ------------------------------------------------------------------------------------------------- steps
