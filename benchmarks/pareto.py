@@ -72,12 +72,13 @@ def grid_points(
 
 
 def pareto_point(row: dict[str, Any], threads: int) -> dict[str, Any]:
-    """The front's view of an experiment row (values of its overrides, else of its saved config.yaml)."""
+    """The front's view of an experiment row: the run's effective config.yaml (presets expanded, sizes parsed),
+    else the row's overrides."""
     from munet.train.config import config_from_run
 
     values = dict(row["overrides"])
     if (Path(row["run_dir"]) / "config.yaml").is_file():
-        values = {**config_from_run(row["run_dir"]).to_dict(), **values}
+        values = {**values, **config_from_run(row["run_dir"]).to_dict()}
     pretrained = str(values.get("encoder_weights", "none")).lower() not in ("none", "")
     lat = row.get("latency", {})
     point = {

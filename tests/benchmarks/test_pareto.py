@@ -145,3 +145,34 @@ def test_limit_takes_a_seeded_sample_of_the_training_pairs(tiny_pairs: Path, tmp
         _subset(tiny_pairs, None, tmp_path / "c") == tiny_pairs
         and _subset(tiny_pairs, 99, tmp_path / "d") == tiny_pairs
     )
+
+
+def test_point_reads_the_effective_config_of_a_preset_run(tmp_path: Path) -> None:
+    """A point given as ``preset: edge`` + ``size: 96`` shows the expanded decoder and a parsed HxW size."""
+    from munet.benchmarks.pareto import pareto_markdown, pareto_point
+    from munet.train.config import make_config
+
+    run = tmp_path / "edge-96"
+    run.mkdir()
+    overrides = {"preset": "edge", "size": 96}
+    (run / "config.yaml").write_text(make_config(overrides={**overrides, "data": "d"}).to_yaml())
+    score = {"per-image": {"dice": 0.8}}
+    row = {
+        "name": "edge-96",
+        "overrides": overrides,
+        "run_dir": str(run),
+        "epochs": 8,
+        "train_s": 1.0,
+        "params": 2_000_000,
+        "macs": 90_000_000,
+        "models": {"int8": {"size_bytes": 2_400_000}},
+        "scores": {"float32": score, "int8": score},
+        "agreement": {"int8": {"dice": 0.97}},
+        "latency": {"int8@1": {"median": 1.5, "p90": 1.6}, "int8@2": {"median": 1.0, "p90": 1.1}},
+    }
+    point = pareto_point(row, threads=2)
+    assert point["size"] == [96, 96] and point["alpha"] == 1.0
+    assert point["decoder"]["decoder_upsample"] == "nearest" and point["latency_ms"] == 1.0
+    assert "96x96" in pareto_markdown(
+        {"points": [point | {"on_front": True}], "train_data": "t", "val_data": "v", "plot": "p.png"}
+    )
