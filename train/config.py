@@ -24,7 +24,7 @@ from munet.train.pipeline import AugmentConfig
 from munet.train.presets import PRESETS, preset_keys
 
 DATASETS = ("auto", "isic", "lgg", "figshare", "folder")
-LOSS_NAMES = ("focal-tversky", "dice", "bce", "bce-dice")
+LOSS_NAMES = ("focal-tversky", "dice", "bce", "bce-dice", "focal-tversky+bce")
 SCHEDULES = ("plateau", "cosine", "constant")
 DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
 MIXED = ("auto", "on", "off")
@@ -41,6 +41,9 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = {
 
 #: Keys that do not change the trained model (left out of the hash).
 _NOT_HASHED = ("out", "data", "val_data")
+#: Keys added after runs were committed: left out of the hash at these defaults, so older runs keep their hash.
+_HASHED_IF_SET = {"warmup_epochs": 0.0, "encoder_lr_mult": 1.0, "ema": 0.0}
+_AUGMENT_HASHED_IF_SET = {"scale": 0.0, "hue": 0.0, "saturation": 0.0}
 
 
 #: Augmentation settings are the pipeline's own dataclass (TF-free to import).
@@ -82,6 +85,9 @@ class TrainConfig:
     lr_patience: int = 4
     lr_factor: float = 0.5
     min_lr: float = 1e-6
+    warmup_epochs: float = 0.0
+    encoder_lr_mult: float = 1.0
+    ema: float = 0.0
     monitor: str = "val_dice"
     threshold: float = 0.5
     augment: AugmentSettings = field(default_factory=AugmentSettings)
@@ -101,7 +107,8 @@ class TrainConfig:
 
     def config_hash(self) -> str:
         """Stable 12-hex-digit hash of the settings that shape the model (not paths)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
+        d = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED and not _at_default(_HASHED_IF_SET, k, v)}
+        d["augment"] = {k: v for k, v in d["augment"].items() if not _at_default(_AUGMENT_HASHED_IF_SET, k, v)}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     def to_yaml(self) -> str:
@@ -139,9 +146,20 @@ class TrainConfig:
             raise MunetError("freeze_encoder_epochs: must be 0 or more")
         if not self.lr > 0:
             raise MunetError(f"lr {self.lr}: must be positive (Adam's usual value is 1e-3)")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise MunetError(f"warmup_epochs {self.warmup_epochs}: must be 0 or more and below epochs ({self.epochs})")
+        if not self.encoder_lr_mult >= 0:
+            raise MunetError(f"encoder_lr_mult {self.encoder_lr_mult}: must be 0 or more (e.g. 0.1; 1 = same lr)")
+        if not 0 <= self.ema < 1:
+            raise MunetError(f"ema {self.ema}: the EMA momentum must be in [0, 1) (e.g. 0.99; 0 = off)")
+        self.augment.validate()
         if not self.monitor.startswith("val_"):
             raise MunetError(f"monitor {self.monitor!r}: use a validation log key such as val_dice or val_loss")
         return self
+
+
+def _at_default(defaults: dict[str, Any], key: str, value: Any) -> bool:
+    return key in defaults and defaults[key] == value
 
 
 def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:

@@ -1,10 +1,10 @@
-"""Segmentation losses (Keras 3): focal Tversky (the paper's), Dice, BCE and BCE + Dice.
+"""Segmentation losses (Keras 3): focal Tversky (the paper's), Dice, BCE, BCE + Dice and focal Tversky + BCE.
 
 All losses take ``y_true`` in {0, 1} and ``y_pred`` = sigmoid probabilities, both ``(N, H, W, 1)``,
 and return one value per image ``(N,)``; Keras then averages over the (global) batch, which keeps
 ``tf.distribute`` scaling correct. Each loss exists as a function and as a serialisable
 ``keras.losses.Loss`` class (so ``.keras`` checkpoints reload with their loss), and
-:func:`get_loss` maps the CLI names ``focal-tversky | dice | bce | bce-dice`` to them.
+:func:`get_loss` maps the CLI names ``focal-tversky | dice | bce | bce-dice | focal-tversky+bce`` to them.
 """
 
 from __future__ import annotations
@@ -90,6 +90,12 @@ def bce_dice_loss(y_true: Any, y_pred: Any, smooth: float = 1.0) -> Any:
     return bce_loss(y_true, y_pred) + dice_loss(y_true, y_pred, smooth=smooth)
 
 
+def focal_tversky_bce_loss(y_true: Any, y_pred: Any) -> Any:
+    """Focal Tversky (:func:`focal_tversky_loss`, its defaults) + binary cross-entropy (:func:`bce_loss`) per image,
+    equal weights: the region loss drives overlap, the pixel loss keeps a gradient where the sigmoid saturates."""
+    return focal_tversky_loss(y_true, y_pred) + bce_loss(y_true, y_pred)
+
+
 class _ConfiguredLoss(keras.losses.Loss):
     """A ``keras.losses.Loss`` that calls ``self.fn(y_true, y_pred, **self.kwargs)``."""
 
@@ -138,11 +144,20 @@ class BCEDiceLoss(_ConfiguredLoss):
     fn = staticmethod(bce_dice_loss)
 
 
+@keras.saving.register_keras_serializable(package="munet")
+class FocalTverskyBCELoss(_ConfiguredLoss):
+    """:func:`focal_tversky_bce_loss` as a Keras loss."""
+
+    default_name = "focal_tversky_bce"
+    fn = staticmethod(focal_tversky_bce_loss)
+
+
 LOSSES: dict[str, type[_ConfiguredLoss]] = {
     "focal-tversky": FocalTverskyLoss,
     "dice": DiceLoss,
     "bce": BCELoss,
     "bce-dice": BCEDiceLoss,
+    "focal-tversky+bce": FocalTverskyBCELoss,
 }
 
 
@@ -152,7 +167,7 @@ def available_losses() -> list[str]:
 
 
 def get_loss(name: str, **kwargs: Any) -> keras.losses.Loss:
-    """The loss registered as ``name`` (``focal-tversky|dice|bce|bce-dice``) with keyword arguments."""
+    """The loss registered as ``name`` (``focal-tversky|dice|bce|bce-dice|focal-tversky+bce``) with keyword args."""
     key = name.strip().lower().replace("_", "-")
     if key not in LOSSES:
         close = difflib.get_close_matches(key, LOSSES, n=1)

@@ -3,8 +3,9 @@
 Decoding uses a thread pool (OpenCV releases the GIL) and THE shared preprocessing
 (:func:`munet.edge.preprocess.preprocess` / :func:`~munet.edge.preprocess.preprocess_mask`), so training sees
 exactly what calibration and the edge runtime see. Augmentation follows the paper (random rotation and horizontal
-flip), with optional vertical flip, brightness/contrast and Gaussian noise. It runs per batch with TensorFlow ops
-only (no ``py_function``) and stateless random ops seeded from the dataset, so it is fast and reproducible.
+flip), with optional vertical flip, zoom, hue/saturation, brightness/contrast and Gaussian noise. It runs per
+batch with TensorFlow ops only (no ``py_function``) and stateless random ops seeded from the dataset, so it is fast
+and reproducible.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ class AugmentConfig:
     ``rotation_deg``: rotation uniform in ±deg, reflect fill, same transform for image and mask (mask re-binarised
     at 0.5 after bilinear interpolation). ``brightness``: shift uniform in ±b of the [-1, 1] range.
     ``contrast``: factor uniform in [1 - c, 1 + c] around each image's mean. ``noise_std``: Gaussian noise std in
-    the [-1, 1] space. Images are clipped back to [-1, 1].
+    the [-1, 1] space. ``scale``: zoom uniform in [1 - s, 1 + s] about the centre (above 1 magnifies), in the same
+    resampling as the rotation, so image and mask stay aligned. ``hue``: hue shift uniform in ±h of a full turn;
+    ``saturation``: saturation factor uniform in [1 - s, 1 + s] (both on the image seen as RGB in [0, 1]; grey
+    images such as MRI are unchanged). Images are clipped back to [-1, 1].
     """
 
     rotation_deg: float = 20.0
@@ -36,6 +40,21 @@ class AugmentConfig:
     brightness: float = 0.0
     contrast: float = 0.0
     noise_std: float = 0.0
+    scale: float = 0.0
+    hue: float = 0.0
+    saturation: float = 0.0
+
+    def validate(self) -> AugmentConfig:
+        """Check the ranges of the zoom and colour settings; raise a one-line :class:`MunetError`."""
+        from munet.errors import MunetError
+
+        if not 0 <= self.scale < 1:
+            raise MunetError(f"augment.scale {self.scale}: must be in [0, 1) (e.g. 0.2 for zooms of 0.8-1.2)")
+        if not 0 <= self.hue <= 0.5:
+            raise MunetError(f"augment.hue {self.hue}: must be in [0, 0.5] turns of the colour wheel (e.g. 0.05)")
+        if not 0 <= self.saturation <= 1:
+            raise MunetError(f"augment.saturation {self.saturation}: must be in [0, 1] (e.g. 0.2)")
+        return self
 
 
 def _load_one(pair: Pair, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -65,12 +84,14 @@ def load_arrays(pairs: Sequence[Pair], size: tuple[int, int], workers: int = 2) 
     return x, y
 
 
-def _geometric_transforms(angles, hflip, vflip, height, width):
-    """Projective transforms ``(B, 8)`` mapping output to input pixels: optional flips, then a rotation about
-    the image centre (the composition is one resampling, so flips cost nothing extra)."""
+def _geometric_transforms(angles, hflip, vflip, height, width, zoom=None):
+    """Projective transforms ``(B, 8)`` mapping output to input pixels: optional flips, then a rotation (and a
+    ``zoom``, >1 magnifies) about the image centre (the composition is one resampling, so flips cost nothing)."""
     import tensorflow as tf
 
     cos, sin = tf.cos(angles), tf.sin(angles)
+    if zoom is not None:
+        cos, sin = cos / zoom, sin / zoom
     h, w = tf.cast(height, tf.float32) - 1.0, tf.cast(width, tf.float32) - 1.0
     # Rotation: x_in = a0*x + a1*y + a2, y_in = b0*x + b1*y + b2.
     a0, a1, a2 = cos, -sin, (w - (cos * w - sin * h)) / 2.0
@@ -92,18 +113,24 @@ def augment_batch(images, masks, seed, config: AugmentConfig):
     """
     import tensorflow as tf
 
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
+    seed = tf.cast(seed, tf.int64)
+    seeds = tf.random.experimental.stateless_split(seed, num=6)
+    # Seeds of the later options are folded in, so the draws of the first six stay as they were.
+    zoom_seed, hue_seed, sat_seed = (tf.random.experimental.stateless_fold_in(seed, k) for k in (101, 102, 103))
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
-    if config.hflip or config.vflip or config.rotation_deg > 0:
+    if config.hflip or config.vflip or config.rotation_deg > 0 or config.scale > 0:
         false = tf.zeros([batch], tf.bool)
         hflip = tf.random.stateless_uniform([batch], seeds[0]) < 0.5 if config.hflip else false
         vflip = tf.random.stateless_uniform([batch], seeds[1]) < 0.5 if config.vflip else false
         limit = math.radians(max(config.rotation_deg, 0.0))
         angles = tf.random.stateless_uniform([batch], seeds[2], -limit, limit)
+        zoom = None
+        if config.scale > 0:
+            zoom = tf.random.stateless_uniform([batch], zoom_seed, 1.0 - config.scale, 1.0 + config.scale)
         both = tf.raw_ops.ImageProjectiveTransformV3(
             images=tf.concat([images, masks], axis=-1),
-            transforms=_geometric_transforms(angles, hflip, vflip, height, width),
+            transforms=_geometric_transforms(angles, hflip, vflip, height, width, zoom),
             output_shape=shape[1:3],
             fill_value=0.0,
             interpolation="BILINEAR",
@@ -111,6 +138,16 @@ def augment_batch(images, masks, seed, config: AugmentConfig):
         )
         images = both[..., :3]
         masks = tf.cast(both[..., 3:] >= 0.5, tf.float32)
+    if config.hue > 0 or config.saturation > 0:
+        hsv = tf.image.rgb_to_hsv(tf.clip_by_value((images + 1.0) / 2.0, 0.0, 1.0))
+        hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+        if config.hue > 0:
+            shift = tf.random.stateless_uniform([batch, 1, 1], hue_seed, -config.hue, config.hue)
+            hue = tf.math.floormod(hue + shift, 1.0)
+        if config.saturation > 0:
+            lo, hi = 1.0 - config.saturation, 1.0 + config.saturation
+            sat = tf.clip_by_value(sat * tf.random.stateless_uniform([batch, 1, 1], sat_seed, lo, hi), 0.0, 1.0)
+        images = tf.image.hsv_to_rgb(tf.stack([hue, sat, val], axis=-1)) * 2.0 - 1.0
     if config.contrast > 0:
         factor = tf.random.stateless_uniform([batch, 1, 1, 1], seeds[3], 1 - config.contrast, 1 + config.contrast)
         mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
@@ -119,7 +156,7 @@ def augment_batch(images, masks, seed, config: AugmentConfig):
         images += tf.random.stateless_uniform([batch, 1, 1, 1], seeds[4], -config.brightness, config.brightness)
     if config.noise_std > 0:
         images += tf.random.stateless_normal(tf.shape(images), seeds[5], stddev=config.noise_std)
-    if config.contrast > 0 or config.brightness > 0 or config.noise_std > 0:
+    if config.contrast > 0 or config.brightness > 0 or config.noise_std > 0 or config.hue > 0 or config.saturation > 0:
         images = tf.clip_by_value(images, -1.0, 1.0)
     return images, masks
 

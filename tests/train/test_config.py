@@ -41,6 +41,14 @@ def test_synthetic_defaults_only_fill_unset_keys() -> None:
         ({"lr": "fast"}, "expected a number"),
         ({"monitor": "dice"}, "val_dice"),
         ({"augment": {"rotation": 10}}, "did you mean 'augment.rotation_deg'"),
+        ({"warmup_epochs": -1}, "warmup_epochs -1.0: must be 0 or more"),
+        ({"warmup_epochs": 8, "epochs": 8}, "below epochs"),
+        ({"encoder_lr_mult": -0.1}, "encoder_lr_mult"),
+        ({"ema": 1.0}, r"EMA momentum must be in \[0, 1\)"),
+        ({"loss": "focal-tversky+bc"}, "did you mean 'focal-tversky\\+bce'"),
+        ({"augment": {"scale": 1.0}}, r"augment.scale 1.0: must be in \[0, 1\)"),
+        ({"augment": {"hue": 0.6}}, "augment.hue"),
+        ({"augment": {"saturation": -0.2}}, "augment.saturation"),
     ],
 )
 def test_bad_values_one_line_errors(overrides: dict, message: str) -> None:
@@ -78,3 +86,31 @@ def test_hash_is_stable_and_ignores_paths(tmp_path: Path) -> None:
 
 def test_paper_lr_documented() -> None:
     assert TrainConfig().lr == 1e-3 and "0.05" in (TrainConfig.__doc__ or "")
+
+
+def test_recipe_keys_default_to_todays_behaviour_and_parse(tmp_path: Path) -> None:
+    c = TrainConfig()
+    assert (c.warmup_epochs, c.encoder_lr_mult, c.ema, c.loss) == (0.0, 1.0, 0.0, "focal-tversky")
+    assert (c.augment.scale, c.augment.hue, c.augment.saturation) == (0.0, 0.0, 0.0)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("preset: edge\nwarmup-epochs: 1\nencoder_lr_mult: 0.1\nema: 0.99\naugment: {scale: 0.2, hue: 0.05}")
+    c = make_config(cfg, {"ema": "0.999", "loss": "focal-tversky+bce"})
+    assert c.warmup_epochs == 1.0 and c.encoder_lr_mult == 0.1 and c.ema == 0.999 and c.loss == "focal-tversky+bce"
+    assert c.augment.scale == 0.2 and c.augment.hue == 0.05 and c.augment.rotation_deg == 20.0
+    assert c.lr_schedule == "cosine"  # the preset's keys stay
+
+
+def test_recipe_keys_at_their_defaults_keep_committed_hashes() -> None:
+    """A run committed before the recipe keys existed still hashes to the value in its MODEL_CARD.md."""
+    import re
+
+    import yaml
+
+    card = (Path(__file__).resolve().parents[2] / "benchmarks/results/isic-edge/MODEL_CARD.md").read_text()
+    recorded = re.search(r"Config hash: `([0-9a-f]{12})`", card).group(1)
+    saved = yaml.safe_load(card.split("```yaml\n", 1)[1].split("```", 1)[0])
+    assert "ema" not in saved and "scale" not in saved["augment"]  # written before the keys existed
+    base = make_config(base=saved)
+    assert base.config_hash() == recorded
+    for changed in ({"ema": 0.99}, {"warmup_epochs": 1}, {"encoder_lr_mult": 0.1}, {"augment": {"hue": 0.05}}):
+        assert make_config(base=saved, overrides=changed).config_hash() != recorded, changed

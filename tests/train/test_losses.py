@@ -11,6 +11,7 @@ keras = pytest.importorskip("keras")
 
 from munet.errors import MunetError  # noqa: E402
 from munet.train.losses import (  # noqa: E402
+    FocalTverskyBCELoss,
     FocalTverskyLoss,
     bce_dice_loss,
     bce_loss,
@@ -87,3 +88,21 @@ def test_registry_and_serialisation() -> None:
     assert isinstance(again, FocalTverskyLoss)
     # gamma = 1 -> loss = 1 - TI
     assert float(again(Y, P)) == pytest.approx(1 - 2.3 / 2.85, rel=1e-5)
+
+
+def test_focal_tversky_bce_by_hand() -> None:
+    # equal weights: (1 - 2.3 / 2.85) ** 0.75 (label smoothing 1e-5 moves it by ~1e-5) + the BCE above
+    bce = (-math.log(0.9) - math.log(0.4) - math.log(0.8) - 0.0) / 4
+    expected = (1 - 2.3 / 2.85) ** 0.75 + bce
+    assert expected == pytest.approx(0.60236, abs=1e-5)
+    loss = get_loss("focal-tversky+bce")
+    assert isinstance(loss, FocalTverskyBCELoss)
+    assert float(loss(Y, P)) == pytest.approx(expected, rel=1e-4)
+    again = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(again, FocalTverskyBCELoss) and float(again(Y, P)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_every_config_loss_name_is_registered() -> None:
+    from munet.train.config import LOSS_NAMES
+
+    assert set(LOSS_NAMES) == set(get_loss.__globals__["LOSSES"])

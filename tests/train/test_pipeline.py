@@ -138,3 +138,60 @@ def test_reflect_fill_keeps_a_full_mask_full():
     y = np.ones((4, *SIZE, 1), np.float32)
     _, masks = augment_batch(tf.constant(x), tf.constant(y), tf.constant([0, 9], tf.int64), AugmentConfig(45.0))
     assert float(tf.reduce_min(masks)) == 1.0
+
+
+def _square(offset: tuple[int, int] = (0, 0), side: int = 16, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Colourful images (channel 0 = +1 on a square, -1 elsewhere) and the square as mask."""
+    y = np.zeros((n, *SIZE, 1), np.float32)
+    top, left = (SIZE[0] - side) // 2 + offset[0], (SIZE[1] - side) // 2 + offset[1]
+    y[:, top : top + side, left : left + side] = 1.0
+    x = np.stack([y[..., 0] * 2 - 1, np.full(y.shape[:3], 0.3), np.full(y.shape[:3], -0.4)], axis=-1)
+    return x.astype(np.float32), y
+
+
+def test_zoom_keeps_image_and_mask_aligned_about_the_centre():
+    scale = 0.3
+    config = AugmentConfig(rotation_deg=0, hflip=False, scale=scale)
+    x, y = _square(offset=(5, -9))  # off centre: a zoom about any other point would move it differently
+    images, masks = augment_batch(tf.constant(x), tf.constant(y), tf.constant([5, 6], tf.int64), config)
+    images, masks = images.numpy(), masks.numpy()
+    areas = masks.sum(axis=(1, 2, 3)) / y[0].sum()
+    assert areas.min() >= (1 - scale) ** 2 * 0.85 and areas.max() <= (1 + scale) ** 2 * 1.15
+    assert areas.max() - areas.min() > 0.1  # zooms differ per image, in and out
+    kernel = np.ones((3, 3), np.uint8)
+    for image, mask in zip(images, masks.astype(np.uint8)[..., 0], strict=True):
+        mismatch = (image[..., 0] > 0) != (mask > 0)
+        assert not (mismatch & (cv2.dilate(mask, kernel) == cv2.erode(mask, kernel))).any()
+    # A centred square stays centred: the zoom is about the image centre.
+    xc, yc = _square()
+    _, centred = augment_batch(tf.constant(xc), tf.constant(yc), tf.constant([5, 6], tf.int64), config)
+    rows, cols = np.nonzero(centred.numpy()[..., 0].sum(axis=0))
+    assert abs(rows.mean() - (SIZE[0] - 1) / 2) < 0.6 and abs(cols.mean() - (SIZE[1] - 1) / 2) < 0.6
+
+
+def test_hue_and_saturation_change_colours_not_masks_or_greys():
+    x, y = _square()
+    for config in (AugmentConfig(0, False, hue=0.2), AugmentConfig(0, False, saturation=0.5)):
+        images, masks = augment_batch(tf.constant(x), tf.constant(y), tf.constant([1, 2], tf.int64), config)
+        images = images.numpy()
+        assert np.array_equal(masks.numpy(), y)
+        assert images.min() >= -1.0 and images.max() <= 1.0
+        assert np.abs(images - x).max() > 0.1  # colours moved
+        # hue and saturation keep HSV's value (the brightest channel)
+        np.testing.assert_allclose(images.max(axis=-1), x.max(axis=-1), atol=1e-5)
+        grey = np.repeat(x[..., :1], 3, axis=-1)  # no saturation: nothing to turn
+        grey_out, _ = augment_batch(tf.constant(grey), tf.constant(y), tf.constant([1, 2], tf.int64), config)
+        np.testing.assert_allclose(grey_out.numpy(), grey, atol=1e-5)
+
+
+def test_new_options_are_off_by_default_and_leave_the_old_draws_alone(blobs):
+    x, y = blobs
+    assert (AugmentConfig().scale, AugmentConfig().hue, AugmentConfig().saturation) == (0.0, 0.0, 0.0)
+    off = AugmentConfig(rotation_deg=0, hflip=False)
+    images, masks = augment_batch(tf.constant(x), tf.constant(y), tf.constant([3, 4], tf.int64), off)
+    assert np.array_equal(images.numpy(), x) and np.array_equal(masks.numpy(), y)
+    # Adding colour jitter keeps the rotation/flip drawn for the same seed (its seeds are folded in separately).
+    seed = tf.constant([3, 4], tf.int64)
+    _, plain = augment_batch(tf.constant(x), tf.constant(y), seed, AugmentConfig(rotation_deg=30, vflip=True))
+    _, jitter = augment_batch(tf.constant(x), tf.constant(y), seed, AugmentConfig(30, vflip=True, hue=0.1))
+    assert np.array_equal(plain.numpy(), jitter.numpy())
