@@ -28,6 +28,8 @@ COMPARE_START = "<!-- compare:start -->"
 COMPARE_END = "<!-- compare:end -->"
 PARETO_START = "<!-- pareto:start -->"
 PARETO_END = "<!-- pareto:end -->"
+DECODERS_START = "<!-- decoders:start -->"
+DECODERS_END = "<!-- decoders:end -->"
 HEADER = (
     "result set",
     "model",
@@ -224,6 +226,72 @@ def render_pareto(results: str | os.PathLike[str]) -> str:
     )
 
 
+def _decoder_label(point: dict[str, Any]) -> str:
+    d = point.get("decoder", {})
+    if d.get("decoder_upsample", "transpose") == "transpose":
+        return "transposed conv " + "/".join(map(str, d.get("decoder_filters", [])))
+    widths = "/".join(map(str, d.get("decoder_filters", [])))
+    return f"{d.get('decoder_upsample')} + {d.get('decoder_conv')} {widths}, head {d.get('decoder_head')}"
+
+
+def render_decoders(results: str | os.PathLike[str]) -> str:
+    """The decoder sweep (``pareto/decoders/pareto.json``) and the per-block breakdown beside it, if committed."""
+    root = Path(results) / "pareto" / "decoders"
+    path = root / "pareto.json"
+    if not path.is_file():
+        return "_No committed decoder sweep yet: `bash benchmarks/reproduce.sh pareto-decoders`._\n"
+    doc = _load(path)
+    points = doc.get("points", [])
+    paper = next((p for p in points if p.get("decoder", {}).get("decoder_upsample") == "transpose"), None)
+    header = ("point", "input", "decoder", "params (M)", "GMACs", "int8 MB", "Dice float", "Dice int8")
+    header += ("int8 vs float", "int8 ms 1 thr.", "int8 ms 2 thr.", "× paper decoder (1 / 2 thr.)")
+
+    def speedup(p: dict[str, Any]) -> str:
+        if paper is None or not p.get("latency_ms_1t") or not p.get("latency_ms_2t"):
+            return "–"
+        return f"{paper['latency_ms_1t'] / p['latency_ms_1t']:.2f} / {paper['latency_ms_2t'] / p['latency_ms_2t']:.2f}"
+
+    rows = [
+        [
+            p.get("name"),
+            f"{p['size'][0]}×{p['size'][1]}",
+            _decoder_label(p),
+            _f(p.get("params", 0) / 1e6, 2),
+            _f(p.get("gmacs"), 3),
+            _f(p.get("size_mb"), 2),
+            _f(p.get("dice_float")),
+            _f(p.get("dice_int8")),
+            _f(p.get("agreement_dice")),
+            _f(p.get("latency_ms_1t"), 2),
+            _f(p.get("latency_ms_2t"), 2),
+            speedup(p),
+        ]
+        for p in points
+    ]
+    m = doc.get("machine", {}) or {}
+    out = markdown_table(header, rows) + (
+        f"\n- `pareto/decoders/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, "
+        f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); int8 ms: end-to-end median, "
+        f"{doc.get('latency_method', ALONE_TIMING)}"
+        + (f"; **busy**: {'; '.join(doc['busy'])}" if doc.get("busy") else "")
+        + "\n"
+    )
+    bpath = root / "breakdown.json"
+    if bpath.is_file():
+        bdoc = _load(bpath)
+        for model in bdoc.get("models", []):
+            stages = [s["stage"] for s in model["stages"]]
+            threads = list(model["timing"])
+            cells = []
+            for t in threads:
+                rows_t = model["timing"][t]["rows"]
+                parts = ", ".join(f"{s} {100 * r['share']:.0f} %" for s, r in zip(stages, rows_t, strict=True))
+                cells.append(f"{t} thr. ({model['timing'][t]['total_ms']:.2f} ms): {parts}")
+            out += f"- per-block int8 time of `{model['model']}`: " + "; ".join(cells) + "\n"
+        out += f"- breakdown: `{bdoc.get('provenance', {}).get('command', '')}` (`pareto/decoders/breakdown.md`)\n"
+    return out
+
+
 def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with everything between ``start_marker`` and ``end_marker`` replaced by ``block``."""
     start, end = text.find(start_marker), text.find(end_marker)
@@ -242,7 +310,12 @@ def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str
     readme = Path(readme)
     text = readme.read_text()
     new = replace_between_markers(text, render_table(results))
-    for start, end, render in ((COMPARE_START, COMPARE_END, render_compare), (PARETO_START, PARETO_END, render_pareto)):
+    blocks = (
+        (COMPARE_START, COMPARE_END, render_compare),
+        (PARETO_START, PARETO_END, render_pareto),
+        (DECODERS_START, DECODERS_END, render_decoders),
+    )
+    for start, end, render in blocks:
         if start in new:
             new = replace_between_markers(new, render(results), start, end)
     changed = new != text

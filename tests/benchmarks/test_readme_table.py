@@ -120,3 +120,32 @@ def test_committed_readme_matches_the_committed_results() -> None:
     assert update_readme(root / "README.md", root / "benchmarks" / "results", check=True) is False, (
         "README.md is out of date with benchmarks/results/: run `munet-bench readme-table`"
     )
+
+
+def test_decoder_block_shows_speedups_against_the_paper_decoder_and_the_breakdown(tmp_path: Path) -> None:
+    import json
+
+    from munet.benchmarks.readme_table import render_decoders
+
+    assert "No committed decoder sweep" in render_decoders(tmp_path)
+    root = tmp_path / "pareto" / "decoders"
+    root.mkdir(parents=True)
+
+    def point(name, decoder, ms1, ms2):
+        return {
+            "name": name, "size": [128, 128], "decoder": decoder, "params": 2e6, "gmacs": 0.14, "size_mb": 2.4,
+            "dice_float": 0.86, "dice_int8": 0.85, "agreement_dice": 0.97, "latency_ms_1t": ms1, "latency_ms_2t": ms2,
+        }  # fmt: skip
+
+    paper = {"decoder_upsample": "transpose", "decoder_filters": [512, 256, 128, 64]}
+    edge = {"decoder_upsample": "nearest", "decoder_conv": "separable", "decoder_filters": [96, 64, 48, 32]}
+    doc = {"points": [point("paper", paper, 4.0, 3.0), point("edge", edge, 1.0, 1.5)], "command": "munet-bench x"}
+    (root / "pareto.json").write_text(json.dumps(doc))
+    stages = [{"stage": s} for s in ("encoder", "up1", "up2", "up3", "up4", "head")]
+    rows = [{"share": v} for v in (0.5, 0.1, 0.1, 0.1, 0.1, 0.1)]
+    bd = {"models": [{"model": "e.keras", "stages": stages, "timing": {"1": {"rows": rows, "total_ms": 1.0}}}]}
+    (root / "breakdown.json").write_text(json.dumps(bd))
+    text = render_decoders(tmp_path)
+    assert "| edge | 128×128 | nearest + separable 96/64/48/32" in text
+    assert "4.00 / 2.00" in text and "1.00 / 1.00" in text  # the paper row is its own reference
+    assert "encoder 50 %" in text and "1.00 ms" in text
