@@ -31,6 +31,7 @@ from munet.edge.metrics import REDUCTIONS, confusion, dice_score, score
 from munet.edge.preprocess import postprocess, preprocess
 from munet.edge.tta import check_tta
 from munet.errors import InputError
+from munet.progress import Stages
 
 FLOAT_NAME = "keras-float"
 #: An image whose per-image Dice (with test-time flips) is below this counts as "bad" for the uncertainty check.
@@ -285,6 +286,7 @@ def evaluate_accuracy(
     threads: int | None = None,
     command: str | None = None,
     tta: str = "none",
+    progress: Stages | None = None,
 ) -> dict[str, Any]:
     """Score the Keras float model and each TFLite variant on ``data``; optionally write a report.
 
@@ -298,6 +300,7 @@ def evaluate_accuracy(
         threads: interpreter threads for the TFLite variants.
         tta: ``none`` | ``hflip`` | ``flips``: also score each TFLite variant with test-time flips (its ``tta``
             entry: Dice both ways, ms per image both ways, uncertainty AUROC and top-share; see the module docstring).
+        progress: reports each model as it is scored (:class:`munet.progress.Stages`; default: silent).
 
     Returns the result dictionary (what ``accuracy.json`` holds).
     """
@@ -309,9 +312,13 @@ def evaluate_accuracy(
     images = [s.image for s in samples]
     truths = [s.truth for s in samples]
     outputs: dict[str, dict[str, Any]] = {}
+    total = len(tflite_models) + (keras_model is not None)
+    stages = progress if progress is not None else Stages(total, quiet=True)
     if keras_model is not None:
-        model = load_keras(keras_model)
-        probs = keras_probs(model, images)
+        with stages.stage(f"{Path(keras_model).name}: {len(images)} images", 1):
+            model = load_keras(keras_model)
+            probs = keras_probs(model, images)
+        stages.step_done()
         masks = [postprocess(p, im.shape[:2], 0.5) for p, im in zip(probs, images, strict=True)]
         path = Path(keras_model)
         outputs[FLOAT_NAME] = {
@@ -322,14 +329,16 @@ def evaluate_accuracy(
             "size_bytes": _size(path),
             "input_size": list(keras_input_size(model)),
         }
-    for tfl in tflite_models:
+    for step, tfl in enumerate(tflite_models, start=1 + (keras_model is not None)):
         path = Path(tfl)
-        flipped = tta_outputs(path, images, tta, threads) if tta != "none" else None
-        masks, probs, seg = (
-            tflite_outputs(path, images, threads)
-            if flipped is None
-            else (flipped["masks"], flipped["probs"], flipped["seg"])
-        )
+        with stages.stage(f"{path.name}: {len(images)} images" + (f", TTA {tta}" if tta != "none" else ""), step):
+            flipped = tta_outputs(path, images, tta, threads) if tta != "none" else None
+            masks, probs, seg = (
+                tflite_outputs(path, images, threads)
+                if flipped is None
+                else (flipped["masks"], flipped["probs"], flipped["seg"])
+            )
+        stages.step_done()
         name = variant_name(path, set(outputs))
         outputs[name] = {
             "tta_outputs": flipped,

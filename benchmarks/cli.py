@@ -47,6 +47,7 @@ def main() -> None:
     show_default=True,
     help="Also run each TFLite model with test-time flips: Dice and ms both ways, uncertainty AUROC vs Dice < 0.7.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines / bar.")
 @cli_errors
 def accuracy(
     keras_model: Path | None,
@@ -58,6 +59,7 @@ def accuracy(
     limit: int | None,
     threads: int | None,
     tta: str,
+    quiet: bool,
 ) -> None:
     """Paper metrics + mIoU + ISIC Jaccard of the Keras float model and each TFLite variant, agreement with float.
 
@@ -65,10 +67,13 @@ def accuracy(
     --data ../shared/data/isic/val (add --tta flips for test-time flips and the uncertainty check)
     """
     from munet.benchmarks.accuracy import accuracy_markdown, evaluate_accuracy
+    from munet.progress import Stages
 
-    result = evaluate_accuracy(
-        keras_model, [*tflite, *more_tflite], data, out=out, worst=worst, limit=limit, threads=threads, tta=tta
-    )
+    models = [*tflite, *more_tflite]
+    with Stages(len(models) + (keras_model is not None), "accuracy", quiet=quiet) as progress:
+        result = evaluate_accuracy(
+            keras_model, models, data, out=out, worst=worst, limit=limit, threads=threads, tta=tta, progress=progress
+        )
     click.echo(accuracy_markdown(result))
     grid = f", {result['grid']}" if result.get("grid") else " (no overlay grid: it compares two models)"
     click.echo(f"wrote {out}/accuracy.json, accuracy.md{grid}")

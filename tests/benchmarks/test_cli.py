@@ -60,3 +60,14 @@ def test_accuracy_of_one_model_does_not_claim_a_grid(
     assert res.exit_code == 0, res.output
     assert not (out / "accuracy_grid.png").exists()
     assert "accuracy_grid.png" not in res.output and "no overlay grid" in res.output
+
+
+def test_accuracy_reports_progress_per_model_unless_quiet(
+    tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    base = ["accuracy", "--tflite", str(tiny_tflites["int8"]), str(tiny_tflites["float32"]), "--data", str(tiny_pairs)]
+    res = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "a"), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    assert "[1/2] tiny_int8.tflite: 4 images" in res.output and "[2/2] tiny_float32.tflite" in res.output
+    quiet = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "b"), "--threads", "1", "--quiet"])
+    assert quiet.exit_code == 0 and "[1/2]" not in quiet.output
