@@ -206,6 +206,9 @@ class RunCallback(keras.callbacks.Callback):
         patience: early-stopping patience in epochs.
         plateau: reduce the LR by ``lr_factor`` after ``lr_patience`` epochs without improvement.
         interrupt: the :class:`InterruptFlag` set by SIGINT.
+        warmup_until: epoch count up to which the LR warms up: no plateau cuts, and their counter starts after it.
+        ema: the optimizer keeps a weight EMA: validation runs on the averaged weights, ``best.keras`` holds them
+            (``last.keras`` keeps the raw weights and the optimizer with the average, for resuming).
     """
 
     def __init__(
@@ -221,8 +224,12 @@ class RunCallback(keras.callbacks.Callback):
         interrupt: InterruptFlag,
         wall_base: float = 0.0,
         session_start: float | None = None,
+        warmup_until: float = 0.0,
+        ema: bool = False,
     ) -> None:
         super().__init__()
+        self.warmup_until, self.ema = warmup_until, ema
+        self._ema_swap: contextlib.ExitStack | None = None
         self.wall_base = wall_base
         self.session_start = time.perf_counter() if session_start is None else session_start
         self.run_dir, self.progress, self.monitor = run_dir, progress, monitor
@@ -241,6 +248,18 @@ class RunCallback(keras.callbacks.Callback):
     def _save(self, path: Path) -> None:
         with atomic_path(path) as tmp:
             self.model.save(tmp)
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.ema and self._ema_swap is None:  # validate the averaged weights
+            from munet.train.optim import ema_weights_swapped
+
+            self._ema_swap = contextlib.ExitStack()
+            self._ema_swap.enter_context(ema_weights_swapped(self.model))
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._ema_swap is not None:
+            self._ema_swap.close()  # the raw weights back for training
+            self._ema_swap = None
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.interrupt.count >= 2:
@@ -264,7 +283,9 @@ class RunCallback(keras.callbacks.Callback):
         else:
             p.wait += 1
             p.plateau_wait += 1
-            if self.plateau and p.plateau_wait >= self.lr_patience and lr > self.min_lr:
+            if epoch + 1 <= self.warmup_until:
+                p.plateau_wait = 0
+            elif self.plateau and p.plateau_wait >= self.lr_patience and lr > self.min_lr:
                 new_lr = max(lr * self.lr_factor, self.min_lr)
                 self.model.optimizer.learning_rate = new_lr
                 print(f"epoch {epoch + 1}: {self.monitor} flat for {p.plateau_wait} epochs, lr -> {new_lr:.3g}")
@@ -290,7 +311,12 @@ class RunCallback(keras.callbacks.Callback):
         # into place: a kill anywhere leaves files that recover_checkpoints() reconciles with progress.json.
         last = pending_path(self.run_dir, p.epoch, "last.keras")
         self._save(last)
-        if improved:
+        if improved and self.ema:
+            from munet.train.optim import ema_weights_swapped
+
+            with ema_weights_swapped(self.model):
+                self._save(pending_path(self.run_dir, p.epoch, "best.keras"))
+        elif improved:
             best = pending_path(self.run_dir, p.epoch, "best.keras")
             try:
                 os.link(last, best)  # the same bytes; replacing last.keras later does not touch them

@@ -64,6 +64,9 @@ def _arch_help() -> str:
     "--freeze-encoder-epochs", type=int, help=f"encoder frozen for N first epochs {_default('freeze_encoder_epochs')}"
 )
 @click.option("--patience", type=int, help=f"early-stopping patience in epochs {_default('patience')}")
+@click.option("--warmup-epochs", type=float, help=f"linear lr warm-up before the schedule {_default('warmup_epochs')}")
+@click.option("--encoder-lr-mult", type=float, help=f"encoder lr = lr x this {_default('encoder_lr_mult')}, e.g. 0.1")
+@click.option("--ema", type=float, help=f"weight EMA momentum, 0 = off {_default('ema')}, e.g. 0.99")
 @cli_errors
 def main(config_path: str | None, resume: str | None, **options: Any) -> None:
     """Train MU-Net (or another registered model) and write a run folder.

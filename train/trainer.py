@@ -9,7 +9,9 @@ Run folder (``config.out``)::
 
 Optimiser: Adam, default lr 1e-3 (the paper's "Adam with a learning rate of 0.05" is fifty times
 Adam's usual step and diverges when fine-tuning a pretrained encoder, so it is treated as a
-typo-level value; see :class:`~munet.train.config.TrainConfig`).
+typo-level value; see :class:`~munet.train.config.TrainConfig`). Recipe options (:mod:`munet.train.optim`):
+``warmup_epochs`` (linear ramp before the schedule), ``encoder_lr_mult`` (the encoder at ``lr * mult``) and
+``ema`` (weight average: validation, ``best.keras`` and the final metrics use it).
 """
 
 from __future__ import annotations
@@ -213,21 +215,48 @@ def _builder_kwargs(config: TrainConfig) -> dict[str, Any]:
     return {k: v for k, v in wanted.items() if accepts_any or k in params}
 
 
-def _optimizer(config: TrainConfig, lr: float, steps: int) -> Any:
+def _warmup_steps(config: TrainConfig, steps_per_epoch: int) -> int:
+    """Optimizer steps of the linear warm-up (``warmup_epochs`` x steps per epoch, rounded; 0 = none)."""
+    return max(int(config.warmup_epochs * steps_per_epoch + 0.5), 1) if config.warmup_epochs > 0 else 0
+
+
+def _optimizer(config: TrainConfig, lr: float, steps: int, warmup: int = 0, encoder_paths: Any = ()) -> Any:
+    """Adam over ``steps`` optimizer steps: ``warmup`` of them a linear ramp to ``lr``, then the schedule.
+
+    ``plateau`` keeps a variable rate (its cuts assign it): its warm-up is :class:`~munet.train.optim.WarmUpCallback`.
+    """
     import keras
+
+    from munet.train.optim import WarmUp, make_optimizer
 
     rate: Any = lr
     if config.lr_schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1), alpha=config.min_lr / lr)
-    return keras.optimizers.Adam(learning_rate=rate)
+        rate = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps - warmup, 1), alpha=config.min_lr / lr)
+    if warmup and config.lr_schedule == "cosine":
+        rate = WarmUp(lr, warmup, after=rate)
+    elif warmup and config.lr_schedule == "constant":
+        rate = WarmUp(lr, warmup)
+    return make_optimizer(rate, ema=config.ema, encoder_lr_mult=config.encoder_lr_mult, encoder_paths=encoder_paths)
 
 
-def _compile(model: Any, config: TrainConfig, lr: float, steps: int) -> None:
+def _encoder_paths(model: Any, config: TrainConfig) -> list[str]:
+    """Paths of the encoder's weights (they get ``lr * encoder_lr_mult``); [] when the multiplier is 1."""
+    if config.encoder_lr_mult == 1.0:
+        return []
+    if not _has_encoder(model):
+        raise MunetError(
+            f"encoder_lr_mult {config.encoder_lr_mult:g}: --arch {config.arch} has no pretrained 'encoder' to slow "
+            "down; use 1 (or --arch munet)"
+        )
+    return [v.path for v in model.get_layer("encoder").weights]
+
+
+def _compile(model: Any, config: TrainConfig, lr: float, steps: int, warmup: int = 0) -> None:
     from munet.train.losses import get_loss
     from munet.train.metrics import training_metrics
 
     model.compile(
-        optimizer=_optimizer(config, lr, steps),
+        optimizer=_optimizer(config, lr, steps, warmup, _encoder_paths(model, config)),
         loss=get_loss(config.loss),
         metrics=training_metrics(config.threshold),
     )
@@ -366,6 +395,7 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
     # Registers the custom loss and metric classes so .keras checkpoints load.
     import munet.train.losses  # noqa: F401
     import munet.train.metrics  # noqa: F401
+    import munet.train.optim  # noqa: F401  (the warm-up schedule and ScaledAdam)
     from munet.train.callbacks import InterruptFlag, Progress, RunCallback, recover_checkpoints
     from munet.train.pipeline import make_dataset
 
@@ -397,6 +427,12 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
     train_ds = make_dataset(data.x_train, data.y_train, config.batch, training=True, augment=augment, seed=config.seed)
     val_ds = make_dataset(data.x_val, data.y_val, config.batch, training=False)
     steps = config.steps_per_epoch or -(-len(data.x_train) // config.batch)
+    warmup = _warmup_steps(config, steps)
+    recipe = [f"warm-up {warmup} steps"] if warmup else []
+    recipe += [f"encoder lr x{config.encoder_lr_mult:g}"] if config.encoder_lr_mult != 1.0 else []
+    recipe += [f"weight EMA {config.ema:g} (validation and best.keras use the average)"] if config.ema else []
+    if recipe:
+        _log("recipe: " + ", ".join(recipe))
 
     last = run_dir / "last.keras"
     with strategy.scope():
@@ -411,7 +447,7 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
             model = build_model(config.arch, **_builder_kwargs(config))
             if config.freeze_encoder_epochs > 0 and _has_encoder(model):
                 _set_encoder(model, False)
-            _compile(model, config, config.lr, steps * config.epochs)
+            _compile(model, config, config.lr, steps * config.epochs, warmup)
     freeze_until = config.freeze_encoder_epochs if _has_encoder(model) else 0
 
     callback = None
@@ -428,12 +464,16 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
         for first, end, encoder_trainable in phases:
             if first >= end or progress.stopped_early or interrupt.count:
                 break
+            warmup_lr = config.lr  # plateau's warm-up target: the phase's learning rate
             if freeze_until and encoder_trainable and not model.get_layer("encoder").trainable:
-                lr = progress.lr or config.lr
+                # the phase's rate: where the schedule is, or lr when the freeze ended inside the warm-up
+                in_warmup = warmup and freeze_until <= config.warmup_epochs
+                lr = warmup_lr = config.lr if in_warmup else (progress.lr or config.lr)
                 with strategy.scope():
                     _set_encoder(model, True)
-                    _compile(model, config, lr, steps * (config.epochs - first))
+                    _compile(model, config, lr, steps * (config.epochs - first), warmup)
                 _log(f"epoch {first + 1}: encoder unfrozen (fine-tuning all layers, lr {lr:.3g})")
+            phase_start = freeze_until if encoder_trainable else 0  # each phase has a new optimizer and warm-up
             callback = RunCallback(
                 run_dir,
                 progress,
@@ -446,14 +486,21 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
                 interrupt=interrupt,
                 wall_base=wall_before,
                 session_start=t_start,
+                warmup_until=phase_start + config.warmup_epochs if warmup else 0,
+                ema=config.ema > 0,
             )
+            extra = []
+            if warmup and config.lr_schedule == "plateau":
+                from munet.train.optim import WarmUpCallback
+
+                extra.append(WarmUpCallback(warmup_lr, warmup))
             model.fit(
                 train_ds,
                 validation_data=val_ds,
                 epochs=end,
                 initial_epoch=first,
                 steps_per_epoch=config.steps_per_epoch,
-                callbacks=[callback],
+                callbacks=[*extra, callback],
                 shuffle=False,  # the tf.data pipeline shuffles
                 verbose=verbose,
             )
