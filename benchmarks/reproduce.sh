@@ -7,6 +7,7 @@
 #   bash benchmarks/reproduce.sh brain-edge  # --preset edge on brain MRI: the bundled `brain` model
 #   bash benchmarks/reproduce.sh pareto-decoders  # the decoder sweep (benchmarks/configs/pareto_decoders.yaml)
 #   bash benchmarks/reproduce.sh breakdown   # per-block int8 time of the paper and edge decoders (after the sweep)
+#   bash benchmarks/reproduce.sh recipe      # training-recipe levers on the edge preset (recipe_points.yaml; hours)
 # Needs ../shared (data + offline MobileNetV2 weights) and `make setup` (.venv). `--onnx` needs .venv-onnx:
 #   python3 -m venv .venv-onnx && .venv-onnx/bin/pip install -e ".[train,onnx]"
 # Latency figures depend on the machine and its load: trust ratios more than absolute times.
@@ -49,6 +50,12 @@ case "${1:-}" in
       --points benchmarks/configs/pareto_decoders.yaml --epochs 8 --threads 2 --runs 50 \
       --out benchmarks/results/pareto/decoders --runs-dir runs/pareto-dec --reuse
     exit 0 ;;
+  recipe)
+    # --epochs 8 = the edge preset's (a point's own epochs, e.g. `longer`, win); every point from the ImageNet encoder
+    munet-bench pareto --data "$SHARED/data/isic/train" --val-data "$SHARED/data/isic/val" \
+      --points benchmarks/configs/recipe_points.yaml --epochs 8 --threads 2 --runs 50 \
+      --out benchmarks/results/recipe --runs-dir runs/recipe --reuse
+    exit 0 ;;
   breakdown)
     munet-bench breakdown --keras runs/pareto-dec/paper-128/best.keras --keras runs/pareto-dec/edge-128/best.keras \
       --calib-data "$SHARED/data/isic/train" --threads 1,2 --runs 200 --out benchmarks/results/pareto/decoders
@@ -56,7 +63,7 @@ case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|breakdown" >&2; exit 2 ;;
+  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|recipe|breakdown" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1
