@@ -116,7 +116,7 @@ def breakdown(
             rows.append({"stage": stage, "ms": ms, "share": ms / total if total else 0.0, "cumulative_ms": s})
             prev = s["median"]
         busy = busy_reasons(record, {stage: s for (stage, _, _), s in zip(cuts, stats, strict=True)})
-        result["timing"][str(t)] = {"rows": rows, "total_ms": total, "machine": record, "busy": busy}
+        result["timing"][str(t)] = {"rows": rows, "total_ms": total, "load": record, "busy": busy}
     return result
 
 

@@ -138,7 +138,7 @@ def benchmark_latency(
         "threads": counts,
         "frames": "images" if images else "noise",
         "method": "interleaved: every (variant, threads) round-robin in one process",
-        "machine": machine,
+        "load": machine,  # the pass's load record ("machine" is the provenance: CPU, versions)
         "busy": busy,
         "busy_rule": BUSY_RULE,
         "float32_matmul_peak_gflops": peaks,
@@ -246,13 +246,13 @@ def latency_markdown(result: dict[str, Any]) -> str:
 
 def _method_line(result: dict[str, Any]) -> str:
     """How the table was timed, the machine's load, and the busy flag (results from before: fresh processes)."""
-    if "machine" not in result:
+    if "load" not in result:
         return "each row is a fresh process, one after another."
     from munet.benchmarks.timing import describe_machine
 
     text = (
         f"all rows timed round-robin in one process ({result['runs']} rounds); peak RSS from a fresh process "
-        f"per row. Machine: {describe_machine(result['machine'])}."
+        f"per row. Machine: {describe_machine(result['load'])}."
     )
     if result.get("busy"):
         text += f"\n\n> **BUSY machine** ({'; '.join(result['busy'])}): {result.get('busy_rule', '')}."

@@ -184,7 +184,7 @@ def run_pareto(
     if timing is not None:
         result["points"] = [pareto_point(r, threads) for r in rows]
         result["latency_method"] = "interleaved: every int8 model at 1/2 threads round-robin, end to end, one pass"
-        result["machine"], result["busy"] = timing["machine"], timing["busy"]
+        result["load"], result["busy"] = timing["machine"], timing["busy"]
         echo(
             f"[pareto] {result['latency_method']}" + (f"; BUSY: {'; '.join(timing['busy'])}" if timing["busy"] else "")
         )
@@ -259,10 +259,10 @@ def pareto_markdown(result: dict[str, Any]) -> str:
         for p in result["points"]
     ]
     machine = ""
-    if result.get("machine"):
+    if result.get("load"):
         from munet.benchmarks.timing import describe_machine
 
-        machine = f" Machine: {describe_machine(result['machine'])}."
+        machine = f" Machine: {describe_machine(result['load'])}."
         if result.get("busy"):
             machine += f" **BUSY**: {'; '.join(result['busy'])}."
     return "".join(

@@ -40,7 +40,7 @@ def test_breakdown_times_every_stage_and_writes_markdown(tmp_path: Path, blob_da
     timing = result["timing"]["1"]
     assert timing["total_ms"] > 0 and len(timing["rows"]) == 6
     assert sum(r["ms"] for r in timing["rows"]) == pytest.approx(timing["total_ms"])
-    assert timing["machine"]["load_before"] is not None
+    assert timing["load"]["load_before"] is not None
     assert len(list((tmp_path / "cuts").glob("cut_*_int8.tflite"))) == 6
     text = breakdown_markdown([result])
     assert "| up4 |" in text and "1 thr." in text

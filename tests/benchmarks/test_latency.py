@@ -51,7 +51,8 @@ def test_latency_of_float32_and_int8(tiny_tflites: dict[str, Path], tmp_path: Pa
     data = json.loads((tmp_path / "latency.json").read_text())
     assert data["command"] == "munet-bench latency (test)" and data["runs"] == 6
     assert data["method"].startswith("interleaved") and data["busy_rule"]
-    assert len(data["machine"]["load_before"]) == 3 and data["machine"]["cores"] >= 1
+    assert len(data["load"]["load_before"]) == 3 and data["load"]["cores"] >= 1
+    assert data["machine"]["cpu"] and "numpy" in data["machine"]["versions"]  # the provenance is not overwritten
     assert isinstance(data["busy"], list)
     assert data["variants"]["tiny_int8"]["results"]["1"]["stages"]["e2e_ms"]["runs"] == 6
     assert "tiny_int8" in (tmp_path / "latency.md").read_text()

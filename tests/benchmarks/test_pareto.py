@@ -97,7 +97,7 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
     for p in result["points"]:
         assert p["latency_ms_1t"] > 0 and p["latency_ms_2t"] > 0 and p["latency_ms"] == p["latency_ms_2t"]
         assert p["gmacs"] == 0.3 and p["params"] == 10 and p["init"] == "scratch"
-    assert result["latency_method"].startswith("interleaved") and len(result["machine"]["load_before"]) == 3
+    assert result["latency_method"].startswith("interleaved") and len(result["load"]["load_before"]) == 3
     saved = json.loads((out / "pareto.json").read_text())
     assert saved["points"][1]["dice_int8"] == 0.7 and (out / "pareto.png").stat().st_size > 1000
     md = (out / "pareto.md").read_text()
