@@ -84,6 +84,24 @@ def time_cuts(
     return [summarize(t) for t in times], record
 
 
+def time_cuts_fresh(paths: Sequence[Path], threads: int, runs: int = 100) -> tuple[list[dict[str, float]], dict]:
+    """:func:`time_cuts` in a fresh Python without TensorFlow loaded: the converter's idle thread pools in this
+    process and its own load made the timed pass busy (p90/median 2, two threads slower than one)."""
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "munet.benchmarks.breakdown", str(threads), str(runs), *map(str, paths)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        from munet.errors import MunetError
+
+        raise MunetError(f"breakdown timing failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:200]}")
+    out = json.loads(lines[-1])
+    return out["stats"], out["load"]
+
+
 def breakdown(
     keras_path: str | Path,
     calib_data: str | Path,
@@ -108,7 +126,7 @@ def breakdown(
         result["stages"].append({"stage": stage, "macs": macs - prev_macs, "cumulative_macs": macs})
         prev_macs = macs
     for t in threads:
-        stats, record = time_cuts([p for _, p, _ in cuts], t, runs=runs)
+        stats, record = time_cuts_fresh([p for _, p, _ in cuts], t, runs=runs)
         total = stats[-1]["median"]
         rows, prev = [], 0.0
         for (stage, _, _), s in zip(cuts, stats, strict=True):
@@ -138,3 +156,12 @@ def breakdown_markdown(results: Sequence[dict[str, Any]]) -> str:
         busy = [f"{t} thr.: {'; '.join(r['timing'][t]['busy'])}" for t in threads if r["timing"][t]["busy"]]
         lines += ["", f"Whole model (bare int8 invoke, median): {totals}." + (f" BUSY: {busy}" if busy else ""), ""]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m munet.benchmarks.breakdown THREADS RUNS CUT.tflite ... (used by breakdown())
+    import json
+    import sys
+
+    n_threads, n_runs, *files = sys.argv[1:]
+    stats, load = time_cuts([Path(f) for f in files], int(n_threads), runs=int(n_runs))
+    print(json.dumps({"stats": stats, "load": load}))
