@@ -32,8 +32,7 @@ case "${1:-}" in
       cp "$RUN/curves.png" "$OUT/train_curves.png"; cp "$RUN/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
     fi
     if [[ $STEP == all || $STEP == convert ]]; then
-      munet-convert "$RUN" --float32 --out "$RUN/munet" | tee "$OUT/convert_float32.txt"
-      munet-convert "$RUN" --int8 --out "$RUN/munet" | tee "$OUT/convert_int8.txt"
+      munet-convert "$RUN" --int8 --float32 --val-data "$DATA/val" --out "$RUN/munet" | tee "$OUT/convert.txt"
       # The bundled file: the encoder's first depthwise conv kept float (see README, Edge decoder), post-processing
       # min_area calibrated on training images.
       munet-convert "$RUN" --int8 --keep-float expanded_conv_depthwise_relu --calibrate-postproc \
