@@ -19,7 +19,7 @@ import yaml
 
 from munet.edge.preprocess import parse_size
 from munet.errors import MunetError
-from munet.train.models.decoder import BLOCK_CONV, HEADS, PAPER_FILTERS, UPSAMPLE
+from munet.train.models.decoder import BLOCK_CONV, HEADS, PAPER_FILTERS, UPSAMPLE, DecoderSpec
 from munet.train.pipeline import AugmentConfig
 from munet.train.presets import PRESETS, preset_keys
 
@@ -102,6 +102,15 @@ class TrainConfig:
     def input_size(self) -> tuple[int, int]:
         return (int(self.size[0]), int(self.size[1]))
 
+    def decoder_spec(self) -> DecoderSpec:
+        """The decoder these keys describe (:mod:`munet.train.models.decoder`)."""
+        return DecoderSpec(
+            upsample=self.decoder_upsample,
+            block_conv=self.decoder_conv,
+            filters=tuple(int(f) for f in self.decoder_filters),
+            head=self.decoder_head,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -126,14 +135,7 @@ class TrainConfig:
         _choice("decoder_head", self.decoder_head, HEADS)
         if self.preset is not None:
             _choice("preset", self.preset, tuple(PRESETS))
-        if len(self.decoder_filters) != 4 or any(f < 1 for f in self.decoder_filters):
-            raise MunetError(
-                f"decoder_filters {self.decoder_filters}: four positive widths, deepest first (e.g. 96,64,48,32)"
-            )
-        if self.decoder_upsample != "transpose" and self.decoder_conv == "none":
-            raise MunetError(
-                f"decoder_upsample {self.decoder_upsample!r} has no weights: set decoder_conv to plain or separable"
-            )
+        self.decoder_spec().validate(levels=4)  # widths and combinations: the builder's own rules
         h, w = self.input_size
         if h % 32 or w % 32 or h <= 0 or w <= 0:
             raise MunetError(f"size {h}x{w}: height and width must be positive multiples of 32 (e.g. 256 or 192x256)")

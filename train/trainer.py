@@ -32,6 +32,7 @@ from typing import Any
 from munet.edge.atomic import write_text_atomic
 from munet.errors import MunetError
 from munet.train.config import TrainConfig, config_from_run
+from munet.train.models.decoder import DecoderSpec
 
 RESUME_HINT = "munet-train --resume {run}"
 
@@ -186,14 +187,6 @@ def _devices(config: TrainConfig) -> tuple[Any, bool, str]:
     return strategy, mixed, device
 
 
-_DEFAULT_DECODER = {
-    "decoder_upsample": "transpose",
-    "decoder_conv": "none",
-    "decoder_filters": (512, 256, 128, 64),
-    "decoder_head": "transpose",
-}
-
-
 def _builder_kwargs(config: TrainConfig) -> dict[str, Any]:
     from munet.train.models import get_builder
 
@@ -210,7 +203,7 @@ def _builder_kwargs(config: TrainConfig) -> dict[str, Any]:
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     if accepts_any or all(k in params for k in decoder):
         wanted.update(decoder)
-    elif decoder != _DEFAULT_DECODER:
+    elif config.decoder_spec() != DecoderSpec():
         raise MunetError(f"--arch {config.arch}: its decoder is fixed; the decoder_* settings apply to munet only")
     return {k: v for k, v in wanted.items() if accepts_any or k in params}
 
