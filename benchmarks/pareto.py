@@ -96,6 +96,7 @@ def pareto_point(row: dict[str, Any], threads: int) -> dict[str, Any]:
         "dice_int8": row["scores"]["int8"]["per-image"]["dice"],
         "agreement_dice": row["agreement"]["int8"]["dice"],
         "seconds": row["train_s"],
+        "overrides": {k: v for k, v in row["overrides"].items() if k != "encoder_weights"},
     }
     for t in sorted({1, 2, threads}):
         point[f"latency_ms_{t}t"] = lat.get(f"int8@{t}", {}).get("median")
@@ -246,6 +247,7 @@ def pareto_markdown(result: dict[str, Any]) -> str:
             p["init"],
             ", ".join(f"{k.removeprefix('decoder_')}={v}" for k, v in p.get("decoder", {}).items()),
             p["epochs"],
+            None if p.get("seconds") is None else round(p["seconds"] / 60, 1),
             p.get("params"),
             p["gmacs"],
             p["size_mb"],
@@ -280,6 +282,7 @@ def pareto_markdown(result: dict[str, Any]) -> str:
                     "encoder init",
                     "decoder",
                     "epochs",
+                    "train min",
                     "params",
                     "GMACs",
                     "MB",

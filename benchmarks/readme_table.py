@@ -30,6 +30,10 @@ PARETO_START = "<!-- pareto:start -->"
 PARETO_END = "<!-- pareto:end -->"
 DECODERS_START = "<!-- decoders:start -->"
 DECODERS_END = "<!-- decoders:end -->"
+RECIPE_START = "<!-- recipe:start -->"
+RECIPE_END = "<!-- recipe:end -->"
+#: Keys that do not make a point a different recipe: the seed (baseline repeats) and where the weights lie.
+_NOT_A_LEVER = ("seed", "encoder_weights")
 HEADER = (
     "result set",
     "model",
@@ -292,6 +296,69 @@ def render_decoders(results: str | os.PathLike[str]) -> str:
     return out
 
 
+def _lever(point: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The overrides in which ``point`` differs from the baseline point ``base`` (seed and weight paths aside)."""
+    o, b = point.get("overrides", {}), base.get("overrides", {})
+    return {k: v for k, v in o.items() if k not in _NOT_A_LEVER and b.get(k) != v}
+
+
+def _lever_label(lever: dict[str, Any]) -> str:
+    if not lever:
+        return "baseline"
+    fmt = lambda v: ", ".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v  # noqa: E731
+    return "; ".join(f"{k}: {fmt(v)}" for k, v in lever.items())
+
+
+def render_recipe(results: str | os.PathLike[str]) -> str:
+    """The training-recipe study (``recipe/pareto.json``): each lever against the baseline's seed-to-seed spread.
+
+    The first point is the baseline; points that differ from it only in ``seed`` are its repeats. A lever's
+    int8 Dice counts as a gain only when it lies outside the range of the baseline seeds.
+    """
+    import statistics
+
+    path = Path(results) / "recipe" / "pareto.json"
+    if not path.is_file():
+        return "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
+    doc = _load(path)
+    points = doc.get("points", [])
+    if not points:
+        return "_The recipe study has no finished point yet._\n"
+    base = points[0]
+    seeds = [p for p in points if not _lever(p, base)]
+    dice = [p["dice_int8"] for p in seeds]
+    lo, hi, mean = min(dice), max(dice), statistics.fmean(dice)
+    header = ("point", "lever (vs. the edge preset)", "seed", "epochs", "train min", "Dice float", "Dice int8")
+    header += ("int8 vs float", "Δ int8 vs baseline mean", "outside the seed range")
+    rows = []
+    for p in points:
+        lever = _lever(p, base)
+        delta = p["dice_int8"] - mean
+        verdict = "" if not lever else ("higher" if p["dice_int8"] > hi else "lower" if p["dice_int8"] < lo else "no")
+        rows.append(
+            [
+                p.get("name"),
+                _lever_label(lever),
+                p.get("overrides", {}).get("seed", 0),
+                p.get("epochs"),
+                _f(p["seconds"] / 60, 1) if p.get("seconds") is not None else "–",
+                _f(p.get("dice_float")),
+                _f(p.get("dice_int8")),
+                _f(p.get("agreement_dice")),
+                "–" if not lever else f"{delta:+.4f}",
+                verdict,
+            ]
+        )
+    spread = f"{mean:.4f} (range {lo:.4f}–{hi:.4f}, {len(dice)} seed{'s' if len(dice) > 1 else ''})"
+    m = doc.get("machine", {}) or {}
+    return markdown_table(header, rows) + (
+        f"\n- baseline int8 Dice over seeds: {spread}; per-image means on the validation set "
+        f"`{doc.get('val_data', '')}`, masks at the original size\n"
+        f"- `recipe/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {m.get('cpu', '?')}, "
+        f"{m.get('cores', '?')} cores); train min: wall-clock on that machine, conversion and scoring excluded\n"
+    )
+
+
 def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with everything between ``start_marker`` and ``end_marker`` replaced by ``block``."""
     start, end = text.find(start_marker), text.find(end_marker)
@@ -314,6 +381,7 @@ def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str
         (COMPARE_START, COMPARE_END, render_compare),
         (PARETO_START, PARETO_END, render_pareto),
         (DECODERS_START, DECODERS_END, render_decoders),
+        (RECIPE_START, RECIPE_END, render_recipe),
     )
     for start, end, render in blocks:
         if start in new:

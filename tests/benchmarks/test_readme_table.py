@@ -149,3 +149,33 @@ def test_decoder_block_shows_speedups_against_the_paper_decoder_and_the_breakdow
     assert "| edge | 128×128 | nearest + separable 96/64/48/32" in text
     assert "4.00 / 2.00" in text and "1.00 / 1.00" in text  # the paper row is its own reference
     assert "encoder 50 %" in text and "1.00 ms" in text
+
+
+def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import render_recipe
+
+    assert "No committed recipe study" in render_recipe(tmp_path)
+    root = tmp_path / "recipe"
+    root.mkdir()
+
+    def point(name, dice, **overrides):
+        return {
+            "name": name, "overrides": {"preset": "edge", **overrides}, "epochs": 8, "seconds": 600.0,
+            "dice_float": dice + 0.002, "dice_int8": dice, "agreement_dice": 0.97,
+        }  # fmt: skip
+
+    points = [
+        point("edge", 0.860),
+        point("edge-seed1", 0.866, seed=1),
+        point("ema", 0.872, ema=0.99),  # above every seed: a gain
+        point("bce", 0.863, loss="focal-tversky+bce"),  # inside the seed range: not resolved
+        point("scale", 0.850, augment={"rotation_deg": 20.0, "scale": 0.2}),
+    ]
+    (root / "pareto.json").write_text(json.dumps({"points": points, "command": "bash benchmarks/reproduce.sh recipe"}))
+    text = render_recipe(tmp_path)
+    lines = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "| baseline | 0 | 8 | 10.0 |" in lines["edge"] and "| baseline | 1 |" in lines["edge-seed1"]
+    assert "ema: 0.99" in lines["ema"] and "+0.0090 | higher |" in lines["ema"]
+    assert lines["bce"].endswith("+0.0000 | no |")
+    assert "augment: rotation_deg=20.0, scale=0.2" in lines["scale"] and lines["scale"].endswith("| lower |")
+    assert "0.8630 (range 0.8600–0.8660, 2 seeds)" in text and "reproduce.sh recipe" in text
