@@ -1,19 +1,17 @@
 """The paper's comparison (Tables 1 and 2): every architecture, one training budget, the same metrics.
 
-For each architecture of the registry (MU-Net and the baselines of ``munet.train.models.baselines``):
-
-1. train it through the trainer API (``munet.train.trainer.train``) with the same budget (input
-   size, epochs, batch, optimiser, loss, augmentation, training images) and no early stopping;
-2. convert ``best.keras`` with ``munet.convert.api.convert`` to float32 and full-int8 TFLite
-   (calibration: the training images);
-3. segment every validation image with ``munet.edge.runtime.Segmenter`` (masks at the original
-   image size, as the ISIC scoring requires) and score it with ``munet.edge.metrics.compute_metrics``
-   (the paper's six metrics + mIoU + ISIC thresholded Jaccard, per-image means);
-4. count parameters and MACs (``munet.train.models.complexity``);
-5. once every row is scored, time one inference of every float32 and int8 model **round-robin in one
-   pass** (median, LiteRT, ``threads`` threads). Timing each model right after its own training put
-   rows minutes apart under different machine load: two identical int8 graphs once read 7.1 and
-   2.4 ms on a shared 2-core machine, and the same at the 10th percentile when interleaved.
+A thin sweep over the experiment runner (:mod:`munet.benchmarks.experiment`): every ``--archs`` entry is one
+:class:`~munet.benchmarks.experiment.Point` (arch, alpha, size, encoder start, epochs, batch, lr, loss, seed)
+that :func:`~munet.benchmarks.experiment.run_point` trains into ``RUNS/<name>/<entry>`` with the same budget
+and no early stopping, converts to float32 and full-int8 TFLite (one SavedModel export, int8 calibrated on
+the training images) and scores on every validation image with the shared scorer (``munet.edge.metrics``:
+masks at the original image size, the paper's six metrics + mIoU + ISIC thresholded Jaccard, per-image means
+and pixel-pooled); parameters and MACs come from ``munet.train.models.complexity``. Once every row is scored,
+one inference of every float32 and int8 model is timed **round-robin in one pass**
+(:func:`~munet.benchmarks.experiment.time_rows`: median, LiteRT, ``threads`` threads) with the machine's load
+recorded. Timing each model right after its own training put rows minutes apart under different machine
+load: two identical int8 graphs once read 7.1 and 2.4 ms on a shared 2-core machine, and the same at the
+10th percentile when interleaved.
 
 An entry of ``--archs`` may name its encoder start, ``munet@none`` (MU-Net from scratch beside the
 ImageNet one: how much of the gap is the pretrained encoder) or ``unet-vgg19@imagenet``.
@@ -35,8 +33,6 @@ Paper-style run on a GPU: ``--size 256 --epochs 60`` (the paper's settings) and 
 from __future__ import annotations
 
 import json
-import shutil
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,7 +40,7 @@ from typing import Any
 
 import click
 
-from munet.benchmarks.experiment import subset_folder
+from munet.benchmarks.experiment import Point, Setup, run_point, subset_folder, time_rows
 from munet.errors import InputError, MunetError, cli_errors
 
 #: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed".
@@ -66,6 +62,8 @@ PAPER_LABELS = {
     "unet": "U-Net-224",
     "munet": "Proposed (MU-Net)",
 }
+#: The TFLite variants of every architecture (scored, and timed in one pass).
+MODES = ("float32", "int8")
 #: The paper's six metrics, in its column order.
 PAPER_METRICS = ("accuracy", "recall", "precision", "iou", "tversky", "dice")
 #: The paper's published values (%), for the reader's side-by-side (Tables 1 and 2; U-Net = "U-Net-224").
@@ -114,6 +112,11 @@ class Budget:
             f"{h}x{w} inputs, {self.epochs} epochs (no early stopping), batch {self.batch}, Adam lr {self.lr:g}, "
             f"{self.loss} loss, flips + rotation, seed {self.seed}, {lim}, {val}; MU-Net alpha {self.alpha}"
         )
+
+    def overrides(self) -> dict[str, Any]:
+        """The training-config keys every architecture shares (the runner sets patience: no early stopping)."""
+        keys = ("alpha", "epochs", "batch", "lr", "loss", "seed")
+        return {"size": list(self.size), **{k: getattr(self, k) for k in keys}}
 
 
 @dataclass
@@ -173,142 +176,54 @@ def parse_arch(entry: str, spec: dict[str, str]) -> tuple[str, str, str]:
     return arch, start, f"{LABELS.get(arch, arch)}, {'from scratch' if start == 'none' else 'ImageNet'}"
 
 
-def train_arch(arch: str, train_dir: Path, val_dir: Path, layout: str, budget: Budget, weights: str, run_dir: Path):
-    """Train one architecture with the shared budget; returns the trainer's ``RunResult``."""
-    from munet.train.config import TrainConfig
-    from munet.train.trainer import train
-
-    config = TrainConfig(
-        data=str(train_dir),
-        val_data=str(val_dir),
-        dataset=layout,
-        arch=arch,
-        alpha=budget.alpha,
-        size=list(budget.size),
-        encoder_weights=weights,
-        epochs=budget.epochs,
-        batch=budget.batch,
-        lr=budget.lr,
-        loss=budget.loss,
-        seed=budget.seed,
-        patience=budget.epochs + 1,  # the same number of epochs for everyone
-        out=str(run_dir),
-    ).validate()
-    return train(config, verbose=2)
-
-
-def complexity_of(keras_path: Path, arch: str, budget: Budget) -> tuple[int, int, int]:
-    """(parameters, MACs at the budget size, MACs at 256x256) of the trained model's architecture."""
-    import keras
-
-    import munet.train.losses  # noqa: F401  (registers the custom objects in checkpoints)
-    import munet.train.metrics  # noqa: F401
-    from munet.train.models.complexity import complexity, measure
-
-    c = complexity(keras.models.load_model(keras_path, compile=False))
-    kwargs = {"alpha": budget.alpha} if arch == "munet" else {}
-    c256 = measure(arch, (256, 256), **kwargs) if c.input_size != (256, 256) else c
-    return c.params, c.macs, c256.macs
-
-
-def evaluate_tflite(
-    path: Path, samples: Sequence[tuple[Any, Any]], threads: int
-) -> tuple[dict[str, float], dict[str, float]]:
-    """(per-image, pixel-pooled) metrics of a TFLite model on (rgb, mask) samples, masks at the original size."""
-    from munet.edge.metrics import compute_metrics
-    from munet.edge.runtime import Segmenter
-
-    seg = Segmenter(path, threads=threads)
-    preds = [seg.segment(rgb).mask for rgb, _ in samples]
-    truths = [m for _, m in samples]
-    return compute_metrics(preds, truths, reduction="per-image"), compute_metrics(preds, truths, reduction="pixel")
-
-
 SEQUENTIAL_TIMING = "per row, right after its training"  # how results from before the interleaved pass were timed
 
 
-def time_tflite(path: Path, frame: Any, runs: int, threads: int, warmup: int = 3) -> float:
-    """Median milliseconds of one inference (``Segmenter.invoke``, pre/post-processing excluded)."""
-    from munet.benchmarks.latency import time_interleaved
+def macs_256(arch: str, size: Sequence[int], alpha: float, macs: int) -> int:
+    """MACs of ``arch`` at the paper's 256x256 (``macs`` itself when it was trained at that size)."""
+    if tuple(size) == (256, 256):
+        return macs
+    from munet.train.models.complexity import measure
 
-    return time_interleaved([path], frame, runs, threads, warmup)[0]["median"]
-
-
-def retime_rows(rows: list[dict[str, Any]], frame: Any, budget: Budget) -> int:
-    """Replace ``float_ms``/``int8_ms`` of every scored row whose model files exist by one interleaved pass.
-
-    Returns how many rows were retimed; rows whose TFLite files are gone keep their own timing.
-    """
-    todo = []
-    for r in rows:
-        files = [Path(r.get("run_dir", "")) / f"model_{m}.tflite" for m in ("float32", "int8")]
-        if not r.get("error") and all(f.is_file() for f in files):
-            todo.append((r, files))
-    if not todo:
-        return 0
-    from munet.benchmarks.latency import time_interleaved
-
-    stats = time_interleaved([f for _, files in todo for f in files], frame, budget.latency_runs, budget.threads)
-    for i, (r, _) in enumerate(todo):
-        f32, i8 = stats[2 * i], stats[2 * i + 1]
-        r["float_ms"], r["int8_ms"] = f32["median"], i8["median"]
-        r["float_ms_p10"], r["int8_ms_p10"] = f32["p10"], i8["p10"]
-    return len(todo)
+    return int(measure(arch, (256, 256), **({"alpha": alpha} if arch == "munet" else {})).macs)
 
 
-def run_arch(
-    arch: str,
-    train_dir: Path,
-    val_dir: Path,
-    layout: str,
-    samples: Sequence[tuple[Any, Any]],
-    budget: Budget,
-    weights: str,
-    run_dir: Path,
-    reuse: bool,
-) -> ArchResult:
-    """Train (or reuse), convert, evaluate and time one architecture (``run_dir/row.json``: the scored row)."""
-    from munet.benchmarks.report import write_json
-    from munet.convert.api import Converter
+def latency_of(row: dict[str, Any], threads: int) -> dict[str, float]:
+    """``float_ms``/``int8_ms`` and their 10th percentiles from a row's timing pass (empty when not timed)."""
+    out: dict[str, float] = {}
+    for mode, key in (("float32", "float"), ("int8", "int8")):
+        if stats := row.get("latency", {}).get(f"{mode}@{threads}"):
+            out |= {f"{key}_ms": stats["median"], f"{key}_ms_p10": stats["p10"]}
+    return out
 
-    imagenet = weights.lower() not in ("none", "")
-    res = ArchResult(arch, LABELS.get(arch, arch), weights, imagenet, run_dir=run_dir.as_posix())
-    progress = run_dir / "state" / "progress.json"
-    done = progress.is_file() and json.loads(progress.read_text()).get("finished", False)
-    saved_row = run_dir / "row.json"
-    if reuse and done and saved_row.is_file():
-        print(f"[{arch}] reusing the scored row {saved_row}", flush=True)
-        return ArchResult(**json.loads(saved_row.read_text()))
-    t0 = time.perf_counter()
-    if reuse and done:
-        print(f"[{arch}] reusing the finished run in {run_dir}", flush=True)
-        res.epochs = int(json.loads(progress.read_text()).get("epoch", 0))
-    else:
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        result = train_arch(arch, train_dir, val_dir, layout, budget, weights, run_dir)
-        res.epochs = result.epochs_completed
-    res.train_s = round(time.perf_counter() - t0, 1)
-    best = run_dir / "best.keras"
-    metrics_file = run_dir / "metrics.json"
-    if metrics_file.is_file():
-        res.keras_val = json.loads(metrics_file.read_text()).get("per-image", {})
-    res.params, res.macs, res.macs_256 = complexity_of(best, arch, budget)
 
-    with Converter(run_dir) as conv:  # one SavedModel export for both modes (FCN's takes minutes)
-        f32 = conv.convert("float32", run_dir / "model_float32.tflite").path
-        conv.set_calibration(train_dir, calib_count=budget.calib_count)
-        i8 = conv.convert("int8", run_dir / "model_int8.tflite").path
-    res.float_mb = round(f32.stat().st_size / 1e6, 2)
-    res.int8_mb = round(i8.stat().st_size / 1e6, 2)
-    res.float32, res.float32_pixel = evaluate_tflite(f32, samples, budget.threads)
-    res.int8, _ = evaluate_tflite(i8, samples, budget.threads)
-    res.int8_dice_drop = res.float32["dice"] - res.int8["dice"]
-    frame = samples[0][0]
-    res.float_ms = round(time_tflite(f32, frame, budget.latency_runs, budget.threads), 2)
-    res.int8_ms = round(time_tflite(i8, frame, budget.latency_runs, budget.threads), 2)
-    write_json(saved_row, asdict(res))
-    return res
+def arch_result(row: dict[str, Any], entry: str, label: str, threads: int) -> ArchResult:
+    """The comparison's row of an experiment row (:func:`~munet.benchmarks.experiment.run_point`'s scores,
+    models, latency); a ``row.json`` from before the runner (an :class:`ArchResult`) is taken as it is."""
+    if "scores" not in row:
+        return ArchResult(**{**row, "arch": entry, "label": label})
+    o, f, q = row["overrides"], row["scores"]["float32"], row["scores"]["int8"]
+    start = str(o["encoder_weights"])
+    return ArchResult(
+        entry,
+        label,
+        start,
+        start.lower() not in ("none", ""),
+        params=row["params"],
+        macs=row["macs"],
+        macs_256=macs_256(o["arch"], o["size"], o["alpha"], row["macs"]),
+        train_s=row["train_s"],
+        epochs=row["epochs"],
+        keras_val=row["keras_val"],
+        float32=f["per-image"],
+        int8=q["per-image"],
+        float32_pixel=f["pixel"],
+        int8_dice_drop=f["per-image"]["dice"] - q["per-image"]["dice"],
+        float_mb=round(row["models"]["float32"]["size_bytes"] / 1e6, 2),
+        int8_mb=round(row["models"]["int8"]["size_bytes"] / 1e6, 2),
+        run_dir=row["run_dir"],
+        **latency_of(row, threads),
+    )
 
 
 # ------------------------------------------------------------------------------------------------- report
@@ -319,6 +234,16 @@ def _pct(v: float | None) -> str:
 
 def _num(v: float | None, digits: int = 2) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
+
+
+def _machine(result: dict[str, Any]) -> str:
+    """The load of the timing pass (and why it looks busy) for the latency sentence; "" for older results."""
+    if not result.get("load"):
+        return ""
+    from munet.benchmarks.timing import describe_machine
+
+    busy = f" **BUSY**: {'; '.join(result['busy'])}." if result.get("busy") else ""
+    return f" Machine during the timing pass: {describe_machine(result['load'])}.{busy}"
 
 
 def compare_markdown(result: dict[str, Any]) -> str:
@@ -381,7 +306,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "(`munet.edge.metrics`, threshold 0.5); int8 = full-int8 TFLite calibrated on the training images; "
         f"latency: median of {result['budget']['latency_runs']} LiteRT inferences, "
         f"{result['budget']['threads']} thread(s), pre/post-processing excluded, "
-        f"{result.get('latency_method', SEQUENTIAL_TIMING)}. Pixel-pooled metrics "
+        f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{_machine(result)} Pixel-pooled metrics "
         "(counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
         "SegNet uses nearest-neighbour upsampling instead of max-unpooling indices (not expressible in builtin "
@@ -417,6 +342,7 @@ def compare(
     command: str | None = None,
 ) -> dict[str, Any]:
     """Run the comparison and write ``out_dir/compare_<name>.{json,md}``; returns the JSON dict."""
+    from munet.benchmarks.accuracy import Sample
     from munet.benchmarks.report import provenance, write_json, write_markdown
     from munet.train.datasets import find_pairs, load_pair
     from munet.train.models import get_builder
@@ -436,7 +362,17 @@ def compare(
         train_dir, train_pairs = subset_folder(train_pairs, n_train, budget.seed, base / "data" / "train")
         val_dir, val_pairs = subset_folder(val_pairs, n_val, budget.seed, base / "data" / "val")
         run_layout = "folder"
-    samples = [load_pair(p) for p in val_pairs]
+    samples = [Sample(Path(p.image).stem, *load_pair(p)) for p in val_pairs]
+    setup = Setup(
+        train_dir,
+        val_dir,
+        base,
+        layout=run_layout,
+        calib_count=budget.calib_count,
+        threads=budget.threads,
+        reuse=reuse,
+        verbose=2,
+    )
     result: dict[str, Any] = {
         "name": name,
         "train": str(train_dir),
@@ -450,27 +386,45 @@ def compare(
         "models": [],
     }
     json_path, md_path = out_dir / f"compare_{name}.json", out_dir / f"compare_{name}.md"
-    for entry, (arch, start, label) in entries.items():
-        print(f"[{entry}] training {budget.describe()}", flush=True)
-        try:
-            row = run_arch(arch, train_dir, val_dir, run_layout, samples, budget, start, base / entry, reuse)
-            row.arch, row.label = entry, label
-        except MunetError as exc:  # one architecture failing (e.g. no ImageNet download) keeps the others
-            row = ArchResult(entry, label, start, False, error=str(exc))
-        result["models"].append(asdict(row))
+
+    def save() -> None:
         write_json(json_path, result)
         write_markdown(md_path, compare_markdown(result))
-        print(
-            f"[{entry}] done: {json.dumps({k: asdict(row)[k] for k in ('params', 'float_ms', 'int8_ms')})}", flush=True
-        )
-    n = retime_rows(result["models"], samples[0][0], budget)
+
+    rows: dict[str, dict[str, Any]] = {}  # entry -> the runner's row, for the timing pass
+    for entry, (arch, start, label) in entries.items():
+        point = Point(entry, {"arch": arch, "encoder_weights": start, **budget.overrides()}, MODES)
+        try:
+            row = run_point(point, setup, samples, echo=_say)
+            res = arch_result(row, entry, label, budget.threads)
+        except MunetError as exc:  # one architecture failing (e.g. no ImageNet download) keeps the others
+            res = ArchResult(entry, label, start, False, error=str(exc))
+        else:
+            if "scores" not in row:  # a row.json from before the runner: its files, for the timing pass
+                row.setdefault("models", {m: {"path": (base / entry / f"model_{m}.tflite").as_posix()} for m in MODES})
+            rows[entry] = row
+        result["models"].append(asdict(res))
+        save()
+        _say(f"[{entry}] done: {json.dumps({k: result['models'][-1][k] for k in ('params', 'int8_dice_drop')})}")
+    timing = time_rows(list(rows.values()), [(m, budget.threads) for m in MODES], samples[0].image, budget.latency_runs)
+    for r in result["models"]:
+        r.update(latency_of(rows.get(r["arch"], {}), budget.threads))
+    n = sum(bool(latency_of(row, budget.threads)) for row in rows.values())
     result["latency_method"] = (
         f"interleaved: {n} row(s) timed round-robin in one pass after all training" if n else SEQUENTIAL_TIMING
     )
-    print(f"[compare] {result['latency_method']}", flush=True)
-    write_json(json_path, result)
-    write_markdown(md_path, compare_markdown(result))
+    if timing is not None:
+        result["load"], result["busy"] = timing["machine"], timing["busy"]
+    _say(
+        f"[compare] {result['latency_method']}"
+        + (f"; BUSY: {'; '.join(timing['busy'])}" if timing and timing["busy"] else "")
+    )
+    save()
     return result
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
 
 
 # ------------------------------------------------------------------------------------------------- CLI

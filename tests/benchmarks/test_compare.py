@@ -1,4 +1,5 @@
-"""The architecture comparison script: data subsets, scoring of TFLite models, the Table 1/2 Markdown."""
+"""The architecture comparison (a sweep over the experiment runner): data subsets, the runner's rows mapped to
+the paper's metrics, one timing pass, the Table 1/2 Markdown."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from munet.benchmarks.compare import (
+    MODES,
     PAPER_METRICS,
     Budget,
     _parse_weights,
+    arch_result,
     compare,
     compare_markdown,
-    evaluate_tflite,
     parse_arch,
     resolve_split,
     subset_folder,
-    time_tflite,
 )
 from munet.errors import InputError, MunetError
 
@@ -54,16 +55,39 @@ def test_subset_folder_is_a_seeded_folder_layout_sample(tiny_pairs: Path, tmp_pa
     assert [p.image for p in chosen2] == [p.image for p in chosen]
 
 
-def test_tflite_scoring_and_timing(tiny_tflites: dict[str, Path], tiny_pairs: Path) -> None:
-    from munet.train.datasets import find_pairs, load_pair
+def test_runner_scores_map_to_the_paper_metrics(tiny_tflites: dict[str, Path], tiny_pairs: Path) -> None:
+    """The runner's row (shared scorer: per-image and pixel dicts) becomes the comparison's row."""
+    from munet.benchmarks.accuracy import load_samples
+    from munet.benchmarks.experiment import score_models
 
-    samples = [load_pair(p) for p in find_pairs(tiny_pairs, "folder")]
-    for path in tiny_tflites.values():
-        per_image, pixel = evaluate_tflite(path, samples, threads=1)
+    row = score_models(tiny_tflites, load_samples(tiny_pairs, layout="folder"), threads=1)
+    row |= {
+        "overrides": {"arch": "munet", "encoder_weights": "imagenet", **Budget(size=(256, 256)).overrides()},
+        "run_dir": "r",
+        "epochs": 2,
+        "train_s": 3.0,
+        "params": 10,
+        "macs": 20,
+        "keras_val": {"dice": 0.4},
+        "models": {m: {"path": p.as_posix(), "size_bytes": 2_345_678} for m, p in tiny_tflites.items()},
+        "latency": {"float32@2": {"median": 4.0, "p10": 3.5}, "int8@2": {"median": 2.0, "p10": 1.5}},
+    }
+    res = arch_result(row, "munet@imagenet", "MU-Net, ImageNet", threads=2)
+    for metrics in (res.float32, res.int8, res.float32_pixel):
         for key in (*PAPER_METRICS, "miou", "isic_jaccard"):
-            assert 0.0 <= per_image[key] <= 1.0 and 0.0 <= pixel[key] <= 1.0
-        assert pixel["isic_jaccard"] == per_image["isic_jaccard"]  # always per image, by definition
-        assert time_tflite(path, samples[0][0], runs=2, threads=1) > 0
+            assert 0.0 <= metrics[key] <= 1.0
+    assert res.float32_pixel["isic_jaccard"] == res.float32["isic_jaccard"]  # always per image, by definition
+    assert res.float32 == row["scores"]["float32"]["per-image"] and res.int8 == row["scores"]["int8"]["per-image"]
+    assert res.int8_dice_drop == pytest.approx(res.float32["dice"] - res.int8["dice"])
+    assert (res.arch, res.imagenet, res.macs_256, res.float_mb, res.keras_val) == (
+        "munet@imagenet",
+        True,
+        20,
+        2.35,
+        {"dice": 0.4},
+    )
+    assert (res.float_ms, res.float_ms_p10, res.int8_ms, res.int8_ms_p10) == (4.0, 3.5, 2.0, 1.5)
+    assert arch_result(row, "m", "m", threads=1).int8_ms is None  # not timed at that thread count
 
 
 def test_unknown_architecture_fails_before_any_training(tiny_pairs: Path, tmp_path: Path) -> None:
@@ -142,25 +166,55 @@ def test_reuse_takes_a_finished_scored_row_without_training(tiny_pairs: Path, tm
     assert json.loads((tmp_path / "compare_x.json").read_text())["models"][0]["params"] == 123
 
 
-def test_interleaved_retiming_replaces_row_latencies(tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path):
-    """All models are timed in one round-robin pass; a row whose model files are gone keeps its timing."""
-    import shutil
+def test_rows_are_timed_in_one_pass_and_the_load_is_recorded(
+    tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    """All models are timed round-robin in one pass (its machine load kept in the JSON and the Markdown); a row
+    whose model files are gone keeps its timing; one architecture failing keeps the others."""
+    import json
 
-    from munet.benchmarks.compare import Budget, retime_rows
-    from munet.train.datasets import find_pairs, load_pair
+    budget = Budget(size=(256, 256), latency_runs=3, threads=1)
+    metrics = {m: 0.5 for m in (*PAPER_METRICS, "miou", "isic_jaccard")}
 
-    frame = load_pair(find_pairs(tiny_pairs, "folder")[0])[0]
-    run = tmp_path / "a"
-    run.mkdir()
-    shutil.copy(tiny_tflites["float32"], run / "model_float32.tflite")
-    shutil.copy(tiny_tflites["int8"], run / "model_int8.tflite")
-    rows = [
-        {"run_dir": run.as_posix(), "float_ms": -1.0, "int8_ms": -1.0},
-        {"run_dir": (tmp_path / "gone").as_posix(), "float_ms": 7.0, "int8_ms": 3.0},
-        {"run_dir": run.as_posix(), "error": "failed", "float_ms": None, "int8_ms": None},
-    ]
-    assert retime_rows(rows, frame, Budget(size=(64, 64), latency_runs=5, threads=1)) == 1
-    assert rows[0]["float_ms"] > 0 and rows[0]["int8_ms"] > 0
-    assert 0 < rows[0]["int8_ms_p10"] <= rows[0]["int8_ms"]
-    assert rows[1] == {"run_dir": (tmp_path / "gone").as_posix(), "float_ms": 7.0, "int8_ms": 3.0}
-    assert rows[2]["float_ms"] is None
+    def write(entry: str, row: dict) -> None:
+        (tmp_path / "runs" / "x" / entry).mkdir(parents=True)
+        (tmp_path / "runs" / "x" / entry / "row.json").write_text(json.dumps(row))
+
+    write(
+        "munet@none",
+        {
+            "name": "munet@none",
+            "overrides": {"arch": "munet", "encoder_weights": "none", **budget.overrides()},
+            "run_dir": "r",
+            "epochs": 1,
+            "train_s": 1.0,
+            "params": 10,
+            "macs": 20,
+            "keras_val": {},
+            "models": {m: {"path": p.as_posix(), "size_bytes": 1000} for m, p in tiny_tflites.items()},
+            "scores": {m: {"per-image": metrics, "pixel": metrics} for m in MODES},
+            "agreement": {},
+            "latency": {},
+        },
+    )
+    old = {"arch": "unet", "label": "old", "encoder_weights": "none", "imagenet": False, "float32": metrics}
+    write("unet", old | {"int8": metrics, "int8_dice_drop": 0.0, "float_ms": 7.0, "int8_ms": 3.0})  # pre-runner row
+    write("fcn", {"name": "fcn", "overrides": {"arch": "fcn"}})  # made with other settings: refused
+    result = compare(
+        tiny_pairs,
+        tiny_pairs,
+        "x",
+        archs=["munet@none", "unet", "fcn"],
+        budget=budget,
+        out_dir=tmp_path,
+        runs_dir=tmp_path / "runs",
+        reuse=True,
+    )
+    new, kept, failed = result["models"]
+    assert new["float_ms"] > 0 and new["int8_ms"] > 0 and 0 < new["int8_ms_p10"] <= new["int8_ms"]
+    assert (kept["float_ms"], kept["int8_ms"]) == (7.0, 3.0)  # its model files are gone
+    assert "other settings" in failed["error"] and failed["float_ms"] is None
+    assert result["latency_method"].startswith("interleaved: 1 row(s)")
+    assert len(result["load"]["load_before"]) == 3 and isinstance(result["busy"], list)
+    assert json.loads((tmp_path / "compare_x.json").read_text())["load"] == result["load"]
+    assert "Machine during the timing pass: load average" in (tmp_path / "compare_x.md").read_text()
