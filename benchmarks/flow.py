@@ -5,8 +5,9 @@
 1. data: without ``--data`` the embedded synthetic dermoscopy-like set (``munet.train.synthetic``),
    written to ``OUT/data/{train,val}``; with ``--data DIR`` the user's pairs (``DIR/train`` + ``DIR/val`` when
    present, else a seeded group-aware 80/20 split linked into ``OUT/data``);
-2. training (``munet.train.trainer``) of a small MU-Net from scratch -> ``OUT/run`` (best.keras, curves.png);
-3. conversion (``munet.convert``) to int8 (calibrated on the training images) and float32;
+2. training of a small MU-Net from scratch -> ``OUT/run`` (best.keras, curves.png) and
+3. its conversion to int8 (calibrated on the training images) and float32 -> ``OUT/models``: one point of the
+   experiment runner (:func:`munet.benchmarks.experiment.run_point`, unscored: step 5 scores it);
 4. ``munet-run``'s Python API over the validation images with the int8 model -> ``OUT/masks``;
 5. ``munet-bench accuracy`` (float Keras, float32 and int8 TFLite) and ``latency`` -> ``OUT/accuracy``,
    ``OUT/latency``;
@@ -100,9 +101,10 @@ def run_flow(
     times: dict[str, float] = {}
     t_all = t = time.perf_counter()
 
-    def lap(name: str) -> None:
+    def lap(name: str, seconds: float | None = None) -> None:
+        """Time since the last lap (or its first ``seconds``, the rest going to the next lap) -> ``times[name]``."""
         nonlocal t
-        now = time.perf_counter()
+        now = time.perf_counter() if seconds is None else t + seconds
         times[name] = round(now - t, 1)
         t = now
         echo(f"[flow] {name}: {times[name]:.1f} s")
@@ -111,38 +113,16 @@ def run_flow(
     echo(f"[flow] data: train {train_dir}, val {val_dir}" + (" (synthetic)" if synthetic else ""))
     lap("data")
 
-    from munet.train.config import make_config
-    from munet.train.trainer import train
+    from munet.benchmarks.experiment import Point, Setup, run_point
 
-    tcfg = make_config(
-        overrides={
-            "data": str(train_dir),
-            "val_data": str(val_dir),
-            "dataset": "folder",
-            "alpha": cfg.alpha,
-            "size": list(cfg.size),
-            "epochs": cfg.epochs,
-            "batch": cfg.batch,
-            "encoder_weights": "none",
-            "out": str(out / "run"),
-            "seed": cfg.seed,
-            "patience": max(cfg.epochs, 1),
-        }
-    )
-    run = train(tcfg)
-    best = run.run_dir / "best.keras"
-    if not best.is_file():
-        raise InputError(f"{run.run_dir}: training produced no best.keras (interrupted?)")
-    lap("train")
-
-    from munet.convert.api import Converter
-
-    models: dict[str, Path] = {}
-    with Converter(best) as conv:
-        conv.set_calibration(train_dir, calib_count=cfg.calib_count)
-        for mode in ("int8", "float32"):
-            models[mode] = conv.convert(mode, out / "models" / f"munet_{mode}.tflite").path
-    lap("convert")
+    overrides = {"alpha": cfg.alpha, "size": list(cfg.size), "epochs": cfg.epochs, "batch": cfg.batch}
+    overrides |= {"encoder_weights": "none", "seed": cfg.seed, "patience": max(cfg.epochs, 1)}
+    setup = Setup(train_dir, val_dir, out, calib_count=cfg.calib_count, models_dir=out / "models", model_stem="munet")
+    row = run_point(Point("run", overrides, ("int8", "float32")), setup, echo=echo)
+    run_dir, models = Path(row["run_dir"]), {m: Path(v["path"]) for m, v in row["models"].items()}
+    best = run_dir / "best.keras"
+    lap("train", row["train_s"])
+    lap("convert")  # and the parameter/MAC count of the runner's row
 
     from munet.edge.runner import run as edge_run
 
@@ -175,15 +155,15 @@ def run_flow(
     lap("latency")
     times["total"] = round(time.perf_counter() - t_all, 1)
 
-    curves = run.run_dir / "curves.png"
+    curves = run_dir / "curves.png"
     result = {
         **prov,
         "config": asdict(cfg),
         "synthetic": synthetic,
         "train_data": str(train_dir),
         "val_data": str(val_dir),
-        "run_dir": str(run.run_dir),
-        "epochs_completed": run.epochs_completed,
+        "run_dir": str(run_dir),
+        "epochs_completed": row["epochs"],
         "models": {k: {"path": str(v), "size_bytes": v.stat().st_size} for k, v in models.items()},
         "munet_run": {
             "processed": summary.processed,

@@ -50,6 +50,10 @@ def test_flow_writes_a_complete_report(tmp_path: Path) -> None:
     flow = json.loads((out / "flow.json").read_text())
     assert flow["synthetic"] is True and flow["epochs_completed"] == 1
     assert set(flow["seconds"]) >= {"train", "convert", "munet-run", "accuracy", "latency", "total"}
+    assert flow["run_dir"] == str(out / "run") and list(flow["models"]) == ["int8", "float32"]
+    assert [Path(m["path"]) for m in flow["models"].values()] == [
+        out / "models" / f"munet_{m}.tflite" for m in flow["models"]
+    ]
     acc = json.loads((out / "accuracy" / "accuracy.json").read_text())
     assert acc["models"]["munet_float32"]["agreement_with_float"]["dice"] > 0.99
     assert acc["images"] == 4
