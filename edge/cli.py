@@ -153,7 +153,9 @@ def main(
     Per input: <stem>_segmentation.png (0/255, original size), <stem>_overlay.png, a summary row;
     with --tta also <stem>_uncertainty.png and an uncertainty score (the frame rate drops by the pass count).
     Inputs sharing a stem (scan.jpg, scan.png) get unique names: scan, then scan.png, then scan-2, ...
-    Ctrl-C ends the run cleanly with its summary (exit 130); a failed write stops it with one line (exit 2).
+    Exit status: 0 all inputs done; 1 no input could be read; 2 bad arguments, model or a failed write (one
+    line); 3 finished, but some inputs were skipped or a video ended early (truncated); 130 Ctrl-C (the summary
+    is still written).
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if show and preview_port is not None:
@@ -202,6 +204,10 @@ def main(
         sys.exit(130)  # like munet-train: interrupted, with the summary written
     if summary.processed == 0 and summary.skipped > 0:
         sys.exit(1)
+    if summary.skipped > 0 or summary.ended.startswith("truncated"):
+        problem = f"{summary.skipped} input(s) skipped" if summary.skipped else summary.ended
+        click.echo(f"finished with problems ({problem}): exit status 3", err=True)
+        sys.exit(3)  # a batch script must not mistake a partial run for a complete one
 
 
 def _run_or_report(stop: threading.Event, *args: Any, **kwargs: Any) -> Any:

@@ -17,7 +17,7 @@ from munet.edge.preview import PreviewServer, Window, display_available
 from munet.edge.progress import Progress
 from munet.edge.runtime import Result, Segmenter
 from munet.edge.sources import Frame, ImageSource, Source, VideoFileSource, open_source, redact
-from munet.errors import MunetError
+from munet.errors import InputError, MunetError
 
 
 def _stderr(msg: str) -> None:
@@ -86,6 +86,21 @@ class RunSummary:
         return text
 
 
+def _refuse_out_among_inputs(out: str | Path | None, src: Source) -> None:
+    """Outputs never go into a folder that holds this run's input files or videos: ``<stem>_segmentation.png`` is
+    the ISIC ground-truth name, so a mask could replace a user's file, and a rerun would read its own outputs."""
+    if out is None:
+        return
+    inputs = getattr(src, "paths", None) or ([src.path] if isinstance(getattr(src, "path", None), Path) else [])
+    target = Path(out).resolve()
+    clash = next((p for p in inputs if Path(p).resolve().parent == target), None)
+    if clash is not None:
+        raise InputError(
+            f"--out {out}: this folder holds the inputs (e.g. {Path(clash).name}); masks named "
+            "<stem>_segmentation.png could replace files there; choose another --out folder"
+        )
+
+
 def run(
     model: str | Path,
     source: str | Source,
@@ -145,8 +160,9 @@ def run(
     summary.tta, summary.passes, summary.review_above = seg.tta, seg.passes, review_above
     summary.min_area = seg.min_area
     try:
+        _refuse_out_among_inputs(out, src)
         writer = OutputWriter(out, overlays=overlays, review_above=review_above)
-    except WriteError:
+    except (WriteError, InputError):
         src.close()
         raise
     summary.out_dir = str(out) if out is not None else None

@@ -32,8 +32,8 @@ def test_folder_writes_masks_identical_to_python_api(tiny_int8, edge_images, tmp
     folder = _images_with_corrupt(edge_images, tmp_path)
     out = tmp_path / "out"
     res = CliRunner().invoke(main, [str(tiny_int8), str(folder), "--out", str(out), "--threads", "1"])
-    assert res.exit_code == 0, res.output
-    assert "processed 3 frame(s), skipped 1" in res.output
+    assert res.exit_code == 3, res.output  # done, but not everything: a batch script must notice
+    assert "processed 3 frame(s), skipped 1" in res.output and "1 input(s) skipped" in res.output
     seg = Segmenter(tiny_int8, threads=1)
     for path in list_images(edge_images):
         rgb = load_image(path)
@@ -251,3 +251,19 @@ def test_progress_bar_only_on_a_terminal_and_not_with_quiet(tiny_int8, edge_imag
     assert code == 0 and "3/3" not in shown and "%|" not in shown, shown
     res = CliRunner().invoke(main, [str(tiny_int8), str(edge_images), "--out", str(tmp_path / "c")])
     assert res.exit_code == 0 and "3/3" not in res.output  # not a terminal: no bar
+
+
+def test_out_folder_holding_the_inputs_is_refused_before_any_write(tiny_int8, edge_images, tmp_path):
+    import shutil
+
+    folder = tmp_path / "isic"
+    shutil.copytree(edge_images, folder)
+    truth = folder / f"{sorted(folder.iterdir())[0].stem}_segmentation.png"  # an ISIC-style ground-truth file
+    truth.write_bytes(b"ground truth")
+    before = sorted(p.name for p in folder.iterdir())
+    res = CliRunner().invoke(main, [str(tiny_int8), str(folder), "--out", str(folder)])
+    assert res.exit_code == 2 and "holds the inputs" in res.output and "choose another --out" in res.output
+    assert res.output.count("\n") <= 2 and "Traceback" not in res.output
+    assert sorted(p.name for p in folder.iterdir()) == before and truth.read_bytes() == b"ground truth"
+    res = CliRunner().invoke(main, [str(tiny_int8), str(folder), "--out", str(folder / "masks"), "--threads", "1"])
+    assert res.exit_code in (0, 3) and (folder / "masks" / "summary.json").is_file()  # a subfolder is fine

@@ -134,6 +134,12 @@ def test_truncated_video_says_so(tiny_int8, tmp_path, make_video, caplog):
     assert s.ended.startswith(f"truncated input: read {s.processed} of the 60 frames")
     assert any("truncated" in r.getMessage() and str(video) in r.getMessage() for r in caplog.records)
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["ended"] == s.ended
+    from click.testing import CliRunner
+
+    from munet.edge.cli import main
+
+    res = CliRunner().invoke(main, [str(tiny_int8), str(video), "--out", str(tmp_path / "cli"), "--threads", "1"])
+    assert res.exit_code == 3 and "finished with problems (truncated input" in res.output, res.output
 
 
 def test_stream_credentials_never_reach_the_summary(tiny_int8, tmp_path):
