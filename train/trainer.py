@@ -187,6 +187,13 @@ def _devices(config: TrainConfig) -> tuple[Any, bool, str]:
     return strategy, mixed, device
 
 
+def build_for(config: TrainConfig) -> Any:
+    """The untrained model ``config`` describes (architecture, width, input size, decoder, encoder weights)."""
+    from munet.train.models import build_model
+
+    return build_model(config.arch, **_builder_kwargs(config))
+
+
 def _builder_kwargs(config: TrainConfig) -> dict[str, Any]:
     from munet.train.models import get_builder
 
@@ -435,9 +442,7 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
             model = keras.models.load_model(last)
             _log(f"resuming {run_dir} after epoch {progress.epoch} (lr {progress.lr:.3g}, best {progress.best})")
         else:
-            from munet.train.models import build_model
-
-            model = build_model(config.arch, **_builder_kwargs(config))
+            model = build_for(config)
             if config.freeze_encoder_epochs > 0 and _has_encoder(model):
                 _set_encoder(model, False)
             _compile(model, config, config.lr, steps * config.epochs, warmup)
