@@ -102,7 +102,7 @@ mkdir -p "$WORK/pkg/munet" "$WORK/repo/tests" "$WORK/ref"
 cp "$REPO"/munet/*.py "$WORK/pkg/munet/"
 cp -r "$REPO/edge" "$WORK/pkg/munet/edge"
 cp "$REPO/pyproject.toml" "$WORK/repo/"
-cp "$REPO/tests/conftest.py" "$WORK/repo/tests/"
+cp "$REPO/tests/conftest.py" "$REPO/tests/tf_block.py" "$WORK/repo/tests/"
 cp -r "$REPO/tests/edge" "$WORK/repo/tests/edge"
 find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
 

@@ -8,6 +8,8 @@
 #   bash benchmarks/reproduce.sh pareto-decoders  # the decoder sweep (benchmarks/configs/pareto_decoders.yaml)
 #   bash benchmarks/reproduce.sh breakdown   # per-block int8 time of the paper and edge decoders (after the sweep)
 #   bash benchmarks/reproduce.sh recipe      # training-recipe levers on the edge preset (recipe_points.yaml; hours)
+#   bash benchmarks/reproduce.sh retime      # re-time isic/isic128/brain latency with untrained same-architecture
+#                                            # models (after a check that weights do not change LiteRT latency)
 # Needs ../shared (data + offline MobileNetV2 weights) and `make setup` (.venv). `--onnx` needs .venv-onnx:
 #   python3 -m venv .venv-onnx && .venv-onnx/bin/pip install -e ".[train,onnx]"
 # Latency figures depend on the machine and its load: trust ratios more than absolute times.
@@ -55,6 +57,30 @@ case "${1:-}" in
       --points benchmarks/configs/recipe_points.yaml --epochs 8 --threads 2 --runs 50 \
       --out benchmarks/results/recipe --runs-dir runs/recipe --reuse
     exit 0 ;;
+  retime)
+    # 1. The check: a trained model (TRAINED, default the recipe sweep's baseline) and an untrained model of the same
+    #    architecture, converted alike, timed in one interleaved pass. 2. The tables, timed the same way.
+    TRAINED=${TRAINED:-runs/recipe/edge}
+    python -m munet.benchmarks.retime --preset edge --encoder-weights "$WEIGHTS" --modes float32,int8 \
+      --calib-data "$SHARED/data/isic/train" --out runs/retime/edge
+    munet-bench latency --tflite "$TRAINED/model_float32.tflite" "$TRAINED/model_int8.tflite" \
+      runs/retime/edge/munet_float32.tflite runs/retime/edge/munet_int8.tflite --threads 1,2 --runs 50 \
+      --data "$SHARED/data/isic/val" --out benchmarks/results/retime-check
+    for SET in isic isic128 brain; do
+      case $SET in
+        isic) DATA=$SHARED/data/isic; SIZE=192x256; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
+        isic128) DATA=$SHARED/data/isic; SIZE=128; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
+        brain) DATA=$SHARED/data/brain_mri; SIZE=256; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
+      esac
+      python -m munet.benchmarks.retime --config "$CFG" --alpha 1.0 --size "$SIZE" --encoder-weights "$WEIGHTS" \
+        --calib-data "$DATA/train" --out "runs/retime/$SET"
+      ONNX=(); [[ -x .venv-onnx/bin/python ]] && ONNX=(--onnx)
+      M=runs/retime/$SET
+      munet-bench latency --tflite "$M/munet_float32.tflite" "$M/munet_fp16.tflite" "$M/munet_dynamic.tflite" \
+        "$M/munet_int8.tflite" --threads 1,2 --runs 50 --data "$DATA/val" "${ONNX[@]}" --out "benchmarks/results/$SET"
+    done
+    munet-bench readme-table
+    exit 0 ;;
   breakdown)
     munet-bench breakdown --keras runs/pareto-dec/paper-128/best.keras --keras runs/pareto-dec/edge-128/best.keras \
       --calib-data "$SHARED/data/isic/train" --threads 1,2 --runs 200 --out benchmarks/results/pareto/decoders
@@ -62,7 +88,7 @@ case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|recipe|breakdown" >&2; exit 2 ;;
+  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|recipe|retime|breakdown" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1

@@ -26,6 +26,7 @@ from munet.edge.imageio import list_images, load_image
 from munet.edge.metadata import find_model_info
 from munet.edge.runtime import Segmenter
 from munet.errors import ModelError
+from tests.tf_block import NO_TENSORFLOW
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGED = bundled_models(PACKAGE_DIR)
@@ -143,16 +144,9 @@ def test_munet_run_bundled_name_end_to_end(models_folder: Path, tiny_int8: Path,
     assert json.loads(Path("out/summary.json").read_text())["processed"] == 3
 
 
-TF_FREE = """
-import sys
-
-class NoTensorFlow:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, NoTensorFlow())
+TF_FREE = (
+    NO_TENSORFLOW
+    + """
 try:
     import tensorflow  # noqa: F401
     raise SystemExit("the TensorFlow block does not work")
@@ -171,6 +165,7 @@ loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "ker
 print("tf modules:", loaded)
 assert not loaded
 """
+)
 
 
 def test_bundled_model_runs_without_tensorflow(models_folder: Path, edge_images: Path, tmp_path: Path) -> None:

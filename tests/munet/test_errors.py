@@ -13,22 +13,17 @@ from pathlib import Path
 import pytest
 
 from munet.errors import NEEDS_TENSORFLOW
+from tests.tf_block import NO_TENSORFLOW
 
-BLOCK = """
-import sys
-
-class NoTensorFlow:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, NoTensorFlow())
+BLOCK = (
+    NO_TENSORFLOW
+    + """
 import importlib
 module, func = sys.argv.pop(1).split(":")
 sys.argv[0] = module
 getattr(importlib.import_module(module), func)()
 """
+)
 
 
 def _run(entry: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -61,6 +56,6 @@ def test_help_works_without_tensorflow(tmp_path: Path) -> None:
 
 def test_the_block_is_real(tmp_path: Path) -> None:
     """The finder above really hides TensorFlow (else the tests prove nothing)."""
-    code = BLOCK.split("import importlib")[0] + "import keras\n"
+    code = NO_TENSORFLOW + "import keras\n"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 1 and "ModuleNotFoundError" in res.stderr
