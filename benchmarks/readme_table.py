@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks.compare import SEQUENTIAL_TIMING
+from munet.benchmarks.compare import SEQUENTIAL_TIMING, learned_cell, learned_rule
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.report import markdown_table
 from munet.edge.atomic import write_text_atomic
@@ -135,7 +135,8 @@ def _f(v: Any, digits: int = 4) -> str:
 
 
 def render_compare(results: str | os.PathLike[str]) -> str:
-    """One table per ``compare_<name>.json``: the architectures under one training budget (paper Tables 1/2)."""
+    """One table per ``compare_<name>.json``: the architectures under one training budget (paper Tables 1/2),
+    with whether each row learned (Dice 0.20 above both trivial predictions; "–" for results without them)."""
     root = Path(results)
     docs = [(path, _load(path)) for path in sorted(root.glob("compare_*.json"))]
     if not docs:
@@ -146,6 +147,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
         "params (M)",
         "GMACs @256²",
         "Dice",
+        "learned",
         "IoU",
         "mIoU",
         "precision",
@@ -167,6 +169,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
                     _f(r["params"] / 1e6, 2) if r.get("params") else "–",
                     _f(r["macs_256"] / 1e9, 2) if r.get("macs_256") else "–",
                     _f(f.get("dice")),
+                    learned_cell(r),
                     _f(f.get("iou")),
                     _f(f.get("miou")),
                     _f(f.get("precision")),
@@ -177,7 +180,13 @@ def render_compare(results: str | os.PathLike[str]) -> str:
                     _f(r.get("int8_ms"), 1),
                 ]
                 if not r.get("error")
-                else [r.get("label", r.get("arch")), f"failed: {r['error']}", *(["–"] * 11)]
+                else [
+                    r.get("label", r.get("arch")),
+                    f"failed: {r['error']}",
+                    *(["–"] * 3),
+                    learned_cell(r),
+                    *(["–"] * 8),
+                ]
             )
         prov = doc.get("provenance", {})
         m = prov.get("machine", {})
@@ -185,7 +194,8 @@ def render_compare(results: str | os.PathLike[str]) -> str:
             f"**{doc.get('name')}** ({doc.get('n_train')} training / {doc.get('n_val')} validation images): "
             f"{doc.get('budget_text', '')}.\n\n",
             markdown_table(header, rows),
-            f"\n- `{path.relative_to(root).as_posix()}`: `{prov.get('command', '')}` ({prov.get('date', '')[:10]}, "
+            f"\n- {learned_rule(doc, percent=False)}\n",
+            f"- `{path.relative_to(root).as_posix()}`: `{prov.get('command', '')}` ({prov.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); the paper's own values are in "
             f"`{path.with_suffix('.md').relative_to(root).as_posix()}`; latency timed "
             f"{doc.get('latency_method', SEQUENTIAL_TIMING)}\n\n",

@@ -96,7 +96,9 @@ def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_pat
     text = readme.read_text()
     assert "\nold\n" not in text
     compare = text[text.index(COMPARE_START) : text.index(COMPARE_END)]
-    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 |" in compare
+    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | – |" in compare  # no learned flag in an older result
+    assert "| FCNet | failed: out of memory | – | – | – | – |" in compare
+    assert "- Learned: – (not judged; `munet-bench compare --annotate compare_isic.json`" in compare
     assert "| 0.8001 | 0.0122 | 40.2 | 11.5 |" in compare  # int8 Dice, drop, float32 and int8 ms
     assert "failed: out of memory" in compare and "64x64 inputs, 4 epochs" in compare
     assert "`munet-bench compare --name isic`" in compare
@@ -105,6 +107,22 @@ def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_pat
     assert "| 0.35 | 128×128 | scratch | 4 | 0.21 | 0.61 | 0.7100 | 0.7051 | 0.9700 | 4.3 | yes |" in block
     assert "int8 ms: end-to-end median, interleaved: all 1 int8 models round-robin" in block
     assert update_readme(readme, results) is False  # idempotent
+
+
+def test_compare_block_says_which_rows_learned_and_the_trivial_dice(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import render_compare
+
+    doc = _compare_doc()
+    doc["trivial"] = {"all-empty": 0.66364, "all-full": 0.01318}
+    ok, failed = doc["models"]
+    doc["models"] = [ok | {"learned": True}, ok | {"label": "SegNet", "learned": False}, failed | {"learned": False}]
+    (tmp_path / "compare_isic.json").write_text(json.dumps(doc))
+    text = render_compare(tmp_path)
+    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | yes | 0.7000 |" in text
+    assert "| SegNet | scratch | 31.05 | 48.20 | 0.8123 | **no** | 0.7000 |" in text
+    assert "| FCNet | failed: out of memory | – | – | – | **no** | – |" in text
+    assert "- Learned: float32 per-image Dice at least 0.20 above both trivial predictions" in text
+    assert "(all-empty 0.6636, all-full 0.0132;" in text
 
 
 def test_optional_blocks_say_what_to_run_when_results_are_missing(tmp_path: Path) -> None:
