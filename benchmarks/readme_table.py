@@ -16,7 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks.compare import SEQUENTIAL_TIMING, learned_cell, learned_rule
+from munet.benchmarks.compare import SEQUENTIAL_TIMING
+from munet.benchmarks.learned import learned_cell, learned_rule
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.report import markdown_table
 from munet.edge.atomic import write_text_atomic

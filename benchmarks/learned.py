@@ -1,0 +1,171 @@
+"""Did a row of the comparison learn? Its Dice against the trivial predictions on the same validation set.
+
+A row counts as **learned** when its float32 per-image Dice is at least :data:`LEARNED_MARGIN` (20 points) above
+both trivial predictions (every mask empty, every mask full) scored the same way (:func:`trivial_dice`): a tiny
+budget can leave a model predicting near-full or all-empty masks, whose Dice alone looks like a result.
+``munet-bench compare --annotate compare_<name>.json`` adds that judgement to a finished comparison (:func:`annotate`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from munet.benchmarks.experiment import subset_folder
+from munet.errors import InputError
+
+#: How far (0..1 Dice) a row's float32 per-image Dice must lie above both trivial predictions to count as learned.
+LEARNED_MARGIN = 0.20
+#: The trivial predictions a row is judged against: every mask empty / every mask full.
+TRIVIAL = ("all-empty", "all-full")
+
+
+def trivial_dice(truths: Sequence[Any]) -> dict[str, float]:
+    """Per-image mean Dice (``munet.edge.metrics.score``, the rows' scorer) of the trivial predictions on ``truths``.
+
+    ``{"all-empty": ..., "all-full": ...}``: every mask predicted empty, every mask predicted full. The scorer gives
+    an empty prediction on an empty truth Dice 1 ("nothing to get wrong"), and 0 on any non-empty truth. So on
+    brain MRI, where most slices are tumour-free, "all-empty" scores the share of tumour-free slices (e.g. 0.66),
+    not 0; "all-full" scores 0 on those slices and the lesion's area share on the others (and on ISIC, where every
+    image holds a lesion, "all-empty" is 0 and "all-full" the mean of 2|lesion| / (|lesion| + |image|)).
+    """
+    import numpy as np
+
+    from munet.edge.metrics import score
+
+    masks = [np.asarray(t) for t in truths]
+    if not masks:
+        raise InputError("no validation masks to score the trivial predictions on")
+    return {
+        name: score([np.full(m.shape, fill, dtype=bool) for m in masks], masks)["per-image"]["dice"]
+        for name, fill in zip(TRIVIAL, (False, True), strict=True)
+    }
+
+
+def is_learned(row: dict[str, Any], trivial: dict[str, float]) -> bool:
+    """Whether a row's float32 per-image Dice is at least :data:`LEARNED_MARGIN` above both trivial predictions
+    (a failed row, or one without a float32 Dice, did not learn)."""
+    dice = (row.get("float32") or {}).get("dice")
+    return bool(not row.get("error") and dice is not None and dice >= max(trivial[k] for k in TRIVIAL) + LEARNED_MARGIN)
+
+
+def mark_learned(result: dict[str, Any], trivial: dict[str, float]) -> dict[str, Any]:
+    """``result`` with ``trivial`` stored and ``learned`` set on every row (in place; returned for chaining)."""
+    result["trivial"] = {k: float(trivial[k]) for k in TRIVIAL}
+    for row in result["models"]:
+        row["learned"] = is_learned(row, result["trivial"])
+    return result
+
+
+def validation_pairs(
+    result: dict[str, Any], scratch: Path, val_dir: Path | None = None, layout: str = "auto"
+) -> list[Any]:
+    """The validation pairs a finished comparison was scored on, from its ``val`` folder (or ``val_dir``).
+
+    With limits, compare() linked seeded subsets in the "folder" layout, and ``val`` names that subset; a
+    ``val_limit`` subset is drawn again with :func:`~munet.benchmarks.experiment.subset_folder` (same seed,
+    linked under ``scratch``), which from the subset itself draws that subset. The count must match ``n_val``.
+    """
+    from munet.train.datasets import find_pairs
+
+    budget = result.get("budget", {})
+    folder = Path(val_dir if val_dir is not None else result["val"])
+    if not folder.is_dir():
+        what = "no such validation folder" if val_dir is not None else "the comparison's validation folder is gone"
+        raise InputError(f"{folder}: {what}; pass the one it was made from with --data DIR (holding val/) or --val DIR")
+    if val_dir is None and (budget.get("train_limit") or budget.get("val_limit")):
+        layout = "folder"  # compare() linked its subsets in that layout
+    pairs = find_pairs(folder, layout)
+    limit = budget.get("val_limit")
+    if limit and limit < len(pairs):
+        _, pairs = subset_folder(pairs, limit, budget.get("seed", 0), scratch / "val")
+    if result.get("n_val") is not None and len(pairs) != result["n_val"]:
+        raise InputError(
+            f"{folder}: {len(pairs)} validation pairs but the comparison scored {result['n_val']}; "
+            "pass the folder it was made from with --data/--val"
+        )
+    return pairs
+
+
+def annotate(path: Path, val_dir: Path | None = None, layout: str = "auto") -> dict[str, Any]:
+    """Add ``trivial`` and every row's ``learned`` to a finished ``compare_<name>.json``; rewrite it and its .md."""
+    import tempfile
+
+    from munet.benchmarks.compare import compare_markdown
+    from munet.benchmarks.report import write_json, write_markdown
+    from munet.train.datasets import load_pair
+
+    try:
+        result = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: unreadable comparison JSON ({exc})") from None
+    if not isinstance(result, dict) or not isinstance(result.get("models"), list) or "val" not in result:
+        raise InputError(f"{path}: not a `munet-bench compare` result (no models/val keys)")
+    with tempfile.TemporaryDirectory(prefix="munet-annotate-") as scratch:
+        pairs = validation_pairs(result, Path(scratch), val_dir, layout)
+        trivial = trivial_dice([load_pair(p)[1] for p in pairs])
+    mark_learned(result, trivial)
+    write_json(path, result)
+    write_markdown(Path(path).with_suffix(".md"), compare_markdown(result))
+    return result
+
+
+def learned_cell(row: dict[str, Any]) -> str:
+    """A row's ``learned`` for a table: "yes", "**no**", or "–" for a row from before the judgement."""
+    learned = row.get("learned")
+    return "–" if learned is None else ("yes" if learned else "**no**")
+
+
+def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
+    """The sentence under a table: the trivial predictions' Dice and the rule (or how to add them); ``percent``:
+    Dice in % and the margin in points (the paper-style tables), else on the 0..1 scale (the README)."""
+    trivial = result.get("trivial")
+    if not trivial:
+        return (
+            f"Learned: – (not judged; `munet-bench compare --annotate compare_{result.get('name', '<name>')}.json` "
+            "scores the trivial predictions on the validation set)"
+        )
+    fmt = (lambda v: f"{_pct(v)} %") if percent else (lambda v: _num(v, 4))
+    values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
+    margin = f"{100 * LEARNED_MARGIN:.0f} points" if percent else f"{LEARNED_MARGIN:.2f}"
+    return (
+        f"Learned: float32 per-image Dice at least {margin} above both trivial "
+        f"predictions on this validation set ({values}; an empty mask predicted empty scores Dice 1)"
+    )
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100.0 * v:.2f}"
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+#: Options that --annotate uses (where the validation set lies); any other given with it is refused.
+_ANNOTATE_OPTIONS = ("annotate", "data", "val_dir", "layout")
+
+
+def annotate_command(kw: dict[str, Any]) -> None:
+    """``munet-bench compare --annotate FILE.json``: judge a finished comparison's rows without training."""
+    import click
+    from click.core import ParameterSource
+
+    from munet.errors import MunetError
+
+    ctx = click.get_current_context()
+    given = [
+        p.opts[0]
+        for p in ctx.command.params
+        if p.name not in _ANNOTATE_OPTIONS and ctx.get_parameter_source(p.name) not in (ParameterSource.DEFAULT, None)
+    ]
+    if given:
+        raise MunetError(f"--annotate trains nothing; it takes only --data/--val/--layout, not {', '.join(given)}")
+    val_dir = kw["val_dir"] or (kw["data"] / "val" if kw["data"] is not None else None)
+    result = annotate(kw["annotate"], val_dir, kw["layout"])
+    trivial = ", ".join(f"{k} {v:.4f}" for k, v in result["trivial"].items())
+    not_learned = [r["label"] for r in result["models"] if not r["learned"]]
+    click.echo(f"trivial Dice: {trivial}; not learned: {'; '.join(not_learned) or 'none'}")
+    click.echo(f"wrote {kw['annotate']} and {kw['annotate'].with_suffix('.md')}")
