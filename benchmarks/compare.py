@@ -18,9 +18,20 @@ ImageNet one: how much of the gap is the pretrained encoder) or ``unet-vgg19@ima
 
 Results go to ``OUT/compare_<name>.json`` (written after every architecture, so a long run that
 stops keeps what it finished) and ``OUT/compare_<name>.md`` (a Table 1/2 analogue with the budget,
-the exact command, the machine, the date and which models started from ImageNet weights). With
-``--reuse`` a finished architecture's scored row, kept in its run folder as ``row.json``, is reused
-as it is, so adding a row later retrains and rescores nothing else.
+the exact command, the machine, the date and which models started from ImageNet weights); rows are listed
+in the paper's table order (:data:`ARCHS`).
+
+Runs accumulate across sessions with ``--reuse``: rows are resumed from the committed ``compare_<name>.json``.
+When that file was made with the same budget (every :class:`Budget` field except :data:`TIMING_ONLY`, which
+change neither training nor scoring) and the same number of training/validation images, each of its rows
+without an error is taken as it is for the ``--archs`` entries that name it, and its rows for other entries
+stay in the table, so ``--archs unet`` in a later session adds U-Net to the committed table; another budget
+under the same name is refused. Failed rows are trained again. Within a session, a finished architecture's
+scored row, kept in its run folder as ``row.json``, is reused as it is (``runs/`` is not committed). Resumed
+rows are timed again in the one pass with the others: on their trained TFLite files where this machine still
+has them, otherwise on an untrained copy of their architecture (:func:`munet.benchmarks.retime.architecture_models`:
+the same graph, random weights; LiteRT's latency does not depend on the weights' values), and such rows carry
+``"timed_on": "untrained copy"`` and are named in the Markdown's latency sentence.
 
 A row counts as **learned** when its float32 per-image Dice is at least 20 points above both trivial predictions
 (all-empty, all-full) on the same validation set (:mod:`munet.benchmarks.learned`); ``--annotate
@@ -69,6 +80,11 @@ PAPER_LABELS = {
 }
 #: The TFLite variants of every architecture (scored, and timed in one pass).
 MODES = ("float32", "int8")
+#: Budget fields that change neither training nor scoring (every row is timed again in each run's pass), so a
+#: committed comparison whose budget differs only in them is resumed with ``--reuse``.
+TIMING_ONLY = ("latency_runs", "threads")
+#: ``timed_on`` of a row whose trained models were gone: timed on its architecture, untrained.
+UNTRAINED = "untrained copy"
 #: The paper's six metrics, in its column order.
 PAPER_METRICS = ("accuracy", "recall", "precision", "iou", "tversky", "dice")
 #: The paper's published values (%), for the reader's side-by-side (Tables 1 and 2; U-Net = "U-Net-224").
@@ -149,6 +165,7 @@ class ArchResult:
     float_mb: float | None = None
     int8_mb: float | None = None
     run_dir: str = ""
+    timed_on: str | None = None  # UNTRAINED when timed on an untrained copy of the architecture (models gone)
     error: str | None = None
     learned: bool | None = None  # float32 Dice >= LEARNED_MARGIN above both trivial predictions (None: not judged)
 
@@ -180,6 +197,62 @@ def parse_arch(entry: str, spec: dict[str, str]) -> tuple[str, str, str]:
     if start not in ("none", "imagenet"):
         raise MunetError(f"--archs {entry!r}: expected ARCH@none or ARCH@imagenet (weight files go in --weights)")
     return arch, start, f"{LABELS.get(arch, arch)}, {'from scratch' if start == 'none' else 'ImageNet'}"
+
+
+def table_order(row: dict[str, Any]) -> tuple[int, bool]:
+    """Sort key of a row: its architecture's place in the paper's tables (:data:`ARCHS`), plain entry first."""
+    arch, sep, _ = row["arch"].partition("@")
+    return (ARCHS.index(arch) if arch in ARCHS else len(ARCHS), bool(sep))
+
+
+def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str, Any] | None:
+    """The committed comparison at ``path`` when it was made with ``budget`` on as many images (None: no file).
+
+    Budgets are compared without :data:`TIMING_ONLY`; another budget or image count raises :class:`InputError`.
+    """
+    if not path.is_file():
+        return None
+    try:
+        old = json.loads(path.read_text())
+        made = {**asdict(Budget()), **old["budget"]}  # a field added since then had its default
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a readable compare result ({exc}); use another --name or drop --reuse") from None
+
+    def training(b: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in json.loads(json.dumps(b)).items() if k not in TIMING_ONLY}
+
+    now = training(asdict(budget)) | {"n_train": n_train, "n_val": n_val}
+    then = training(made) | {"n_train": old.get("n_train"), "n_val": old.get("n_val")}
+    if now != then:
+        diff = ", ".join(f"{k} {then.get(k)} -> {v}" for k, v in now.items() if then.get(k) != v)
+        raise InputError(
+            f"{path}: made with another budget or data ({diff}); use another --name or drop --reuse to resume it"
+        )
+    return old
+
+
+def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) -> dict[str, Any]:
+    """A resumed row's models for the timing pass: its trained TFLite files where they still exist, otherwise an
+    untrained copy of its architecture converted like a run into ``base/<entry>-arch/`` (``timed_on`` set)."""
+    files = {m: Path(row.get("run_dir") or "-") / f"model_{m}.tflite" for m in MODES}
+    if all(p.is_file() for p in files.values()):
+        return {"models": {m: {"path": p.as_posix()} for m, p in files.items()}, "timed_on": None}
+    from munet.benchmarks.retime import architecture_models
+
+    entry = row["arch"]
+    # An untrained encoder ("none") has the ImageNet encoder's graph: LiteRT does the same work whatever the
+    # weights hold, and it needs neither a download nor the earlier session's weight file.
+    overrides = {"arch": entry.partition("@")[0], "alpha": budget.alpha, "size": list(budget.size)}
+    _say(f"[{entry}] its models are gone: timing an untrained copy of the architecture")
+    paths = architecture_models(
+        overrides | {"encoder_weights": "none"},
+        calib,
+        base / f"{entry}-arch",
+        modes=MODES,
+        calib_count=budget.calib_count,
+        seed=budget.seed,
+    )
+    return {"models": {m: {"path": p.as_posix()} for m, p in paths.items()}, "timed_on": UNTRAINED}
 
 
 SEQUENTIAL_TIMING = "per row, right after its training"  # how results from before the interleaved pass were timed
@@ -337,6 +410,9 @@ def compare_markdown(result: dict[str, Any]) -> str:
             markdown_table(["Model", "Accuracy", "Recall", "Precision", "IOU", "Tversky", "Dice"], prow),
         ]
     lines += ["## Provenance", "", provenance_markdown(result["provenance"])]
+    if result.get("earlier"):
+        lines += ["Rows resumed from earlier runs with the same budget (`--reuse`):", ""]
+        lines += [f"- {p.get('date', '')[:10]}: `{p.get('command', '')}`" for p in result["earlier"]]
     return "\n".join(lines)
 
 
@@ -401,13 +477,33 @@ def compare(
         "models": [],
     }
     json_path, md_path = out_dir / f"compare_{name}.json", out_dir / f"compare_{name}.md"
+    old = resumable(json_path, budget, len(train_pairs), len(val_pairs)) if reuse else None
+    resumed = {r["arch"]: r for r in (old or {}).get("models", [])}
+    for entry, (_, start, _) in entries.items():
+        then = resumed.get(entry, {})
+        if not then.get("error") and then.get("encoder_weights", start) != start:
+            raise InputError(
+                f"{json_path}: its {entry} row started from {then['encoder_weights']!r}, this run from {start!r}; "
+                "use another --name, drop --reuse or pass the same --weights"
+            )
+    if old is not None and any(e not in entries or not r.get("error") for e, r in resumed.items()):  # carried
+        result |= {k: old[k] for k in ("latency_method", "load", "busy") if k in old}  # until this run's pass
+        result["earlier"] = [*old.get("earlier", []), old.get("provenance", {})]  # the runs they came from
+    result["models"] = [r for e, r in resumed.items() if e not in entries]  # other entries stay in the table
 
     def save() -> None:
+        result["models"].sort(key=table_order)
+        mark_learned(result, trivial)
         write_json(json_path, result)
         write_markdown(md_path, compare_markdown(result))
 
     rows: dict[str, dict[str, Any]] = {}  # entry -> the runner's row, for the timing pass
     for entry, (arch, start, label) in entries.items():
+        if entry in resumed and not resumed[entry].get("error"):
+            result["models"].append(resumed[entry])
+            save()
+            _say(f"[{entry}] resumed from {json_path.name}")
+            continue
         point = Point(entry, {"arch": arch, "encoder_weights": start, **budget.overrides()}, MODES)
         try:
             row = run_point(point, setup, samples, echo=_say)
@@ -419,15 +515,24 @@ def compare(
                 row.setdefault("models", {m: {"path": (base / entry / f"model_{m}.tflite").as_posix()} for m in MODES})
             rows[entry] = row
         result["models"].append(asdict(res))
-        mark_learned(result, trivial)
         save()
-        _say(f"[{entry}] done: {json.dumps({k: result['models'][-1][k] for k in ('params', 'int8_dice_drop')})}")
+        _say(f"[{entry}] done: {json.dumps({k: getattr(res, k) for k in ('params', 'int8_dice_drop')})}")
+    for r in result["models"]:  # resumed rows: timed in the same pass, on an untrained copy where models are gone
+        if not r.get("error") and r["arch"] not in rows:
+            rows[r["arch"]] = timing_models(r, budget, train_dir, base)
     timing = time_rows(list(rows.values()), [(m, budget.threads) for m in MODES], samples[0].image, budget.latency_runs)
     for r in result["models"]:
-        r.update(latency_of(rows.get(r["arch"], {}), budget.threads))
+        if latency := latency_of(rows.get(r["arch"], {}), budget.threads):
+            r |= latency | {"timed_on": rows[r["arch"]].get("timed_on")}
     n = sum(bool(latency_of(row, budget.threads)) for row in rows.values())
+    copies = [r["label"] for r in result["models"] if r.get("timed_on") == UNTRAINED]
     result["latency_method"] = (
         f"interleaved: {n} row(s) timed round-robin in one pass after all training" if n else SEQUENTIAL_TIMING
+    ) + (
+        f"; {', '.join(copies)} on an untrained copy of the architecture (their trained models were from an earlier "
+        "session; LiteRT's latency does not depend on the weights' values)"
+        if copies
+        else ""
     )
     if timing is not None:
         result["load"], result["busy"] = timing["machine"], timing["busy"]
@@ -484,7 +589,12 @@ def _parse_weights(items: Sequence[str]) -> dict[str, str]:
 @click.option("--paper-table", type=click.Choice(["isic", "brain"]), default=None, help="Add the paper's table.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results"), show_default=True)
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs/compare"), show_default=True)
-@click.option("--reuse", is_flag=True, help="Skip training where runs-dir already holds a finished run.")
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Resume: keep the rows of OUT/compare_<name>.json made with the same budget (and add --archs to them), "
+    "and reuse finished runs in runs-dir.",
+)
 @click.option(
     "--annotate",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -217,7 +217,7 @@ def test_rows_are_timed_in_one_pass_and_the_load_is_recorded(
         runs_dir=tmp_path / "runs",
         reuse=True,
     )
-    new, kept, failed = result["models"]
+    failed, kept, new = result["models"]  # the paper's table order: FCNet, U-Net, MU-Net
     assert new["float_ms"] > 0 and new["int8_ms"] > 0 and 0 < new["int8_ms_p10"] <= new["int8_ms"]
     assert (kept["float_ms"], kept["int8_ms"]) == (7.0, 3.0)  # its model files are gone
     assert "other settings" in failed["error"] and failed["float_ms"] is None
@@ -227,7 +227,106 @@ def test_rows_are_timed_in_one_pass_and_the_load_is_recorded(
     assert "Machine during the timing pass: load average" in (tmp_path / "compare_x.md").read_text()
 
 
-# ------------------------------------------------------------------------------------------------- learned
-#: Three hand-made 4x4 truths and their per-image Dice under the trivial predictions, worked out by hand:
-#: "a" empty (empty prediction: nothing to get wrong, Dice 1; full: 16 false positives, Dice 0),
-#: "b" a 2x2 lesion (empty: 0; full: 2*4 / (2*4 + 12 FP) = 0.4), "c" all lesion (empty: 0; full: 1).
+# ------------------------------------------------------------------------------------------------- resume
+#: Every metric 0.5: the rows of the fake runs below.
+HALF = {m: 0.5 for m in (*PAPER_METRICS, "miou", "isic_jaccard")}
+
+
+def _fake_training(monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path]) -> tuple[list[str], list[int]]:
+    """compare()'s run_point replaced by a scored row on the tiny models (no training): the entries it was called
+    for, and the number of rows each timing pass got."""
+    import munet.benchmarks.compare as mod
+
+    trained: list[str] = []
+    passes: list[int] = []
+    real_time_rows = mod.time_rows
+
+    def run_point(point, setup, samples=None, echo=print) -> dict:
+        trained.append(point.name)
+        return {
+            "name": point.name,
+            "overrides": point.overrides,
+            "run_dir": (setup.runs_dir / point.name).as_posix(),  # no model files there: they are elsewhere
+            "epochs": 1,
+            "train_s": 10.0 * len(trained),
+            "params": 100 * len(trained),
+            "macs": 20,
+            "keras_val": {},
+            "models": {m: {"path": p.as_posix(), "size_bytes": 1000} for m, p in tiny_tflites.items()},
+            "scores": {m: {"per-image": HALF, "pixel": HALF} for m in MODES},
+            "agreement": {},
+            "latency": {},
+        }
+
+    def time_rows(rows, *args, **kw):
+        passes.append(len(rows))
+        return real_time_rows(rows, *args, **kw)
+
+    monkeypatch.setattr(mod, "run_point", run_point)
+    monkeypatch.setattr(mod, "time_rows", time_rows)
+    monkeypatch.setattr(mod, "macs_256", lambda arch, size, alpha, macs: macs)
+    return trained, passes
+
+
+def test_reuse_resumes_the_committed_rows_and_adds_new_ones(
+    monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    """A later session (fresh runs/) with --reuse and other --archs keeps the committed rows without training them,
+    adds its own in the paper's order, and times them all in one pass: a resumed row whose models are gone on an
+    untrained copy of its architecture, one whose models this machine still has on those."""
+    import json
+    import shutil
+    from dataclasses import replace
+
+    from tests.conftest import TINY_ALPHA, TINY_SIZE
+
+    trained, passes = _fake_training(monkeypatch, tiny_tflites)
+    budget = Budget(size=TINY_SIZE, epochs=1, alpha=TINY_ALPHA, calib_count=4, latency_runs=3)
+    kw = {"out_dir": tmp_path, "reuse": True}
+    first = compare(tiny_pairs, tiny_pairs, "x", ["munet", "munet@none"], budget, runs_dir=tmp_path / "s1", **kw)
+    (tmp_path / "s1" / "x" / "munet").mkdir(parents=True)
+    for mode, path in tiny_tflites.items():  # this machine still has munet's trained models, not munet@none's
+        shutil.copy(path, tmp_path / "s1" / "x" / "munet" / f"model_{mode}.tflite")
+    later = replace(budget, latency_runs=2)  # timing-only fields may change
+    result = compare(tiny_pairs, tiny_pairs, "x", ["unet", "munet@none"], later, runs_dir=tmp_path / "s2", **kw)
+
+    assert trained == ["munet", "munet@none", "unet"]  # munet@none resumed, not trained again
+    assert passes == [2, 3]  # all three rows in the second session's one pass
+    unet, munet, scratch = result["models"]  # the paper's order; the row not in --archs is kept
+    assert (unet["arch"], munet["arch"], scratch["arch"]) == ("unet", "munet", "munet@none")
+    before = {r["arch"]: r for r in first["models"]}
+    for row in (munet, scratch):
+        assert (row["train_s"], row["params"]) == (before[row["arch"]]["train_s"], before[row["arch"]]["params"])
+    assert scratch["timed_on"] == "untrained copy" and scratch["float_ms"] > 0 and scratch["int8_ms"] > 0
+    assert (tmp_path / "s2" / "x" / "munet@none-arch" / "munet_int8.tflite").is_file()
+    assert munet["timed_on"] is None and munet["float_ms"] > 0 and unet["timed_on"] is None
+    assert not (tmp_path / "s2" / "x" / "munet-arch").exists()
+    assert "3 row(s)" in result["latency_method"]
+    assert "MU-Net (proposed), from scratch on an untrained copy" in result["latency_method"]
+    saved = json.loads((tmp_path / "compare_x.json").read_text())
+    assert [r["arch"] for r in saved["models"]] == ["unet", "munet", "munet@none"]
+    assert saved["earlier"] == [first["provenance"]]
+    md = (tmp_path / "compare_x.md").read_text()
+    assert "from scratch on an untrained copy" in md and "Rows resumed from earlier runs" in md
+
+
+def test_reuse_refuses_a_committed_comparison_with_another_budget(
+    monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    import json
+    from dataclasses import asdict
+
+    trained, _ = _fake_training(monkeypatch, tiny_tflites)
+    row = {"arch": "munet", "label": "MU-Net (proposed)", "encoder_weights": "w.h5", "imagenet": True}
+    made = {"budget": asdict(Budget(epochs=1)), "n_train": 4, "n_val": 4, "models": [row]}
+    (tmp_path / "compare_x.json").write_text(json.dumps(made))
+    kw = {"out_dir": tmp_path, "runs_dir": tmp_path / "runs", "reuse": True}
+    with pytest.raises(InputError, match=r"epochs 1 -> 2\); use another --name or drop --reuse") as err:
+        compare(tiny_pairs, tiny_pairs, "x", ["unet"], Budget(epochs=2), **kw)
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match=r"n_val 4 -> 3"):
+        compare(tiny_pairs, tiny_pairs, "x", ["unet"], Budget(epochs=1, val_limit=3), **kw)
+    with pytest.raises(InputError, match=r"munet row started from 'w.h5', this run from 'none'"):
+        compare(tiny_pairs, tiny_pairs, "x", ["munet"], Budget(epochs=1), **kw)
+    assert trained == []  # refused before any training
+    assert json.loads((tmp_path / "compare_x.json").read_text()) == json.loads(json.dumps(made))  # and not rewritten
