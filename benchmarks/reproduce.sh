@@ -59,13 +59,11 @@ case "${1:-}" in
     exit 0 ;;
   retime)
     # 1. The check: a trained model (TRAINED, default the recipe sweep's baseline) and an untrained model of the same
-    #    architecture, converted alike, timed in one interleaved pass. 2. The tables, timed the same way.
+    #    architecture, converted alike, timed in one interleaved pass. 2. The tables, timed the same way. Every
+    #    model (and its ONNX export: needs .venv-onnx) is built first; each pass waits for the load to settle.
     TRAINED=${TRAINED:-runs/recipe/edge}
     python -m munet.benchmarks.retime --preset edge --encoder-weights "$WEIGHTS" --modes float32,int8 \
       --calib-data "$SHARED/data/isic/train" --out runs/retime/edge
-    munet-bench latency --tflite "$TRAINED/model_float32.tflite" "$TRAINED/model_int8.tflite" \
-      runs/retime/edge/munet_float32.tflite runs/retime/edge/munet_int8.tflite --threads 1,2 --runs 50 \
-      --data "$SHARED/data/isic/val" --out benchmarks/results/retime-check
     for SET in isic isic128 brain; do
       case $SET in
         isic) DATA=$SHARED/data/isic; SIZE=192x256; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
@@ -74,10 +72,24 @@ case "${1:-}" in
       esac
       python -m munet.benchmarks.retime --config "$CFG" --alpha 1.0 --size "$SIZE" --encoder-weights "$WEIGHTS" \
         --calib-data "$DATA/train" --out "runs/retime/$SET"
-      ONNX=(); [[ -x .venv-onnx/bin/python ]] && ONNX=(--onnx)
+      python -c "import sys; from munet.convert.onnx import export_onnx, require_onnx as r
+export_onnx(sys.argv[1], sys.argv[2], r(None))" "runs/retime/$SET/munet_float32.tflite" "runs/retime/$SET/munet_float32.onnx"
+    done
+    wait_quiet() {  # until the 1-min load average is under the busy bar (0.5 x cores), at most 5 min
+      for _ in $(seq 60); do awk -v b="$(( $(nproc) * 5 ))" '{exit !($1 * 10 < b)}' /proc/loadavg && return 0; sleep 5
+      done; echo "load average still high: the pass will be flagged busy" >&2
+    }
+    wait_quiet
+    munet-bench latency --tflite "$TRAINED/model_float32.tflite" "$TRAINED/model_int8.tflite" \
+      runs/retime/edge/munet_float32.tflite runs/retime/edge/munet_int8.tflite --threads 1,2 --runs 50 \
+      --data "$SHARED/data/isic/val" --out benchmarks/results/retime-check
+    for SET in isic isic128 brain; do
+      case $SET in isic|isic128) DATA=$SHARED/data/isic ;; brain) DATA=$SHARED/data/brain_mri ;; esac
       M=runs/retime/$SET
+      wait_quiet
       munet-bench latency --tflite "$M/munet_float32.tflite" "$M/munet_fp16.tflite" "$M/munet_dynamic.tflite" \
-        "$M/munet_int8.tflite" --threads 1,2 --runs 50 --data "$DATA/val" "${ONNX[@]}" --out "benchmarks/results/$SET"
+        "$M/munet_int8.tflite" --threads 1,2 --runs 50 --data "$DATA/val" --onnx --onnx-model "$M/munet_float32.onnx" \
+        --out "benchmarks/results/$SET"
     done
     munet-bench readme-table
     exit 0 ;;
