@@ -124,6 +124,7 @@ class Budget:
     calib_count: int = 100
     latency_runs: int = 20
     threads: int = 1
+    monitor: str = "val_dice_per_image"  # the kept epoch: by the Dice the table reports (per image)
 
     def describe(self) -> str:
         h, w = self.size
@@ -131,12 +132,13 @@ class Budget:
         val = f"{self.val_limit} validation images" if self.val_limit else "all validation images"
         return (
             f"{h}x{w} inputs, {self.epochs} epochs (no early stopping), batch {self.batch}, Adam lr {self.lr:g}, "
-            f"{self.loss} loss, flips + rotation, seed {self.seed}, {lim}, {val}; MU-Net alpha {self.alpha}"
+            f"{self.loss} loss, flips + rotation, seed {self.seed}, {lim}, {val}; MU-Net alpha {self.alpha}; "
+            f"epoch kept by {self.monitor}"
         )
 
     def overrides(self) -> dict[str, Any]:
         """The training-config keys every architecture shares (the runner sets patience: no early stopping)."""
-        keys = ("alpha", "epochs", "batch", "lr", "loss", "seed")
+        keys = ("alpha", "epochs", "batch", "lr", "loss", "seed", "monitor")
         return {"size": list(self.size), **{k: getattr(self, k) for k in keys}}
 
 
@@ -214,7 +216,8 @@ def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str,
         return None
     try:
         old = json.loads(path.read_text())
-        made = {**asdict(Budget()), **old["budget"]}  # a field added since then had its default
+        # a field added since then had its default, except the monitor: results without it kept the pooled val_dice
+        made = {**asdict(Budget()), "monitor": "val_dice", **old["budget"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{path}: not a readable compare result ({exc}); use another --name or drop --reuse") from None
 

@@ -26,6 +26,21 @@ from munet.errors import InputError, MunetError
 def test_budget_text_states_the_shared_settings() -> None:
     text = Budget(size=(128, 96), epochs=7, train_limit=300).describe()
     assert "128x96" in text and "7 epochs" in text and "no early stopping" in text and "300 training images" in text
+    assert "epoch kept by val_dice_per_image" in text and Budget().overrides()["monitor"] == "val_dice_per_image"
+
+
+def test_results_from_before_the_monitor_field_kept_the_pooled_dice(tmp_path: Path) -> None:
+    import json
+    from dataclasses import asdict
+
+    from munet.benchmarks.compare import resumable
+
+    old = {k: v for k, v in asdict(Budget()).items() if k != "monitor"}
+    path = tmp_path / "compare_x.json"
+    path.write_text(json.dumps({"budget": old, "n_train": 4, "n_val": 2, "models": []}))
+    with pytest.raises(InputError, match="monitor"):  # chosen by pooled val_dice: not the same budget
+        resumable(path, Budget(), 4, 2)
+    assert resumable(path, Budget(monitor="val_dice"), 4, 2) is not None
 
 
 def test_weights_option_parsing() -> None:
