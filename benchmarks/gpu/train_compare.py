@@ -6,7 +6,7 @@ registry and trained with Adam and the project's loss (:func:`munet.train.losses
 NumPy/OpenCV (:mod:`munet.benchmarks.gpu.augment`) and the trainer's default plateau schedule (learning rate
 halved after 4 epochs without a better monitored value, down to 1e-6). After every epoch the validation set is
 predicted and scored with :func:`munet.edge.metrics.score`; the epoch of the best per-image validation Dice is kept
-(the CPU trainer monitors the pooled Dice). Masks are scored at the pack size, not at the original image size.
+(as ``munet-bench compare`` keeps it). Masks are scored at the pack size, not at the original image size.
 Mixed precision follows the trainer: ``mixed_float16`` when a GPU is visible (``--mixed-precision auto``).
 
 ``OUT/compare_<name>.json`` has the shape of ``munet-bench compare``'s result (rows of
