@@ -582,6 +582,12 @@ def _parse_weights(items: Sequence[str]) -> dict[str, str]:
 @click.option("--lr", default=1e-3, show_default=True)
 @click.option("--loss", default="focal-tversky", show_default=True)
 @click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--monitor",
+    default="val_dice_per_image",
+    show_default=True,
+    help="Validation key that picks the kept epoch (val_dice: the pooled Dice of results made before 2026-12).",
+)
 @click.option("--alpha", default=1.4, show_default=True, help="MU-Net width multiplier.")
 @click.option("--train-limit", type=int, default=None, help="Use N training images (seeded sample).")
 @click.option("--val-limit", type=int, default=None, help="Use N validation images (seeded sample).")
@@ -635,6 +641,7 @@ def compare_command(**kw: Any) -> None:
         lr=kw["lr"],
         loss=kw["loss"],
         seed=kw["seed"],
+        monitor=kw["monitor"],
         train_limit=kw["train_limit"],
         val_limit=kw["val_limit"],
         alpha=kw["alpha"],
