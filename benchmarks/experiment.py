@@ -150,7 +150,9 @@ def complexity_of(best: Path) -> tuple[int, int]:
 
 
 def score_models(models: dict[str, Path], samples: Sequence[Any], threads: int | None) -> dict[str, Any]:
-    """``{"scores": {mode: score}, "agreement": {mode: vs float32}}`` of TFLite models on (image, truth) samples."""
+    """``{"scores": {mode: score}, "agreement": {mode: vs float32}, "split": {mode: lesion split}}`` of TFLite models
+    on (image, truth) samples (``split``: :func:`munet.benchmarks.accuracy.lesion_split`)."""
+    from munet.benchmarks.accuracy import lesion_split
     from munet.edge.metrics import score
     from munet.edge.runtime import Segmenter
 
@@ -161,6 +163,7 @@ def score_models(models: dict[str, Path], samples: Sequence[Any], threads: int |
         seg = Segmenter(path, threads=threads)
         masks[mode] = [seg.segment(s.image).mask for s in samples]
     out: dict[str, Any] = {"scores": {m: score(p, truths, names) for m, p in masks.items()}, "agreement": {}}
+    out["split"] = {m: lesion_split(p, truths) for m, p in masks.items()}  # tumour-free slices apart (brain MRI)
     for mode in masks:
         if mode != "float32" and "float32" in masks:
             vs = score(masks[mode], masks["float32"])

@@ -97,6 +97,8 @@ def pareto_point(row: dict[str, Any], threads: int) -> dict[str, Any]:
         "agreement_dice": row["agreement"]["int8"]["dice"],
         "seconds": row["train_s"],
         "overrides": {k: v for k, v in row["overrides"].items() if k != "encoder_weights"},
+        "dice_lesion_int8": row.get("split", {}).get("int8", {}).get("dice_lesion_images"),
+        "fp_share_int8": row.get("split", {}).get("int8", {}).get("false_positive_share"),
     }
     for t in sorted({1, 2, threads}):
         point[f"latency_ms_{t}t"] = lat.get(f"int8@{t}", {}).get("median")

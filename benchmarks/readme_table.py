@@ -320,32 +320,47 @@ def _lever_label(lever: dict[str, Any]) -> str:
     return "; ".join(f"{k}: {fmt(v)}" for k, v in lever.items())
 
 
-def render_recipe(results: str | os.PathLike[str]) -> str:
-    """The training-recipe study (``recipe/pareto.json``): each lever against the baseline's seed-to-seed spread.
+#: The recipe study's result sets: ISIC (every lever) and the brain MRI check of the levers that held on ISIC.
+RECIPE_SETS = (("recipe", "ISIC 2017"), ("recipe-brain", "LGG brain MRI"))
 
-    The first point is the baseline; points that differ from it only in ``seed`` are its repeats. A lever's
-    int8 Dice counts as a gain only when it lies outside the range of the baseline seeds.
+
+def render_recipe(results: str | os.PathLike[str]) -> str:
+    """The training-recipe study (``recipe/pareto.json``, ``recipe-brain/pareto.json``): each lever against the
+    baseline's seed-to-seed spread.
+
+    The first point of a set is its baseline; points that differ from it only in ``seed`` are its repeats. A
+    lever's int8 Dice counts as a gain only when it lies outside the range of the baseline seeds. Sets with
+    lesion-free images (brain MRI) also show the Dice on the images with a lesion and the share of lesion-free
+    images given a false lesion.
     """
+    blocks = [_recipe_block(Path(results) / name / "pareto.json", label) for name, label in RECIPE_SETS]
+    blocks = [b for b in blocks if b]
+    return "\n".join(blocks) if blocks else "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
+
+
+def _recipe_block(path: Path, label: str) -> str:
     import statistics
 
-    path = Path(results) / "recipe" / "pareto.json"
     if not path.is_file():
-        return "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
+        return ""
     doc = _load(path)
     points = doc.get("points", [])
     if not points:
-        return "_The recipe study has no finished point yet._\n"
+        return f"**{label}**: no finished point yet.\n"
     base = points[0]
     seeds = [p for p in points if not _lever(p, base)]
     dice = [p["dice_int8"] for p in seeds]
     lo, hi, mean = min(dice), max(dice), statistics.fmean(dice)
+    split = any(p.get("fp_share_int8") is not None for p in points)
     header = ("point", "lever (vs. the edge preset)", "seed", "epochs", "train min", "Dice float", "Dice int8")
-    header += ("int8 vs float", "Δ int8 vs baseline mean", "outside the seed range")
+    header += ("int8 vs float",) + (("Dice int8, lesion images", "lesion-free with a false lesion"))[: 2 * split]
+    header += ("Δ int8 vs baseline mean", "outside the seed range")
     rows = []
     for p in points:
         lever = _lever(p, base)
         delta = p["dice_int8"] - mean
         verdict = "" if not lever else ("higher" if p["dice_int8"] > hi else "lower" if p["dice_int8"] < lo else "no")
+        share = p.get("fp_share_int8")
         rows.append(
             [
                 p.get("name"),
@@ -356,17 +371,23 @@ def render_recipe(results: str | os.PathLike[str]) -> str:
                 _f(p.get("dice_float")),
                 _f(p.get("dice_int8")),
                 _f(p.get("agreement_dice")),
+                *([_f(p.get("dice_lesion_int8")), "–" if share is None else f"{100 * share:.1f} %"] if split else []),
                 "–" if not lever else f"{delta:+.4f}",
                 verdict,
             ]
         )
     spread = f"{mean:.4f} (range {lo:.4f}–{hi:.4f}, {len(dice)} seed{'s' if len(dice) > 1 else ''})"
     m = doc.get("machine", {}) or {}
-    return markdown_table(header, rows) + (
-        f"\n- baseline int8 Dice over seeds: {spread}; per-image means on the validation set "
-        f"`{doc.get('val_data', '')}`, masks at the original size\n"
-        f"- `recipe/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {m.get('cpu', '?')}, "
-        f"{m.get('cores', '?')} cores); train min: wall-clock on that machine, conversion and scoring excluded\n"
+    return (
+        f"**{label}**\n\n"
+        + markdown_table(header, rows)
+        + (
+            f"\n- baseline int8 Dice over seeds: {spread}; per-image means on the validation set "
+            f"`{doc.get('val_data', '')}`, masks at the original size\n"
+            f"- `{path.parent.name}/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, "
+            f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); train min: wall-clock on that machine, conversion "
+            "and scoring excluded\n"
+        )
     )
 
 

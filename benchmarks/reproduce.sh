@@ -8,6 +8,7 @@
 #   bash benchmarks/reproduce.sh pareto-decoders  # the decoder sweep (benchmarks/configs/pareto_decoders.yaml)
 #   bash benchmarks/reproduce.sh breakdown   # per-block int8 time of the paper and edge decoders (after the sweep)
 #   bash benchmarks/reproduce.sh recipe      # training-recipe levers on the edge preset (recipe_points.yaml; hours)
+#   bash benchmarks/reproduce.sh recipe-brain  # the levers that beat the ISIC seed range, on brain MRI
 #   bash benchmarks/reproduce.sh retime      # re-time isic/isic128/brain latency with untrained same-architecture
 #                                            # models (after a check that weights do not change LiteRT latency)
 # Needs ../shared (data + offline MobileNetV2 weights) and `make setup` (.venv). `--onnx` needs .venv-onnx:
@@ -57,6 +58,12 @@ case "${1:-}" in
       --points benchmarks/configs/recipe_points.yaml --epochs 8 --threads 2 --runs 50 \
       --out benchmarks/results/recipe --runs-dir runs/recipe --reuse
     exit 0 ;;
+  recipe-brain)
+    # the ISIC levers that beat the ISIC seed range, checked on brain MRI (15 epochs, as the bundled brain model)
+    munet-bench pareto --data "$SHARED/data/brain_mri/train" --val-data "$SHARED/data/brain_mri/val" \
+      --points benchmarks/configs/brain_recipe_points.yaml --epochs 15 --threads 2 --runs 50 \
+      --out benchmarks/results/recipe-brain --runs-dir runs/recipe-brain --reuse
+    exit 0 ;;
   retime)
     # 1. The check: a trained model (TRAINED, default the recipe sweep's baseline) and an untrained model of the same
     #    architecture, converted alike, timed in one interleaved pass. 2. The tables, timed the same way. Every
@@ -100,7 +107,7 @@ export_onnx(sys.argv[1], sys.argv[2], r(None))" "runs/retime/$SET/munet_float32.
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|recipe|retime|breakdown" >&2; exit 2 ;;
+  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|recipe|recipe-brain|retime|breakdown" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1

@@ -197,3 +197,21 @@ def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path
     assert lines["bce"].endswith("+0.0000 | no |")
     assert "augment: rotation_deg=20.0, scale=0.2" in lines["scale"] and lines["scale"].endswith("| lower |")
     assert "0.8630 (range 0.8600–0.8660, 2 seeds)" in text and "reproduce.sh recipe" in text
+
+
+def test_recipe_block_shows_lesion_free_images_for_brain(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import render_recipe
+
+    root = tmp_path / "recipe-brain"
+    root.mkdir()
+    point = {"overrides": {"preset": "edge"}, "epochs": 15, "seconds": 60.0, "dice_float": 0.91, "agreement_dice": 0.98}
+    points = [
+        {**point, "name": "edge", "dice_int8": 0.90, "dice_lesion_int8": 0.75, "fp_share_int8": 0.0137},
+        {**point, "name": "enc", "dice_int8": 0.92, "dice_lesion_int8": 0.80, "fp_share_int8": None},
+    ]
+    points[1]["overrides"] = {"preset": "edge", "encoder_lr_mult": 0.1}
+    (root / "pareto.json").write_text(json.dumps({"points": points}))
+    text = render_recipe(tmp_path)
+    assert text.startswith("**LGG brain MRI**") and "ISIC" not in text  # only the sets that exist
+    assert "| Dice int8, lesion images | lesion-free with a false lesion |" in text
+    assert "| 0.7500 | 1.4 % |" in text and "| 0.8000 | – | +0.0200 | higher |" in text
