@@ -386,7 +386,7 @@ def _recipe_block(path: Path, label: str) -> str:
             f"`{doc.get('val_data', '')}`, masks at the original size\n"
             f"- `{path.parent.name}/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); train min: wall-clock on that machine, conversion "
-            "and scoring excluded\n"
+            "and scoring excluded (not a timing result: other jobs may have shared the machine)\n"
         )
     )
 
