@@ -69,18 +69,18 @@ case "${1:-}" in
     #    architecture, converted alike, timed in one interleaved pass. 2. The tables, timed the same way. Every
     #    model (and its ONNX export: needs .venv-onnx) is built first; each pass waits for the load to settle.
     TRAINED=${TRAINED:-runs/recipe/edge}
-    python -m munet.benchmarks.retime --preset edge --encoder-weights "$WEIGHTS" --modes float32,int8 \
-      --calib-data "$SHARED/data/isic/train" --out runs/retime/edge
+    [[ -f runs/retime/edge/munet_int8.tflite ]] ||  # built by an earlier run of this target: kept
+      python -m munet.benchmarks.retime --preset edge --encoder-weights "$WEIGHTS" --modes float32,int8 \
+        --calib-data "$SHARED/data/isic/train" --out runs/retime/edge
     for SET in isic isic128 brain; do
       case $SET in
         isic) DATA=$SHARED/data/isic; SIZE=192x256; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
         isic128) DATA=$SHARED/data/isic; SIZE=128; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
         brain) DATA=$SHARED/data/brain_mri; SIZE=256; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
       esac
-      python -m munet.benchmarks.retime --config "$CFG" --alpha 1.0 --size "$SIZE" --encoder-weights "$WEIGHTS" \
-        --calib-data "$DATA/train" --out "runs/retime/$SET"
-      python -c "import sys; from munet.convert.onnx import export_onnx, require_onnx as r
-export_onnx(sys.argv[1], sys.argv[2], r(None))" "runs/retime/$SET/munet_float32.tflite" "runs/retime/$SET/munet_float32.onnx"
+      [[ -f runs/retime/$SET/munet_float32.onnx ]] ||
+        python -m munet.benchmarks.retime --config "$CFG" --alpha 1.0 --size "$SIZE" --encoder-weights "$WEIGHTS" \
+          --calib-data "$DATA/train" --onnx --out "runs/retime/$SET"
     done
     wait_quiet() {  # until the 1-min load average is under the busy bar (0.5 x cores), at most 5 min
       for _ in $(seq 60); do awk -v b="$(( $(nproc) * 5 ))" '{exit !($1 * 10 < b)}' /proc/loadavg && return 0; sleep 5

@@ -69,6 +69,7 @@ def architecture_models(
 @click.option("--calib-data", type=click.Path(exists=True, file_okay=False), required=True)
 @click.option("--out", type=click.Path(file_okay=False), required=True)
 @click.option("--modes", default=",".join(MODES), show_default=True)
+@click.option("--onnx", is_flag=True, help="Also export the float32 model to munet_float32.onnx (tf2onnx).")
 @cli_errors
 def main(**kw: Any) -> None:
     """Untrained model(s) with a run's architecture, converted like the run, for re-timing its latency table."""
@@ -80,6 +81,12 @@ def main(**kw: Any) -> None:
         overrides["size"] = list(parse_size(kw["size"]))
     modes = tuple(m.strip() for m in kw["modes"].split(",") if m.strip())
     paths = architecture_models(overrides, kw["calib_data"], kw["out"], kw["config"], modes)
+    if kw["onnx"]:
+        from munet.convert.onnx import export_onnx
+
+        if "float32" not in paths:
+            raise click.UsageError("--onnx exports the float32 model: keep float32 in --modes")
+        paths["onnx"] = export_onnx(paths["float32"], Path(kw["out"]) / "munet_float32.onnx")
     for mode, path in paths.items():
         click.echo(f"{mode}: {path}")
 
