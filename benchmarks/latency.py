@@ -40,7 +40,8 @@ def _quantization(path: Path) -> str:
 def _onnx_variant(variants: dict[str, dict[str, Any]], onnx_model: Any, python: Any, out: Any) -> dict[str, Any]:
     from munet.convert.onnx import export_onnx, require_onnx
 
-    py = require_onnx(python, need=("onnxruntime",))
+    # The whole pass runs in that Python: it must time the TFLite rows on LiteRT too, not on tf.lite's interpreter.
+    py = require_onnx(python, need=("onnxruntime", "ai_edge_litert"))
     if onnx_model is None:
         floats = [v for v in variants.values() if v["quantization"] == "float32"]
         if not floats:

@@ -58,14 +58,16 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def collect(results: str | os.PathLike[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{set name: {"accuracy": json, "latency": json}}`` for every result folder under ``results``."""
+    """``{set name: {"accuracy": json, "latency": json}}`` for every result folder under ``results`` that holds an
+    ``accuracy.json`` (the latency joins it by model name)."""
     root = Path(results)
     sets: dict[str, dict[str, dict[str, Any]]] = {}
     for kind in ("accuracy", "latency"):
         for path in sorted(root.rglob(f"{kind}.json")):
             name = path.parent.relative_to(root).as_posix() or "."
             sets.setdefault(name, {})[kind] = _load(path)
-    return dict(sorted(sets.items()))
+    # a folder with latency only (e.g. results/retime-check, a methodology check) has no model to show Dice for
+    return dict(sorted((k, v) for k, v in sets.items() if "accuracy" in v))
 
 
 def _pick_threads(latency: dict[str, Any]) -> str | None:

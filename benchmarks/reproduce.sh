@@ -12,7 +12,7 @@
 #   bash benchmarks/reproduce.sh retime      # re-time isic/isic128/brain latency with untrained same-architecture
 #                                            # models (after a check that weights do not change LiteRT latency)
 # Needs ../shared (data + offline MobileNetV2 weights) and `make setup` (.venv). `--onnx` needs .venv-onnx:
-#   python3 -m venv .venv-onnx && .venv-onnx/bin/pip install -e ".[train,onnx]"
+#   python3 -m venv .venv-onnx && .venv-onnx/bin/pip install -e ".[train,edge,onnx]"  (edge: LiteRT times the rows)
 # Latency figures depend on the machine and its load: trust ratios more than absolute times.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -39,6 +39,8 @@ def test_table_round_trips_from_results(tiny_tflites: dict[str, Path], tiny_pair
     assert cells[9] == f"{e2e:.1f} (1)"
     assert cells[10] == f"{lat['ratios']['1']['int8_vs_float32_tflite_e2e']:.4f}"
     assert "`munet-bench accuracy X`" in block and "`munet-bench latency Y`" in block
+    benchmark_latency(models[1:], threads="1", runs=3, warmup=1, out=results / "check", measure_peak=False)
+    assert "| check |" not in render_table(results)  # a latency-only folder (a methodology check) is not a result set
     # idempotent; --check notices a stale table
     assert update_readme(readme, results) is False
     readme.write_text(text.replace(cells[4], "0.1234"))
