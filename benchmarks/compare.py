@@ -552,7 +552,8 @@ def _say(message: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- CLI
-def _parse_weights(items: Sequence[str]) -> dict[str, str]:
+def parse_weights(items: Sequence[str]) -> dict[str, str]:
+    """``--weights ARCH=imagenet|none|FILE.h5`` items as ``{arch: start}`` (one-line error on a malformed item)."""
     out = {}
     for item in items:
         arch, sep, value = item.partition("=")
@@ -656,7 +657,7 @@ def compare_command(**kw: Any) -> None:
         kw["name"],
         archs,
         budget,
-        _parse_weights(kw["weights"]),
+        parse_weights(kw["weights"]),
         kw["layout"],
         kw["out"],
         kw["runs_dir"],

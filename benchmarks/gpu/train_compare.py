@@ -37,8 +37,8 @@ from typing import Any
 import click
 import numpy as np
 
-from munet.benchmarks.compare import ARCHS, ArchResult, Budget, parse_arch, table_order
-from munet.errors import InputError, MunetError, cli_errors
+from munet.benchmarks.compare import ARCHS, ArchResult, Budget, parse_arch, parse_weights, table_order
+from munet.errors import InputError, cli_errors
 
 NOTE = "trained on GPU with Keras/JAX; int8 and latency: convert the returned weights on the CPU"
 #: An architecture is not started with less time left than this (seconds).
@@ -378,16 +378,6 @@ def _dice(row: dict[str, Any]) -> str:
     return "–" if dice is None else f"{dice:.4f}"
 
 
-def _parse_weights(items: Sequence[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        arch, sep, value = item.partition("=")
-        if not sep or not arch or not value:
-            raise MunetError(f"--weights {item!r}: expected ARCH=imagenet|none|FILE.h5")
-        out[arch.strip()] = value.strip()
-    return out
-
-
 @click.command("train-compare", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--pack", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.option("--name", required=True, help="Writes OUT/compare_<name>.json.")
@@ -425,7 +415,7 @@ def train_compare_command(**kw: Any) -> None:
     archs = [a.strip() for a in kw["archs"].split(",") if a.strip()]
     keys = ("max_minutes", "previous", "mixed_precision", "workers", "weights_mb", "part_mb", "paper_table")
     train_compare(
-        kw["pack"], kw["name"], archs, budget, kw["out"], _parse_weights(kw["weights"]), **{k: kw[k] for k in keys}
+        kw["pack"], kw["name"], archs, budget, kw["out"], parse_weights(kw["weights"]), **{k: kw[k] for k in keys}
     )
     click.echo(f"wrote {kw['out']}/compare_{kw['name']}.json")
 

@@ -11,11 +11,11 @@ from munet.benchmarks.compare import (
     MODES,
     PAPER_METRICS,
     Budget,
-    _parse_weights,
     arch_result,
     compare,
     compare_markdown,
     parse_arch,
+    parse_weights,
     resolve_split,
     subset_folder,
 )
@@ -44,9 +44,9 @@ def test_results_from_before_the_monitor_field_kept_the_pooled_dice(tmp_path: Pa
 
 
 def test_weights_option_parsing() -> None:
-    assert _parse_weights(["munet=w.h5", "fcn = imagenet"]) == {"munet": "w.h5", "fcn": "imagenet"}
+    assert parse_weights(["munet=w.h5", "fcn = imagenet"]) == {"munet": "w.h5", "fcn": "imagenet"}
     with pytest.raises(MunetError, match="ARCH=imagenet"):
-        _parse_weights(["munet"])
+        parse_weights(["munet"])
 
 
 def test_resolve_split(tmp_path: Path) -> None:
