@@ -127,6 +127,8 @@ def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
             f"Learned: – (not judged; `munet-bench compare --annotate compare_{result.get('name', '<name>')}.json` "
             "scores the trivial predictions on the validation set)"
         )
+    from munet.benchmarks.compare import _num, _pct  # the tables' number formats (compare imports this module)
+
     fmt = (lambda v: f"{_pct(v)} %") if percent else (lambda v: _num(v, 4))
     values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
     margin = f"{100 * LEARNED_MARGIN:.0f} points" if percent else f"{LEARNED_MARGIN:.2f}"
@@ -134,14 +136,6 @@ def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
         f"Learned: float32 per-image Dice at least {margin} above both trivial "
         f"predictions on this validation set ({values}; an empty mask predicted empty scores Dice 1)"
     )
-
-
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{100.0 * v:.2f}"
-
-
-def _num(v: float | None, digits: int = 2) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
 
 
 #: Options that --annotate uses (where the validation set lies); any other given with it is refused.
