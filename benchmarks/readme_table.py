@@ -318,8 +318,10 @@ def _lever(point: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
 def _lever_label(lever: dict[str, Any]) -> str:
     if not lever:
         return "baseline"
-    fmt = lambda v: ", ".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v  # noqa: E731
-    return "; ".join(f"{k}: {fmt(v)}" for k, v in lever.items())
+    parts = [
+        f"{k}: {', '.join(f'{kk}={x}' for kk, x in v.items()) if isinstance(v, dict) else v}" for k, v in lever.items()
+    ]
+    return "; ".join(parts)
 
 
 #: The recipe study's result sets: ISIC (every lever) and the brain MRI check of the levers that held on ISIC.
