@@ -243,7 +243,10 @@ def make_config(
 ) -> TrainConfig:
     """Build a validated config: dataclass defaults < preset < ``base`` < YAML file < ``overrides`` (None = unset).
 
-    ``preset`` (:mod:`munet.train.presets`), named in any layer, expands to ordinary keys just above the defaults.
+    ``preset`` (:mod:`munet.train.presets`), named in the YAML file or the overrides, expands to ordinary keys just
+    above the defaults. ``base`` is a saved run's complete config (``RUN/config.yaml``): its ``preset`` is a record,
+    not expanded again, so a run keeps its settings when a preset changes later (a key the run predates takes the
+    dataclass default it trained with).
 
     With neither ``data`` in the YAML nor in the overrides, :data:`SYNTHETIC_DEFAULTS` fill in every
     key the user did not set.
@@ -259,7 +262,8 @@ def make_config(
         for key in layer:
             if key not in _FIELDS:
                 raise _unknown_key(key, list(_FIELDS), where)
-    preset = next((layer["preset"] for _, layer in reversed(layers) if layer.get("preset") is not None), None)
+    named = [layer for where, layer in layers if where != "config"]  # a saved run's preset is only a record
+    preset = next((layer["preset"] for layer in reversed(named) if layer.get("preset") is not None), None)
     if preset is not None:  # lowest layer: every other source overrides its keys
         layers.insert(0, (f"preset {preset}", preset_keys(str(preset))))
     merged: dict[str, Any] = {}
