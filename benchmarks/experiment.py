@@ -102,6 +102,16 @@ def _jsonable(d: dict[str, Any]) -> Any:
     return json.loads(json.dumps(d, default=str))
 
 
+def overrides_key(overrides: dict[str, Any]) -> dict[str, Any]:
+    """A point's overrides as results record them (JSON values, without the machine-specific weights path)."""
+    return {k: v for k, v in _jsonable(overrides).items() if k != "encoder_weights"}
+
+
+def has_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a scored row or a finished training that ``--reuse`` would take."""
+    return (run_dir / "row.json").is_file() or _finished(run_dir) is not None
+
+
 def _finished(run_dir: Path) -> dict[str, Any] | None:
     progress = run_dir / "state" / "progress.json"
     if not progress.is_file():

@@ -15,13 +15,14 @@ alphas are trained FROM SCRATCH and marked so: compare them with each other.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from munet.benchmarks import report
-from munet.benchmarks.experiment import Point, Setup, run_point, time_rows
+from munet.benchmarks.experiment import Point, Setup, has_run, overrides_key, run_point, time_rows
 from munet.errors import InputError
 
 PRETRAINED_ALPHA = 1.0
@@ -178,21 +179,69 @@ def run_pareto(
         "points": [],
         "plot": "pareto.png",
     }
+    kept = committed_points(out / "pareto.json") if reuse else {}
+    entries: list[dict[str, Any]] = []  # a row trained/scored here, or a committed point kept as it is
     for point in todo:
+        old = kept.get(point.name)
+        if old is not None and not has_run(runs_dir / point.name):
+            if old.get("overrides") != overrides_key(point.overrides):
+                raise InputError(
+                    f"{out / 'pareto.json'}: point {point.name!r} was made with other settings "
+                    f"({old.get('overrides')} vs {overrides_key(point.overrides)}); rename the point or drop --reuse"
+                )
+            echo(f"[{point.name}] kept from {out / 'pareto.json'} (its run folder is not here)")
+            entries.append({"kept": old})
+            result["points"].append(old)
+            continue
         rows.append(run_point(point, setup, samples, echo))
+        entries.append({"row": rows[-1]})
         result["points"].append(pt := pareto_point(rows[-1], threads))
         echo(f"[pareto] {point.name}: Dice float32 {pt['dice_float']:.3f}, int8 {pt['dice_int8']:.3f}")
         _write(result, out)
     timing = time_rows(rows, [("int8", t) for t in sorted({1, 2, threads})], samples[0].image, runs, end_to_end=True)
     if timing is not None:
-        result["points"] = [pareto_point(r, threads) for r in rows]
+        result["points"] = [pareto_point(e["row"], threads) if "row" in e else _untimed(e["kept"]) for e in entries]
         result["latency_method"] = "interleaved: every int8 model at 1/2 threads round-robin, end to end, one pass"
+        if len(rows) < len(entries):
+            result["latency_method"] += " (points kept from an earlier run are not timed: their models are not here)"
         result["load"], result["busy"] = timing["machine"], timing["busy"]
         echo(
             f"[pareto] {result['latency_method']}" + (f"; BUSY: {'; '.join(timing['busy'])}" if timing["busy"] else "")
         )
         _write(result, out)
     return result
+
+
+def committed_points(path: Path) -> dict[str, dict[str, Any]]:
+    """The points of a committed ``pareto.json`` by name (empty when there is none): ``--reuse`` keeps those whose
+    run folder is gone (a fresh checkout) instead of training them again."""
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: not a readable pareto.json ({e}); move it away or drop --reuse") from None
+    origin = {"date": doc.get("date"), "cpu": (doc.get("machine") or {}).get("cpu")}
+    return {
+        p["name"]: {**p, "kept_from": p.get("kept_from") or origin}
+        for p in doc.get("points", [])
+        if isinstance(p, dict) and p.get("name")
+    }
+
+
+def _kept_note(points: Sequence[dict[str, Any]]) -> str:
+    """Which points an ``--reuse`` run kept from an earlier committed run (their date and CPU)."""
+    kept = [
+        f"{p['name']} ({(p['kept_from'].get('date') or '?')[:10]}, {p['kept_from'].get('cpu') or '?'})"
+        for p in points
+        if p.get("kept_from")
+    ]
+    return f"\nKept from an earlier run (`--reuse`, trained and scored then): {', '.join(kept)}.\n" if kept else ""
+
+
+def _untimed(point: dict[str, Any]) -> dict[str, Any]:
+    """A kept point without the latency of an earlier pass (a table's times come from one pass)."""
+    return {**point, **{k: None for k in point if k.startswith("latency_")}}
 
 
 def _write(result: dict[str, Any], out: Path) -> None:
@@ -300,5 +349,6 @@ def pareto_markdown(result: dict[str, Any]) -> str:
             f"\n![Pareto plot]({result['plot']})\n\n",
             "Only alpha=1.0 has offline ImageNet weights; 'scratch' points start from random weights "
             "and are handicapped by it.\n",
+            _kept_note(result["points"]),
         ]
     )

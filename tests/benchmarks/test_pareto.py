@@ -116,6 +116,41 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
         )
 
 
+def test_reuse_keeps_committed_points_whose_run_folder_is_gone(
+    tiny_pairs: Path, tiny_tflites: dict[str, Path], tmp_path: Path
+) -> None:
+    """A fresh checkout has the committed pareto.json but no runs: ``reuse`` keeps those points (untimed, marked
+    with their origin), trains/scores only the new ones, and refuses a kept point whose settings changed."""
+    import json
+
+    from munet.benchmarks.experiment import Point
+    from munet.benchmarks.pareto import run_pareto
+
+    runs, out = tmp_path / "runs", tmp_path / "results"
+    old = _point(0.35, 5.0, 0.61) | {"name": "old", "overrides": {"epochs": 1, "batch": 8, "alpha": 0.35}}
+    out.mkdir()
+    (out / "pareto.json").write_text(
+        json.dumps({"date": "2026-11-30T00:00:00", "machine": {"cpu": "Old CPU"}, "points": [old]})
+    )
+    new_overrides = {"epochs": 1, "batch": 8, "alpha": 0.5, "size": [64, 64], "encoder_weights": "none"}
+    (runs / "new").mkdir(parents=True)
+    (runs / "new" / "row.json").write_text(json.dumps(_row("new", new_overrides, tiny_tflites["int8"], 0.7)))
+    points = [Point("old", {"alpha": 0.35}), Point("new", {"alpha": 0.5, "size": [64, 64], "encoder_weights": "none"})]
+    kw = dict(data=tiny_pairs, val_data=tiny_pairs, epochs=1, runs=3, out=out, runs_dir=runs, echo=lambda s: None)
+    result = run_pareto(points=points, reuse=True, **kw)
+    kept, fresh = result["points"]
+    assert not (runs / "old").exists()  # nothing was trained for the kept point
+    assert kept["dice_int8"] == 0.61 and kept["latency_ms"] is None and kept["kept_from"]["cpu"] == "Old CPU"
+    assert fresh["dice_int8"] == 0.7 and fresh["latency_ms_2t"] > 0 and "kept_from" not in fresh
+    assert "not timed" in result["latency_method"]
+    assert (
+        "Kept from an earlier run (`--reuse`, trained and scored then): old (2026-11-30, Old CPU)"
+        in (out / "pareto.md").read_text()
+    )
+    with pytest.raises(InputError, match="point 'old' was made with other settings"):
+        run_pareto(points=[Point("old", {"alpha": 0.5})], reuse=True, **kw)
+
+
 def test_points_file_names_decoder_variants(tmp_path: Path) -> None:
     from munet.benchmarks.experiment import load_points
 
