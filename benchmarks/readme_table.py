@@ -330,16 +330,28 @@ RECIPE_SETS = (("recipe", "ISIC 2017"), ("recipe-brain", "LGG brain MRI"))
 
 def render_recipe(results: str | os.PathLike[str]) -> str:
     """The training-recipe study (``recipe/pareto.json``, ``recipe-brain/pareto.json``): each lever against the
-    baseline's seed-to-seed spread.
+    seed-to-seed spread of its baseline.
 
-    The first point of a set is its baseline; points that differ from it only in ``seed`` are its repeats. A
-    lever's int8 Dice counts as a gain only when it lies outside the range of the baseline seeds. Sets with
-    lesion-free images (brain MRI) also show the Dice on the images with a lesion and the share of lesion-free
-    images given a false lesion.
+    The first point of a set is the baseline of round 1; a point named ``<base>+<lever>`` (round 2) is measured on
+    top of the point ``<base>`` and judged against it. A point's seed repeats are the points that differ from it only
+    in ``seed``. A lever's int8 Dice counts as a gain only when it lies outside the range of its baseline's seeds.
+    Sets with lesion-free images (brain MRI) also show the Dice on the images with a lesion and the share of
+    lesion-free images given a false lesion.
     """
     blocks = [_recipe_block(Path(results) / name / "pareto.json", label) for name, label in RECIPE_SETS]
     blocks = [b for b in blocks if b]
     return "\n".join(blocks) if blocks else "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
+
+
+def _reference(point: dict[str, Any], points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The baseline point ``point`` is judged against: ``<base>`` for ``<base>+<lever>[-seedN]``, else the first."""
+    name = str(point.get("name", ""))
+    if "+" in name:
+        named = {p.get("name"): p for p in points}
+        base = named.get(name.split("+", 1)[0])
+        if base is not None:
+            return base
+    return points[0]
 
 
 def _recipe_block(path: Path, label: str) -> str:
@@ -351,23 +363,31 @@ def _recipe_block(path: Path, label: str) -> str:
     points = doc.get("points", [])
     if not points:
         return f"**{label}**: no finished point yet.\n"
-    base = points[0]
-    seeds = [p for p in points if not _lever(p, base)]
-    dice = [p["dice_int8"] for p in seeds]
-    lo, hi, mean = min(dice), max(dice), statistics.fmean(dice)
+    spreads: dict[str, tuple[float, float, float, int]] = {}
+
+    def spread(ref: dict[str, Any]) -> tuple[float, float, float, int]:
+        """(mean, low, high, seeds) of the int8 Dice of ``ref`` and its seed repeats."""
+        if ref["name"] not in spreads:
+            dice = [p["dice_int8"] for p in points if not _lever(p, ref) and not _lever(ref, p)]
+            spreads[ref["name"]] = (statistics.fmean(dice), min(dice), max(dice), len(dice))
+        return spreads[ref["name"]]
+
     split = any(p.get("fp_share_int8") is not None for p in points)
-    header = ("point", "lever (vs. the edge preset)", "seed", "epochs", "train min", "Dice float", "Dice int8")
-    header += ("int8 vs float",) + (("Dice int8, lesion images", "lesion-free with a false lesion"))[: 2 * split]
+    header = ("point", "baseline", "lever (vs. its baseline)", "seed", "epochs", "train min", "Dice float")
+    header += ("Dice int8", "int8 vs float")
+    header += ("Dice int8, lesion images", "lesion-free with a false lesion")[: 2 * split]
     header += ("Δ int8 vs baseline mean", "outside the seed range")
     rows = []
     for p in points:
-        lever = _lever(p, base)
-        delta = p["dice_int8"] - mean
+        ref = _reference(p, points)
+        lever = _lever(p, ref)
+        mean, lo, hi, _ = spread(ref)
         verdict = "" if not lever else ("higher" if p["dice_int8"] > hi else "lower" if p["dice_int8"] < lo else "no")
         share = p.get("fp_share_int8")
         rows.append(
             [
                 p.get("name"),
+                ref.get("name"),
                 _lever_label(lever),
                 p.get("overrides", {}).get("seed", 0),
                 p.get("epochs"),
@@ -376,17 +396,20 @@ def _recipe_block(path: Path, label: str) -> str:
                 _f(p.get("dice_int8")),
                 _f(p.get("agreement_dice")),
                 *([_f(p.get("dice_lesion_int8")), "–" if share is None else f"{100 * share:.1f} %"] if split else []),
-                "–" if not lever else f"{delta:+.4f}",
+                "–" if not lever else f"{p['dice_int8'] - mean:+.4f}",
                 verdict,
             ]
         )
-    spread = f"{mean:.4f} (range {lo:.4f}–{hi:.4f}, {len(dice)} seed{'s' if len(dice) > 1 else ''})"
+    ranges = "; ".join(
+        f"{name} {mean:.4f} (range {lo:.4f}–{hi:.4f}, {n} seed{'s' if n > 1 else ''})"
+        for name, (mean, lo, hi, n) in spreads.items()
+    )
     m = doc.get("machine", {}) or {}
     return (
         f"**{label}**\n\n"
         + markdown_table(header, rows)
         + (
-            f"\n- baseline int8 Dice over seeds: {spread}; per-image means on the validation set "
+            f"\n- baseline int8 Dice over seeds: {ranges}; per-image means on the validation set "
             f"`{doc.get('val_data', '')}`, masks at the original size\n"
             f"- `{path.parent.name}/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); train min: wall-clock on that machine, conversion "

@@ -190,6 +190,7 @@ def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path
         point("ema", 0.872, ema=0.99),  # above every seed: a gain
         point("bce", 0.863, loss="focal-tversky+bce"),  # inside the seed range: not resolved
         point("scale", 0.850, augment={"rotation_deg": 20.0, "scale": 0.2}),
+        point("ema+bce", 0.869, ema=0.99, loss="focal-tversky+bce"),  # round 2: judged against `ema` alone
     ]
     (root / "pareto.json").write_text(json.dumps({"points": points, "command": "bash benchmarks/reproduce.sh recipe"}))
     text = render_recipe(tmp_path)
@@ -198,7 +199,9 @@ def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path
     assert "ema: 0.99" in lines["ema"] and "+0.0090 | higher |" in lines["ema"]
     assert lines["bce"].endswith("+0.0000 | no |")
     assert "augment: rotation_deg=20.0, scale=0.2" in lines["scale"] and lines["scale"].endswith("| lower |")
-    assert "0.8630 (range 0.8600–0.8660, 2 seeds)" in text and "reproduce.sh recipe" in text
+    assert "edge 0.8630 (range 0.8600–0.8660, 2 seeds)" in text and "reproduce.sh recipe" in text
+    assert "| ema+bce | ema | loss: focal-tversky+bce |" in lines["ema+bce"]  # ema is not a lever against ema
+    assert lines["ema+bce"].endswith("-0.0030 | lower |") and "ema 0.8720 (range 0.8720–0.8720, 1 seed)" in text
 
 
 def test_recipe_block_shows_lesion_free_images_for_brain(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ from munet.train.config import load_yaml, make_config
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "benchmarks" / "configs"
 POINTS = CONFIGS / "recipe_points.yaml"
-BASELINE = ("edge", "edge-seed1", "edge-seed2")
+BASELINE = ("edge", "edge-seed1", "edge-seed2")  # round 1: the edge preset before encoder_lr joined it
+ROUND1 = {"encoder_lr_mult": 1.0}  # written out on every round-1 point: today's preset has 0.1
+ROUND2 = "encoder_lr"  # round 2's baseline: round 1's winner, today's preset
 
 
 def _effective(overrides: dict) -> dict:
@@ -21,34 +23,46 @@ def _effective(overrides: dict) -> dict:
     return {k: v for k, v in cfg.items() if k not in ("data", "encoder_weights")}
 
 
-def test_every_lever_config_is_a_point_and_differs_from_the_edge_preset_in_its_lever_only() -> None:
+def _changed(base: dict, other: dict) -> set[str]:
+    return {k for k in base if base[k] != other[k]}
+
+
+def test_every_point_is_a_baseline_a_lever_or_a_seed_repeat_and_differs_in_its_lever_only() -> None:
     points = {p.name: p.overrides for p in load_points(POINTS)}
     levers = sorted(p.stem.removeprefix("recipe_") for p in CONFIGS.glob("recipe_*.yaml") if p.name != POINTS.name)
-    repeats = {
-        n for n in points if "-seed" in n and n.rsplit("-seed", 1)[0] in levers
-    }  # <lever>-seedN: a lever's other seeds
-    assert len(levers) >= 6 and set(points) == set(BASELINE) | set(levers) | repeats
-    for name in repeats:
-        lever, seed = name.rsplit("-seed", 1)
-        assert points[name] == {**points[lever], "seed": int(seed)}, name
+    assert len(levers) >= 6
     weights = {str(o.get("encoder_weights")) for o in points.values()}
     assert weights == {"../shared/weights/mobilenet_v2_1.0_imagenet_qat_notop.h5"}  # all from the ImageNet encoder
-    base = _effective(points["edge"])
+    base, today = _effective(points["edge"]), _effective(points[ROUND2])
     assert base["preset"] == "edge" and base["alpha"] == 1.0 and base["lr_schedule"] == "cosine"
-    for name in levers:
-        keys = load_yaml(CONFIGS / f"recipe_{name}.yaml")
-        assert keys.pop("preset") == "edge", name
-        assert {k: v for k, v in points[name].items() if k not in ("preset", "encoder_weights")} == keys, name
-        lever = _effective(points[name])
-        changed = {k for k in base if base[k] != lever[k]}
-        if "augment" in keys:  # only the new augmentation keys move
+    assert today == _effective({"preset": "edge"}) and _changed(base, today) == {"encoder_lr_mult"}
+    for name, keys in points.items():
+        stem = name.rsplit("-seed", 1)[0] if "-seed" in name else name
+        if stem != name:  # <point>-seedN: another seed of a point
+            assert points[name] == {**points[stem], "seed": int(name.rsplit("-seed", 1)[1])}, name
+            continue
+        if name in BASELINE:
+            continue
+        round2 = name.startswith(f"{ROUND2}+")
+        lever = name.removeprefix(f"{ROUND2}+")
+        assert lever in levers, f"{name}: no benchmarks/configs/recipe_{lever}.yaml"
+        config = load_yaml(CONFIGS / f"recipe_{lever}.yaml")
+        assert config.pop("preset") == "edge", lever
+        written = {k: v for k, v in keys.items() if k not in ("preset", "encoder_weights")}
+        # round 2: today's preset + the lever; round 1: the old preset (ROUND1 written out) + the lever
+        assert written == ({"encoder_lr_mult": 0.1} | config if round2 or lever == ROUND2 else ROUND1 | config), name
+        ref, mine = (today if round2 else base), _effective(keys)
+        changed = _changed(ref, mine)
+        if "augment" in config:  # only the new augmentation keys move
             changed.discard("augment")
-            extra = {k for k, v in lever["augment"].items() if base["augment"][k] != v}
+            extra = {k for k, v in mine["augment"].items() if ref["augment"][k] != v}
             assert extra and extra <= {"scale", "hue", "saturation"}, name
-        assert changed == set(keys) - {"augment"}, name
+        assert changed == set(config) - {"augment"}, name
+    measured = {n.rsplit("-seed", 1)[0].removeprefix(f"{ROUND2}+") for n in points}
+    assert set(levers) <= measured  # every lever config is measured by some point
     for name in BASELINE[1:]:
-        other = _effective(points[name])
-        assert {k for k in base if base[k] != other[k]} == {"seed"}
+        if name in points:
+            assert _changed(base, _effective(points[name])) == {"seed"}
 
 
 def test_reproduce_has_the_recipe_targets() -> None:
@@ -72,8 +86,8 @@ def test_brain_points_are_isic_points_under_the_same_names() -> None:
         assert p.overrides == isic[p.name], p.name
 
 
-@pytest.mark.parametrize("name", ["warmup", "encoder_lr", "ema"])
+@pytest.mark.parametrize("name", ["warmup", "ema"])
 def test_lever_configs_train_with_munet_train(name: str) -> None:
     cfg = make_config(CONFIGS / f"recipe_{name}.yaml", {"data": "d"})
     assert cfg.preset == "edge" and cfg.decoder_conv == "separable" and cfg.epochs == 8
-    assert (cfg.warmup_epochs, cfg.encoder_lr_mult, cfg.ema) != (0.0, 1.0, 0.0)
+    assert cfg.encoder_lr_mult == 0.1 and (cfg.warmup_epochs, cfg.ema) != (0.0, 0.0)

@@ -15,6 +15,8 @@ def test_edge_preset_expands_to_the_slim_decoder_and_its_schedule() -> None:
     assert (c.alpha, c.input_size, c.decoder_upsample, c.decoder_conv) == (1.0, (128, 128), "nearest", "separable")
     assert c.decoder_filters == [96, 64, 48, 32]
     assert (c.epochs, c.lr, c.lr_schedule, c.monitor) == (8, 5e-4, "cosine", "val_dice_per_image")
+    assert c.encoder_lr_mult == 0.1  # the recipe study's winner (benchmarks/results/recipe*)
+    assert make_config(overrides={"preset": "edge", "data": "d", "encoder_lr_mult": 1.0}).encoder_lr_mult == 1.0
 
 
 def test_paper_preset_is_the_papers_model() -> None:
