@@ -101,11 +101,7 @@ def pareto_point(row: dict[str, Any], threads: int) -> dict[str, Any]:
         "dice_lesion_int8": row.get("split", {}).get("int8", {}).get("dice_lesion_images"),
         "fp_share_int8": row.get("split", {}).get("int8", {}).get("false_positive_share"),
     }
-    for t in sorted({1, 2, threads}):
-        point[f"latency_ms_{t}t"] = lat.get(f"int8@{t}", {}).get("median")
-    point["latency_ms"] = lat.get(f"int8@{threads}", {}).get("median")
-    point["latency_p90_ms"] = lat.get(f"int8@{threads}", {}).get("p90")
-    return point
+    return point | _latency_fields(lat, threads)
 
 
 def run_pareto(
@@ -198,12 +194,23 @@ def run_pareto(
         result["points"].append(pt := pareto_point(rows[-1], threads))
         echo(f"[pareto] {point.name}: Dice float32 {pt['dice_float']:.3f}, int8 {pt['dice_int8']:.3f}")
         _write(result, out)
-    timing = time_rows(rows, [("int8", t) for t in sorted({1, 2, threads})], samples[0].image, runs, end_to_end=True)
+    copies: dict[str, dict[str, Any]] = {}  # one untrained model per architecture among the kept points
+    for e in entries:
+        if "kept" in e:
+            e["copy"] = untrained_copy(e["kept"], setup, copies, echo)
+    timed = rows + [e["copy"] for e in entries if e.get("copy") is not None]
+    timing = time_rows(timed, [("int8", t) for t in sorted({1, 2, threads})], samples[0].image, runs, end_to_end=True)
     if timing is not None:
-        result["points"] = [pareto_point(e["row"], threads) if "row" in e else _untimed(e["kept"]) for e in entries]
+        result["points"] = [
+            pareto_point(e["row"], threads) if "row" in e else _retimed(e["kept"], e.get("copy"), threads)
+            for e in entries
+        ]
         result["latency_method"] = "interleaved: every int8 model at 1/2 threads round-robin, end to end, one pass"
         if len(rows) < len(entries):
-            result["latency_method"] += " (points kept from an earlier run are not timed: their models are not here)"
+            result["latency_method"] += (
+                " (points kept from an earlier run: timed on an untrained int8 model of the same architecture, as "
+                "benchmarks/results/retime-check shows LiteRT's time does not depend on the weights)"
+            )
         result["load"], result["busy"] = timing["machine"], timing["busy"]
         echo(
             f"[pareto] {result['latency_method']}" + (f"; BUSY: {'; '.join(timing['busy'])}" if timing["busy"] else "")
@@ -236,12 +243,56 @@ def _kept_note(points: Sequence[dict[str, Any]]) -> str:
         for p in points
         if p.get("kept_from")
     ]
-    return f"\nKept from an earlier run (`--reuse`, trained and scored then): {', '.join(kept)}.\n" if kept else ""
+    if not kept:
+        return ""
+    how = "; int8 ms: an untrained copy of the same architecture" if any(p.get("timed_on") for p in points) else ""
+    return f"\nKept from an earlier run (`--reuse`, trained and scored then{how}): {', '.join(kept)}.\n"
 
 
-def _untimed(point: dict[str, Any]) -> dict[str, Any]:
-    """A kept point without the latency of an earlier pass (a table's times come from one pass)."""
-    return {**point, **{k: None for k in point if k.startswith("latency_")}}
+#: The config keys that fix a network's graph (and so its LiteRT time); training keys do not.
+ARCH_KEYS = ("arch", "alpha", "input_size", "decoder_upsample", "decoder_conv", "decoder_filters", "decoder_head")
+
+
+def untrained_copy(
+    point: dict[str, Any], setup: Setup, cache: dict[str, dict[str, Any]], echo: Callable[[str], None] = print
+) -> dict[str, Any] | None:
+    """A timing row for a kept point: an untrained int8 model of its architecture (built once per architecture
+    into ``runs_dir/arch-<n>/``, calibrated like a run). None when the point records no settings to build from."""
+    from munet.benchmarks.retime import architecture_models
+    from munet.train.config import make_config
+
+    if "overrides" not in point:
+        return None
+    cfg = make_config(overrides={"data": str(setup.train_dir), **point["overrides"], "encoder_weights": "none"})
+    key = json.dumps({k: getattr(cfg, k) for k in ARCH_KEYS}, default=str, sort_keys=True)
+    if key not in cache:
+        folder = setup.runs_dir / f"arch-{len(cache)}"
+        echo(f"[{point['name']}] timing an untrained copy of its architecture ({folder})")
+        paths = architecture_models(
+            {**point["overrides"], "encoder_weights": "none"},
+            setup.train_dir,
+            folder,
+            modes=("int8",),
+            calib_count=setup.calib_count,
+        )
+        cache[key] = {"name": folder.name, "models": {"int8": {"path": paths["int8"].as_posix()}}, "latency": {}}
+    return cache[key]
+
+
+def _latency_fields(latency: dict[str, Any], threads: int) -> dict[str, Any]:
+    fields = {f"latency_ms_{t}t": latency.get(f"int8@{t}", {}).get("median") for t in sorted({1, 2, threads})}
+    fields["latency_ms"] = latency.get(f"int8@{threads}", {}).get("median")
+    fields["latency_p90_ms"] = latency.get(f"int8@{threads}", {}).get("p90")
+    return fields
+
+
+def _retimed(point: dict[str, Any], copy: dict[str, Any] | None, threads: int) -> dict[str, Any]:
+    """A kept point with the times of this pass (its untrained copy's), or none (a table's times come from one
+    pass): earlier-pass fields such as ``latency_alone_ms`` are dropped."""
+    kept = {k: v for k, v in point.items() if not k.startswith("latency_")}
+    if copy is None:
+        return kept | _latency_fields({}, threads)
+    return kept | _latency_fields(copy["latency"], threads) | {"timed_on": "untrained copy"}
 
 
 def _write(result: dict[str, Any], out: Path) -> None:

@@ -119,34 +119,44 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
 def test_reuse_keeps_committed_points_whose_run_folder_is_gone(
     tiny_pairs: Path, tiny_tflites: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A fresh checkout has the committed pareto.json but no runs: ``reuse`` keeps those points (untimed, marked
-    with their origin), trains/scores only the new ones, and refuses a kept point whose settings changed."""
+    """A fresh checkout has the committed pareto.json but no runs: ``reuse`` keeps those points (scores as they
+    were, marked with their origin) and times them in the same pass as the new ones on one untrained int8 model
+    per architecture; a kept point whose settings changed is refused."""
     import json
 
     from munet.benchmarks.experiment import Point
     from munet.benchmarks.pareto import run_pareto
 
     runs, out = tmp_path / "runs", tmp_path / "results"
-    old = _point(0.35, 5.0, 0.61) | {"name": "old", "overrides": {"epochs": 1, "batch": 8, "alpha": 0.35}}
+    arch = {"epochs": 1, "batch": 8, "alpha": 0.35, "size": [64, 64]}
+    old = [
+        _point(0.35, 5.0, 0.61) | {"name": "old", "overrides": arch, "latency_alone_ms": 9.0},
+        _point(0.35, 5.0, 0.62) | {"name": "old-seed1", "overrides": arch | {"seed": 1}},
+    ]
     out.mkdir()
     (out / "pareto.json").write_text(
-        json.dumps({"date": "2026-11-30T00:00:00", "machine": {"cpu": "Old CPU"}, "points": [old]})
+        json.dumps({"date": "2026-11-30T00:00:00", "machine": {"cpu": "Old CPU"}, "points": old})
     )
     new_overrides = {"epochs": 1, "batch": 8, "alpha": 0.5, "size": [64, 64], "encoder_weights": "none"}
     (runs / "new").mkdir(parents=True)
     (runs / "new" / "row.json").write_text(json.dumps(_row("new", new_overrides, tiny_tflites["int8"], 0.7)))
-    points = [Point("old", {"alpha": 0.35}), Point("new", {"alpha": 0.5, "size": [64, 64], "encoder_weights": "none"})]
+    points = [
+        Point("old", {"alpha": 0.35, "size": [64, 64]}),
+        Point("old-seed1", {"alpha": 0.35, "size": [64, 64], "seed": 1}),
+        Point("new", {"alpha": 0.5, "size": [64, 64], "encoder_weights": "none"}),
+    ]
     kw = dict(data=tiny_pairs, val_data=tiny_pairs, epochs=1, runs=3, out=out, runs_dir=runs, echo=lambda s: None)
     result = run_pareto(points=points, reuse=True, **kw)
-    kept, fresh = result["points"]
-    assert not (runs / "old").exists()  # nothing was trained for the kept point
-    assert kept["dice_int8"] == 0.61 and kept["latency_ms"] is None and kept["kept_from"]["cpu"] == "Old CPU"
+    kept, kept1, fresh = result["points"]
+    assert not (runs / "old").exists() and not (runs / "old" / "best.keras").exists()  # nothing trained
+    assert sorted(p.name for p in runs.glob("arch-*")) == ["arch-0"]  # one untrained copy for the shared arch
+    assert kept["dice_int8"] == 0.61 and kept["kept_from"]["cpu"] == "Old CPU" and kept["timed_on"]
+    assert kept["latency_ms_1t"] > 0 and kept["latency_ms_2t"] == kept["latency_ms"] and kept1["latency_ms"] > 0
+    assert "latency_alone_ms" not in kept  # an earlier pass's time is not mixed into this pass's table
     assert fresh["dice_int8"] == 0.7 and fresh["latency_ms_2t"] > 0 and "kept_from" not in fresh
-    assert "not timed" in result["latency_method"]
-    assert (
-        "Kept from an earlier run (`--reuse`, trained and scored then): old (2026-11-30, Old CPU)"
-        in (out / "pareto.md").read_text()
-    )
+    assert "untrained int8 model of the same architecture" in result["latency_method"]
+    md = (out / "pareto.md").read_text()
+    assert "int8 ms: an untrained copy of the same architecture): old (2026-11-30, Old CPU), old-seed1" in md
     with pytest.raises(InputError, match="point 'old' was made with other settings"):
         run_pareto(points=[Point("old", {"alpha": 0.5})], reuse=True, **kw)
 
