@@ -6,6 +6,7 @@
 #   bash benchmarks/reproduce.sh isic-edge   # --preset edge on ISIC: the bundled `skin` model (edge/models/skin.tflite)
 #   bash benchmarks/reproduce.sh brain-edge  # --preset edge on brain MRI: the bundled `brain` model
 #   bash benchmarks/reproduce.sh pareto-decoders  # the decoder sweep (benchmarks/configs/pareto_decoders.yaml)
+#   bash benchmarks/reproduce.sh retime-sweeps  # re-time the alpha x size grid and the compare tables (kept scores)
 #   bash benchmarks/reproduce.sh breakdown   # per-block int8 time of the paper and edge decoders (after the sweep)
 #   bash benchmarks/reproduce.sh recipe      # training-recipe levers on the edge preset (recipe_points.yaml; hours)
 #   bash benchmarks/reproduce.sh recipe-brain  # the levers that beat the ISIC seed range, on brain MRI
@@ -100,6 +101,30 @@ case "${1:-}" in
     done
     munet-bench readme-table
     exit 0 ;;
+  retime-sweeps)
+    # Re-time the sweeps' latency columns in a fresh checkout (issue 12): every committed point/row is kept with its
+    # scores (--reuse) and timed in one interleaved pass on an untrained model of its architecture (the retime
+    # check: LiteRT's time does not depend on the weights). Each pass waits for the load to settle.
+    wait_quiet() {
+      for _ in $(seq 60); do awk -v b="$(( $(nproc) * 5 ))" '{exit !($1 * 10 < b)}' /proc/loadavg && return 0; sleep 5
+      done; echo "load average still high: the pass will be flagged busy" >&2
+    }
+    wait_quiet
+    munet-bench pareto --data "$SHARED/data/isic/train" --val-data "$SHARED/data/isic/val" \
+      --alphas 1.0,0.35,1.4,0.5 --sizes 128,192x256 --epochs 3 --limit 300 --weights "$WEIGHTS" --threads 2 \
+      --runs 50 --out benchmarks/results/pareto --runs-dir runs/retime-grid --reuse
+    for SET in isic brain; do
+      if [[ $SET == isic ]]; then ARGS=(--data "$SHARED/data/isic" --paper-table isic --epochs 4 --train-limit 400
+        --archs munet,munet@none,unet-resnet50,segnet,unet,unet-vgg19,fcn); else
+        ARGS=(--data "$SHARED/data/brain_mri" --paper-table brain --epochs 3 --train-limit 200
+        --archs munet,munet@none,unet-resnet50,unet,segnet,unet-vgg19,fcn); fi
+      wait_quiet
+      # --monitor val_dice: these rows were trained before the per-image monitor became the default
+      munet-bench compare --name "$SET" "${ARGS[@]}" --size 64 --alpha 1.0 --weights "munet=$WEIGHTS" \
+        --calib-count 50 --threads 2 --monitor val_dice --out benchmarks/results --runs-dir runs/compare --reuse
+    done
+    munet-bench readme-table
+    exit 0 ;;
   breakdown)
     munet-bench breakdown --keras runs/pareto-dec/paper-128/best.keras --keras runs/pareto-dec/edge-128/best.keras \
       --calib-data "$SHARED/data/isic/train" --threads 1,2 --runs 200 --out benchmarks/results/pareto/decoders
@@ -107,7 +132,7 @@ case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|recipe|recipe-brain|retime|breakdown" >&2; exit 2 ;;
+  *) echo "usage: $0 isic|isic128|brain|isic-edge|brain-edge|pareto-decoders|recipe|recipe-brain|retime|retime-sweeps|breakdown" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1
