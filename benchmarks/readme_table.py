@@ -33,6 +33,10 @@ DECODERS_START = "<!-- decoders:start -->"
 DECODERS_END = "<!-- decoders:end -->"
 RECIPE_START = "<!-- recipe:start -->"
 RECIPE_END = "<!-- recipe:end -->"
+BUNDLED_START = "<!-- bundled:start -->"
+BUNDLED_END = "<!-- bundled:end -->"
+#: Each bundled model (edge/models/index.json) and the result folder of the run that made it.
+BUNDLED_RESULTS = {"skin": "isic-edge", "brain": "brain-edge"}
 #: Keys that do not make a point a different recipe: the seed (baseline repeats) and where the weights lie.
 _NOT_A_LEVER = ("seed", "encoder_weights")
 HEADER = (
@@ -418,6 +422,58 @@ def _recipe_block(path: Path, label: str) -> str:
     )
 
 
+def render_bundled(results: str | os.PathLike[str]) -> str:
+    """The bundled models (``edge/models``) as their result folders measured them on the validation sets: the shipped
+    file (``<name>_int8_kf`` in ``accuracy.json``) with and without test-time flips, against the float model."""
+    rows = []
+    notes = []
+    for name, folder in BUNDLED_RESULTS.items():
+        path = Path(results) / folder / "accuracy.json"
+        if not path.is_file():
+            continue
+        doc = _load(path)
+        models = doc.get("models", {})
+        shipped = models.get(f"{name}_int8_kf")
+        if shipped is None:
+            raise InputError(f"{path}: no {name}_int8_kf row (the bundled file); rerun reproduce.sh {folder}")
+        floating = models.get("keras-float", {})
+        split, tta = shipped.get("lesion_split") or {}, shipped.get("tta") or {}
+        rows.append(
+            [
+                f"`{name}`",
+                f"{shipped['size_bytes'] / 1e6:.2f}",
+                "x".join(str(v) for v in shipped.get("input_size", [])),
+                doc.get("images"),
+                _f(floating.get("per-image", {}).get("dice")),
+                _f(shipped["per-image"]["dice"]),
+                _f(tta.get("dice")),
+                _f(shipped.get("agreement_with_float", {}).get("dice")),
+                _f(split.get("dice_lesion_images")) if split.get("lesion_free_images") else "–",
+                f"{100 * split['false_positive_share']:.1f} %" if split.get("lesion_free_images") else "–",
+                _f(tta.get("uncertainty_auroc"), 2),
+                f"{tta['ms_per_image_plain']:.1f} / {tta['ms_per_image']:.1f}" if tta else "–",
+            ]
+        )
+        m = doc.get("machine", {}) or {}
+        notes.append(
+            f"- `{name}`: `bash benchmarks/reproduce.sh {folder}` → `results/{folder}/accuracy.md` "
+            f"(`{doc.get('data', '')}`; {doc.get('date', '')[:10]}, {m.get('cpu', '?')})"
+        )
+    if not rows:
+        return "_No bundled model measured yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
+    header = (
+        "model", "MB", "input", "val images", "Dice float", "Dice int8", "Dice int8 + flips", "mask Dice vs float",
+        "Dice on lesion images", "lesion-free with a false lesion", "uncertainty AUROC", "ms/image 1 thread (+ flips)",
+    )  # fmt: skip
+    return (
+        markdown_table(header, rows)
+        + "\nDice: per-image means on the validation set, masks at the original size; int8: the shipped file; flips: "
+        "`--tta flips` (4 passes); uncertainty AUROC: how well the per-image uncertainty score ranks the images with "
+        "Dice < 0.7 first; ms: end-to-end `segment` median on the validation images at their original sizes (decode "
+        "excluded, resizing included), interleaved with the flips run.\n" + "\n".join(notes) + "\n"
+    )
+
+
 def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with everything between ``start_marker`` and ``end_marker`` replaced by ``block``."""
     start, end = text.find(start_marker), text.find(end_marker)
@@ -441,6 +497,7 @@ def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str
         (PARETO_START, PARETO_END, render_pareto),
         (DECODERS_START, DECODERS_END, render_decoders),
         (RECIPE_START, RECIPE_END, render_recipe),
+        (BUNDLED_START, BUNDLED_END, render_bundled),
     )
     for start, end, render in blocks:
         if start in new:

@@ -12,6 +12,8 @@ from munet.benchmarks.latency import benchmark_latency
 from munet.benchmarks.readme_table import END, START, render_table, update_readme
 from munet.errors import InputError
 
+REPO = Path(__file__).resolve().parents[2]
+
 README = f"# Title\n\nIntro.\n\n{START}\nold hand-typed table\n{END}\n\nAfter.\n"
 
 
@@ -220,3 +222,45 @@ def test_recipe_block_shows_lesion_free_images_for_brain(tmp_path: Path) -> None
     assert text.startswith("**LGG brain MRI**") and "ISIC" not in text  # only the sets that exist
     assert "| Dice int8, lesion images | lesion-free with a false lesion |" in text
     assert "| 0.7500 | 1.4 % |" in text and "| 0.8000 | – | +0.0200 | higher |" in text
+
+
+def test_bundled_block_reads_the_shipped_file_row_and_refuses_a_result_without_it(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import render_bundled
+
+    assert "No bundled model measured yet" in render_bundled(tmp_path)
+    folder = tmp_path / "brain-edge"
+    folder.mkdir()
+    shipped = {
+        "size_bytes": 2_463_152, "input_size": [128, 128], "per-image": {"dice": 0.93},
+        "agreement_with_float": {"dice": 0.98},
+        "lesion_split": {"lesion_free_images": 73, "dice_lesion_images": 0.81, "false_positive_share": 0.0274},
+        "tta": {"dice": 0.94, "uncertainty_auroc": 0.875, "ms_per_image_plain": 3.9, "ms_per_image": 14.6},
+    }  # fmt: skip
+    doc = {
+        "images": 110,
+        "data": "val",
+        "models": {"keras-float": {"per-image": {"dice": 0.92}}, "brain_int8_kf": shipped},
+    }
+    (folder / "accuracy.json").write_text(json.dumps(doc))
+    row = next(line for line in render_bundled(tmp_path).splitlines() if line.startswith("| `brain`"))
+    assert (
+        row
+        == "| `brain` | 2.46 | 128x128 | 110 | 0.9200 | 0.9300 | 0.9400 | 0.9800 | 0.8100 | 2.7 % | 0.88 | 3.9 / 14.6 |"
+    )
+    del doc["models"]["brain_int8_kf"]
+    (folder / "accuracy.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="no brain_int8_kf row"):
+        render_bundled(tmp_path)
+
+
+def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
+    """edge/models/<name>.tflite has the byte size of the ``<name>_int8_kf`` row its result folder scored: a model
+    replaced without rerunning its benchmark (or the reverse) fails here."""
+    from munet.benchmarks.readme_table import BUNDLED_RESULTS
+
+    index = json.loads((REPO / "edge" / "models" / "index.json").read_text())["models"]
+    assert set(index) == set(BUNDLED_RESULTS)
+    for name, folder in BUNDLED_RESULTS.items():
+        doc = json.loads((REPO / "benchmarks" / "results" / folder / "accuracy.json").read_text())
+        shipped = (REPO / "edge" / "models" / index[name]["file"]).stat().st_size
+        assert doc["models"][f"{name}_int8_kf"]["size_bytes"] == shipped, name
