@@ -19,7 +19,7 @@ ImageNet one: how much of the gap is the pretrained encoder) or ``unet-vgg19@ima
 Results go to ``OUT/compare_<name>.json`` (written after every architecture, so a long run that
 stops keeps what it finished) and ``OUT/compare_<name>.md`` (a Table 1/2 analogue with the budget,
 the exact command, the machine, the date and which models started from ImageNet weights); rows are listed
-in the paper's table order (:data:`ARCHS`).
+in the paper's table order (:data:`ARCHS`). The Markdown is rendered by :mod:`munet.benchmarks.compare_report`.
 
 Runs accumulate across sessions with ``--reuse``: rows are resumed from the committed ``compare_<name>.json``.
 When that file was made with the same budget (every :class:`Budget` field except :data:`TIMING_ONLY`, which
@@ -55,12 +55,13 @@ from typing import Any
 
 import click
 
+from munet.benchmarks.compare_report import ARCHS, SEQUENTIAL_TIMING, compare_markdown
+from munet.benchmarks.compare_report import PAPER_METRICS as PAPER_METRICS  # re-exported: the tests use it
 from munet.benchmarks.experiment import Point, Setup, run_point, subset_folder, time_rows
-from munet.benchmarks.learned import annotate_command, learned_cell, learned_rule, mark_learned, trivial_dice
+from munet.benchmarks.learned import annotate_command, mark_learned, trivial_dice
 from munet.errors import InputError, MunetError, cli_errors
 
-#: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed".
-ARCHS = ("unet-vgg19", "segnet", "unet-resnet50", "fcn", "unet", "munet")
+#: Row labels of the comparison (an ``ARCH@none|imagenet`` entry adds its encoder start).
 LABELS = {
     "unet-vgg19": "U-Net with VGG-19",
     "segnet": "SegNet (upsampling variant)",
@@ -69,15 +70,6 @@ LABELS = {
     "unet": "U-Net",
     "munet": "MU-Net (proposed)",
 }
-#: Row names in the paper's tables.
-PAPER_LABELS = {
-    "unet-vgg19": "U-Net with VGG-19",
-    "segnet": "SegNet",
-    "unet-resnet50": "U-Net with ResNet-50",
-    "fcn": "FCNet",
-    "unet": "U-Net-224",
-    "munet": "Proposed (MU-Net)",
-}
 #: The TFLite variants of every architecture (scored, and timed in one pass).
 MODES = ("float32", "int8")
 #: Budget fields that change neither training nor scoring (every row is timed again in each run's pass), so a
@@ -85,27 +77,6 @@ MODES = ("float32", "int8")
 TIMING_ONLY = ("latency_runs", "threads")
 #: ``timed_on`` of a row whose trained models were gone: timed on its architecture, untrained.
 UNTRAINED = "untrained copy"
-#: The paper's six metrics, in its column order.
-PAPER_METRICS = ("accuracy", "recall", "precision", "iou", "tversky", "dice")
-#: The paper's published values (%), for the reader's side-by-side (Tables 1 and 2; U-Net = "U-Net-224").
-PAPER_TABLES = {
-    "isic": {
-        "unet-vgg19": (88.94, 70.82, 92.06, 89.92, 72.77, 75.57),
-        "segnet": (95.46, 94.28, 91.45, 95.03, 84.08, 82.17),
-        "unet-resnet50": (95.35, 95.92, 89.92, 95.64, 92.50, 91.07),
-        "fcn": (89.51, 72.04, 93.45, 88.36, 67.26, 65.81),
-        "unet": (94.66, 87.50, 95.37, 95.64, 88.79, 90.13),
-        "munet": (96.49, 97.99, 91.44, 96.42, 95.16, 93.78),
-    },
-    "brain": {
-        "unet-vgg19": (99.45, 88.51, 90.86, 99.99, 89.13, 89.60),
-        "segnet": (98.69, 73.45, 86.75, 97.71, 53.40, 45.85),
-        "unet-resnet50": (99.37, 90.02, 87.74, 99.99, 89.26, 88.81),
-        "fcn": (96.01, 99.56, 46.90, 93.82, 69.84, 58.40),
-        "unet": (99.15, 89.88, 80.91, 98.42, 86.92, 85.11),
-        "munet": (99.40, 93.10, 90.06, 99.06, 92.14, 91.54),
-    },
-}
 
 
 @dataclass
@@ -258,9 +229,6 @@ def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) 
     return {"models": {m: {"path": p.as_posix()} for m, p in paths.items()}, "timed_on": UNTRAINED}
 
 
-SEQUENTIAL_TIMING = "per row, right after its training"  # how results from before the interleaved pass were timed
-
-
 def macs_256(arch: str, size: Sequence[int], alpha: float, macs: int) -> int:
     """MACs of ``arch`` at the paper's 256x256 (``macs`` itself when it was trained at that size)."""
     if tuple(size) == (256, 256):
@@ -306,117 +274,6 @@ def arch_result(row: dict[str, Any], entry: str, label: str, threads: int) -> Ar
         run_dir=row["run_dir"],
         **latency_of(row, threads),
     )
-
-
-# ------------------------------------------------------------------------------------------------- report
-def _pct(v: float | None) -> str:
-    """A 0..1 value as a percentage with two decimals (the paper's tables)."""
-    return "–" if v is None else f"{100.0 * v:.2f}"
-
-
-def _num(v: float | None, digits: int = 2) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
-def _machine(result: dict[str, Any]) -> str:
-    """The load of the timing pass (and why it looks busy) for the latency sentence; "" for older results."""
-    if not result.get("load"):
-        return ""
-    from munet.benchmarks.timing import describe_machine
-
-    busy = f" **BUSY**: {'; '.join(result['busy'])}." if result.get("busy") else ""
-    return f" Machine during the timing pass: {describe_machine(result['load'])}.{busy}"
-
-
-def compare_markdown(result: dict[str, Any]) -> str:
-    """The Table 1/2 analogue with budget, provenance and weights."""
-    from munet.benchmarks.report import markdown_table, provenance_markdown
-
-    rows, header = (
-        [],
-        [
-            "Model",
-            "Accuracy",
-            "Recall",
-            "Precision",
-            "IoU",
-            "Tversky",
-            "Dice",
-            "Learned",
-            "mIoU",
-            "ISIC Jaccard",
-            "Params",
-            f"GMACs @{result['budget']['size'][0]}",
-            "GMACs @256",
-            "float32 ms",
-            "int8 ms",
-            "int8 Dice",
-            "Dice drop",
-            "Encoder init",
-            "Train s",
-        ],
-    )
-    for r in result["models"]:
-        if r.get("error"):
-            dashes = ["–"] * 9
-            rows.append(
-                [r["label"], *dashes[:6], learned_cell(r), *dashes, r["encoder_weights"], f"failed: {r['error']}"]
-            )
-            continue
-        f, q = r["float32"], r["int8"]
-        rows.append(
-            [
-                r["label"],
-                *(_pct(f[m]) for m in PAPER_METRICS),
-                learned_cell(r),
-                _pct(f["miou"]),
-                _pct(f["isic_jaccard"]),
-                f"{r['params']:,}",
-                _num(r["macs"] / 1e9),
-                _num(r["macs_256"] / 1e9),
-                _num(r["float_ms"], 1),
-                _num(r["int8_ms"], 1),
-                _pct(q["dice"]),
-                _pct(r["int8_dice_drop"]),
-                "ImageNet" if r["imagenet"] else "from scratch",
-                _num(r["train_s"], 0),
-            ]
-        )
-    name = result["name"]
-    lines = [
-        f"# Architecture comparison: {name}",
-        "",
-        f"Paper Tables 1/2 analogue. Budget: {result['budget_text']}.",
-        f"Training data: `{result['train']}` ({result['n_train']} images); validation: `{result['val']}` "
-        f"({result['n_val']} images).",
-        "Metrics (%): per-image means on the validation set, float32 TFLite masks at the original image size "
-        "(`munet.edge.metrics`, threshold 0.5); int8 = full-int8 TFLite calibrated on the training images; "
-        f"latency: median of {result['budget']['latency_runs']} LiteRT inferences, "
-        f"{result['budget']['threads']} thread(s), pre/post-processing excluded, "
-        f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{_machine(result)} Pixel-pooled metrics "
-        "(counts summed over all images) are in the JSON as `float32_pixel`.",
-        "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
-        "SegNet uses nearest-neighbour upsampling instead of max-unpooling indices (not expressible in builtin "
-        "TFLite ops).",
-        "",
-        markdown_table(header, rows),
-        learned_rule(result) + ".",
-        "",
-    ]
-    paper = PAPER_TABLES.get(result.get("paper_table") or "")
-    if paper:
-        prow = [[PAPER_LABELS[a], *(f"{v:.2f}" for v in paper[a])] for a in ARCHS if a in paper]
-        lines += [
-            f"Paper values (Table {'1' if result['paper_table'] == 'isic' else '2'}, 256x256, 60 epochs; "
-            "its 'IOU' column is not comparable to a per-image lesion IoU):",
-            "",
-            markdown_table(["Model", "Accuracy", "Recall", "Precision", "IOU", "Tversky", "Dice"], prow),
-        ]
-    lines += ["## Provenance", "", provenance_markdown(result["provenance"])]
-    if result.get("earlier"):
-        lines += ["Rows resumed from earlier runs with the same budget (`--reuse`):", ""]
-        lines += [f"- {p.get('date', '')[:10]}: `{p.get('command', '')}`" for p in result["earlier"]]
-    return "\n".join(lines)
 
 
 def compare(

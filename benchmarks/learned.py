@@ -93,7 +93,7 @@ def annotate(path: Path, val_dir: Path | None = None, layout: str = "auto") -> d
     """Add ``trivial`` and every row's ``learned`` to a finished ``compare_<name>.json``; rewrite it and its .md."""
     import tempfile
 
-    from munet.benchmarks.compare import compare_markdown
+    from munet.benchmarks.compare_report import compare_markdown
     from munet.benchmarks.report import write_json, write_markdown
     from munet.train.datasets import load_pair
 
@@ -127,7 +127,7 @@ def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
             f"Learned: – (not judged; `munet-bench compare --annotate compare_{result.get('name', '<name>')}.json` "
             "scores the trivial predictions on the validation set)"
         )
-    from munet.benchmarks.compare import _num, _pct  # the tables' number formats (compare imports this module)
+    from munet.benchmarks.compare_report import _num, _pct  # the tables' formats (it imports this module)
 
     fmt = (lambda v: f"{_pct(v)} %") if percent else (lambda v: _num(v, 4))
     values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
