@@ -264,3 +264,18 @@ def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
         doc = json.loads((REPO / "benchmarks" / "results" / folder / "accuracy.json").read_text())
         shipped = (REPO / "edge" / "models" / index[name]["file"]).stat().st_size
         assert doc["models"][f"{name}_int8_kf"]["size_bytes"] == shipped, name
+
+
+def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
+    """Each bundled card states the shipped file's per-image Dice, with and without flips, as its result folder
+    measured them (3 decimals): a retrained model with a stale card fails here."""
+    from munet.benchmarks.readme_table import BUNDLED_RESULTS
+
+    for name, folder in BUNDLED_RESULTS.items():
+        shipped = json.loads((REPO / "benchmarks" / "results" / folder / "accuracy.json").read_text())["models"][
+            f"{name}_int8_kf"
+        ]
+        card = (REPO / "edge" / "models" / f"{name}.md").read_text()
+        metrics = " ".join(card.split("## Recipe and validation metrics", 1)[1].split())  # line breaks as spaces
+        assert f"per-image Dice {shipped['per-image']['dice']:.3f}" in metrics, name
+        assert f"`--tta flips`: per-image Dice {shipped['tta']['dice']:.3f}" in metrics, name
