@@ -211,6 +211,8 @@ def run_point(
         echo(f"[{point.name}] training {overrides}")
         epochs = train_point(point, setup, run_dir)
     train_s = round(time.perf_counter() - t0, 1)
+    if state is not None and state.get("wall_s") is not None:  # a reused training: its own wall-clock time
+        train_s = round(float(state["wall_s"]), 1)
     best = run_dir / "best.keras"
     if not best.is_file():
         raise InputError(f"{run_dir}: training produced no best.keras (interrupted?)")

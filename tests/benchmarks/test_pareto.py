@@ -221,3 +221,22 @@ def test_point_reads_the_effective_config_of_a_preset_run(tmp_path: Path) -> Non
     assert "96x96" in pareto_markdown(
         {"points": [point | {"on_front": True}], "train_data": "t", "val_data": "v", "plot": "p.png"}
     )
+
+
+def test_a_finished_training_is_converted_without_retraining_and_keeps_its_own_training_time(
+    trained_run: Path, blob_data: Path, tmp_path: Path
+) -> None:
+    """A run trained outside the sweep (munet-train into runs_dir/<name>) is converted and scored by ``reuse``; its
+    row's train_s is the run's own wall-clock time (state/progress.json), not the seconds the reuse took."""
+    import json
+    import shutil
+
+    from munet.benchmarks.experiment import Point, Setup, run_point
+
+    runs = tmp_path / "runs"
+    shutil.copytree(trained_run, runs / "p")
+    progress = {"epoch": 6, "finished": True, "wall_s": 42.37}  # as munet-train's callbacks write it
+    (runs / "p" / "state").mkdir()
+    (runs / "p" / "state" / "progress.json").write_text(json.dumps(progress))
+    row = run_point(Point("p", {}, modes=("float32",)), Setup(blob_data, blob_data, runs, reuse=True), echo=str)
+    assert row["train_s"] == round(progress["wall_s"], 1) and Path(row["models"]["float32"]["path"]).is_file()
