@@ -67,6 +67,11 @@ def _arch_help() -> str:
 @click.option("--warmup-epochs", type=float, help=f"linear lr warm-up before the schedule {_default('warmup_epochs')}")
 @click.option("--encoder-lr-mult", type=float, help=f"encoder lr = lr x this {_default('encoder_lr_mult')}, e.g. 0.1")
 @click.option("--ema", type=float, help=f"weight EMA momentum, 0 = off {_default('ema')}, e.g. 0.99")
+@click.option(
+    "--lesion-share",
+    type=float,
+    help=f"share of lesion images per training epoch, 0 = natural {_default('lesion_share')}, e.g. 0.5 (brain MRI)",
+)
 @cli_errors
 def main(config_path: str | None, resume: str | None, **options: Any) -> None:
     """Train MU-Net (or another registered model) and write a run folder.

@@ -62,6 +62,9 @@ KEY_HELP: dict[str, str] = {
     "encoder_lr_mult": "the pretrained encoder learns at `lr` x this (e.g. 0.1), the decoder at `lr`",
     "ema": "momentum of an exponential moving average of the weights (e.g. 0.99; 0: off); validation, "
     "`best.keras` and the final metrics use the average",
+    "lesion_share": "training draws: this share of each epoch's images has a lesion on average (lesion and "
+    "lesion-free images drawn as two pools, e.g. 0.5 for brain MRI; 0: one shuffle, the natural share); "
+    "validation is never resampled",
     "monitor": "validation log key that picks `best.keras` (`*loss*` is minimised, others maximised)",
     "threshold": "probability threshold of the masks (metrics, model card, converted metadata)",
     "augment.rotation_deg": "random rotation in ±degrees (reflect fill), the same for image and mask",

@@ -5,7 +5,8 @@ Decoding uses a thread pool (OpenCV releases the GIL) and THE shared preprocessi
 exactly what calibration and the edge runtime see. Augmentation follows the paper (random rotation and horizontal
 flip), with optional vertical flip, zoom, hue/saturation, brightness/contrast and Gaussian noise. It runs per
 batch with TensorFlow ops only (no ``py_function``) and stateless random ops seeded from the dataset, so it is fast
-and reproducible.
+and reproducible. ``lesion_share`` draws each training epoch from a lesion pool and a lesion-free pool instead of
+one shuffle (brain MRI: most slices hold no tumour).
 """
 
 from __future__ import annotations
@@ -82,6 +83,12 @@ def load_arrays(pairs: Sequence[Pair], size: tuple[int, int], workers: int = 2) 
             for future in [pool.submit(work, i) for i in range(len(pairs))]:
                 future.result()  # re-raises the first error in pair order
     return x, y
+
+
+def lesion_flags(masks: np.ndarray) -> np.ndarray:
+    """Bool ``(N,)``: which of the :func:`load_arrays` masks ``(N, h, w, 1)`` hold a lesion pixel at this size."""
+    masks = np.asarray(masks)
+    return masks.reshape(len(masks), -1).max(axis=1, initial=0.0) > 0.5
 
 
 def _geometric_transforms(angles, hflip, vflip, height, width, zoom=None):
@@ -169,12 +176,18 @@ def make_dataset(
     augment: AugmentConfig | None = None,
     seed: int = 0,
     drop_remainder: bool = False,
+    lesion_share: float = 0.0,
+    lesion: np.ndarray | None = None,
 ):
     """A ``tf.data.Dataset`` of ``(image, mask)`` batches from :func:`load_arrays` output.
 
     ``training=True`` reshuffles every epoch and applies ``augment`` (default :class:`AugmentConfig`); both are
     reproducible for a ``seed`` (a new, deterministic shuffle and augmentation per epoch).
-    ``training=False`` keeps the order and never augments.
+    ``training=False`` keeps the order and never augments (nor resamples).
+
+    ``lesion_share`` > 0 (training only): each epoch is still ``len(x)`` images, drawn from the lesion and the
+    lesion-free images (two pools, each shuffled and repeated) so that on average this share has a lesion.
+    ``lesion``: the bool flags of :func:`lesion_flags` (computed from ``y`` when not given).
     """
     import tensorflow as tf
 
@@ -182,12 +195,22 @@ def make_dataset(
         raise ValueError(f"x has {len(x)} images but y has {len(y)} masks")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
     if not training:
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
         return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     config = augment if augment is not None else AugmentConfig()
-    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if lesion_share > 0:
+        flags = lesion_flags(y) if lesion is None else np.asarray(lesion, bool)
+        if flags.shape != (len(x),):
+            raise ValueError(f"lesion has shape {flags.shape}; expected one flag per image ({len(x)},)")
+        with tf.device("/CPU:0"):  # host memory, like from_tensor_slices: tf.data gathers the batches there
+            images, masks = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+        ds = _lesion_balanced(flags, lesion_share, seed).batch(batch_size, drop_remainder=drop_remainder)
+        ds = ds.map(lambda i: (tf.gather(images, i), tf.gather(masks, i)))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
     ds = tf.data.Dataset.zip((ds, seeds))
     ds = ds.map(
@@ -196,3 +219,21 @@ def make_dataset(
         deterministic=True,
     )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _lesion_balanced(lesion: np.ndarray, share: float, seed: int):
+    """``len(lesion)`` indices per epoch: a lesion pick with probability ``share``, else a lesion-free one."""
+    import tensorflow as tf
+
+    if not 0 < share < 1:
+        raise ValueError(f"lesion_share must be in (0, 1), got {share}")
+    pools = []
+    for k, members in enumerate((np.flatnonzero(lesion), np.flatnonzero(~lesion))):
+        if not len(members):
+            raise ValueError(f"lesion_share {share}: no {('lesion', 'lesion-free')[k]} image among {len(lesion)}")
+        pool = tf.data.Dataset.from_tensor_slices(members.astype(np.int64))
+        pools.append(pool.shuffle(len(members), seed=seed + k, reshuffle_each_iteration=True).repeat())
+    picks = tf.data.Dataset.sample_from_datasets(
+        pools, weights=[share, 1.0 - share], seed=seed, rerandomize_each_iteration=True
+    )
+    return picks.take(len(lesion))

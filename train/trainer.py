@@ -11,7 +11,8 @@ Optimiser: Adam, default lr 1e-3 (the paper's "Adam with a learning rate of 0.05
 Adam's usual step and diverges when fine-tuning a pretrained encoder, so it is treated as a
 typo-level value; see :class:`~munet.train.config.TrainConfig`). Recipe options (:mod:`munet.train.optim`):
 ``warmup_epochs`` (linear ramp before the schedule), ``encoder_lr_mult`` (the encoder at ``lr * mult``) and
-``ema`` (weight average: validation, ``best.keras`` and the final metrics use it).
+``ema`` (weight average: validation, ``best.keras`` and the final metrics use it); ``lesion_share`` (training
+draws balanced between lesion and lesion-free images, :func:`~munet.train.pipeline.make_dataset`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.edge.atomic import write_text_atomic
-from munet.errors import MunetError
+from munet.errors import InputError, MunetError
 from munet.train.config import TrainConfig, config_from_run
 from munet.train.models.decoder import DecoderSpec
 
@@ -63,6 +64,7 @@ class _Data:
     train_source: str
     val_source: str
     synthetic: bool
+    lesion: Any = None  # bool per training image: its mask has a lesion pixel
 
 
 def _log(msg: str) -> None:
@@ -75,7 +77,7 @@ def default_run_dir() -> Path:
 
 def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
     from munet.train.datasets import find_pairs, split_pairs
-    from munet.train.pipeline import load_arrays
+    from munet.train.pipeline import lesion_flags, load_arrays
 
     size = config.input_size
     synthetic = config.data is None
@@ -109,7 +111,13 @@ def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
         f"data: {len(train_pairs)} training / {len(val_pairs)} validation images at {size[0]}x{size[1]} "
         f"decoded in {time.perf_counter() - t0:.1f} s"
     )
-    return _Data(x_train, y_train, x_val, y_val, str(data_dir), val_source, synthetic)
+    lesion = lesion_flags(y_train)  # once, from the decoded masks
+    if config.lesion_share > 0 and (lesion.all() or not lesion.any()):
+        raise InputError(
+            f"{data_dir}: lesion_share {config.lesion_share:g} needs training images with and without a lesion, "
+            f"but {int(lesion.sum())} of {len(lesion)} have one; use --lesion-share 0"
+        )
+    return _Data(x_train, y_train, x_val, y_val, str(data_dir), val_source, synthetic, lesion)
 
 
 def tf_config_workers() -> int:
@@ -237,6 +245,22 @@ def _optimizer(config: TrainConfig, lr: float, steps: int, warmup: int = 0, enco
     elif warmup and config.lr_schedule == "constant":
         rate = WarmUp(lr, warmup)
     return make_optimizer(rate, ema=config.ema, encoder_lr_mult=config.encoder_lr_mult, encoder_paths=encoder_paths)
+
+
+def _train_dataset(config: TrainConfig, data: _Data) -> Any:
+    """The training batches: shuffled (or drawn at ``lesion_share``) and augmented, ``config.seed`` seeded."""
+    from munet.train.pipeline import make_dataset
+
+    return make_dataset(
+        data.x_train,
+        data.y_train,
+        config.batch,
+        training=True,
+        augment=config.augment,
+        seed=config.seed,
+        lesion_share=config.lesion_share,
+        lesion=data.lesion,
+    )
 
 
 def _encoder_paths(model: Any, config: TrainConfig) -> list[str]:
@@ -423,14 +447,16 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
         _log(f"distributed: {type(strategy).__name__} over {strategy.num_replicas_in_sync} replicas")
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    augment = config.augment
-    train_ds = make_dataset(data.x_train, data.y_train, config.batch, training=True, augment=augment, seed=config.seed)
+    train_ds = _train_dataset(config, data)
     val_ds = make_dataset(data.x_val, data.y_val, config.batch, training=False)
     steps = config.steps_per_epoch or -(-len(data.x_train) // config.batch)
     warmup = _warmup_steps(config, steps)
     recipe = [f"warm-up {warmup} steps"] if warmup else []
     recipe += [f"encoder lr x{config.encoder_lr_mult:g}"] if config.encoder_lr_mult != 1.0 else []
     recipe += [f"weight EMA {config.ema:g} (validation and best.keras use the average)"] if config.ema else []
+    if config.lesion_share:
+        n_lesion = int(data.lesion.sum())
+        recipe += [f"lesion share {config.lesion_share:g} ({n_lesion} of {len(data.lesion)} images have a lesion)"]
     if recipe:
         _log("recipe: " + ", ".join(recipe))
 

@@ -37,6 +37,7 @@ def test_help_lists_the_issue_options() -> None:
         "--seed",
         "--freeze-encoder-epochs",
         "--patience",
+        "--lesion-share",
     ):
         assert opt in out, opt
 
@@ -50,6 +51,7 @@ def test_help_lists_the_issue_options() -> None:
         (["--arch", "mnet"], "did you mean 'munet'"),
         (["--resume", "runs/x", "--alpha", "1.0"], "--alpha cannot change a run"),
         (["--resume", "no/such/run"], "not a munet-train run folder"),
+        (["--lesion-share", "1"], "lesion_share 1.0: must be in [0, 1)"),
     ],
 )
 def test_one_line_errors(args: list[str], message: str) -> None:
@@ -57,6 +59,23 @@ def test_one_line_errors(args: list[str], message: str) -> None:
     assert code == 2
     assert message in out and "Traceback" not in out
     assert len(out.strip().splitlines()) == 1
+
+
+def test_recipe_flags_reach_the_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import munet.train.trainer as trainer
+
+    seen = []
+
+    def fake_train(config):
+        seen.append(config)
+        return trainer.RunResult(tmp_path, 0, None, None, config.monitor)
+
+    monkeypatch.setattr(trainer, "train", fake_train)
+    code, out = _run(["--lesion-share", "0.5", "--ema", "0.99", "--out", str(tmp_path / "run")])
+    assert code == 0 and "no completed epoch" in out
+    assert seen[0].lesion_share == 0.5 and seen[0].ema == 0.99
+    _run(["--out", str(tmp_path / "run")])
+    assert seen[1].lesion_share == 0.0  # not given: the natural share
 
 
 def test_missing_and_empty_data_folders(tmp_path: Path) -> None:

@@ -45,6 +45,9 @@ def test_synthetic_defaults_only_fill_unset_keys() -> None:
         ({"warmup_epochs": 8, "epochs": 8}, "below epochs"),
         ({"encoder_lr_mult": -0.1}, "encoder_lr_mult"),
         ({"ema": 1.0}, r"EMA momentum must be in \[0, 1\)"),
+        ({"lesion_share": 1.0}, r"lesion_share 1.0: must be in \[0, 1\)"),
+        ({"lesion_share": -0.1}, r"lesion_share -0.1: must be in \[0, 1\)"),
+        ({"lesion_share": "half"}, "lesion_share 'half': expected a number"),
         ({"loss": "focal-tversky+bc"}, "did you mean 'focal-tversky\\+bce'"),
         ({"augment": {"scale": 1.0}}, r"augment.scale 1.0: must be in \[0, 1\)"),
         ({"augment": {"hue": 0.6}}, "augment.hue"),
@@ -90,12 +93,16 @@ def test_paper_lr_documented() -> None:
 
 def test_recipe_keys_default_to_todays_behaviour_and_parse(tmp_path: Path) -> None:
     c = TrainConfig()
-    assert (c.warmup_epochs, c.encoder_lr_mult, c.ema, c.loss) == (0.0, 1.0, 0.0, "focal-tversky")
+    assert (c.warmup_epochs, c.encoder_lr_mult, c.ema, c.lesion_share, c.loss) == (0.0, 1.0, 0.0, 0.0, "focal-tversky")
     assert (c.augment.scale, c.augment.hue, c.augment.saturation) == (0.0, 0.0, 0.0)
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("preset: edge\nwarmup-epochs: 1\nencoder_lr_mult: 0.1\nema: 0.99\naugment: {scale: 0.2, hue: 0.05}")
+    cfg.write_text(
+        "preset: edge\nwarmup-epochs: 1\nencoder_lr_mult: 0.1\nema: 0.99\nlesion-share: 0.5\n"
+        "augment: {scale: 0.2, hue: 0.05}"
+    )
     c = make_config(cfg, {"ema": "0.999", "loss": "focal-tversky+bce"})
     assert c.warmup_epochs == 1.0 and c.encoder_lr_mult == 0.1 and c.ema == 0.999 and c.loss == "focal-tversky+bce"
+    assert c.lesion_share == 0.5 and make_config(cfg, {"lesion_share": "0.3"}).lesion_share == 0.3
     assert c.augment.scale == 0.2 and c.augment.hue == 0.05 and c.augment.rotation_deg == 20.0
     assert c.lr_schedule == "cosine"  # the preset's keys stay
 
@@ -110,9 +117,16 @@ def test_recipe_keys_at_their_defaults_keep_committed_hashes() -> None:
     card = (Path(__file__).parent / "data" / "MODEL_CARD_2026-11.md").read_text()
     recorded = re.search(r"Config hash: `([0-9a-f]{12})`", card).group(1)
     saved = yaml.safe_load(card.split("```yaml\n", 1)[1].split("```", 1)[0])
-    assert "ema" not in saved and "scale" not in saved["augment"]  # written before the keys existed
+    assert "ema" not in saved and "lesion_share" not in saved and "scale" not in saved["augment"]  # predate the keys
     base = make_config(base=saved)
     assert base.config_hash() == recorded
     assert saved["preset"] == "edge" and base.encoder_lr_mult == 1.0  # as trained: today's preset is not re-applied
-    for changed in ({"ema": 0.99}, {"warmup_epochs": 1}, {"encoder_lr_mult": 0.1}, {"augment": {"hue": 0.05}}):
+    assert make_config(base={**saved, "lesion_share": 0.0}).config_hash() == recorded  # written at its default
+    for changed in (
+        {"ema": 0.99},
+        {"warmup_epochs": 1},
+        {"encoder_lr_mult": 0.1},
+        {"lesion_share": 0.5},
+        {"augment": {"hue": 0.05}},
+    ):
         assert make_config(base=saved, overrides=changed).config_hash() != recorded, changed

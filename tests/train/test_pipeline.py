@@ -9,7 +9,7 @@ import pytest
 from munet.edge.preprocess import preprocess, preprocess_mask
 from munet.errors import InputError
 from munet.train.datasets import find_pairs, load_pair
-from munet.train.pipeline import AugmentConfig, augment_batch, load_arrays, make_dataset
+from munet.train.pipeline import AugmentConfig, augment_batch, lesion_flags, load_arrays, make_dataset
 from munet.train.synthetic import make_synthetic_dataset
 
 tf = pytest.importorskip("tensorflow")
@@ -195,3 +195,82 @@ def test_new_options_are_off_by_default_and_leave_the_old_draws_alone(blobs):
     _, plain = augment_batch(tf.constant(x), tf.constant(y), seed, AugmentConfig(rotation_deg=30, vflip=True))
     _, jitter = augment_batch(tf.constant(x), tf.constant(y), seed, AugmentConfig(30, vflip=True, hue=0.1))
     assert np.array_equal(plain.numpy(), jitter.numpy())
+
+
+# --------------------------------------------------------------------------------------------- lesion share
+def _tagged(n: int = 42, n_lesion: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Tiny images whose channel 0 is their index (``i / n``); the first ``n_lesion`` masks hold a square."""
+    x = np.zeros((n, 8, 8, 3), np.float32)
+    x[..., 0] = (np.arange(n, dtype=np.float32) / n)[:, None, None]
+    y = np.zeros((n, 8, 8, 1), np.float32)
+    y[:n_lesion, 2:6, 2:6] = 1.0
+    return x, y
+
+
+def _epochs(ds, epochs: int) -> tuple[list[list[int]], np.ndarray, np.ndarray]:
+    """Batch sizes per epoch, drawn indices and whether each draw's mask holds a lesion."""
+    sizes, ids, lesion = [], [], []
+    for _ in range(epochs):
+        batches = list(ds)
+        sizes.append([len(b[0]) for b in batches])
+        for images, masks in batches:
+            ids += np.rint(images.numpy()[:, 0, 0, 0] * 42).astype(int).tolist()
+            lesion += (masks.numpy().reshape(len(masks), -1).max(axis=1) > 0).tolist()
+    return sizes, np.array(ids), np.array(lesion)
+
+
+def test_lesion_flags_read_the_decoded_masks():
+    _, y = _tagged()
+    y[20, 7, 7] = 1.0  # one pixel is a lesion
+    assert lesion_flags(y).tolist() == [True] * 10 + [False] * 10 + [True] + [False] * 21
+
+
+def test_lesion_share_draws_the_requested_share_with_the_same_steps():
+    x, y = _tagged()  # natural share 10 / 42 = 0.24
+    plain = AugmentConfig(rotation_deg=0, hflip=False)
+    off = _epochs(make_dataset(x, y, 8, training=True, augment=plain, seed=3), 10)
+    on = _epochs(make_dataset(x, y, 8, training=True, augment=plain, seed=3, lesion_share=0.5), 10)
+    assert off[0] == on[0] == [[8, 8, 8, 8, 8, 2]] * 10  # an epoch keeps its steps and batch sizes
+    assert off[2].mean() == pytest.approx(10 / 42)
+    assert abs(on[2].mean() - 0.5) < 0.1  # 420 draws
+    assert np.array_equal(on[2], on[1] < 10)  # each draw brings its own mask
+    assert set(on[1][on[2]]) == set(range(10)) and set(on[1][~on[2]]) == set(range(10, 42))  # every image is used
+    again = _epochs(make_dataset(x, y, 8, training=True, augment=plain, seed=3, lesion_share=0.5), 2)
+    assert np.array_equal(again[1], on[1][:84])  # seeded
+    assert not np.array_equal(on[1][:42], on[1][42:84])  # new draws every epoch
+    high = _epochs(make_dataset(x, y, 8, training=True, augment=plain, seed=3, lesion_share=0.8), 10)
+    assert abs(high[2].mean() - 0.8) < 0.1
+    flags = np.arange(42) < 3  # given flags are the pools: here images 0-2 alone count as lesion images
+    given = _epochs(make_dataset(x, y, 8, training=True, augment=plain, seed=3, lesion_share=0.5, lesion=flags), 10)
+    assert abs((given[1] < 3).mean() - 0.5) < 0.1
+
+
+def test_lesion_share_zero_is_the_previous_pipeline(blobs):
+    x, y = blobs
+    config = AugmentConfig(rotation_deg=25, vflip=True, noise_std=0.05)
+
+    def previous():  # make_dataset's training branch before lesion_share existed
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=4, reshuffle_each_iteration=True)
+        seeds = tf.data.Dataset.random(seed=4, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
+        ds = tf.data.Dataset.zip((ds.batch(3), seeds))
+        return ds.map(lambda b, s: augment_batch(b[0], b[1], s, config), num_parallel_calls=tf.data.AUTOTUNE)
+
+    old, new = previous(), make_dataset(x, y, 3, training=True, augment=config, seed=4, lesion_share=0.0)
+    for _ in range(2):
+        pairs = list(zip(old, new, strict=True))
+        assert len(pairs) == 4
+        for (xo, yo), (xn, yn) in pairs:
+            assert np.array_equal(xo.numpy(), xn.numpy()) and np.array_equal(yo.numpy(), yn.numpy())
+
+
+def test_lesion_share_never_touches_validation_and_needs_both_pools():
+    x, y = _tagged()
+    batches = list(make_dataset(x, y, 8, training=False, lesion_share=0.5))
+    assert np.array_equal(np.concatenate([b[0].numpy() for b in batches]), x)
+    for bad_y, missing in ((y[:10], "no lesion-free image among 10"), (y[10:], "no lesion image among 32")):
+        with pytest.raises(ValueError, match=missing):
+            make_dataset(x[: len(bad_y)], bad_y, 8, training=True, lesion_share=0.5)
+    with pytest.raises(ValueError, match=r"lesion_share must be in \(0, 1\)"):
+        make_dataset(x, y, 8, training=True, lesion_share=1.0)
+    with pytest.raises(ValueError, match="one flag per image"):
+        make_dataset(x, y, 8, training=True, lesion_share=0.5, lesion=np.ones(5, bool))

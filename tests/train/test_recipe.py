@@ -1,7 +1,8 @@
-"""Training-recipe levers: learning-rate warm-up, a slower encoder (ScaledAdam), weight EMA in best.keras.
+"""Training-recipe levers: learning-rate warm-up, a slower encoder (ScaledAdam), weight EMA in best.keras, lesion share.
 
 Unit tests use the tiny MU-Net (alpha 0.35, 64x64) and ``train_on_batch``; two short in-process runs
 (synthetic data, a few steps) check the trainer: freeze + encoder_lr_mult 0 + plateau warm-up + resume, and EMA.
+The lesion share is checked on the trainer's data and training batches (no model is trained).
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import csv
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("tensorflow")
 
+from munet.errors import InputError  # noqa: E402
 from munet.train import optim  # noqa: E402
 from munet.train.callbacks import InterruptFlag, Progress, RunCallback  # noqa: E402
 from munet.train.config import make_config  # noqa: E402
@@ -254,3 +257,50 @@ def test_trainer_ema_best_keras_holds_the_average(tmp_path: Path) -> None:
     assert sum(not np.allclose(r, e) for r, e in zip(raw, ema, strict=True)) > len(raw) // 2  # not the raw ones
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["model"] == "best.keras" and metrics["best_epoch"] == 1
+
+
+# ----------------------------------------------------------------------------------------------- lesion share
+def _folder(path: Path, n: int, n_lesion: int) -> Path:
+    """A ``folder`` layout set of ``n`` 64x64 images; the first ``n_lesion`` masks hold a square."""
+    rng = np.random.default_rng(n)
+    for sub in ("images", "masks"):
+        (path / sub).mkdir(parents=True)
+    for i in range(n):
+        mask = np.zeros((64, 64), np.uint8)
+        mask[16:48, 16:48] = 255 if i < n_lesion else 0
+        assert cv2.imwrite(str(path / "images" / f"im{i:02d}.png"), rng.integers(0, 256, (64, 64, 3), np.uint8))
+        assert cv2.imwrite(str(path / "masks" / f"im{i:02d}.png"), mask)
+    return path
+
+
+def test_trainer_draws_training_batches_at_the_lesion_share(tmp_path: Path) -> None:
+    from munet.train.trainer import _prepare_data, _train_dataset
+
+    data_dir, val_dir = _folder(tmp_path / "train", 12, 3), _folder(tmp_path / "val", 4, 1)
+    config = _run_config(tmp_path, data=str(data_dir), val_data=str(val_dir), lesion_share=0.6)
+    assert config.config_hash() != _run_config(tmp_path, data=str(data_dir)).config_hash()
+    data = _prepare_data(config, tmp_path / "run")
+    assert data.lesion.tolist() == [True] * 3 + [False] * 9  # read once from the masks, in pair order
+    drawn = []
+    ds = _train_dataset(config, data)
+    for _ in range(30):  # 360 draws
+        batches = list(ds)
+        assert [len(b[1]) for b in batches] == [4, 4, 4]  # the steps of an epoch are unchanged
+        drawn += [bool(m.numpy().any()) for _, masks in batches for m in masks]
+    assert abs(np.mean(drawn) - 0.6) < 0.1  # natural share 0.25
+    natural = [bool(m.numpy().any()) for _, masks in _train_dataset(_run_config(tmp_path), data) for m in masks]
+    assert np.mean(natural) == 0.25
+
+
+def test_lesion_share_needs_images_with_and_without_a_lesion(tmp_path: Path) -> None:
+    from munet.train.trainer import train
+
+    empty = _folder(tmp_path / "empty", 10, 0)
+    config = _run_config(tmp_path, data=str(empty), lesion_share=0.5, epochs=1)
+    with pytest.raises(
+        InputError, match=r"empty: lesion_share 0.5 needs .* but 0 of \d+ have one; use --lesion-share 0"
+    ):
+        train(config, verbose=0)
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
+    with pytest.raises(InputError, match=r"synthetic: lesion_share 0.5 .* but (\d+) of \1 have one"):  # all lesions
+        train(_run_config(tmp_path, lesion_share=0.5, epochs=1), verbose=0)
