@@ -15,6 +15,7 @@ POINTS = CONFIGS / "recipe_points.yaml"
 BASELINE = ("edge", "edge-seed1", "edge-seed2")  # round 1: the edge preset before encoder_lr joined it
 ROUND1 = {"encoder_lr_mult": 1.0}  # written out on every round-1 point: today's preset has 0.1
 ROUND2 = "encoder_lr"  # round 2's baseline: round 1's winner, today's preset
+BRAIN_ONLY = ("lesion_share",)  # levers for sets with lesion-free images (ISIC has none): brain MRI points only
 
 
 def _effective(overrides: dict) -> dict:
@@ -36,10 +37,12 @@ def test_every_point_is_a_baseline_a_lever_or_a_seed_repeat_and_differs_in_its_l
     base, today = _effective(points["edge"]), _effective(points[ROUND2])
     assert base["preset"] == "edge" and base["alpha"] == 1.0 and base["lr_schedule"] == "cosine"
     assert today == _effective({"preset": "edge"}) and _changed(base, today) == {"encoder_lr_mult"}
-    for name, keys in points.items():
+    brain = {p.name: p.overrides for p in load_points(CONFIGS / "brain_recipe_points.yaml")}
+    every = {**points, **{n: o for n, o in brain.items() if n.split("+")[-1].startswith(BRAIN_ONLY)}}
+    for name, keys in every.items():
         stem = name.rsplit("-seed", 1)[0] if "-seed" in name else name
         if stem != name:  # <point>-seedN: another seed of a point
-            assert points[name] == {**points[stem], "seed": int(name.rsplit("-seed", 1)[1])}, name
+            assert every[name] == {**every[stem], "seed": int(name.rsplit("-seed", 1)[1])}, name
             continue
         if name in BASELINE:
             continue
@@ -58,8 +61,9 @@ def test_every_point_is_a_baseline_a_lever_or_a_seed_repeat_and_differs_in_its_l
             extra = {k for k, v in mine["augment"].items() if ref["augment"][k] != v}
             assert extra and extra <= {"scale", "hue", "saturation"}, name
         assert changed == set(config) - {"augment"}, name
-    measured = {n.rsplit("-seed", 1)[0].removeprefix(f"{ROUND2}+") for n in points}
-    assert set(levers) <= measured  # every lever config is measured by some point
+    brain = {p.name for p in load_points(CONFIGS / "brain_recipe_points.yaml")}
+    measured = {n.rsplit("-seed", 1)[0].removeprefix(f"{ROUND2}+") for n in {*points, *brain}}
+    assert set(levers) <= measured  # every lever config is measured by some point (ISIC or brain MRI)
     for name in BASELINE[1:]:
         if name in points:
             assert _changed(base, _effective(points[name])) == {"seed"}
@@ -83,6 +87,9 @@ def test_brain_points_are_isic_points_under_the_same_names() -> None:
     brain = load_points(CONFIGS / "brain_recipe_points.yaml")
     assert brain[0].name == "edge" and len(brain) >= 2
     for p in brain:
+        if p.name.split("+")[-1].startswith(BRAIN_ONLY):
+            assert p.name not in isic, p.name
+            continue
         assert p.overrides == isic[p.name], p.name
 
 
