@@ -404,6 +404,17 @@ def _recipe_block(path: Path, label: str) -> str:
                 verdict,
             ]
         )
+    groups: dict[str, list[float]] = {}  # a lever's seeds: the points named <lever> and <lever>-seedN
+    for p in points:
+        ref = _reference(p, points)
+        if _lever(p, ref):
+            groups.setdefault(str(p.get("name", "")).rsplit("-seed", 1)[0], []).append(p["dice_int8"])
+    repeated = []
+    for name, d in groups.items():
+        if len(d) > 1:
+            mean = statistics.fmean(d)
+            base_mean = spread(_reference({"name": name}, points))[0]
+            repeated.append(f"{name} {mean:.4f} ({len(d)} seeds, {mean - base_mean:+.4f})")
     ranges = "; ".join(
         f"{name} {mean:.4f} (range {lo:.4f}–{hi:.4f}, {n} seed{'s' if n > 1 else ''})"
         for name, (mean, lo, hi, n) in spreads.items()
@@ -415,7 +426,12 @@ def _recipe_block(path: Path, label: str) -> str:
         + (
             f"\n- baseline int8 Dice over seeds: {ranges}; per-image means on the validation set "
             f"`{doc.get('val_data', '')}`, masks at the original size\n"
-            f"- `{path.parent.name}/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, "
+            + (
+                f"- levers over their seeds (int8 mean, Δ vs its baseline mean): {'; '.join(repeated)}\n"
+                if repeated
+                else ""
+            )
+            + f"- `{path.parent.name}/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); train min: wall-clock on that machine, conversion "
             "and scoring excluded (not a timing result: other jobs may have shared the machine)\n"
         )

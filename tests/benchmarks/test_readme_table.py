@@ -193,6 +193,7 @@ def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path
         point("bce", 0.863, loss="focal-tversky+bce"),  # inside the seed range: not resolved
         point("scale", 0.850, augment={"rotation_deg": 20.0, "scale": 0.2}),
         point("ema+bce", 0.869, ema=0.99, loss="focal-tversky+bce"),  # round 2: judged against `ema` alone
+        point("ema-seed1", 0.868, ema=0.99, seed=1),
     ]
     (root / "pareto.json").write_text(json.dumps({"points": points, "command": "bash benchmarks/reproduce.sh recipe"}))
     text = render_recipe(tmp_path)
@@ -203,7 +204,8 @@ def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path
     assert "augment: rotation_deg=20.0, scale=0.2" in lines["scale"] and lines["scale"].endswith("| lower |")
     assert "edge 0.8630 (range 0.8600–0.8660, 2 seeds)" in text and "reproduce.sh recipe" in text
     assert "| ema+bce | ema | loss: focal-tversky+bce |" in lines["ema+bce"]  # ema is not a lever against ema
-    assert lines["ema+bce"].endswith("-0.0030 | lower |") and "ema 0.8720 (range 0.8720–0.8720, 1 seed)" in text
+    assert lines["ema+bce"].endswith("-0.0010 | no |") and "ema 0.8700 (range 0.8680–0.8720, 2 seeds)" in text
+    assert "levers over their seeds (int8 mean, Δ vs its baseline mean): ema 0.8700 (2 seeds, +0.0070)\n" in text
 
 
 def test_recipe_block_shows_lesion_free_images_for_brain(tmp_path: Path) -> None:
