@@ -97,7 +97,14 @@ def compare_markdown(result: dict[str, Any]) -> str:
         if r.get("error"):
             dashes = ["–"] * 9
             rows.append(
-                [r["label"], *dashes[:6], learned_cell(r), *dashes, r["encoder_weights"], f"failed: {r['error']}"]
+                [
+                    r["label"],
+                    *dashes[:6],
+                    learned_cell(r, result.get("trivial")),
+                    *dashes,
+                    r["encoder_weights"],
+                    f"failed: {r['error']}",
+                ]
             )
             continue
         f, q = r["float32"], r["int8"]
@@ -105,7 +112,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
             [
                 r["label"],
                 *(_pct(f[m]) for m in PAPER_METRICS),
-                learned_cell(r),
+                learned_cell(r, result.get("trivial")),
                 _pct(f["miou"]),
                 _pct(f["isic_jaccard"]),
                 f"{r['params']:,}",

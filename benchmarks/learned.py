@@ -112,10 +112,30 @@ def annotate(path: Path, val_dir: Path | None = None, layout: str = "auto") -> d
     return result
 
 
-def learned_cell(row: dict[str, Any]) -> str:
-    """A row's ``learned`` for a table: "yes", "**no**", or "–" for a row from before the judgement."""
+#: A row that did not learn and whose Dice lies within this of a trivial prediction is reported as that prediction.
+NEAR_TRIVIAL = 0.03
+
+
+def why_not_learned(row: dict[str, Any], trivial: dict[str, float] | None) -> str:
+    """Why a row did not learn: "failed", "≈ all-empty" / "≈ all-full" (its Dice is within :data:`NEAR_TRIVIAL` of
+    that trivial prediction: its masks are about that), or "short" (above both, by less than the margin)."""
+    dice = (row.get("float32") or {}).get("dice")
+    if row.get("error") or dice is None:
+        return "failed"
+    if trivial:
+        name, value = min(((k, trivial[k]) for k in TRIVIAL), key=lambda kv: abs(dice - kv[1]))
+        if abs(dice - value) <= NEAR_TRIVIAL:
+            return f"≈ {name}"
+    return "short"
+
+
+def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None) -> str:
+    """A row's ``learned`` for a table: "yes", "**no** (why)" (:func:`why_not_learned`, given ``trivial``), or "–"
+    for a row from before the judgement."""
     learned = row.get("learned")
-    return "–" if learned is None else ("yes" if learned else "**no**")
+    if learned is None:
+        return "–"
+    return "yes" if learned else f"**no** ({why_not_learned(row, trivial)})" if trivial else "**no**"
 
 
 def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
@@ -132,9 +152,12 @@ def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
     fmt = (lambda v: f"{_pct(v)} %") if percent else (lambda v: _num(v, 4))
     values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
     margin = f"{100 * LEARNED_MARGIN:.0f} points" if percent else f"{LEARNED_MARGIN:.2f}"
+    near = f"{100 * NEAR_TRIVIAL:.0f} points" if percent else f"{NEAR_TRIVIAL:.2f}"
     return (
         f"Learned: float32 per-image Dice at least {margin} above both trivial "
-        f"predictions on this validation set ({values}; an empty mask predicted empty scores Dice 1)"
+        f"predictions on this validation set ({values}; an empty mask predicted empty scores Dice 1). "
+        f"Why not: ≈ all-empty / ≈ all-full: within {near} of that trivial prediction (the model predicts about "
+        "that); short: above both, by less than the margin, after this budget"
     )
 
 

@@ -90,6 +90,18 @@ def test_learned_needs_20_points_above_both_trivial_predictions() -> None:
     assert [r["learned"] for r in result["models"]] == [True, False, False]  # the failed row did not learn
 
 
+def test_a_row_that_did_not_learn_says_which_trivial_prediction_it_resembles() -> None:
+    from munet.benchmarks.learned import learned_cell
+
+    trivial = {"all-empty": 0.6636, "all-full": 0.0127}  # brain MRI: 66 % tumour-free slices
+    row = {"float32": {"dice": 0.0142}, "learned": False}
+    assert learned_cell(row, trivial) == "**no** (≈ all-full)" and learned_cell(row) == "**no**"
+    assert learned_cell({"float32": {"dice": 0.6636}, "learned": False}, trivial) == "**no** (≈ all-empty)"
+    assert learned_cell({"float32": {"dice": 0.8017}, "learned": False}, trivial) == "**no** (short)"
+    assert learned_cell({"float32": {"dice": 0.95}, "learned": True}, trivial) == "yes"
+    assert learned_cell({"error": "oom", "learned": False}, trivial) == "**no** (failed)"
+
+
 def test_old_rows_without_learned_still_load() -> None:
     from munet.benchmarks.compare import ArchResult
 
@@ -121,7 +133,7 @@ def test_annotate_rewrites_the_json_and_its_markdown(tmp_path: Path) -> None:
     assert {k: v for k, v in after.items() if k != "trivial"} == before  # nothing else changed
     md = (tmp_path / "compare_x.md").read_text()
     assert "| Row 0 | 50.00 | 50.00 | 50.00 | 50.00 | 50.00 | 90.00 | yes | 50.00 |" in md
-    assert "| 60.00 | **no** |" in md and "| FCNet | – | – | – | – | – | – | **no** |" in md
+    assert "| 60.00 | **no** (short) |" in md and "| FCNet | – | – | – | – | – | – | **no** (failed) |" in md
     assert "all-empty 33.33 %, all-full 46.67 %" in md and "at least 20 points above both" in md
 
 
