@@ -124,7 +124,7 @@ def test_compare_block_says_which_rows_learned_and_the_trivial_dice(tmp_path: Pa
     text = render_compare(tmp_path)
     assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | yes | 0.7000 |" in text
     assert "| SegNet | scratch | 31.05 | 48.20 | 0.8123 | **no** (short) | 0.7000 |" in text
-    assert "| FCNet | failed: out of memory | – | – | – | **no** | – |" in text
+    assert "| FCNet | failed: out of memory | – | – | – | **no** (failed) | – |" in text
     assert "- Learned: float32 per-image Dice at least 0.20 above both trivial predictions" in text
     assert "(all-empty 0.6636, all-full 0.0132;" in text
 
