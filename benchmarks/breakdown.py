@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.benchmarks.timing import busy_reasons, load_record, machine_state, summarize
+from munet.benchmarks.timing import busy_reasons, load_record, machine_state, settle, summarize
 
 #: Decoder blocks of :mod:`munet.train.models.decoder` are named ``up1`` (deepest) .. ``up4``; the head ``mask*``.
 BLOCKS = ("up1", "up2", "up3", "up4")
@@ -70,6 +70,7 @@ def time_cuts(
         d = it.get_input_details()[0]
         it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
         interpreters.append(it)
+    settled = settle()  # $MUNET_SETTLE_S: let the load average forget the conversions before this pass
     for it in interpreters:
         for _ in range(warmup):
             it.invoke()
@@ -80,7 +81,7 @@ def time_cuts(
             t0 = time.perf_counter()
             it.invoke()
             rec.append((time.perf_counter() - t0) * 1e3)
-    record = load_record(before, machine_state())
+    record = load_record(before, machine_state(), settled_s=settled)
     return [summarize(t) for t in times], record
 
 

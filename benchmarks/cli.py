@@ -28,7 +28,12 @@ def main() -> None:
     """Benchmarks of MU-Net models: float vs. quantized accuracy, latency, noise robustness, Pareto front.
 
     Every result is written as JSON + Markdown (+ PNG) with the exact command, the machine and the date.
+    Each timed pass first waits up to $MUNET_SETTLE_S seconds (default here 180; 0 = never) for the 1-min load
+    average to fall to 0.5 x cores: the benchmark's own training or conversion otherwise reads as a busy machine.
     """
+    from munet.benchmarks.timing import SETTLE_CLI_S, SETTLE_ENV
+
+    os.environ.setdefault(SETTLE_ENV, f"{SETTLE_CLI_S:g}")
 
 
 @main.command()

@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks.timing import BUSY_RULE, BusyMachine, busy_reasons, machine_state, parse_threads, summarize
+from munet.benchmarks.timing import (
+    BUSY_RULE,
+    BusyMachine,
+    busy_reasons,
+    machine_state,
+    parse_threads,
+    settle,
+    summarize,
+)
 from munet.benchmarks.workers import STAGES, frames_for, run_worker, time_interleaved
 from munet.errors import InputError
 
@@ -118,12 +126,14 @@ def benchmark_latency(
     }
     rows = [(name, t) for t in counts for name in variants]
     specs = [{"kind": variants[n]["kind"], "model": variants[n]["path"], "threads": t} for n, t in rows]
+    settled = settle()  # $MUNET_SETTLE_S: the conversions above (or the ONNX export) must not read as load
     start = machine_state()  # before any of this benchmark's processes ran
     timed = run_worker(
         {"kind": "interleaved", "variants": specs, "runs": runs, "warmup": warmup, "threads": max(counts), **frames},
         python,
     )
     machine = {**timed["machine"], "load_before": start["loadavg"] or timed["machine"]["load_before"]}
+    machine["settled_s"] = round(settled + machine.get("settled_s", 0.0), 1)
     for (name, t), spec, res in zip(rows, specs, timed["results"], strict=True):
         v = variants[name]
         res["peak_rss_mb"] = run_worker({"kind": "rss", "variant": spec, "threads": t, **frames}, python)["peak_rss_mb"]

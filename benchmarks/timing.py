@@ -9,12 +9,20 @@ whose numbers a reader should not trust; ``munet-bench latency --strict`` refuse
 - **spread**: a timed variant's p90 / median exceeds :data:`SPREAD_LIMIT` (1.5): its runs were disturbed
   (on a quiet machine LiteRT's p90 stays within ~10-20 % of the median);
 - **steal**: the hypervisor took more than :data:`STEAL_LIMIT_PCT` (5 %) of the CPU time during the pass.
+
+The load average trails the machine by about a minute, so a pass timed right after the benchmark's own
+training or conversion reads as busy although nothing else runs (the three sweeps re-timed on 2026-12-03 read
+1.2-1.3 before their passes on an otherwise idle 2-core machine). :func:`settle` therefore waits, up to
+``$MUNET_SETTLE_S`` seconds (``munet-bench`` sets 180; 0 in the Python API), for the 1-minute load to fall
+to the busy threshold before a pass, and the record keeps how long it waited.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +33,8 @@ from munet.errors import InputError
 BUSY_LOAD_PER_CORE = 0.5
 SPREAD_LIMIT = 1.5
 STEAL_LIMIT_PCT = 5.0
+SETTLE_ENV = "MUNET_SETTLE_S"  # seconds a timed pass may wait for the load to settle (unset: 0)
+SETTLE_CLI_S = 180.0  # munet-bench's default: the 1-min average falls from 2 to 1 within ~45 s once idle
 BUSY_RULE = (
     f"busy when the 1-min load average before the pass > {BUSY_LOAD_PER_CORE:g} x cores, "
     f"a variant's p90/median > {SPREAD_LIMIT:g}, or CPU steal > {STEAL_LIMIT_PCT:g} % during the pass"
@@ -103,8 +113,49 @@ def machine_state(proc_stat: str | os.PathLike[str] = "/proc/stat") -> dict[str,
     return {"loadavg": load, **(cpu or {"total": None, "steal": None})}
 
 
-def load_record(before: Mapping[str, Any], after: Mapping[str, Any], cores: int | None = None) -> dict[str, Any]:
-    """What a result keeps about the machine: cores, load averages before/after, steal % during the pass."""
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def settle(
+    max_wait: float | None = None,
+    poll: float = 5.0,
+    cores: int | None = None,
+    echo: Callable[[str], None] = _stderr,
+) -> float:
+    """Wait until the 1-min load average is at most the busy threshold, at most ``max_wait`` seconds.
+
+    ``max_wait`` defaults to ``$MUNET_SETTLE_S`` (unset: 0, no wait). Returns the seconds waited; a machine still
+    busy after that is timed anyway, and :func:`busy_reasons` flags the pass.
+    """
+    if max_wait is None:
+        try:
+            max_wait = float(os.environ.get(SETTLE_ENV) or 0.0)
+        except ValueError:
+            raise InputError(f"${SETTLE_ENV}={os.environ[SETTLE_ENV]!r}: give the seconds to wait, e.g. 180") from None
+    limit = BUSY_LOAD_PER_CORE * (cores or os.cpu_count() or 1)
+    start = time.monotonic()
+    told = False
+    while max_wait > 0:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            break
+        waited = time.monotonic() - start
+        if load <= limit or waited >= max_wait:
+            break
+        if not told:
+            echo(f"waiting for the 1-min load average ({load:.2f}) to fall to {limit:g} (up to {max_wait:g} s)")
+            told = True
+        time.sleep(min(poll, max_wait - waited))
+    return round(time.monotonic() - start, 1) if told else 0.0
+
+
+def load_record(
+    before: Mapping[str, Any], after: Mapping[str, Any], cores: int | None = None, settled_s: float = 0.0
+) -> dict[str, Any]:
+    """What a result keeps about the machine: cores, load averages before/after, steal % during the pass, and
+    the seconds :func:`settle` waited before it."""
     steal_pct = None
     if before.get("total") is not None and after.get("total") is not None:
         dt = after["total"] - before["total"]
@@ -114,6 +165,7 @@ def load_record(before: Mapping[str, Any], after: Mapping[str, Any], cores: int 
         "load_before": before.get("loadavg"),
         "load_after": after.get("loadavg"),
         "steal_pct": steal_pct,
+        "settled_s": settled_s,
     }
 
 
@@ -138,4 +190,6 @@ def describe_machine(record: Mapping[str, Any]) -> str:
     lb, la = record.get("load_before"), record.get("load_after")
     load = f"load average {lb[0]:.2f} -> {la[0]:.2f}" if lb and la else "load average unknown"
     steal = record.get("steal_pct")
-    return f"{load} (1 min), CPU steal {'unknown' if steal is None else f'{steal:.1f} %'}, {record.get('cores')} cores"
+    waited = f" (after {record['settled_s']:g} s waiting for the load to settle)" if record.get("settled_s") else ""
+    text = f"{load} (1 min){waited}, CPU steal {'unknown' if steal is None else f'{steal:.1f} %'}"
+    return f"{text}, {record.get('cores')} cores"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.benchmarks.timing import busy_reasons, load_record, machine_state, summarize
+from munet.benchmarks.timing import busy_reasons, load_record, machine_state, settle, summarize
 from munet.errors import InputError, ModelError
 
 RESULT_TAG = "MUNET_RESULT "
@@ -43,10 +43,12 @@ def round_robin(
 ) -> tuple[list[dict[str, dict[str, float]]], dict[str, Any]]:
     """Time ``calls`` (fn, frames) round-robin: per call, per stage summaries; and the machine record.
 
-    Each call is warmed up ``warmup`` times; then every round runs each call once on its next frame.
+    Each call is warmed up ``warmup`` times; then every round runs each call once on its next frame. Before
+    that, :func:`munet.benchmarks.timing.settle` waits (``$MUNET_SETTLE_S``) for the load average to settle.
     """
     if runs < 1:
         raise InputError("--runs must be at least 1")
+    settled = settle()  # the models were just built/loaded here: let the load average forget it ($MUNET_SETTLE_S)
     for fn, frames in calls:
         for i in range(warmup):
             fn(frames[i % len(frames)])
@@ -59,7 +61,7 @@ def round_robin(
             rec["e2e_ms"].append((time.perf_counter() - t0) * 1e3)
             for k in ("pre_ms", "infer_ms", "post_ms"):
                 rec[k].append(float(timings.get(k, 0.0)))
-    record = load_record(before, machine_state())
+    record = load_record(before, machine_state(), settled_s=settled)
     return [{k: summarize(v) for k, v in rec.items()} for rec in recs], record
 
 

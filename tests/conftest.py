@@ -10,6 +10,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("MUNET_SETTLE_S", "0")  # timed passes in tests do not wait for the load (see timing.settle)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MUNET_SHARED", REPO.parent / "shared"))

@@ -48,7 +48,13 @@ def test_steal_percentage_between_two_snapshots() -> None:
     before = {"loadavg": [0.2, 0.1, 0.1], "total": 1000, "steal": 10}
     after = {"loadavg": [0.4, 0.2, 0.1], "total": 1400, "steal": 30}
     rec = load_record(before, after, cores=2)
-    assert rec == {"cores": 2, "load_before": [0.2, 0.1, 0.1], "load_after": [0.4, 0.2, 0.1], "steal_pct": 5.0}
+    assert rec == {
+        "cores": 2,
+        "load_before": [0.2, 0.1, 0.1],
+        "load_after": [0.4, 0.2, 0.1],
+        "steal_pct": 5.0,
+        "settled_s": 0.0,
+    }
     assert load_record({"total": None}, after)["steal_pct"] is None
     assert "0.20 -> 0.40" in describe_machine(rec) and "5.0 %" in describe_machine(rec)
 
@@ -75,3 +81,75 @@ def test_busy_rule_on_synthetic_numbers(load, median, p90, steal, expected) -> N
 def test_unknown_load_and_steal_do_not_flag() -> None:
     rec = {"cores": 2, "load_before": None, "load_after": None, "steal_pct": None}
     assert busy_reasons(rec, {"a": {"median": 0.0, "p90": 1.0}}) == []
+
+
+def _fake_clock(monkeypatch: pytest.MonkeyPatch, loads: list[float]) -> list[float]:
+    """os.getloadavg yields ``loads`` (then the last one forever); time.sleep advances a fake clock."""
+    import munet.benchmarks.timing as timing
+
+    now = [0.0]
+    seq = iter(loads)
+    last = [loads[-1]]
+
+    def loadavg() -> tuple[float, float, float]:
+        last[0] = next(seq, last[0])
+        return (last[0], 0.0, 0.0)
+
+    monkeypatch.setattr(timing.os, "getloadavg", loadavg)
+    monkeypatch.setattr(timing.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(timing.time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
+    return now
+
+
+def test_settle_waits_for_the_load_to_fall_then_records_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    from munet.benchmarks.timing import settle
+
+    _fake_clock(monkeypatch, [1.6, 1.3, 1.1, 0.9])  # 2 cores: threshold 1.0, reached at the 4th reading
+    said: list[str] = []
+    waited = settle(max_wait=180, poll=5, cores=2, echo=said.append)
+    assert waited == 15.0 and len(said) == 1 and "1.60" in said[0] and "up to 180 s" in said[0]
+    rec = load_record({"loadavg": [0.9, 0, 0]}, {"loadavg": [0.8, 0, 0]}, cores=2, settled_s=waited)
+    assert rec["settled_s"] == 15.0 and "after 15 s waiting for the load to settle" in describe_machine(rec)
+    assert busy_reasons(rec, {}) == []
+
+
+def test_settle_gives_up_at_its_limit_and_the_pass_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from munet.benchmarks.timing import settle
+
+    _fake_clock(monkeypatch, [1.8])  # another job keeps the machine busy
+    waited = settle(max_wait=12, poll=5, cores=2, echo=lambda m: None)
+    assert waited == 12.0  # 5 + 5 + 2: never past the limit
+    rec = load_record({"loadavg": [1.8, 0, 0]}, {"loadavg": [1.8, 0, 0]}, cores=2, settled_s=waited)
+    assert any("load average 1.80" in r for r in busy_reasons(rec, {}))
+
+
+def test_settle_is_off_without_a_limit_and_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from munet.benchmarks.timing import SETTLE_ENV, settle
+    from munet.errors import InputError
+
+    _fake_clock(monkeypatch, [1.8])
+    monkeypatch.setenv(SETTLE_ENV, "0")
+    assert settle(cores=2, echo=lambda m: pytest.fail("must not wait")) == 0.0
+    monkeypatch.setenv(SETTLE_ENV, "7")
+    assert settle(cores=2, poll=5, echo=lambda m: None) == 7.0
+    _fake_clock(monkeypatch, [0.2])
+    assert settle(cores=2, echo=lambda m: pytest.fail("a quiet machine is timed at once")) == 0.0
+    monkeypatch.setenv(SETTLE_ENV, "soon")
+    with pytest.raises(InputError, match="MUNET_SETTLE_S='soon'"):
+        settle(cores=2)
+
+
+def test_munet_bench_sets_a_settle_default_that_the_caller_can_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from click.testing import CliRunner
+
+    from munet.benchmarks.cli import main
+    from munet.benchmarks.timing import SETTLE_CLI_S, SETTLE_ENV
+
+    monkeypatch.delenv(SETTLE_ENV, raising=False)
+    assert CliRunner().invoke(main, ["readme-table", "--help"]).exit_code == 0
+    assert os.environ[SETTLE_ENV] == f"{SETTLE_CLI_S:g}"
+    monkeypatch.setenv(SETTLE_ENV, "0")
+    CliRunner().invoke(main, ["readme-table", "--help"])
+    assert os.environ[SETTLE_ENV] == "0"
