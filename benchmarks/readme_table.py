@@ -20,6 +20,7 @@ from munet.benchmarks.compare import SEQUENTIAL_TIMING
 from munet.benchmarks.learned import learned_cell, learned_rule
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.report import markdown_table
+from munet.benchmarks.timing import SPREAD_LIMIT, describe_machine
 from munet.edge.atomic import write_text_atomic
 from munet.errors import InputError
 
@@ -114,6 +115,22 @@ def rows_for(name: str, data: dict[str, dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def timing_note(doc: dict[str, Any]) -> str:
+    """``; machine during the pass: …`` and, for a pass flagged busy, why (spread flags counted, not listed)."""
+    load = doc.get("load")
+    if not load:
+        return ""
+    text = f"; machine during the pass: {describe_machine(load)}"
+    busy = doc.get("busy") or []
+    spread = [b for b in busy if "p90/median" in b]
+    parts = [b for b in busy if b not in spread]
+    if spread:
+        parts.append(f"{len(spread)} timed variant(s) with p90/median > {SPREAD_LIMIT:g}")
+    if parts:
+        text += f"; **busy** ({'; '.join(parts)}): trust the ratios within this pass more than its milliseconds"
+    return text
+
+
 def render_table(results: str | os.PathLike[str]) -> str:
     """The Markdown block (table + one provenance line per result set) for the README."""
     sets = collect(results)
@@ -205,7 +222,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
             f"- `{path.relative_to(root).as_posix()}`: `{prov.get('command', '')}` ({prov.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); the paper's own values are in "
             f"`{path.with_suffix('.md').relative_to(root).as_posix()}`; latency timed "
-            f"{doc.get('latency_method', SEQUENTIAL_TIMING)}\n\n",
+            f"{doc.get('latency_method', SEQUENTIAL_TIMING)}{timing_note(doc)}\n\n",
         ]
     lines.append(
         "Dice … recall: per-image means of the float32 TFLite masks at the original size; int8: full-int8 TFLite "
@@ -243,7 +260,7 @@ def render_pareto(results: str | os.PathLike[str]) -> str:
         markdown_table(header, rows)
         + f"\n- `pareto/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {m.get('cpu', '?')}, "
         f"{m.get('cores', '?')} cores); plot: `benchmarks/results/pareto/pareto.png`; int8 ms: end-to-end "
-        f"median, {doc.get('latency_method', ALONE_TIMING)}\n"
+        f"median, {doc.get('latency_method', ALONE_TIMING)}{timing_note(doc)}\n"
     )
 
 
@@ -293,9 +310,7 @@ def render_decoders(results: str | os.PathLike[str]) -> str:
     out = markdown_table(header, rows) + (
         f"\n- `pareto/decoders/pareto.json`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, "
         f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); int8 ms: end-to-end median, "
-        f"{doc.get('latency_method', ALONE_TIMING)}"
-        + (f"; **busy**: {'; '.join(doc['busy'])}" if doc.get("busy") else "")
-        + "\n"
+        f"{doc.get('latency_method', ALONE_TIMING)}{timing_note(doc)}\n"
     )
     bpath = root / "breakdown.json"
     if bpath.is_file():

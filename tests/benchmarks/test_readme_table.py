@@ -281,3 +281,20 @@ def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
         metrics = " ".join(card.split("## Recipe and validation metrics", 1)[1].split())  # line breaks as spaces
         assert f"per-image Dice {shipped['per-image']['dice']:.3f}" in metrics, name
         assert f"`--tta flips`: per-image Dice {shipped['tta']['dice']:.3f}" in metrics, name
+
+
+def test_timing_note_states_the_machine_and_why_a_pass_was_busy() -> None:
+    from munet.benchmarks.readme_table import timing_note
+
+    assert timing_note({}) == ""  # results from before the load was recorded: nothing claimed
+    quiet = {"load": {"cores": 2, "load_before": [0.3, 0, 0], "load_after": [0.4, 0, 0], "steal_pct": 0.0}}
+    expected = "; machine during the pass: load average 0.30 -> 0.40 (1 min), CPU steal 0.0 %, 2 cores"
+    assert timing_note(quiet) == expected
+    busy = {
+        "load": {**quiet["load"], "steal_pct": 19.3, "settled_s": 15.0},
+        "busy": ["a.tflite@2: p90/median 1.55 > 1.5", "b.tflite@2: p90/median 2.29 > 1.5", "CPU steal 19.3 % > 5 %"],
+    }
+    note = timing_note(busy)
+    assert "after 15 s waiting for the load to settle" in note and "CPU steal 19.3 %" in note
+    assert "**busy** (CPU steal 19.3 % > 5 %; 2 timed variant(s) with p90/median > 1.5)" in note
+    assert "a.tflite" not in note  # the variants are listed in the result's own Markdown, not the README
