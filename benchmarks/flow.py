@@ -235,7 +235,7 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
             "difference (magenta: float only, cyan: int8 only).\n\n![overlay grid](accuracy/"
             f"{acc['grid']})\n"
         )
-    lines.append("\n## Latency (ms, median / p90, fresh process per row)\n\n")
+    lines.append("\n## Latency (ms, median / p90, all rows round-robin in one process)\n\n")
     rows = []
     for name, v in lat["variants"].items():
         for t, res in v["results"].items():
@@ -256,5 +256,11 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
             lines.append(
                 f"\nint8 / float32 end-to-end latency at {t} thread(s): {ratio['int8_vs_float32_tflite_e2e']:.2f}\n"
             )
+    if lat.get("load"):
+        from munet.benchmarks.timing import describe_machine
+
+        lines.append(f"\nMachine during the pass: {describe_machine(lat['load'])}.\n")
+    if lat.get("busy"):
+        lines.append(f"\n**Busy machine** ({'; '.join(lat['busy'])}): trust the ratio more than the milliseconds.\n")
     lines.append("\nDetails: `accuracy/accuracy.md`, `latency/latency.md`, `run/MODEL_CARD.md`.\n")
     return "".join(lines)

@@ -32,6 +32,7 @@ def test_flow_writes_a_complete_report(tmp_path: Path) -> None:
     text = report.read_text()
     for section in ("Training curve", "Accuracy", "Float vs int8", "Latency", "SYNTHETIC"):
         assert section in text
+    assert "round-robin in one process" in text and "Machine during the pass: load average" in text
     for rel in (
         "run/best.keras",
         "run/curves.png",
