@@ -113,7 +113,8 @@ def test_recipe_keys_at_their_defaults_keep_committed_hashes() -> None:
 
     import yaml
 
-    # the card of the bundled skin model of 2026-11 (benchmarks/results/isic-edge), kept as it was written
+    # the card of the bundled skin model of 2026-11 (benchmarks/results/isic-edge), kept as it was written except
+    # that its paths into shared/ are relative, with the hash that the config code of then (030c725) gives them
     card = (Path(__file__).parent / "data" / "MODEL_CARD_2026-11.md").read_text()
     recorded = re.search(r"Config hash: `([0-9a-f]{12})`", card).group(1)
     saved = yaml.safe_load(card.split("```yaml\n", 1)[1].split("```", 1)[0])
