@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.benchmarks import report
+from munet.benchmarks.timing import busy_summary, describe_machine
 from munet.errors import InputError
 
 
@@ -257,10 +258,8 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
                 f"\nint8 / float32 end-to-end latency at {t} thread(s): {ratio['int8_vs_float32_tflite_e2e']:.2f}\n"
             )
     if lat.get("load"):
-        from munet.benchmarks.timing import describe_machine
-
         lines.append(f"\nMachine during the pass: {describe_machine(lat['load'])}.\n")
-    if lat.get("busy"):
-        lines.append(f"\n**Busy machine** ({'; '.join(lat['busy'])}): trust the ratio more than the milliseconds.\n")
+    if busy := busy_summary(lat.get("busy") or []):
+        lines.append(f"\n**Busy machine** ({busy}): trust the ratio more than the milliseconds.\n")
     lines.append("\nDetails: `accuracy/accuracy.md`, `latency/latency.md`, `run/MODEL_CARD.md`.\n")
     return "".join(lines)

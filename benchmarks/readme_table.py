@@ -20,7 +20,7 @@ from munet.benchmarks.compare import SEQUENTIAL_TIMING
 from munet.benchmarks.learned import learned_cell, learned_rule
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.report import markdown_table
-from munet.benchmarks.timing import SPREAD_LIMIT, describe_machine
+from munet.benchmarks.timing import busy_summary, describe_machine
 from munet.edge.atomic import write_text_atomic
 from munet.errors import InputError
 
@@ -121,13 +121,8 @@ def timing_note(doc: dict[str, Any]) -> str:
     if not load:
         return ""
     text = f"; machine during the pass: {describe_machine(load)}"
-    busy = doc.get("busy") or []
-    spread = [b for b in busy if "p90/median" in b]
-    parts = [b for b in busy if b not in spread]
-    if spread:
-        parts.append(f"{len(spread)} timed variant(s) with p90/median > {SPREAD_LIMIT:g}")
-    if parts:
-        text += f"; **busy** ({'; '.join(parts)}): trust the ratios within this pass more than its milliseconds"
+    if busy := busy_summary(doc.get("busy") or []):
+        text += f"; **busy** ({busy}): trust the ratios within this pass more than its milliseconds"
     return text
 
 

@@ -185,6 +185,15 @@ def busy_reasons(record: Mapping[str, Any], stats: Mapping[str, Mapping[str, flo
     return reasons
 
 
+def busy_summary(reasons: Sequence[str]) -> str:
+    """:func:`busy_reasons` for a report line: load and steal as they are, the per-variant spread flags counted."""
+    spread = [r for r in reasons if "p90/median" in r]
+    parts = [r for r in reasons if r not in spread]
+    if spread:
+        parts.append(f"{len(spread)} timed variant(s) with p90/median > {SPREAD_LIMIT:g}")
+    return "; ".join(parts)
+
+
 def describe_machine(record: Mapping[str, Any]) -> str:
     """One line for a report: load before -> after, steal, cores."""
     lb, la = record.get("load_before"), record.get("load_after")
