@@ -88,6 +88,7 @@ class Budget:
     batch: int = 8
     lr: float = 1e-3
     loss: str = "focal-tversky"
+    lesion_share: float = 0.0  # share of each batch drawn from lesion images (0: the data's own share)
     seed: int = 0
     train_limit: int | None = None
     val_limit: int | None = None
@@ -103,14 +104,19 @@ class Budget:
         val = f"{self.val_limit} validation images" if self.val_limit else "all validation images"
         return (
             f"{h}x{w} inputs, {self.epochs} epochs (no early stopping), batch {self.batch}, Adam lr {self.lr:g}, "
-            f"{self.loss} loss, flips + rotation, seed {self.seed}, {lim}, {val}; MU-Net alpha {self.alpha}; "
+            f"{self.loss} loss, {self._sampling()}flips + rotation, seed {self.seed}, {lim}, {val}; "
+            f"MU-Net alpha {self.alpha}; "
             f"epoch kept by {self.monitor}"
         )
+
+    def _sampling(self) -> str:
+        return f"{self.lesion_share:.0%} of draws from images with a lesion, " if self.lesion_share else ""
 
     def overrides(self) -> dict[str, Any]:
         """The training-config keys every architecture shares (the runner sets patience: no early stopping)."""
         keys = ("alpha", "epochs", "batch", "lr", "loss", "seed", "monitor")
-        return {"size": list(self.size), **{k: getattr(self, k) for k in keys}}
+        extra = {"lesion_share": self.lesion_share} if self.lesion_share else {}  # older rows' overrides stay equal
+        return {"size": list(self.size), **{k: getattr(self, k) for k in keys}, **extra}
 
 
 @dataclass
@@ -439,6 +445,14 @@ def parse_weights(items: Sequence[str]) -> dict[str, str]:
 @click.option("--batch", default=8, show_default=True)
 @click.option("--lr", default=1e-3, show_default=True)
 @click.option("--loss", default="focal-tversky", show_default=True)
+@click.option(
+    "--lesion-share",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of training draws from images with a lesion, for every row alike (0: the data's own share; "
+    "brain MRI slices are mostly tumour-free).",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option(
     "--monitor",
@@ -498,6 +512,7 @@ def compare_command(**kw: Any) -> None:
         batch=kw["batch"],
         lr=kw["lr"],
         loss=kw["loss"],
+        lesion_share=kw["lesion_share"],
         seed=kw["seed"],
         monitor=kw["monitor"],
         train_limit=kw["train_limit"],

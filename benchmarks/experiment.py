@@ -7,8 +7,9 @@ overrides set ``patience``), converts ``best.keras`` to every mode with one Save
 on the training images), scores every TFLite model on the validation samples with the shared scorer
 (:func:`munet.edge.metrics.score`, masks at the original image size) and its agreement with the float32
 model, and writes the row to ``runs_dir/<name>/row.json``. With ``reuse`` a finished row is taken as it is
-(refused when it was made with other overrides), and a finished training without a row is converted and
-scored again without retraining. :func:`time_rows` then times the models of all rows round-robin in one pass
+(refused when it was made with other overrides), a finished training without a row is converted and
+scored again without retraining, and an interrupted one with the same settings continues from its last epoch
+(a long row spread over sittings). :func:`time_rows` then times the models of all rows round-robin in one pass
 (:func:`munet.benchmarks.workers.timed_pass`), so rows trained hours apart are timed under the same load.
 """
 
@@ -120,17 +121,42 @@ def _finished(run_dir: Path) -> dict[str, Any] | None:
     return state if state.get("finished") else None
 
 
-def train_point(point: Point, setup: Setup, run_dir: Path) -> int:
-    """Train ``point`` into ``run_dir`` from scratch; returns the epochs completed."""
+def point_config(point: Point, setup: Setup, run_dir: Path) -> Any:
+    """The ``TrainConfig`` that trains ``point`` into ``run_dir`` (no early stopping unless it sets patience)."""
     from munet.train.config import make_config
-    from munet.train.trainer import train
 
     base = {"data": str(setup.train_dir), "val_data": str(setup.val_dir), "dataset": setup.layout}
     cfg = make_config(overrides={**base, **point.overrides, "out": str(run_dir)})
     if "patience" not in point.overrides:  # the same number of epochs for every point
         cfg = dataclasses.replace(cfg, patience=cfg.epochs + 1).validate()
-    result = train(cfg) if setup.verbose is None else train(cfg, verbose=setup.verbose)
-    return int(result.epochs_completed)
+    return cfg
+
+
+def interrupted(point: Point, setup: Setup, run_dir: Path) -> int | None:
+    """The epochs an interrupted training of ``point`` in ``run_dir`` completed, when it can be continued: its
+    ``state/progress.json`` is unfinished and its saved config is the one ``point`` trains with (None otherwise)."""
+    from munet.train.config import config_from_run
+
+    progress = run_dir / "state" / "progress.json"
+    if not progress.is_file() or not (run_dir / "config.yaml").is_file():
+        return None
+    try:
+        state = json.loads(progress.read_text())
+        saved = config_from_run(run_dir)
+    except (OSError, ValueError, InputError):
+        return None
+    if state.get("finished") or dataclasses.asdict(saved) != dataclasses.asdict(point_config(point, setup, run_dir)):
+        return None
+    return int(state.get("epoch", 0))
+
+
+def train_point(point: Point, setup: Setup, run_dir: Path, resume: bool = False) -> int:
+    """Train ``point`` into ``run_dir`` from scratch (or continue it: ``resume``); returns the epochs completed."""
+    from munet.train.trainer import train
+
+    cfg = point_config(point, setup, run_dir)
+    kw = {} if setup.verbose is None else {"verbose": setup.verbose}
+    return int(train(cfg, resume=resume, **kw).epochs_completed)
 
 
 def convert_point(best: Path, point: Point, setup: Setup, run_dir: Path) -> dict[str, Path]:
@@ -205,13 +231,18 @@ def run_point(
     if state is not None:
         echo(f"[{point.name}] reusing the finished run in {run_dir}")
         epochs = int(state.get("epoch", 0))
+    elif setup.reuse and (done := interrupted(point, setup, run_dir)) is not None:
+        echo(f"[{point.name}] continuing the interrupted training in {run_dir} after epoch {done}")
+        epochs = train_point(point, setup, run_dir, resume=True)
+        state = _finished(run_dir)
     else:
         if run_dir.exists():
+            echo(f"[{point.name}] {run_dir} holds no training these settings can continue: starting it again")
             shutil.rmtree(run_dir)
         echo(f"[{point.name}] training {overrides}")
         epochs = train_point(point, setup, run_dir)
     train_s = round(time.perf_counter() - t0, 1)
-    if state is not None and state.get("wall_s") is not None:  # a reused training: its own wall-clock time
+    if state is not None and state.get("wall_s") is not None:  # a reused/continued training: its own wall time
         train_s = round(float(state["wall_s"]), 1)
     best = run_dir / "best.keras"
     if not best.is_file():

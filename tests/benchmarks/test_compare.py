@@ -43,6 +43,26 @@ def test_results_from_before_the_monitor_field_kept_the_pooled_dice(tmp_path: Pa
     assert resumable(path, Budget(monitor="val_dice"), 4, 2) is not None
 
 
+def test_a_lesion_share_is_part_of_every_rows_budget_and_older_results_drew_uniformly(tmp_path: Path) -> None:
+    """--lesion-share reaches every row's training config and the table's text; results made before the option
+    (no lesion_share key) resume only under the uniform draw they were trained with."""
+    import json
+    from dataclasses import asdict
+
+    from munet.benchmarks.compare import resumable
+
+    balanced = Budget(lesion_share=0.5)
+    assert balanced.overrides()["lesion_share"] == 0.5
+    assert "50% of draws from images with a lesion" in balanced.describe()
+    assert "lesion_share" not in Budget().overrides() and "draws" not in Budget().describe()
+    old = {k: v for k, v in asdict(Budget()).items() if k != "lesion_share"}
+    path = tmp_path / "compare_x.json"
+    path.write_text(json.dumps({"budget": old, "n_train": 4, "n_val": 2, "models": []}))
+    assert resumable(path, Budget(), 4, 2) is not None
+    with pytest.raises(InputError, match="lesion_share 0.0 -> 0.5"):
+        resumable(path, balanced, 4, 2)
+
+
 def test_weights_option_parsing() -> None:
     assert parse_weights(["munet=w.h5", "fcn = imagenet"]) == {"munet": "w.h5", "fcn": "imagenet"}
     with pytest.raises(MunetError, match="ARCH=imagenet"):

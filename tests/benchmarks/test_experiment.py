@@ -1,0 +1,61 @@
+"""The experiment runner (``munet.benchmarks.experiment``): an interrupted row continues under ``reuse``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from munet.benchmarks.experiment import Point, Setup, interrupted, point_config, run_point
+from tests.conftest import TINY_ALPHA, TINY_SIZE
+
+TINY = {"arch": "munet", "alpha": TINY_ALPHA, "size": list(TINY_SIZE), "encoder_weights": "none", "batch": 8}
+
+
+def _leave_interrupted(point: Point, setup: Setup, run_dir: Path, epoch: int) -> None:
+    """``run_dir`` as a training of ``point`` stopped after ``epoch`` leaves it (config + unfinished progress)."""
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(point_config(point, setup, run_dir).to_yaml())
+    (run_dir / "state").mkdir()
+    (run_dir / "state" / "progress.json").write_text(json.dumps({"epoch": epoch, "finished": False}))
+
+
+def test_only_an_unfinished_training_with_the_same_settings_can_be_continued(blob_data: Path, tmp_path: Path) -> None:
+    setup = Setup(blob_data, blob_data, tmp_path, reuse=True)
+    point = Point("p", TINY | {"epochs": 4})
+    run = tmp_path / "p"
+    assert interrupted(point, setup, run) is None  # nothing there
+    _leave_interrupted(point, setup, run, epoch=2)
+    assert interrupted(point, setup, run) == 2
+    assert interrupted(Point("p", TINY | {"epochs": 5}), setup, run) is None  # another budget: not this run
+    assert interrupted(Point("p", TINY | {"epochs": 4, "lesion_share": 0.5}), setup, run) is None
+    (run / "state" / "progress.json").write_text(json.dumps({"epoch": 4, "finished": True}))
+    assert interrupted(point, setup, run) is None  # finished: reused as it is, not continued
+    (run / "state" / "progress.json").write_text("{not json")
+    assert interrupted(point, setup, run) is None  # unreadable state: trained again
+
+
+def test_an_interrupted_training_continues_from_its_last_epoch_and_counts_both_sittings(
+    blob_data: Path, tmp_path: Path
+) -> None:
+    """A row stopped after epoch 1 of 2 (a sitting's end) trains only epoch 2 under reuse; its row's training time
+    is the run's wall time over both sittings, and the run's history keeps epoch 1."""
+    pytest.importorskip("tensorflow")
+    point = Point("p", TINY | {"epochs": 2, "loss": "bce"}, modes=("float32",))
+    setup = Setup(blob_data, blob_data, tmp_path, reuse=True, verbose=0)
+    first = run_point(point, setup, echo=str)
+    run = tmp_path / "p"
+    (run / "row.json").unlink()
+    progress = run / "state" / "progress.json"
+    state = json.loads(progress.read_text())
+    assert state["finished"] and state["epoch"] == 2
+    state |= {"epoch": 1, "finished": False, "wall_s": 1000.0}  # as if the sitting ended after epoch 1
+    progress.write_text(json.dumps(state))
+    said: list[str] = []
+    row = run_point(point, setup, echo=said.append)
+    assert any("continuing the interrupted training" in s and "after epoch 1" in s for s in said), said
+    after = json.loads(progress.read_text())
+    assert after["finished"] and after["epoch"] == 2
+    assert row["epochs"] == 2 and 1000.0 < row["train_s"] < 1000.0 + first["train_s"] + 60
+    assert Path(row["models"]["float32"]["path"]).is_file()
