@@ -136,6 +136,8 @@ class ArchResult:
     float32: dict[str, float] = field(default_factory=dict)  # TFLite float32, original-size masks
     int8: dict[str, float] = field(default_factory=dict)  # TFLite int8, original-size masks
     float32_pixel: dict[str, float] = field(default_factory=dict)  # same masks, counts pooled over images
+    # float32 masks on lesion and lesion-free images apart (munet.benchmarks.accuracy.lesion_split)
+    lesion_split: dict[str, Any] = field(default_factory=dict)
     int8_dice_drop: float | None = None
     float_ms: float | None = None
     int8_ms: float | None = None
@@ -274,6 +276,7 @@ def arch_result(row: dict[str, Any], entry: str, label: str, threads: int) -> Ar
         float32=f["per-image"],
         int8=q["per-image"],
         float32_pixel=f["pixel"],
+        lesion_split=row.get("split", {}).get("float32", {}),
         int8_dice_drop=f["per-image"]["dice"] - q["per-image"]["dice"],
         float_mb=round(row["models"]["float32"]["size_bytes"] / 1e6, 2),
         int8_mb=round(row["models"]["int8"]["size_bytes"] / 1e6, 2),

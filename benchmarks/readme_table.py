@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.benchmarks.compare import SEQUENTIAL_TIMING
+from munet.benchmarks.compare_report import has_lesion_free, split_cells
 from munet.benchmarks.learned import learned_cell, learned_rule
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.report import markdown_table
@@ -179,6 +180,8 @@ def render_compare(results: str | os.PathLike[str]) -> str:
     lines = []
     for path, doc in docs:
         rows = []
+        split = has_lesion_free(doc)  # brain MRI: Dice on tumour slices and false tumours on empty ones
+        cols = [*header[:6], "Dice, lesion images", "false lesions", *header[6:]] if split else header
         for r in doc.get("models", []):
             f, q = r.get("float32", {}), r.get("int8", {})
             rows.append(
@@ -189,6 +192,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
                     _f(r["macs_256"] / 1e9, 2) if r.get("macs_256") else "–",
                     _f(f.get("dice")),
                     learned_cell(r, doc.get("trivial")),
+                    *(split_cells(r, pct=False) if split else []),
                     _f(f.get("iou")),
                     _f(f.get("miou")),
                     _f(f.get("precision")),
@@ -204,7 +208,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
                     f"failed: {r['error']}",
                     *(["–"] * 3),
                     learned_cell(r, doc.get("trivial")),
-                    *(["–"] * 8),
+                    *(["–"] * (10 if split else 8)),
                 ]
             )
         prov = doc.get("provenance", {})
@@ -212,7 +216,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
         lines += [
             f"**{doc.get('name')}** ({doc.get('n_train')} training / {doc.get('n_val')} validation images): "
             f"{doc.get('budget_text', '')}.\n\n",
-            markdown_table(header, rows),
+            markdown_table(cols, rows),
             f"\n- {learned_rule(doc, percent=False)}\n",
             f"- `{path.relative_to(root).as_posix()}`: `{prov.get('command', '')}` ({prov.get('date', '')[:10]}, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores); the paper's own values are in "

@@ -170,6 +170,13 @@ def test_markdown_table_names_budget_weights_failures_and_paper_values() -> None
     assert "failed: no download" in md
     assert "| Proposed (MU-Net) | 96.49 |" in md and "93.78" in md  # the paper's Table 1 row
     assert "munet-bench compare --name isic" in md and "no early stopping" in md
+    assert "lesion images" not in md  # ISIC: every image has a lesion
+    split = {"lesion_images": 37, "lesion_free_images": 73, "dice_lesion_images": 0.76, "false_positive_share": 0.0137}
+    md = compare_markdown(result | {"models": [ok | {"lesion_split": split}, failed]})
+    assert "| Dice | Learned | Dice, lesion images | False lesions | mIoU |" in md
+    assert "| 50.00 | – | 76.00 | 1.37 | 50.00 |" in md and "share of the lesion-free validation images" in md
+    head, fail = (next(line for line in md.splitlines() if line.startswith(p)) for p in ("| Model", "| FCNet"))
+    assert head.count("|") == fail.count("|")
 
 
 def test_arch_entries_may_name_their_encoder_start() -> None:

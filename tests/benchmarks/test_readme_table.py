@@ -129,6 +129,27 @@ def test_compare_block_says_which_rows_learned_and_the_trivial_dice(tmp_path: Pa
     assert "(all-empty 0.6636, all-full 0.0132;" in text
 
 
+def test_compare_block_splits_tumour_slices_from_empty_ones_where_the_set_has_both(tmp_path: Path) -> None:
+    """Brain MRI: per-image Dice counts an empty slice predicted empty as 1, so the block adds the Dice on lesion
+    images and the share of lesion-free images given a false lesion; a set without lesion-free images does not."""
+    from munet.benchmarks.readme_table import render_compare
+
+    doc = _compare_doc()
+    ok, failed = doc["models"]
+    split = {"lesion_images": 37, "lesion_free_images": 73, "dice_lesion_images": 0.6221, "false_positive_share": 0.0}
+    doc["models"] = [ok | {"lesion_split": split}, ok | {"label": "SegNet"}, failed]
+    (tmp_path / "compare_brain.json").write_text(json.dumps(doc))
+    text = render_compare(tmp_path)
+    assert "| Dice | learned | Dice, lesion images | false lesions | IoU |" in text
+    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | – | 0.6221 | 0.0000 | 0.7000 |" in text
+    assert "| SegNet | scratch | 31.05 | 48.20 | 0.8123 | – | – | – | 0.7000 |" in text  # not recorded
+    failed_row = next(line for line in text.splitlines() if line.startswith("| FCNet"))
+    assert failed_row.count("|") == text.splitlines()[2].count("|")  # as many cells as the header
+    doc["models"] = [ok | {"lesion_split": split | {"lesion_free_images": 0}}]
+    (tmp_path / "compare_brain.json").write_text(json.dumps(doc))
+    assert "lesion images" not in render_compare(tmp_path)
+
+
 def test_optional_blocks_say_what_to_run_when_results_are_missing(tmp_path: Path) -> None:
     from munet.benchmarks.readme_table import render_compare, render_pareto
 
