@@ -105,8 +105,7 @@ class Budget:
         return (
             f"{h}x{w} inputs, {self.epochs} epochs (no early stopping), batch {self.batch}, Adam lr {self.lr:g}, "
             f"{self.loss} loss, {self._sampling()}flips + rotation, seed {self.seed}, {lim}, {val}; "
-            f"MU-Net alpha {self.alpha}; "
-            f"epoch kept by {self.monitor}"
+            f"MU-Net alpha {self.alpha}; epoch kept by {self.monitor}"
         )
 
     def _sampling(self) -> str:

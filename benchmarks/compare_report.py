@@ -71,17 +71,17 @@ def has_lesion_free(result: dict[str, Any]) -> bool:
     return any((r.get("lesion_split") or {}).get("lesion_free_images") for r in result.get("models", []))
 
 
-def split_cells(row: dict[str, Any], pct: bool = True) -> list[str]:
-    """A row's Dice on lesion images and share of lesion-free images with a false lesion ("–": not recorded)."""
+def split_values(row: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A row's Dice on lesion images and share of lesion-free images with a false lesion (None: not recorded)."""
     s = row.get("lesion_split") or {}
-    fmt = _pct if pct else (lambda v: "–" if v is None else f"{v:.4f}")
-    return [fmt(s.get("dice_lesion_images")), fmt(s.get("false_positive_share"))]
+    return s.get("dice_lesion_images"), s.get("false_positive_share")
 
 
 def compare_markdown(result: dict[str, Any]) -> str:
     """The Table 1/2 analogue with budget, provenance and weights."""
     from munet.benchmarks.report import markdown_table, provenance_markdown
 
+    split = has_lesion_free(result)
     rows, header = (
         [],
         [
@@ -93,7 +93,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
             "Tversky",
             "Dice",
             "Learned",
-            *(("Dice, lesion images", "False lesions") if has_lesion_free(result) else ()),
+            *(("Dice, lesion images", "False lesions") if split else ()),
             "mIoU",
             "ISIC Jaccard",
             "Params",
@@ -115,7 +115,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
                     r["label"],
                     *dashes[:6],
                     learned_cell(r, result.get("trivial")),
-                    *(["–", "–"] if has_lesion_free(result) else []),
+                    *(["–", "–"] if split else []),
                     *dashes,
                     r["encoder_weights"],
                     f"failed: {r['error']}",
@@ -128,7 +128,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
                 r["label"],
                 *(_pct(f[m]) for m in PAPER_METRICS),
                 learned_cell(r, result.get("trivial")),
-                *(split_cells(r) if has_lesion_free(result) else []),
+                *((_pct(v) for v in split_values(r)) if split else ()),
                 _pct(f["miou"]),
                 _pct(f["isic_jaccard"]),
                 f"{r['params']:,}",
@@ -161,13 +161,16 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "",
         markdown_table(header, rows),
         learned_rule(result) + ".",
+        *(
+            [
+                "Dice, lesion images: per-image Dice over the validation images with a lesion only; False lesions: "
+                "share of the lesion-free validation images given any lesion pixel (float32 masks)."
+            ]
+            if split
+            else []
+        ),
         "",
     ]
-    if has_lesion_free(result):
-        lines[-1:-1] = [
-            "Dice, lesion images: per-image Dice over the validation images with a lesion only; False lesions: "
-            "share of the lesion-free validation images given any lesion pixel (float32 masks).",
-        ]
     paper = PAPER_TABLES.get(result.get("paper_table") or "")
     if paper:
         prow = [[PAPER_LABELS[a], *(f"{v:.2f}" for v in paper[a])] for a in ARCHS if a in paper]

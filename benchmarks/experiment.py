@@ -113,12 +113,15 @@ def has_run(run_dir: Path) -> bool:
     return (run_dir / "row.json").is_file() or _finished(run_dir) is not None
 
 
-def _finished(run_dir: Path) -> dict[str, Any] | None:
+def _progress(run_dir: Path) -> dict[str, Any] | None:
+    """The trainer's ``state/progress.json`` of ``run_dir`` (None: no training there)."""
     progress = run_dir / "state" / "progress.json"
-    if not progress.is_file():
-        return None
-    state = json.loads(progress.read_text())
-    return state if state.get("finished") else None
+    return json.loads(progress.read_text()) if progress.is_file() else None
+
+
+def _finished(run_dir: Path) -> dict[str, Any] | None:
+    state = _progress(run_dir)
+    return state if state and state.get("finished") else None
 
 
 def point_config(point: Point, setup: Setup, run_dir: Path) -> Any:
@@ -137,15 +140,14 @@ def interrupted(point: Point, setup: Setup, run_dir: Path) -> int | None:
     ``state/progress.json`` is unfinished and its saved config is the one ``point`` trains with (None otherwise)."""
     from munet.train.config import config_from_run
 
-    progress = run_dir / "state" / "progress.json"
-    if not progress.is_file() or not (run_dir / "config.yaml").is_file():
-        return None
     try:
-        state = json.loads(progress.read_text())
+        state = _progress(run_dir)
+        if state is None or state.get("finished") or not (run_dir / "config.yaml").is_file():
+            return None
         saved = config_from_run(run_dir)
     except (OSError, ValueError, InputError):
         return None
-    if state.get("finished") or dataclasses.asdict(saved) != dataclasses.asdict(point_config(point, setup, run_dir)):
+    if dataclasses.asdict(saved) != dataclasses.asdict(point_config(point, setup, run_dir)):
         return None
     return int(state.get("epoch", 0))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.benchmarks.compare import SEQUENTIAL_TIMING
-from munet.benchmarks.compare_report import has_lesion_free, split_cells
+from munet.benchmarks.compare_report import has_lesion_free, split_values
 from munet.benchmarks.learned import learned_cell, learned_rule
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.report import markdown_table
@@ -192,7 +192,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
                     _f(r["macs_256"] / 1e9, 2) if r.get("macs_256") else "–",
                     _f(f.get("dice")),
                     learned_cell(r, doc.get("trivial")),
-                    *(split_cells(r, pct=False) if split else []),
+                    *((_f(v) for v in split_values(r)) if split else ()),
                     _f(f.get("iou")),
                     _f(f.get("miou")),
                     _f(f.get("precision")),
