@@ -84,6 +84,7 @@ def load_keras(path: str | os.PathLike[str]) -> Any:
     import keras
 
     import munet.train.losses  # noqa: F401  (registers custom objects, if any)
+    import munet.train.models.layers  # noqa: F401
 
     try:
         return keras.models.load_model(path, compile=False)

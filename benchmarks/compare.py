@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ from munet.errors import InputError, MunetError, cli_errors
 #: Row labels of the comparison (an ``ARCH@none|imagenet`` entry adds its encoder start).
 LABELS = {
     "unet-vgg19": "U-Net with VGG-19",
-    "segnet": "SegNet (upsampling variant)",
+    "segnet": "SegNet",
     "unet-resnet50": "U-Net with ResNet-50",
     "fcn": "FCNet (FCN-8s)",
     "unet": "U-Net",
@@ -297,8 +297,13 @@ def compare(
     reuse: bool = False,
     paper_table: str | None = None,
     command: str | None = None,
+    redo: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run the comparison and write ``out_dir/compare_<name>.{json,md}``; returns the JSON dict."""
+    """Run the comparison and write ``out_dir/compare_<name>.{json,md}``; returns the JSON dict.
+
+    ``redo``: entries of ``archs`` trained again although ``reuse`` would keep them (their model changed); their
+    committed row and run folder are replaced.
+    """
     from munet.benchmarks.accuracy import Sample
     from munet.benchmarks.report import provenance, write_json, write_markdown
     from munet.train.datasets import find_pairs, load_pair
@@ -307,6 +312,8 @@ def compare(
     budget = budget or Budget()
     weights = dict(weights or {})
     entries = {entry: parse_arch(entry, weights) for entry in archs}
+    if stray := [e for e in redo if e not in entries]:
+        raise InputError(f"--redo {','.join(stray)}: not among --archs ({','.join(entries)}); add it to --archs")
     for arch in [*(a for a, _, _ in entries.values()), *weights]:
         get_builder(arch)  # unknown names fail now, with the did-you-mean list
     base = runs_dir / name
@@ -346,7 +353,7 @@ def compare(
     }
     json_path, md_path = out_dir / f"compare_{name}.json", out_dir / f"compare_{name}.md"
     old = resumable(json_path, budget, len(train_pairs), len(val_pairs)) if reuse else None
-    resumed = {r["arch"]: r for r in (old or {}).get("models", [])}
+    resumed = {r["arch"]: r for r in (old or {}).get("models", []) if r["arch"] not in redo}
     for entry, (_, start, _) in entries.items():
         then = resumed.get(entry, {})
         if not then.get("error") and then.get("encoder_weights", start) != start:
@@ -374,7 +381,7 @@ def compare(
             continue
         point = Point(entry, {"arch": arch, "encoder_weights": start, **budget.overrides()}, MODES)
         try:
-            row = run_point(point, setup, samples, echo=_say)
+            row = run_point(point, replace(setup, reuse=False) if entry in redo else setup, samples, echo=_say)
             res = arch_result(row, entry, label, budget.threads)
         except MunetError as exc:  # one architecture failing (e.g. no ImageNet download) keeps the others
             res = ArchResult(entry, label, start, False, error=str(exc))
@@ -479,6 +486,12 @@ def parse_weights(items: Sequence[str]) -> dict[str, str]:
     "and reuse finished runs in runs-dir.",
 )
 @click.option(
+    "--redo",
+    default="",
+    help="Comma-separated entries of --archs to train again under --reuse (e.g. after their model changed); "
+    "their rows and run folders are replaced.",
+)
+@click.option(
     "--annotate",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -540,6 +553,7 @@ def compare_command(**kw: Any) -> None:
         command_line()
         if not sys.argv[0].endswith("compare.py")
         else shlex.join(["python", "-m", "munet.benchmarks.compare", *sys.argv[1:]]),
+        [a.strip() for a in kw["redo"].split(",") if a.strip()],
     )
     click.echo(compare_markdown(result))
     click.echo(f"wrote {kw['out']}/compare_{kw['name']}.json and .md")

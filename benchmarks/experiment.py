@@ -181,6 +181,7 @@ def complexity_of(best: Path) -> tuple[int, int]:
 
     import munet.train.losses  # noqa: F401  (registers the custom objects in checkpoints)
     import munet.train.metrics  # noqa: F401
+    import munet.train.models.layers  # noqa: F401
     from munet.train.models.complexity import complexity
 
     c = complexity(keras.models.load_model(best, compile=False))

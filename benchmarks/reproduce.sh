@@ -122,7 +122,8 @@ case "${1:-}" in
       wait_quiet
       # --monitor val_dice: these rows were trained before the per-image monitor became the default
       munet-bench compare --name "$SET" "${ARGS[@]}" --size 64 --alpha 1.0 --weights "munet=$WEIGHTS" \
-        --calib-count 50 --threads 2 --monitor val_dice --out benchmarks/results --runs-dir runs/compare --reuse
+        --calib-count 50 --threads 2 --monitor val_dice --out benchmarks/results --runs-dir runs/compare --reuse \
+        ${REDO:+--redo "$REDO"}
     done
     munet-bench readme-table
     exit 0 ;;
@@ -130,14 +131,16 @@ case "${1:-}" in
     # Issue 12: the comparison at a budget where every row can learn: the full training set, every architecture
     # alike (focal Tversky + BCE; brain MRI: half the draws from tumour slices, as 66 % of its slices are empty).
     # Hours per row on a 2-core CPU: ARCHS picks the rows of a sitting; --reuse keeps finished rows (committed JSON)
-    # and continues an interrupted training in runs/compare-learned. SET=brain (default) or isic.
+    # and continues an interrupted training in runs/compare-learned. SET=brain (default) or isic. REDO=segnet (rows
+    # of ARCHS) trains rows again whose model changed since they were committed (both compare targets).
     SET=${SET:-brain}
     if [[ $SET == brain ]]; then
       ARGS=(--data "$SHARED/data/brain_mri" --paper-table brain --epochs 15 --lesion-share 0.5)
     else ARGS=(--data "$SHARED/data/isic" --paper-table isic --epochs 20); fi
     munet-bench compare --name "$SET-learned" "${ARGS[@]}" --size 64 --alpha 1.0 --loss focal-tversky+bce \
       --weights "munet=$WEIGHTS" --archs "${ARCHS:-munet,munet@none,unet-resnet50,unet,segnet,unet-vgg19,fcn}" \
-      --calib-count 50 --threads 2 --out benchmarks/results --runs-dir runs/compare-learned --reuse
+      --calib-count 50 --threads 2 --out benchmarks/results --runs-dir runs/compare-learned --reuse \
+      ${REDO:+--redo "$REDO"}
     munet-bench readme-table
     exit 0 ;;
   breakdown)

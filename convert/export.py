@@ -49,6 +49,8 @@ def load_keras(path: str | Path) -> Any:
     quiet_tensorflow()
     import keras
 
+    import munet.train.models.layers  # noqa: F401  (registers the model zoo's custom layers)
+
     try:
         with captured_output():
             model = keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -310,6 +310,7 @@ def _evaluate(model_path: Path, data: _Data, config: TrainConfig) -> dict[str, A
     """Final validation metrics of ``model_path`` with the NumPy metrics on thresholded masks."""
     import keras
 
+    import munet.train.models.layers  # noqa: F401
     from munet.edge.metrics import compute_metrics
 
     model = keras.models.load_model(model_path, compile=False)
@@ -419,6 +420,7 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
     # Registers the custom loss and metric classes so .keras checkpoints load.
     import munet.train.losses  # noqa: F401
     import munet.train.metrics  # noqa: F401
+    import munet.train.models.layers  # noqa: F401  (custom layers, e.g. SegNet's unpooling)
     import munet.train.optim  # noqa: F401  (the warm-up schedule and ScaledAdam)
     from munet.train.callbacks import InterruptFlag, Progress, RunCallback, recover_checkpoints
     from munet.train.pipeline import make_dataset

@@ -352,6 +352,36 @@ def test_reuse_resumes_the_committed_rows_and_adds_new_ones(
     assert "from scratch on an untrained copy" in md and "Rows resumed from earlier runs" in md
 
 
+def test_redo_trains_a_committed_row_again_and_keeps_the_others(
+    monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    """--redo (a row's model changed): that row is trained again with reuse off, so its old run folder cannot be
+    taken; the other rows stay as committed. A --redo entry outside --archs is refused before any training."""
+    from tests.conftest import TINY_ALPHA, TINY_SIZE
+
+    trained, _ = _fake_training(monkeypatch, tiny_tflites)
+    budget = Budget(size=TINY_SIZE, epochs=1, alpha=TINY_ALPHA, calib_count=4, latency_runs=2)
+    kw = {"out_dir": tmp_path, "reuse": True, "runs_dir": tmp_path / "runs"}
+    first = compare(tiny_pairs, tiny_pairs, "x", ["munet", "unet"], budget, **kw)
+    with pytest.raises(InputError, match="--redo segnet: not among --archs"):
+        compare(tiny_pairs, tiny_pairs, "x", ["unet"], budget, redo=["segnet"], **kw)
+    import munet.benchmarks.compare as mod
+
+    fake, reuse_of = mod.run_point, {}
+
+    def spy(point, setup, *args, **kwargs) -> dict:
+        reuse_of[point.name] = setup.reuse
+        return fake(point, setup, *args, **kwargs)
+
+    monkeypatch.setattr(mod, "run_point", spy)
+    again = compare(tiny_pairs, tiny_pairs, "x", ["munet", "unet"], budget, redo=["unet"], **kw)
+
+    assert trained == ["munet", "unet", "unet"] and reuse_of == {"unet": False}
+    before, after = ({r["arch"]: r for r in res["models"]} for res in (first, again))
+    assert after["munet"]["train_s"] == before["munet"]["train_s"]
+    assert after["unet"]["train_s"] != before["unet"]["train_s"]  # the new training's row replaced the old
+
+
 def test_reuse_refuses_a_committed_comparison_with_another_budget(
     monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
 ) -> None:

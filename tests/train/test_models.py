@@ -169,7 +169,7 @@ _EXPORT_PARAMS = [
 
 @pytest.mark.parametrize("name", _EXPORT_PARAMS)
 def test_exports_cleanly_to_full_int8_and_runs_in_litert(name: str, tmp_path) -> None:
-    """Builtin int8 ops only (SegNet's upsampling included); LiteRT output matches Keras within 0.05."""
+    """Builtin int8 ops only (SegNet's max-unpooling included); LiteRT output matches Keras within 0.05."""
     from ai_edge_litert.interpreter import Interpreter
 
     model = build_model(name, input_shape=(64, 64, 3), batch_size=1, **SMALL[name])

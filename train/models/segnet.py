@@ -2,13 +2,15 @@
 
 Encoder: VGG16's 13 3x3 convolutions (layer names as in ``keras.applications.VGG16``), each
 followed by BatchNorm + ReLU as in SegNet, with 5 max-pooling steps (1/32). Decoder: the mirror
-image, 13 convolutions + BatchNorm + ReLU, then a 1x1 sigmoid head.
+image, each stage starting with max-unpooling driven by its encoder stage's pooling indices, then
+13 convolutions + BatchNorm + ReLU, then a 1x1 sigmoid head.
 
-**Variant.** SegNet upsamples with max-unpooling driven by the encoder's pooling indices; that
-needs ``MaxPoolWithArgmax`` + scatter ops that builtin TFLite kernels (and full-int8 quantization)
-do not provide. Here each decoder stage starts with a 2x nearest-neighbour ``UpSampling2D``
-(TFLite ``RESIZE_NEAREST_NEIGHBOR``), the nearest standard variant: same layers, same widths, no
-indices, still no skips.
+**Unpooling.** SegNet stores argmax indices (``MaxPoolWithArgmax``) and scatters into them; builtin
+TFLite kernels and full-int8 quantization provide neither. :class:`~munet.train.models.layers.MaxUnpooling2D`
+gives the same result with builtin ops: the indices as a 0/1 mask ``before_pool >= upsample(pooled)``,
+times the 2x-upsampled decoder features. It differs only where a window's maximum is tied (all of
+the tied positions receive the value). The encoder outputs its five pre-pooling activations for it:
+the only information passed from encoder to decoder besides the bottleneck, as in SegNet.
 
 Input: the shared [-1, 1] RGB preprocessing. With pretrained weights (``"imagenet"`` or a local
 ``VGG16(include_top=False)`` ``.h5``), the VGG16 convolution kernels are copied into the encoder
@@ -57,7 +59,7 @@ def build_segnet(
     batch_size: int | None = None,
     name: str = "segnet",
 ) -> Any:
-    """Build SegNet (nearest-neighbour upsampling variant, see the module docstring).
+    """Build SegNet (index-driven max-unpooling with builtin TFLite ops, see the module docstring).
 
     Args:
         input_shape: (height, width, 3); sides must be multiples of 32.
@@ -68,28 +70,31 @@ def build_segnet(
     """
     import keras
 
+    from munet.train.models.layers import MaxUnpooling2D
+
     h, w = check_input_shape(input_shape, "segnet")
     pretrained = resolve_weights(encoder_weights) != (None, None)
     if pretrained and base_filters != 64:
         raise ModelError(f"segnet: pretrained VGG16 weights need base_filters=64, got {base_filters}")
 
     enc_in = keras.Input(shape=(h, w, 3), name="encoder_input")
-    x = enc_in
+    x, before_pool = enc_in, []
     for b, (convs, mult) in enumerate(VGG16_BLOCKS, start=1):
         for c in range(1, convs + 1):
             x = _conv(x, base_filters * mult, f"block{b}_conv{c}")
+        before_pool.append(x)
         x = keras.layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
-    encoder = keras.Model(enc_in, x, name="encoder")
+    encoder = keras.Model(enc_in, [x, *before_pool], name="encoder")
     if pretrained:
         _copy_vgg16_weights(encoder, encoder_weights, (h, w, 3))
 
     inputs = keras.Input(shape=(h, w, 3), batch_size=batch_size, name="image")
-    x = encoder(caffe_input_adapter(inputs) if pretrained else inputs)
+    x, *before_pool = encoder(caffe_input_adapter(inputs) if pretrained else inputs)
     # Decoder: mirror of the encoder; each stage's last conv narrows to the next (shallower) width.
     for b in range(len(VGG16_BLOCKS), 0, -1):
         convs, mult = VGG16_BLOCKS[b - 1]
         out_mult = VGG16_BLOCKS[b - 2][1] if b > 1 else mult
-        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"dec{b}_upsample")(x)
+        x = MaxUnpooling2D(name=f"dec{b}_unpool")([x, before_pool[b - 1]])
         for c in range(1, convs + 1):
             filters = base_filters * (out_mult if c == convs else mult)
             x = _conv(x, filters, f"dec{b}_conv{c}")
