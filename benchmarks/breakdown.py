@@ -41,15 +41,13 @@ def cut_models(model: Any) -> list[tuple[str, Any]]:
 
 def convert_cuts(model: Any, calib: np.ndarray, out_dir: Path) -> list[tuple[str, Path, int]]:
     """Full-int8 ``.tflite`` of every cut: ``[(stage, path, MACs)]``."""
-    from munet.convert.export import convert_saved_model, export_saved_model
+    from munet.convert.export import convert_model, serving_function
     from munet.convert.representative import representative_dataset
     from munet.train.models.complexity import count_macs
 
     out = []
     for stage, sub in cut_models(model):
-        with tempfile.TemporaryDirectory() as tmp:
-            saved = export_saved_model(sub, Path(tmp) / "sm")
-            data = convert_saved_model(saved, "int8", representative_dataset(calib))
+        data = convert_model(serving_function(sub), "int8", representative_dataset(calib))
         path = out_dir / f"cut_{stage}_int8.tflite"
         path.write_bytes(data)
         out.append((stage, path, int(count_macs(sub))))

@@ -3,7 +3,7 @@
 A thin sweep over the experiment runner (:mod:`munet.benchmarks.experiment`): every ``--archs`` entry is one
 :class:`~munet.benchmarks.experiment.Point` (arch, alpha, size, encoder start, epochs, batch, lr, loss, seed)
 that :func:`~munet.benchmarks.experiment.run_point` trains into ``RUNS/<name>/<entry>`` with the same budget
-and no early stopping, converts to float32 and full-int8 TFLite (one SavedModel export, int8 calibrated on
+and no early stopping, converts to float32 and full-int8 TFLite (one traced model, int8 calibrated on
 the training images) and scores on every validation image with the shared scorer (``munet.edge.metrics``:
 masks at the original image size, the paper's six metrics + mIoU + ISIC thresholded Jaccard, per-image means
 and pixel-pooled); parameters and MACs come from ``munet.train.models.complexity``. Once every row is scored,

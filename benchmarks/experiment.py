@@ -3,7 +3,7 @@
 A :class:`Point` is a name, training-config overrides (any keys of ``munet.train.config.TrainConfig``, passed
 as they are to :func:`munet.train.config.make_config`: ``alpha``, ``size``, ``arch``, ``preset``, ``decoder_*``
 ...) and conversion modes. :func:`run_point` trains it into ``runs_dir/<name>`` (no early stopping unless the
-overrides set ``patience``), converts ``best.keras`` to every mode with one SavedModel export (int8 calibrated
+overrides set ``patience``), converts ``best.keras`` to every mode from one traced model (int8 calibrated
 on the training images), scores every TFLite model on the validation samples with the shared scorer
 (:func:`munet.edge.metrics.score`, masks at the original image size) and its agreement with the float32
 model, and writes the row to ``runs_dir/<name>/row.json``. With ``reuse`` a finished row is taken as it is
@@ -162,7 +162,7 @@ def train_point(point: Point, setup: Setup, run_dir: Path, resume: bool = False)
 
 
 def convert_point(best: Path, point: Point, setup: Setup, run_dir: Path) -> dict[str, Path]:
-    """Every mode of ``point`` from one SavedModel export (int8 calibrated on the training images)."""
+    """Every mode of ``point`` from one traced model (int8 calibrated on the training images)."""
     from munet.convert.api import Converter
 
     folder = setup.models_dir or run_dir

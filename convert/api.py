@@ -3,16 +3,14 @@
 >>> from munet.convert.api import convert
 >>> convert("runs/isic", "munet_int8.tflite", mode="int8", calib_data="data/isic/train")
 
-The Keras model is loaded and exported to a SavedModel once per :class:`Converter`; each mode is
-then one ``TFLiteConverter.from_saved_model`` call. Every file is written atomically (temporary
+The Keras model is loaded and its inference function traced once per :class:`Converter`; each mode
+is then one ``TFLiteConverter.from_concrete_functions`` call. Every file is written atomically (temporary
 file + rename) and carries :class:`munet.edge.metadata.ModelInfo` both embedded and as a JSON sidecar.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,17 +53,16 @@ class Conversion:
 
 
 class Converter:
-    """Load a Keras model once, export it once, convert it to any number of TFLite modes.
+    """Load a Keras model once, trace it once, convert it to any number of TFLite modes.
 
-    Use as a context manager (it owns a temporary SavedModel folder).
+    Use as a context manager (closing it drops the traced function).
     """
 
     def __init__(self, model: str | Path) -> None:
         self.keras_path, self.run_dir = export.resolve_model(model)
         self.model = export.load_keras(self.keras_path)
         self.input_size = export.input_size(self.model)
-        self._tmp = Path(tempfile.mkdtemp(prefix="munet-convert-"))
-        self._saved_model: Path | None = None
+        self._serving: export.ServingFunction | None = None
         self.calib_x: np.ndarray | None = None
         self.calib_stats: InputStats | None = None
         self.held_back: list[Sample] = []
@@ -77,13 +74,14 @@ class Converter:
         self.close()
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._serving = None
 
     @property
-    def saved_model(self) -> Path:
-        if self._saved_model is None:
-            self._saved_model = export.export_saved_model(self.model, self._tmp / "saved_model")
-        return self._saved_model
+    def serving(self) -> export.ServingFunction:
+        """The model's batch-1 inference function, traced on first use."""
+        if self._serving is None:
+            self._serving = export.serving_function(self.model)
+        return self._serving
 
     def set_calibration(
         self, calib_data: str | Path | None = None, calib_count: int = 200, arrays: np.ndarray | None = None
@@ -122,10 +120,10 @@ class Converter:
         if mode == "int8" and keep_float:
             from munet.convert.selective import SelectiveQuantizer
 
-            sq = SelectiveQuantizer(self.saved_model, self.representative(), io)
+            sq = SelectiveQuantizer(self.serving, self.representative(), io)
             return sq.quantize(keep_float)
         rep = self.representative() if mode == "int8" else None
-        return export.convert_saved_model(self.saved_model, mode, rep, io), []
+        return export.convert_model(self.serving, mode, rep, io), []
 
     def write(
         self,
@@ -407,7 +405,7 @@ def _blame_and_retry(
 
     if result.reasons and any("calibration" in r for r in result.reasons) and not auto:
         return data, kept, result  # a calibration problem: blaming layers would mislead
-    sq = SelectiveQuantizer(conv.saved_model, conv.representative(), io)
+    sq = SelectiveQuantizer(conv.serving, conv.representative(), io)
     n = min(16, val.x.shape[0]) if val is not None else 0
     errors = sq.layer_errors(model_inputs(val.x[:n]) if n else None)
     worst = []

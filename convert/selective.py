@@ -15,12 +15,11 @@ import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from munet.convert.export import make_converter
+from munet.convert.export import ServingFunction, make_converter
 from munet.convert.quiet import captured_output, quiet_tensorflow
 from munet.errors import ModelError
 
@@ -53,7 +52,10 @@ class SelectiveQuantizer:
     """Calibrate once, then quantize with any set of float-kept layers / op types."""
 
     def __init__(
-        self, saved_model: str | Path, representative: Callable[[], Iterable[list[np.ndarray]]], io_type: str = "int8"
+        self,
+        serving: ServingFunction,
+        representative: Callable[[], Iterable[list[np.ndarray]]],
+        io_type: str = "int8",
     ) -> None:
         quiet_tensorflow()
         import tensorflow as tf
@@ -61,7 +63,7 @@ class SelectiveQuantizer:
         self._tf = tf
         self.io_type = io_type
         self.representative = representative
-        conv = make_converter(saved_model, "int8", representative, "float32", allow_float=True)
+        conv = make_converter(serving, "int8", representative, "float32", allow_float=True)
         with captured_output():
             try:
                 self.debugger = tf.lite.experimental.QuantizationDebugger(

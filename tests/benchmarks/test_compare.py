@@ -365,8 +365,13 @@ def test_redo_trains_a_committed_row_again_and_keeps_the_others(
     first = compare(tiny_pairs, tiny_pairs, "x", ["munet", "unet"], budget, **kw)
     with pytest.raises(InputError, match="--redo segnet: not among --archs"):
         compare(tiny_pairs, tiny_pairs, "x", ["unet"], budget, redo=["segnet"], **kw)
+    import shutil
+
     import munet.benchmarks.compare as mod
 
+    (tmp_path / "runs" / "x" / "munet").mkdir(parents=True)
+    for mode, path in tiny_tflites.items():  # the kept row's models are still here: no untrained copy to convert
+        shutil.copy(path, tmp_path / "runs" / "x" / "munet" / f"model_{mode}.tflite")
     fake, reuse_of = mod.run_point, {}
 
     def spy(point, setup, *args, **kwargs) -> dict:

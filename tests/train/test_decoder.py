@@ -61,19 +61,18 @@ def test_bad_decoder_choices_are_one_line_errors(kwargs: dict, match: str) -> No
 @pytest.mark.parametrize("head", ["upsample_conv", "conv_upsample"])
 def test_edge_decoder_converts_to_full_int8_with_folded_batchnorm_and_resize_ops(tmp_path, head: str) -> None:
     """Nearest x2 must become RESIZE_NEAREST_NEIGHBOR (not Keras' RESHAPE + TILE repeat), and BatchNorm must be folded:
-    a Resizing layer once made the SavedModel export trace BN in training mode (MEAN, ASSIGN_VARIABLE in the file)."""
+    a Resizing layer once made Keras' SavedModel export trace BN in training mode (MEAN, ASSIGN_VARIABLE)."""
     litert = pytest.importorskip("ai_edge_litert.interpreter")
-    from munet.convert.export import convert_saved_model, export_saved_model
+    from munet.convert.export import convert_model, serving_function
 
     model = build_model("munet", **TINY, **EDGE, decoder_head=head)
-    saved = export_saved_model(model, tmp_path / "sm")
     rng = np.random.default_rng(0)
 
     def representative():
         for _ in range(4):
             yield [rng.uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)]
 
-    interpreter = litert.Interpreter(model_content=convert_saved_model(saved, "int8", representative))
+    interpreter = litert.Interpreter(model_content=convert_model(serving_function(model), "int8", representative))
     ops = Counter(d["op_name"] for d in interpreter._get_ops_details())
     allowed = {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "CONCATENATION", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
     assert set(ops) <= allowed | {"LOGISTIC"}, ops
