@@ -26,7 +26,7 @@ lint: setup
 	$(BIN)/python .ci/lint_imports.py
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-aarch64:
 	bash .ci/aarch64.sh
