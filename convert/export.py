@@ -78,7 +78,7 @@ class ServingFunction:
     """``model(x, training=False)`` traced for a batch-1 input, and a module that tracks the model's variables."""
 
     function: Any
-    variables: Any
+    module: Any
 
 
 def serving_function(model: Any) -> ServingFunction:
@@ -124,7 +124,7 @@ def make_converter(
 
     if mode not in MODES:
         raise InputError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([serving.function], serving.variables)
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([serving.function], serving.module)
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if mode == "fp16":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
