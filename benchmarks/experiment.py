@@ -20,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -152,13 +153,30 @@ def interrupted(point: Point, setup: Setup, run_dir: Path) -> int | None:
     return int(state.get("epoch", 0))
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """A point's training stopped on Ctrl-C (SIGINT) after a finished epoch: the whole sweep stops, nothing of the
+    point is converted or scored, and ``reuse`` continues its training next time."""
+
+
 def train_point(point: Point, setup: Setup, run_dir: Path, resume: bool = False) -> int:
-    """Train ``point`` into ``run_dir`` from scratch (or continue it: ``resume``); returns the epochs completed."""
+    """Train ``point`` into ``run_dir`` from scratch (or continue it: ``resume``); returns the epochs completed.
+
+    Raises :class:`TrainingInterrupted` when the trainer stopped early on SIGINT (a partly trained point must not
+    become a row that ``reuse`` would later take as finished).
+    """
     from munet.train.trainer import train
 
     cfg = point_config(point, setup, run_dir)
     kw = {} if setup.verbose is None else {"verbose": setup.verbose}
-    return int(train(cfg, resume=resume, **kw).epochs_completed)
+    result = train(cfg, resume=resume, **kw)
+    if result.interrupted:
+        message = (
+            f"[{point.name}] interrupted after epoch {result.epochs_completed} of {cfg.epochs}, not converted or "
+            f"scored; {run_dir} keeps the finished epochs (compare/pareto with --reuse continue it)"
+        )
+        print(message, file=sys.stderr, flush=True)
+        raise TrainingInterrupted(message)
+    return int(result.epochs_completed)
 
 
 def convert_point(best: Path, point: Point, setup: Setup, run_dir: Path) -> dict[str, Path]:

@@ -61,3 +61,24 @@ def test_an_interrupted_training_continues_from_its_last_epoch_and_counts_both_s
     assert after["finished"] and after["epoch"] == 2
     assert row["epochs"] == 2 and 1000.0 < row["train_s"] < 1000.0 + both_epochs_s + 60
     assert Path(row["models"]["float32"]["path"]).is_file()
+
+
+def test_a_training_stopped_by_ctrl_c_stops_the_sweep_without_a_row(
+    blob_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The trainer returns normally after a SIGINT (its own tests send real ones); the runner must not convert and
+    score that partly trained point as a finished row, which reuse would later take as it is."""
+    import munet.train.trainer as trainer
+    from munet.benchmarks.experiment import TrainingInterrupted
+
+    def stopped_after_one_epoch(config, resume=False, verbose=None):
+        Path(config.out).mkdir(parents=True, exist_ok=True)
+        return trainer.RunResult(Path(config.out), 1, 1, 0.5, config.monitor, interrupted=True)
+
+    monkeypatch.setattr(trainer, "train", stopped_after_one_epoch)
+    point = Point("p", TINY | {"epochs": 3}, modes=("float32",))
+    with pytest.raises(TrainingInterrupted, match=r"interrupted after epoch 1 of 3"):
+        run_point(point, Setup(blob_data, blob_data, tmp_path, reuse=True), echo=lambda _: None)
+    assert not (tmp_path / "p" / "row.json").exists()
+    assert "--reuse continue it" in capsys.readouterr().err
+    assert issubclass(TrainingInterrupted, KeyboardInterrupt)  # not caught by a sweep's per-row MunetError handler
