@@ -157,12 +157,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "(counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
         "SegNet's max-unpooling uses its pooling indices as a 0/1 mask (builtin TFLite ops; a tied maximum passes "
-        "the value to every tied position)"
-        + (
-            "; the row labelled 'upsampling variant' was trained before that, with nearest-neighbour upsampling."
-            if any("upsampling variant" in r.get("label", "") for r in result["models"])
-            else "."
-        ),
+        "the value to every tied position).",
         "",
         markdown_table(header, rows),
         learned_rule(result) + ".",

@@ -310,10 +310,9 @@ def _evaluate(model_path: Path, data: _Data, config: TrainConfig) -> dict[str, A
     """Final validation metrics of ``model_path`` with the NumPy metrics on thresholded masks."""
     import keras
 
-    import munet.train.models.layers  # noqa: F401
     from munet.edge.metrics import compute_metrics
 
-    model = keras.models.load_model(model_path, compile=False)
+    model = keras.models.load_model(model_path, compile=False)  # custom objects: registered by _train
     prob = model.predict(data.x_val, batch_size=config.batch, verbose=0)
     pred = prob[..., 0] > config.threshold
     truth = data.y_val[..., 0] > 0.5
