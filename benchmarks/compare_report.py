@@ -156,8 +156,8 @@ def compare_markdown(result: dict[str, Any]) -> str:
         f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{_machine(result)} Pixel-pooled metrics "
         "(counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
-        "SegNet's max-unpooling uses its pooling indices as a 0/1 mask (builtin TFLite ops; a tied maximum passes "
-        "the value to every tied position).",
+        "SegNet's max-unpooling places each feature at its window's argmax (builtin int8 TFLite ops; a tied "
+        "maximum goes to the first tied position, as TensorFlow's argmax).",
         "",
         markdown_table(header, rows),
         learned_rule(result) + ".",

@@ -30,11 +30,27 @@ def test_unpooling_puts_features_where_the_encoder_kept_its_maxima() -> None:
     assert np.count_nonzero(got) == features.size  # one position per window
 
 
-def test_a_tied_window_passes_its_feature_to_every_tied_position() -> None:
+def test_tied_maxima_go_to_the_first_tied_position_as_segnets_argmax_picks_it() -> None:
+    rng = np.random.default_rng(3)
+    before = np.maximum(rng.integers(-3, 3, size=(2, 8, 6, 3)), 0).astype(np.float32)  # ReLU-like: many ties
+    features = rng.normal(size=(2, 4, 3, 3)).astype(np.float32)
+    got = np.asarray(MaxUnpooling2D()([features, before]))
+    np.testing.assert_array_equal(got, _reference_unpool(features, before))
+    assert np.count_nonzero(got) == features.size
+
+
+def test_the_older_all_ties_variant_passes_its_feature_to_every_tied_position() -> None:
     before = np.zeros((1, 2, 2, 1), np.float32)  # e.g. a window of ReLU zeros
     before[0, 1, 1, 0] = -1.0
-    got = np.asarray(MaxUnpooling2D()([np.full((1, 1, 1, 1), 5.0, np.float32), before]))
+    got = np.asarray(MaxUnpooling2D(tie_break="all")([np.full((1, 1, 1, 1), 5.0, np.float32), before]))
     np.testing.assert_array_equal(got[0, ..., 0], [[5.0, 5.0], [5.0, 0.0]])
+
+
+def test_a_layer_saved_before_tie_break_existed_reloads_as_it_was_trained() -> None:
+    assert MaxUnpooling2D.from_config({"name": "dec1_unpool", "trainable": True}).tie_break == "all"
+    assert MaxUnpooling2D.from_config(MaxUnpooling2D().get_config()).tie_break == "first"
+    with pytest.raises(ValueError, match="tie_break"):
+        MaxUnpooling2D(tie_break="last")
 
 
 def test_no_gradient_flows_through_the_switches() -> None:

@@ -7,9 +7,10 @@ image, each stage starting with max-unpooling driven by its encoder stage's pool
 
 **Unpooling.** SegNet stores argmax indices (``MaxPoolWithArgmax``) and scatters into them; builtin
 TFLite kernels and full-int8 quantization provide neither. :class:`~munet.train.models.layers.MaxUnpooling2D`
-gives the same result with builtin ops: the indices as a 0/1 mask ``before_pool >= upsample(pooled)``,
-times the 2x-upsampled decoder features. It differs only where a window's maximum is tied (all of
-the tied positions receive the value). The encoder outputs its five pre-pooling activations for it:
+gives the same result with builtin int8 ops: each window position is compared with the pooled maximum
+(GREATER_EQUAL), a tied maximum goes to the first position in row-major order (as TensorFlow's argmax picks
+it: after a ReLU a third to a half of the windows are all zeros), and the decoder's features are placed there
+(SELECT) and interleaved back to full size. The encoder outputs its five pre-pooling activations for it:
 the only information passed from encoder to decoder besides the bottleneck, as in SegNet.
 
 Input: the shared [-1, 1] RGB preprocessing. With pretrained weights (``"imagenet"`` or a local
