@@ -39,6 +39,16 @@ def test_tied_maxima_go_to_the_first_tied_position_as_segnets_argmax_picks_it() 
     assert np.count_nonzero(got) == features.size
 
 
+def test_unpooling_traces_with_unknown_batch_and_spatial_sizes() -> None:
+    """Keras traces training and validation steps with unknown sizes (the SegNet training run that found this)."""
+    spec = tf.TensorSpec((None, None, None, 3), tf.float32)
+    unpool = tf.function(lambda f, b: MaxUnpooling2D()([f, b]), input_signature=[spec, spec])
+    rng = np.random.default_rng(4)
+    before = np.maximum(rng.integers(-2, 3, size=(3, 6, 4, 3)), 0).astype(np.float32)
+    features = rng.normal(size=(3, 3, 2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(unpool(features, before).numpy(), _reference_unpool(features, before))
+
+
 def test_the_older_all_ties_variant_passes_its_feature_to_every_tied_position() -> None:
     before = np.zeros((1, 2, 2, 1), np.float32)  # e.g. a window of ReLU zeros
     before[0, 1, 1, 0] = -1.0

@@ -31,7 +31,7 @@ def _window_positions(x: Any) -> list[Any]:
 
 def _interleave(parts: list[Any]) -> Any:
     """Inverse of :func:`_window_positions`: four (N, h, w, C) tensors -> (N, 2h, 2w, C), builtin 4-D ops only."""
-    _, h, w, c = parts[0].shape
+    _, h, w, c = ops.shape(parts[0])  # static sizes as ints (TFLite), unknown ones as tensors
     rows = [ops.reshape(ops.concatenate(parts[i : i + 2], axis=-1), (-1, h, 2 * w, c)) for i in (0, 2)]
     return ops.reshape(ops.concatenate(rows, axis=2), (-1, 2 * h, 2 * w, c))
 
