@@ -365,15 +365,20 @@ def compare(
         result |= {k: old[k] for k in ("latency_method", "load", "busy") if k in old}  # until this run's pass
         result["earlier"] = [*old.get("earlier", []), old.get("provenance", {})]  # the runs they came from
     result["models"] = [r for e, r in resumed.items() if e not in entries]  # other entries stay in the table
+    # Rows of this run's entries already in the JSON (--redo ones included) stay in it until their entry is done:
+    # a sweep that crashes or is stopped half-way must not drop committed rows (hours of training) from the file.
+    pending = {r["arch"]: r for r in (old or {}).get("models", []) if r["arch"] in entries}
 
     def save() -> None:
         result["models"].sort(key=table_order)
         mark_learned(result, trivial)
-        write_json(json_path, result)
-        write_markdown(md_path, compare_markdown(result))
+        saved = result | {"models": sorted([*result["models"], *pending.values()], key=table_order)}
+        write_json(json_path, mark_learned(saved, trivial))
+        write_markdown(md_path, compare_markdown(saved))
 
     rows: dict[str, dict[str, Any]] = {}  # entry -> the runner's row, for the timing pass
     for entry, (arch, start, label) in entries.items():
+        pending.pop(entry, None)
         if entry in resumed and not resumed[entry].get("error"):
             result["models"].append(resumed[entry])
             save()

@@ -387,6 +387,41 @@ def test_redo_trains_a_committed_row_again_and_keeps_the_others(
     assert after["unet"]["train_s"] != before["unet"]["train_s"]  # the new training's row replaced the old
 
 
+def test_a_sweep_that_crashes_half_way_keeps_the_committed_rows_it_had_not_reached(
+    monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
+) -> None:
+    """A crash (here in the first entry's training, a --redo) or a Ctrl-C mid-sweep: the JSON written after each row
+    still holds every committed row, the one being trained again included, until that entry is done."""
+    import json
+
+    from tests.conftest import TINY_ALPHA, TINY_SIZE
+
+    import munet.benchmarks.compare as mod
+
+    _fake_training(monkeypatch, tiny_tflites)
+    budget = Budget(size=TINY_SIZE, epochs=1, alpha=TINY_ALPHA, calib_count=4, latency_runs=2)
+    kw = {"out_dir": tmp_path, "reuse": True, "runs_dir": tmp_path / "runs"}
+    first = compare(tiny_pairs, tiny_pairs, "x", ["munet", "unet", "segnet"], budget, **kw)
+    fake = mod.run_point
+
+    def crash_on_unet(point, *args, **kwargs) -> dict:
+        if point.name == "unet":
+            raise TypeError("a bug in a layer")  # not a MunetError: the sweep stops here
+        return fake(point, *args, **kwargs)
+
+    monkeypatch.setattr(mod, "run_point", crash_on_unet)
+    with pytest.raises(TypeError):
+        compare(tiny_pairs, tiny_pairs, "x", ["munet", "unet", "segnet"], budget, redo=["munet", "unet"], **kw)
+    saved = json.loads((tmp_path / "compare_x.json").read_text())
+    before = {r["arch"]: r for r in first["models"]}
+    after = {r["arch"]: r for r in saved["models"]}
+    assert set(after) == {"munet", "unet", "segnet"}
+    assert after["unet"]["train_s"] == before["unet"]["train_s"]  # kept as committed, not lost
+    assert after["segnet"]["train_s"] == before["segnet"]["train_s"]
+    assert after["munet"]["train_s"] != before["munet"]["train_s"]  # the redo that finished replaced its row
+    assert "U-Net" in (tmp_path / "compare_x.md").read_text()
+
+
 def test_reuse_refuses_a_committed_comparison_with_another_budget(
     monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
 ) -> None:
