@@ -394,9 +394,8 @@ def test_a_sweep_that_crashes_half_way_keeps_the_committed_rows_it_had_not_reach
     still holds every committed row, the one being trained again included, until that entry is done."""
     import json
 
-    from tests.conftest import TINY_ALPHA, TINY_SIZE
-
     import munet.benchmarks.compare as mod
+    from tests.conftest import TINY_ALPHA, TINY_SIZE
 
     _fake_training(monkeypatch, tiny_tflites)
     budget = Budget(size=TINY_SIZE, epochs=1, alpha=TINY_ALPHA, calib_count=4, latency_runs=2)
