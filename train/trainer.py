@@ -391,6 +391,7 @@ def train(config: TrainConfig, resume: bool = False, verbose: int | None = None)
     ``config.out``, the others write to a temporary folder that is deleted at the end (Keras's pattern).
     """
     config.validate()
+    _prepare_run_dir(config, resume)  # a folder holding a run: refused in a second, before TensorFlow is imported
     devices = _devices(config)  # first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything
     if _is_chief(devices[0]):
         return _train(config, resume, verbose, devices)

@@ -132,6 +132,23 @@ def test_sigkill_then_resume_continues(tmp_path: Path) -> None:
     assert again.returncode == 2 and "--resume" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_a_folder_holding_a_run_is_refused_before_tensorflow_is_imported(tmp_path: Path) -> None:
+    """The refusal is a filesystem check: a second, not the ten of importing TensorFlow (and no file is touched)."""
+    run = tmp_path / "run"
+    (run / "state").mkdir(parents=True)
+    (run / "state" / "progress.json").write_text('{"epoch": 1, "finished": true}')
+    code = (
+        "import sys\nfrom munet.train.cli import main\n"
+        f"try:\n    main(['--epochs', '1', '--out', {str(run)!r}])\n"
+        "except SystemExit as e:\n    print('exit', e.code)\n"
+        "print('tensorflow imported:', 'tensorflow' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True)
+    assert "exit 2" in done.stdout and "tensorflow imported: False" in done.stdout, done.stdout + done.stderr
+    assert "already holds a run" in done.stderr and "--resume" in done.stderr
+    assert sorted(p.name for p in run.rglob("*")) == ["progress.json", "state"]
+
+
 SIGINT_SCRIPT = """
 import sys
 import tensorflow as tf
