@@ -59,12 +59,11 @@ class MaxUnpooling2D(keras.layers.Layer):
             switches = ops.cast(ops.greater_equal(before_pool, _upsample2(pooled)), features.dtype)
             return _upsample2(features) * ops.stop_gradient(switches)
         zeros = ops.zeros_like(features)
-        placed, taken = [], None
-        for position in _window_positions(before_pool):
-            hit = ops.greater_equal(position, pooled)
-            first = hit if taken is None else ops.logical_and(hit, ops.logical_not(taken))
-            taken = hit if taken is None else ops.logical_or(taken, hit)
-            placed.append(ops.where(first, features, zeros))
+        hits = [ops.greater_equal(position, pooled) for position in _window_positions(before_pool)]
+        placed, taken = [ops.where(hits[0], features, zeros)], hits[0]
+        for hit in hits[1:]:  # a position gets the feature only if no earlier one of its window did
+            placed.append(ops.where(ops.logical_and(hit, ops.logical_not(taken)), features, zeros))
+            taken = ops.logical_or(taken, hit)
         return _interleave(placed)
 
     def compute_output_shape(self, input_shape: list[tuple[int | None, ...]]) -> tuple[int | None, ...]:
