@@ -148,6 +148,7 @@ class ArchResult:
     timed_on: str | None = None  # UNTRAINED when timed on an untrained copy of the architecture (models gone)
     error: str | None = None
     learned: bool | None = None  # float32 Dice >= LEARNED_MARGIN above both trivial predictions (None: not judged)
+    stopped: str | None = None  # why training ended before the budget's epochs (the trainer's collapse stop)
 
 
 # ------------------------------------------------------------------------------------------------- data
@@ -280,6 +281,7 @@ def arch_result(row: dict[str, Any], entry: str, label: str, threads: int) -> Ar
         float_mb=round(row["models"]["float32"]["size_bytes"] / 1e6, 2),
         int8_mb=round(row["models"]["int8"]["size_bytes"] / 1e6, 2),
         run_dir=row["run_dir"],
+        stopped=row.get("stopped"),
         **latency_of(row, threads),
     )
 

@@ -114,7 +114,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
                 [
                     r["label"],
                     *dashes[:6],
-                    learned_cell(r, result.get("trivial")),
+                    learned_cell(r, result.get("trivial"), result["budget"].get("epochs")),
                     *(["–", "–"] if split else []),
                     *dashes,
                     r["encoder_weights"],
@@ -127,7 +127,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
             [
                 r["label"],
                 *(_pct(f[m]) for m in PAPER_METRICS),
-                learned_cell(r, result.get("trivial")),
+                learned_cell(r, result.get("trivial"), result["budget"].get("epochs")),
                 *((_pct(v) for v in split_values(r)) if split else ()),
                 _pct(f["miou"]),
                 _pct(f["isic_jaccard"]),

@@ -281,6 +281,7 @@ def run_point(
         "params": params,
         "macs": macs,
         "keras_val": json.loads(metrics.read_text()).get("per-image", {}) if metrics.is_file() else {},
+        "stopped": (_progress(run_dir) or {}).get("collapsed"),  # the trainer's collapse stop: fewer epochs
         "models": {m: {"path": p.as_posix(), "size_bytes": p.stat().st_size} for m, p in models.items()},
         "latency": {},
     }

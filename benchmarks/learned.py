@@ -129,13 +129,29 @@ def why_not_learned(row: dict[str, Any], trivial: dict[str, float] | None) -> st
     return "short"
 
 
-def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None) -> str:
+def stopped_note(row: dict[str, Any], epochs: int | None) -> str | None:
+    """ "collapsed at epoch 7 of 15" / "stopped at epoch 7 of 15" for a row whose training ended before the budget's
+    ``epochs`` (the trainer's collapse stop: ``row["stopped"]``), else None: the table must not present such a row
+    as trained for the whole budget."""
+    done = row.get("epochs")
+    if not epochs or not done or row.get("error") or int(done) >= int(epochs):
+        return None
+    how = "collapsed" if row.get("stopped") else "stopped"
+    return f"{how} at epoch {int(done)} of {int(epochs)}"
+
+
+def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None) -> str:
     """A row's ``learned`` for a table: "yes", "**no** (why)" (:func:`why_not_learned`, given ``trivial``), or "–"
-    for a row from before the judgement."""
+    for a row from before the judgement; a row that ended before the budget's ``epochs`` says so
+    (:func:`stopped_note`)."""
     learned = row.get("learned")
     if learned is None:
         return "–"
-    return "yes" if learned else f"**no** ({why_not_learned(row, trivial)})" if trivial else "**no**"
+    note = stopped_note(row, epochs)
+    if learned:
+        return f"yes ({note})" if note else "yes"
+    why = "; ".join(w for w in (why_not_learned(row, trivial) if trivial else None, note) if w)
+    return f"**no** ({why})" if why else "**no**"
 
 
 def learned_rule(result: dict[str, Any], percent: bool = True) -> str:

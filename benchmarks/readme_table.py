@@ -191,7 +191,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
                     _f(r["params"] / 1e6, 2) if r.get("params") else "–",
                     _f(r["macs_256"] / 1e9, 2) if r.get("macs_256") else "–",
                     _f(f.get("dice")),
-                    learned_cell(r, doc.get("trivial")),
+                    learned_cell(r, doc.get("trivial"), doc.get("budget", {}).get("epochs")),
                     *((_f(v) for v in split_values(r)) if split else ()),
                     _f(f.get("iou")),
                     _f(f.get("miou")),
@@ -207,7 +207,7 @@ def render_compare(results: str | os.PathLike[str]) -> str:
                     r.get("label", r.get("arch")),
                     f"failed: {r['error']}",
                     *(["–"] * 3),
-                    learned_cell(r, doc.get("trivial")),
+                    learned_cell(r, doc.get("trivial"), doc.get("budget", {}).get("epochs")),
                     *(["–"] * (10 if split else 8)),
                 ]
             )

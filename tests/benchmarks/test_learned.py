@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,35 @@ def test_a_row_that_did_not_learn_says_which_trivial_prediction_it_resembles() -
     assert learned_cell({"float32": {"dice": 0.8017}, "learned": False}, trivial) == "**no** (short)"
     assert learned_cell({"float32": {"dice": 0.95}, "learned": True}, trivial) == "yes"
     assert learned_cell({"error": "oom", "learned": False}, trivial) == "**no** (failed)"
+
+
+def test_a_row_that_ended_before_the_budget_says_so() -> None:
+    """A row scored from a training that stopped early (the trainer's collapse stop) is not shown as trained for the
+    whole budget: its cell names the epoch it stopped at, learned or not."""
+    from munet.benchmarks.learned import learned_cell
+
+    trivial = {"all-empty": 0.6636, "all-full": 0.0127}
+    collapsed = {"float32": {"dice": 0.7532}, "learned": False, "epochs": 7, "stopped": "epoch 7: training Dice fell"}
+    assert learned_cell(collapsed, trivial, epochs=15) == "**no** (short; collapsed at epoch 7 of 15)"
+    assert learned_cell(collapsed, None, epochs=15) == "**no** (collapsed at epoch 7 of 15)"
+    assert learned_cell(collapsed, trivial) == "**no** (short)"  # no budget given: nothing to compare with
+    early = {"float32": {"dice": 0.95}, "learned": True, "epochs": 9}
+    assert learned_cell(early, trivial, epochs=15) == "yes (stopped at epoch 9 of 15)"
+    assert learned_cell(early | {"epochs": 15}, trivial, epochs=15) == "yes"
+    assert learned_cell({"error": "oom", "learned": False, "epochs": 0}, trivial, epochs=15) == "**no** (failed)"
+
+
+def test_the_tables_show_where_a_row_stopped(tmp_path: Path) -> None:
+    """Both the paper-style table and the README block carry the stop."""
+    from munet.benchmarks.compare_report import compare_markdown
+    from munet.benchmarks.readme_table import render_compare
+
+    result = _result(tmp_path, [0.9, 0.3], epochs=15) | {"trivial": {"all-empty": 0.0, "all-full": 0.1}}
+    result["models"][0] |= {"epochs": 7, "stopped": "epoch 7: collapse", "learned": True}
+    assert "yes (collapsed at epoch 7 of 15)" in compare_markdown(result)
+    (tmp_path / "res").mkdir()
+    (tmp_path / "res" / "compare_x.json").write_text(json.dumps(result))
+    assert "yes (collapsed at epoch 7 of 15)" in render_compare(tmp_path / "res")
 
 
 def test_old_rows_without_learned_still_load() -> None:
