@@ -73,24 +73,16 @@ def keras_input_size(model: Any) -> tuple[int, int]:
 
 
 def load_keras(path: str | os.PathLike[str]) -> Any:
-    """Load a ``.keras`` file (or a run folder's ``best.keras``) for inference, with one-line errors."""
+    """Load a ``.keras`` file (or a run folder's ``best.keras``) for inference, with one-line errors
+    (:func:`munet.convert.export.load_keras`, the converter's loader)."""
+    from munet.convert.export import load_keras as load
+
     path = Path(path)
     if path.is_dir():
         path = path / "best.keras"
     if not path.is_file():
         raise InputError(f"{path}: no such Keras model; pass a .keras file or a munet-train run folder")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import keras
-
-    import munet.train.losses  # noqa: F401  (registers custom objects, if any)
-    import munet.train.models.layers  # noqa: F401
-
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # corrupt file, not a Keras archive, unknown layer
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot load this Keras model ({first[:200]})") from None
+    return load(path)
 
 
 def keras_probs(model: Any, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
