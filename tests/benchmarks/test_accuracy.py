@@ -270,3 +270,18 @@ def test_lesion_split_separates_lesion_dice_from_false_lesions_on_empty_images()
     assert s["false_positive_px_median"] == pytest.approx(2.5)
     none = lesion_split([lesion], [lesion])
     assert none["false_positive_share"] is None and none["dice_lesion_images"] == 1.0
+
+
+def test_a_bad_keras_model_is_a_one_line_error(tmp_path: Path) -> None:
+    """A missing file, an empty run folder and a non-Keras file each name the file and the fix."""
+    from munet.benchmarks.accuracy import load_keras
+
+    with pytest.raises(MunetError, match=r"best\.keras: no such Keras model; pass a \.keras file or a munet-train run"):
+        load_keras(tmp_path)  # a folder without best.keras
+    bad = tmp_path / "m.keras"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(MunetError, match=r"m\.keras: not a Keras 3 \.keras file \(not a zip archive\)") as err:
+        load_keras(bad)
+    assert "\n" not in str(err.value)
+    with pytest.raises(MunetError, match="not a Keras 3 .keras file; pass the .keras checkpoint"):
+        load_keras(bad.rename(tmp_path / "m.tflite"))
