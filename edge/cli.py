@@ -47,7 +47,8 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     "--out",
     type=click.Path(file_okay=False),
     default=None,
-    help="Output folder (masks, overlays, summary.csv/json). Default: munet-out for files, none for live.",
+    help="Output folder (masks, overlays, summary.csv/json). Default: munet-out for files, none for live. "
+    "A folder that holds an input file is refused (a subfolder of an input folder is fine).",
 )
 @click.option(
     "--threads",
@@ -154,8 +155,9 @@ def main(
     with --tta also <stem>_uncertainty.png and an uncertainty score (the frame rate drops by the pass count).
     Inputs sharing a stem (scan.jpg, scan.png) get unique names: scan, then scan.png, then scan-2, ...
     Exit status: 0 all inputs done; 1 no input could be read; 2 bad arguments, model or a failed write (one
-    line); 3 finished, but some inputs were skipped or a video ended early (truncated); 130 Ctrl-C (the summary
-    is still written).
+    line); 3 finished, but some inputs were skipped or a video file was cut short (fewer frames than its
+    container announces, or a container part running past the end of the file; also with --realtime);
+    130 Ctrl-C (the summary is still written).
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     if show and preview_port is not None:
@@ -205,7 +207,7 @@ def main(
     if summary.processed == 0 and summary.skipped > 0:
         sys.exit(1)
     if summary.skipped > 0 or summary.ended.startswith("truncated"):
-        problem = f"{summary.skipped} input(s) skipped" if summary.skipped else summary.ended
+        problem = f"{summary.skipped} input(s) skipped" if summary.skipped else f"{summary.source}: {summary.ended}"
         click.echo(f"finished with problems ({problem}): exit status 3", err=True)
         sys.exit(3)  # a batch script must not mistake a partial run for a complete one
 

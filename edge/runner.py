@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -87,13 +88,29 @@ class RunSummary:
 
 
 def _refuse_out_among_inputs(out: str | Path | None, src: Source) -> None:
-    """Outputs never go into a folder that holds this run's input files or videos: ``<stem>_segmentation.png`` is
-    the ISIC ground-truth name, so a mask could replace a user's file, and a rerun would read its own outputs."""
+    """Refuse (before anything is written) an ``--out`` folder that directly holds one of this run's input files or
+    videos: ``<stem>_segmentation.png`` is the ISIC ground-truth name, so a mask could replace a user's file, and a
+    rerun would read its own outputs. Outputs go straight into ``--out`` and a folder SOURCE is read without its
+    subfolders, so this is exactly the case where an input could be overwritten: ``--out imgs/masks`` for SOURCE
+    ``imgs`` is allowed, while a glob reaching into it (``'imgs/*/*.png'``) makes it an input folder, refused.
+    Folders are compared after resolving links, and by device and inode where both exist (bind mounts, a
+    case-insensitive file system)."""
     if out is None:
         return
     inputs = getattr(src, "paths", None) or ([src.path] if isinstance(getattr(src, "path", None), Path) else [])
     target = Path(out).resolve()
-    clash = next((p for p in inputs if Path(p).resolve().parent == target), None)
+
+    folders: dict[Path, Path] = {}  # each input folder, with its first input
+    for p in inputs:
+        folders.setdefault(Path(p).resolve().parent, Path(p))
+    clash = next(
+        (
+            first
+            for folder, first in folders.items()
+            if folder == target or (target.is_dir() and folder.is_dir() and os.path.samefile(folder, target))
+        ),
+        None,
+    )
     if clash is not None:
         raise InputError(
             f"--out {out}: this folder holds the inputs (e.g. {Path(clash).name}); masks named "
@@ -254,7 +271,7 @@ def _known_length(src: Source) -> int | None:
     if isinstance(src, ImageSource):
         return len(src.paths)
     if isinstance(src, VideoFileSource):
-        return int(src.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
+        return (int(src.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None) if src.cap is not None else 0
     return None
 
 

@@ -122,10 +122,17 @@ class VideoFileSource(Source):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.label = str(path)
-        self.cap = _open_capture(str(self.path))
+        self.cap: cv2.VideoCapture | None = _open_capture(str(self.path))
         if not self.cap.isOpened():
             self.cap.release()
-            raise InputError(f"{self.path}: OpenCV cannot open this video (corrupt or unsupported codec)")
+            self.cap = None
+            cut = container_cut_short(self.path)
+            if cut is None:
+                raise InputError(f"{self.path}: OpenCV cannot open this video (corrupt or unsupported codec)")
+            # An MP4 cut before its index ('moov' box, written last) has no readable frame: a truncated input
+            # (exit status 3, like any cut-short video), not a bad argument.
+            self._reason = f"truncated input: no frame readable ({cut})"
+            log.warning("%s: %s", self.path, self._reason)
 
     _reason = "end of input"
 
@@ -134,6 +141,8 @@ class VideoFileSource(Source):
         return self._reason
 
     def __iter__(self) -> Iterator[Frame]:
+        if self.cap is None:  # cut short before its index: nothing can be read (see __init__)
+            return
         announced = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         i = 0
         while True:
@@ -142,15 +151,74 @@ class VideoFileSource(Source):
                 break
             yield Frame(f"{self.path.stem}_{i:06d}", i, to_rgb_uint8(bgr), source=self.label)
             i += 1
-        if announced > i:
-            self._reason = (
-                f"truncated input: read {i} of the {announced} frames the container announces "
-                "(the file is cut short or damaged)"
-            )
-            log.warning("%s: %s", self.path, self._reason)
+        note = truncation_note(self.path, i, announced)
+        if note:
+            self._reason = note
+            log.warning("%s: %s", self.path, note)
 
     def close(self) -> None:
-        self.cap.release()
+        if self.cap is not None:
+            self.cap.release()
+
+
+def container_cut_short(path: Path) -> str | None:
+    """Why the video file ``path`` is shorter than its container says, or ``None`` (not cut, or not checked).
+
+    Checks the sizes that AVI (RIFF chunks) and MP4/MOV (ISO boxes) declare at the front of each top-level
+    part against the file's size: a copy or recording cut short (``head -c``, a full disk, a pulled card) leaves
+    a last part that runs past the end. Other containers return ``None`` (their frame count is checked instead).
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(12)
+            if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"AVI ":
+                return _walk_parts(f, size, little_endian=True)
+            if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"):
+                return _walk_parts(f, size, little_endian=False)
+    except OSError:
+        return None
+    return None
+
+
+def _walk_parts(f: Any, size: int, little_endian: bool) -> str | None:
+    """Walk the top-level RIFF chunks (``little_endian``) or ISO boxes of ``f``; say where one runs past the end."""
+    pos, seen = 0, []
+    while pos + 8 <= size:
+        f.seek(pos)
+        head = f.read(16)
+        if little_endian:  # RIFF: 'RIFF' / 'AVIX' list, then its size (without the 8-byte header)
+            kind, length = head[:4], int.from_bytes(head[4:8], "little") + 8
+        else:  # ISO box: 32-bit size including the header, its type; size 1: 64-bit size follows; 0: to the end
+            length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if length == 1 and len(head) >= 16:
+                length = int.from_bytes(head[8:16], "big")
+            elif length == 0:
+                length = size - pos
+            if length < 8:
+                return None  # not a box structure we understand: no verdict
+        name = kind.decode("latin-1")
+        seen.append(name)
+        if pos + length > size:
+            return f"its '{name}' part needs {pos + length} bytes, the file ends after {size}: it is cut short"
+        pos += length + (length & 1 if little_endian else 0)  # RIFF chunks are padded to even sizes
+    if not little_endian and "mdat" in seen and "moov" not in seen:
+        return "it has frames ('mdat') but no index ('moov', written last): it is cut short"
+    return None
+
+
+def truncation_note(path: Path, read: int, announced: int) -> str | None:
+    """The ``ended`` reason of a video that yielded ``read`` frames of the ``announced`` (container) count, when the
+    file ended early: fewer frames than announced, or a container whose last part runs past the end of the file."""
+    cut = container_cut_short(path)
+    if announced > read:
+        return (
+            f"truncated input: read {read} of the {announced} frames the container announces "
+            f"({cut or 'the file is cut short or damaged'})"
+        )
+    if cut:
+        return f"truncated input: read {read} frame(s) ({cut})"
+    return None
 
 
 class LatestFrameReader:
@@ -275,6 +343,9 @@ class LiveSource(Source):
         self.kind, self.label, self._release, self.bgr = kind, label, release, bgr
         self.reader = LatestFrameReader(read, reopen, retries=retries, backoff=backoff, pace=pace)
         self.stop_event: threading.Event | None = None  # set by the run loop: ends iteration promptly
+        self.path: Path | None = None  # the file of a paced video (--realtime)
+        self.announced = 0  # its container's frame count: fewer captured at the end of input means truncated
+        self._truncated: str | None = None
 
     @property
     def dropped(self) -> int:
@@ -282,7 +353,14 @@ class LiveSource(Source):
 
     @property
     def reason(self) -> str:
-        return self.reader.reason or "stopped"
+        reason = self.reader.reason or "stopped"
+        if reason != "end of input" or self.path is None:
+            return reason
+        if self._truncated is None:
+            self._truncated = truncation_note(self.path, self.reader.captured, self.announced) or ""
+            if self._truncated:
+                log.warning("%s: %s", self.path, self._truncated)
+        return self._truncated or reason
 
     def __iter__(self) -> Iterator[Frame]:
         i = 0
@@ -387,11 +465,15 @@ def open_source(spec: str, realtime: bool = False, retries: int = 5, backoff: fl
             raise InputError(f"{spec}: no such video file")
         if realtime:
             cap = cv2.VideoCapture(str(spec))
+            opened = cap.isOpened()
             fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+            announced = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
             cap.release()
+            if not opened:  # the file reader's one-line error, or its report of a file cut before any frame
+                return VideoFileSource(spec)
             pace = 1.0 / fps if 0 < fps < 1000 else 1.0 / 30
             src = _capture_source("video", str(spec), pace, retries, backoff)
-            src.label = str(spec)
+            src.label, src.path, src.announced = str(spec), Path(spec), announced
             return src
         return VideoFileSource(spec)
     return ImageSource(spec)

@@ -53,12 +53,13 @@ def spread_output(model, gain: float = 40.0) -> None:
     layer.set_weights(weights)
 
 
-def write_video(path: Path, n: int, fps: float, size: tuple[int, int] = (120, 160)) -> Path:
-    """An MJPG ``.avi`` of ``n`` frames whose brightness changes with the index (a camera stand-in)."""
+def write_video(path: Path, n: int, fps: float, size: tuple[int, int] = (120, 160), fourcc: str = "MJPG") -> Path:
+    """An MJPG ``.avi`` (or another ``fourcc``: mp4v for ``.mp4``) of ``n`` frames whose brightness changes with the
+    index (a camera stand-in)."""
     h, w = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
     if not writer.isOpened():
-        raise RuntimeError("OpenCV cannot write MJPG .avi here")
+        raise RuntimeError(f"OpenCV cannot write {fourcc} {path.suffix} here")
     for i in range(n):
         frame = np.full((h, w, 3), 40 + (i * 5) % 200, np.uint8)
         cv2.circle(frame, (w // 2, h // 2), h // 4, (30, 30, 90), -1)

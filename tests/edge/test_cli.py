@@ -267,3 +267,30 @@ def test_out_folder_holding_the_inputs_is_refused_before_any_write(tiny_int8, ed
     assert sorted(p.name for p in folder.iterdir()) == before and truth.read_bytes() == b"ground truth"
     res = CliRunner().invoke(main, [str(tiny_int8), str(folder), "--out", str(folder / "masks"), "--threads", "1"])
     assert res.exit_code in (0, 3) and (folder / "masks" / "summary.json").is_file()  # a subfolder is fine
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*before, "masks"])
+    assert truth.read_bytes() == b"ground truth"
+
+
+def test_out_refusal_covers_links_globs_and_realtime_videos(tiny_int8, edge_images, tmp_path, make_video):
+    """The folder holding an input is refused however --out names it (a symlink), when a glob makes a subfolder an
+    input folder (a rerun over 'imgs/*/*.png' after writing masks into imgs/masks), and for a --realtime video."""
+    folder = tmp_path / "imgs"
+    shutil.copytree(edge_images, folder / "a")
+    (tmp_path / "link").symlink_to(folder / "a", target_is_directory=True)
+    before = sorted(p.name for p in (folder / "a").iterdir())
+    res = CliRunner().invoke(main, [str(tiny_int8), str(folder / "a"), "--out", str(tmp_path / "link")])
+    assert res.exit_code == 2 and "holds the inputs" in res.output, res.output
+    assert sorted(p.name for p in (folder / "a").iterdir()) == before
+    pattern = str(folder / "*" / "*.png")
+    res = CliRunner().invoke(main, [str(tiny_int8), pattern, "--out", str(folder / "masks"), "--threads", "1"])
+    assert res.exit_code == 0 and (folder / "masks" / "summary.json").is_file(), res.output
+    written = {p: p.read_bytes() for p in (folder / "masks").iterdir()}
+    res = CliRunner().invoke(main, [str(tiny_int8), pattern, "--out", str(folder / "masks"), "--threads", "1"])
+    assert res.exit_code == 2 and "holds the inputs" in res.output, res.output  # its masks now match the glob
+    assert {p: p.read_bytes() for p in (folder / "masks").iterdir()} == written
+    (tmp_path / "v").mkdir()
+    video = make_video(tmp_path / "v" / "clip.avi", 5, fps=100)
+    for extra in ([], ["--realtime"]):
+        res = CliRunner().invoke(main, [str(tiny_int8), str(video), "--out", str(video.parent), *extra])
+        assert res.exit_code == 2 and "holds the inputs (e.g. clip.avi)" in res.output, (extra, res.output)
+    assert [p.name for p in video.parent.iterdir()] == ["clip.avi"]

@@ -136,12 +136,41 @@ def test_truncated_video_says_so(tiny_int8, tmp_path, make_video, caplog):
     assert s.ended.startswith(f"truncated input: read {s.processed} of the 60 frames")
     assert any("truncated" in r.getMessage() and str(video) in r.getMessage() for r in caplog.records)
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["ended"] == s.ended
+
+
+def _cli(*args: str):
     from click.testing import CliRunner
 
     from munet.edge.cli import main
 
-    res = CliRunner().invoke(main, [str(tiny_int8), str(video), "--out", str(tmp_path / "cli"), "--threads", "1"])
-    assert res.exit_code == 3 and "finished with problems (truncated input" in res.output, res.output
+    return CliRunner().invoke(main, [*args, "--threads", "1"])
+
+
+@pytest.mark.parametrize("name, fourcc", [("clip.avi", "MJPG"), ("clip.mp4", "mp4v")])
+def test_video_cut_in_half_exits_3_naming_the_file(tiny_int8, tmp_path, make_video, name, fourcc):
+    """`head -c HALF clip > cut`: an AVI loses its last frames (and its index); an MP4 written by OpenCV loses its
+    'moov' index (written last), so no frame can be read. Both are truncated inputs: exit 3, one line naming the
+    file, with and without --realtime; the whole file still exits 0."""
+    from munet.edge.sources import container_cut_short
+
+    video = make_video(tmp_path / name, 30, fps=100, fourcc=fourcc)
+    assert container_cut_short(video) is None
+    res = _cli(str(tiny_int8), str(video), "--out", str(tmp_path / "whole"))
+    assert res.exit_code == 0 and "processed 30 frame(s)" in res.output, res.output
+    cut = tmp_path / f"cut{video.suffix}"
+    cut.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    assert "cut short" in container_cut_short(cut)
+    for extra in ([], ["--realtime"]):
+        res = _cli(str(tiny_int8), str(cut), "--out", str(tmp_path / f"out{len(extra)}"), *extra)
+        problem = [line for line in res.output.splitlines() if line.startswith("finished with problems")]
+        assert res.exit_code == 3 and len(problem) == 1, (extra, res.output)
+        assert f"({cut}: truncated input" in problem[0] and problem[0].endswith("exit status 3"), problem
+        summary = json.loads((tmp_path / f"out{len(extra)}" / "summary.json").read_text())
+        assert summary["ended"].startswith("truncated input") and summary["processed"] < 30
+        if fourcc == "MJPG":  # the AVI keeps its first frames: they are processed, and the count says how many
+            assert summary["processed"] > 0 and "of the 30 frames the container announces" in summary["ended"]
+        else:
+            assert summary["processed"] == 0 and "no frame readable" in summary["ended"]
 
 
 def test_stream_credentials_never_reach_the_summary(tiny_int8, tmp_path):
