@@ -294,6 +294,59 @@ def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, ru
     click.echo(f"wrote {out / 'breakdown.json'} and breakdown.md")
 
 
+@main.command("cv")
+@click.argument("config", type=EXISTING)
+@click.option("--point", "points", multiple=True, help="Only this point (repeat); default: every point.")
+@click.option("--fold", "folds", multiple=True, type=int, help="Only this fold (repeat); default: every fold.")
+@click.option("--reuse", is_flag=True, help="Keep finished folds (results JSON or runs), continue interrupted ones.")
+@click.option("--threads", type=int, default=2, show_default=True, help="Interpreter threads for scoring.")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: runs/cv/<config name>.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: benchmarks/results/cv-<name>.")
+@cli_errors
+def cv(
+    config: Path,
+    points: tuple[str, ...],
+    folds: tuple[int, ...],
+    reuse: bool,
+    threads: int,
+    runs_dir: Path | None,
+    out: Path | None,
+) -> None:
+    """K-fold cross-validation of the points of CONFIG (benchmarks/configs/cv_*.yaml), paired to its baseline."""
+    from munet.benchmarks.cv import cv_markdown, load_config, run_cv
+
+    cfg = load_config(config)
+    require_tensorflow()
+    result = run_cv(
+        cfg,
+        out=out or Path("benchmarks/results") / f"cv-{cfg.name}",
+        runs_dir=runs_dir or Path("runs/cv") / cfg.name,
+        only_points=points,
+        only_folds=folds,
+        reuse=reuse,
+        threads=threads,
+        echo=click.echo,
+    )
+    click.echo(cv_markdown(result))
+
+
+@main.command("cv-folds")
+@click.option("--data", "data", multiple=True, required=True, type=EXISTING, help="Data folder (repeat to pool).")
+@click.option("--k", default=5, show_default=True, help="Number of folds.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Fold file, e.g. benchmarks/folds/isic.csv")
+@click.option("--force", is_flag=True, help="Overwrite a fold file that holds another assignment.")
+@cli_errors
+def cv_folds(data: tuple[Path, ...], k: int, seed: int, out: Path, force: bool) -> None:
+    """Assign the pooled images of --data to K folds, grouped (patients stay in one fold), into a CSV."""
+    from munet.benchmarks.cv import make_folds, pooled_pairs, write_folds
+
+    items = make_folds(pooled_pairs(data), k, seed)
+    write_folds(out, items, force=force)
+    sizes = [sum(1 for i in items if i.fold == f) for f in range(k)]
+    click.echo(f"{out}: {len(items)} images, {len({i.group for i in items})} groups, fold sizes {sizes}")
+
+
 @main.command("readme-table")
 @click.option("--readme", type=EXISTING, default=Path("README.md"), show_default=True)
 @click.option("--results", type=EXISTING, default=Path("benchmarks/results"), show_default=True)

@@ -86,8 +86,13 @@ def load_points(path: str | os.PathLike[str]) -> list[Point]:
         items = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: unreadable points file ({str(exc).splitlines()[0]})") from None
+    return parse_points(items, path)
+
+
+def parse_points(items: Any, where: str | os.PathLike[str]) -> list[Point]:
+    """Points of a parsed YAML list (``where`` names it in errors)."""
     if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("name") for i in items):
-        raise InputError(f"{path}: expected a YAML list of mappings, each with a name, e.g. '- name: slim'")
+        raise InputError(f"{where}: expected a YAML list of mappings, each with a name, e.g. '- name: slim'")
     points = []
     for item in items:
         item = dict(item)
@@ -96,7 +101,7 @@ def load_points(path: str | os.PathLike[str]) -> list[Point]:
         points.append(Point(name, overrides))
     names = [p.name for p in points]
     if len(set(names)) != len(names):
-        raise InputError(f"{path}: point names must be unique (they name the run folders)")
+        raise InputError(f"{where}: point names must be unique (they name the run folders)")
     return points
 
 
@@ -206,19 +211,24 @@ def complexity_of(best: Path) -> tuple[int, int]:
     return int(c.params), int(c.macs)
 
 
+def predict_masks(model: Path, samples: Sequence[Any], threads: int | None) -> list[Any]:
+    """The edge :class:`~munet.edge.runtime.Segmenter`'s masks of a TFLite model (its metadata's threshold and
+    post-processing) on (image, truth) samples, at their original size."""
+    from munet.edge.runtime import Segmenter
+
+    seg = Segmenter(model, threads=threads)
+    return [seg.segment(s.image).mask for s in samples]
+
+
 def score_models(models: dict[str, Path], samples: Sequence[Any], threads: int | None) -> dict[str, Any]:
     """``{"scores": {mode: score}, "agreement": {mode: vs float32}, "split": {mode: lesion split}}`` of TFLite models
     on (image, truth) samples (``split``: :func:`munet.benchmarks.accuracy.lesion_split`)."""
     from munet.benchmarks.accuracy import lesion_split
     from munet.edge.metrics import score
-    from munet.edge.runtime import Segmenter
 
     truths = [s.truth for s in samples]
     names = [s.name for s in samples]
-    masks = {}
-    for mode, path in models.items():
-        seg = Segmenter(path, threads=threads)
-        masks[mode] = [seg.segment(s.image).mask for s in samples]
+    masks = {mode: predict_masks(path, samples, threads) for mode, path in models.items()}
     out: dict[str, Any] = {"scores": {m: score(p, truths, names) for m, p in masks.items()}, "agreement": {}}
     out["split"] = {m: lesion_split(p, truths) for m, p in masks.items()}  # tumour-free slices apart (brain MRI)
     for mode in masks:
@@ -229,24 +239,27 @@ def score_models(models: dict[str, Path], samples: Sequence[Any], threads: int |
     return out
 
 
-def run_point(
-    point: Point, setup: Setup, samples: Sequence[Any] | None = None, echo: Callable[[str], None] = print
-) -> dict[str, Any]:
-    """Train (or reuse), convert, score one point; its row (also in ``runs_dir/<name>/row.json``)."""
-    from munet.benchmarks.report import write_json
-
-    run_dir = setup.runs_dir / point.name
-    row_path = run_dir / "row.json"
+def reused_row(point: Point, setup: Setup, echo: Callable[[str], None] = print) -> dict[str, Any] | None:
+    """With ``reuse``, the scored row of ``point`` in ``runs_dir/<name>/row.json`` (refused when it was made with
+    other overrides); None when there is none to take."""
+    row_path = setup.runs_dir / point.name / "row.json"
+    if not (setup.reuse and row_path.is_file()):
+        return None
+    row = json.loads(row_path.read_text())
     overrides = _jsonable(point.overrides)
-    if setup.reuse and row_path.is_file():
-        row = json.loads(row_path.read_text())
-        if "overrides" in row and row["overrides"] != overrides:
-            raise InputError(
-                f"{row_path}: made with other settings ({row['overrides']} vs {overrides}); "
-                "drop --reuse or use another --runs-dir"
-            )
-        echo(f"[{point.name}] reusing the scored row {row_path}")
-        return row
+    if "overrides" in row and row["overrides"] != overrides:
+        raise InputError(
+            f"{row_path}: made with other settings ({row['overrides']} vs {overrides}); "
+            "drop --reuse or use another --runs-dir"
+        )
+    echo(f"[{point.name}] reusing the scored row {row_path}")
+    return row
+
+
+def ensure_trained(point: Point, setup: Setup, echo: Callable[[str], None] = print) -> tuple[int, float]:
+    """The one resume rule of every sweep: train ``point`` into ``runs_dir/<name>``, or with ``reuse`` take its
+    finished training as it is, or continue its interrupted one (same settings); returns (epochs, training s)."""
+    run_dir = setup.runs_dir / point.name
     t0 = time.perf_counter()
     state = _finished(run_dir) if setup.reuse else None
     if state is not None:
@@ -260,11 +273,24 @@ def run_point(
         if run_dir.exists():
             echo(f"[{point.name}] {run_dir} holds no training these settings can continue: starting it again")
             shutil.rmtree(run_dir)
-        echo(f"[{point.name}] training {overrides}")
+        echo(f"[{point.name}] training {_jsonable(point.overrides)}")
         epochs = train_point(point, setup, run_dir)
     train_s = round(time.perf_counter() - t0, 1)
     if state is not None and state.get("wall_s") is not None:  # a reused/continued training: its own wall time
         train_s = round(float(state["wall_s"]), 1)
+    return epochs, train_s
+
+
+def run_point(
+    point: Point, setup: Setup, samples: Sequence[Any] | None = None, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Train (or reuse), convert, score one point; its row (also in ``runs_dir/<name>/row.json``)."""
+    from munet.benchmarks.report import write_json
+
+    if (row := reused_row(point, setup, echo)) is not None:
+        return row
+    run_dir = setup.runs_dir / point.name
+    epochs, train_s = ensure_trained(point, setup, echo)
     best = run_dir / "best.keras"
     if not best.is_file():
         raise InputError(f"{run_dir}: training produced no best.keras (interrupted?)")
@@ -273,7 +299,7 @@ def run_point(
     metrics = run_dir / "metrics.json"
     row: dict[str, Any] = {
         "name": point.name,
-        "overrides": overrides,
+        "overrides": _jsonable(point.overrides),
         "modes": list(point.modes),
         "run_dir": run_dir.as_posix(),
         "epochs": epochs,
@@ -287,7 +313,7 @@ def run_point(
     }
     if samples is not None:
         row |= score_models(models, samples, setup.threads)
-    write_json(row_path, row)
+    write_json(run_dir / "row.json", row)
     return row
 
 

@@ -1,0 +1,490 @@
+"""K-fold cross-validation: how recipe decisions are made (``munet-bench cv`` and ``munet-bench cv-folds``).
+
+One 200-image validation set cannot resolve a point of Dice (a recipe chosen on it lost 3 points on unseen ISIC
+test images), so a lever is judged over K folds of ALL development data, paired against a baseline trained on
+the same folds:
+
+* The fold assignment is a committed CSV (``benchmarks/folds/<set>.csv``: ``name,group,fold``), made once by
+  :func:`make_folds` and read back by :func:`read_folds`; every recipe is scored on the same folds. Folds are
+  grouped (brain MRI: by patient, so no patient's slices fall on both sides).
+* Each fold of each point is trained on the other folds (:func:`munet.benchmarks.experiment.ensure_trained`: the
+  sweeps' one resume rule), its LAST epoch converted to int8 the way the bundled models are (``ship`` settings:
+  float-kept layers, post-processing calibrated on the fold's training images; the held-out fold chooses
+  nothing), and scored with the edge ``Segmenter`` at the original image size (:func:`fold_scores`).
+* :func:`summarise` reports each point's mean +- sd over folds and its paired difference to the baseline with
+  the standard error of the mean fold difference; a lever is a gain only when that mean exceeds 2 SE.
+
+Rows are saved after every fold (``runs_dir/<point>/fold<k>/row.json`` and the results JSON), so ``--reuse``
+resumes a sweep point by point and fold by fold, including from the committed results on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from munet.benchmarks.experiment import Point, overrides_key, parse_points
+from munet.errors import InputError
+
+FOLD_COLUMNS = ("name", "group", "fold")
+#: Metrics of a fold row, in report order (``patient_*`` and ``lesion_*`` only on grouped sets such as brain MRI).
+METRICS = ("dice", "jaccard", "isic_jaccard", "patient_dice", "lesion_dice", "false_positive_share")
+RESULTS_NAME = "cv.json"
+
+
+# --------------------------------------------------------------------------------------------------- fold files
+@dataclass(frozen=True)
+class FoldItem:
+    """One image of the pooled development data: its name (image stem), group (patient) and fold."""
+
+    name: str
+    group: str
+    fold: int
+
+
+def make_folds(pairs: Sequence[Any], k: int = 5, seed: int = 0) -> list[FoldItem]:
+    """Assign the groups of ``pairs`` (``munet.train.datasets.Pair``) to ``k`` folds, balanced by image count.
+
+    Groups are shuffled with ``seed``, then placed largest first into the fold holding the fewest images (ties: the
+    lower fold), so the result depends only on the names, ``k`` and ``seed``. Sorted by fold, then name.
+    """
+    if k < 2:
+        raise InputError(f"--k {k}: cross-validation needs at least 2 folds")
+    groups: dict[str, list[str]] = {}
+    for p in pairs:
+        groups.setdefault(p.group, []).append(Path(p.image).stem)
+    if len(groups) < k:
+        raise InputError(f"{len(groups)} groups cannot fill {k} folds; use --k {max(2, len(groups))} or more data")
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda g: -len(groups[g]))  # stable: equal sizes keep the shuffled order
+    counts = [0] * k
+    items = []
+    for g in order:
+        fold = counts.index(min(counts))
+        counts[fold] += len(groups[g])
+        items += [FoldItem(name, g, fold) for name in groups[g]]
+    return sorted(items, key=lambda i: (i.fold, i.name))
+
+
+def folds_csv(items: Sequence[FoldItem]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(FOLD_COLUMNS)
+    writer.writerows((i.name, i.group, i.fold) for i in items)
+    return buf.getvalue()
+
+
+def write_folds(path: str | Path, items: Sequence[FoldItem], force: bool = False) -> Path:
+    """Write the fold file (atomically); an existing file with another assignment is refused unless ``force``."""
+    from munet.edge.atomic import write_text_atomic
+
+    path, text = Path(path), folds_csv(items)
+    if path.is_file() and path.read_text() != text and not force:
+        raise InputError(f"{path}: exists with another assignment; results made on it would no longer pair (--force)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, text)
+    return path
+
+
+def read_folds(path: str | Path) -> list[FoldItem]:
+    """The fold file's items; one-line :class:`InputError` for a missing or malformed file, a duplicate name, a
+    group split over two folds, or a fold number missing from ``0..K-1``."""
+    path = Path(path)
+    fix = "make it with munet-bench cv-folds"
+    try:
+        rows = list(csv.reader(path.read_text().splitlines()))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: unreadable fold file ({exc.__class__.__name__}); {fix}") from None
+    if not rows or tuple(rows[0]) != FOLD_COLUMNS:
+        raise InputError(f"{path}: a fold file starts with the header {','.join(FOLD_COLUMNS)}; {fix}")
+    items, seen, fold_of = [], set(), {}
+    for line, row in enumerate(rows[1:], 2):
+        if len(row) != 3 or not row[0] or not row[1] or not row[2].strip().isdigit():
+            raise InputError(f"{path}:{line}: expected name,group,fold (fold a number), got {','.join(row)!r}")
+        item = FoldItem(row[0], row[1], int(row[2]))
+        if item.name in seen:
+            raise InputError(f"{path}:{line}: {item.name} is listed twice")
+        if fold_of.setdefault(item.group, item.fold) != item.fold:
+            raise InputError(f"{path}:{line}: group {item.group} is in folds {fold_of[item.group]} and {item.fold}")
+        seen.add(item.name)
+        items.append(item)
+    folds = sorted({i.fold for i in items})
+    if len(folds) < 2 or folds != list(range(len(folds))):
+        raise InputError(f"{path}: folds {folds} are not 0..K-1 with K >= 2 (a fold is missing); {fix}")
+    return items
+
+
+def assign_pairs(pairs: Sequence[Any], items: Sequence[FoldItem], where: str) -> dict[int, list[Any]]:
+    """The pairs of each fold; every image must be in the fold file and every listed name in the data."""
+    by_name = {i.name: i for i in items}
+    names = [Path(p.image).stem for p in pairs]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise InputError(f"{where}: image name {dup} occurs twice in the pooled data folders")
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise InputError(f"{where}: {len(missing)} image(s) are in no fold (first: {missing[0]}); remake the folds")
+    absent = sorted(set(by_name) - set(names))
+    if absent:
+        raise InputError(f"{where}: {len(absent)} listed image(s) are not in the data (first: {absent[0]})")
+    folds: dict[int, list[Any]] = {f: [] for f in sorted({i.fold for i in items})}
+    for p, n in zip(pairs, names, strict=True):
+        folds[by_name[n].fold].append(p)
+    return folds
+
+
+def pooled_pairs(data: Sequence[str | Path]) -> list[Any]:
+    """All image/mask pairs of the ``data`` folders (any layout ``find_pairs`` knows), pooled."""
+    from munet.train.datasets import find_pairs
+
+    if not data:
+        raise InputError("cross-validation needs at least one data folder")
+    return [p for d in data for p in find_pairs(d)]
+
+
+# ------------------------------------------------------------------------------------------------------- scoring
+def fold_scores(
+    masks: Sequence[np.ndarray], truths: Sequence[np.ndarray], names: Sequence[str], groups: Sequence[str]
+) -> dict[str, Any]:
+    """A fold's scores: per-image Dice, Jaccard and ISIC thresholded Jaccard; on grouped data (several images per
+    group: brain MRI) also the mean per-patient volume Dice (each patient's slices pooled), Dice on the images with
+    a lesion and the share of lesion-free images given any lesion pixel."""
+    from munet.benchmarks.accuracy import lesion_split
+    from munet.edge.metrics import confusion, dice_score, score
+
+    s = score(masks, truths, names)["per-image"]
+    out: dict[str, Any] = {
+        "images": len(masks),
+        "dice": s["dice"],
+        "jaccard": s["iou"],
+        "isic_jaccard": s["isic_jaccard"],
+    }
+    if len(set(groups)) < len(groups):
+        volumes: dict[str, Any] = {}
+        for m, t, g in zip(masks, truths, groups, strict=True):
+            c = confusion(m, t)
+            volumes[g] = volumes[g] + c if g in volumes else c
+        split = lesion_split(masks, truths)
+        out |= {
+            "patients": len(volumes),
+            "patient_dice": float(np.mean([dice_score(c) for c in volumes.values()])),
+            "lesion_dice": split["dice_lesion_images"],
+            "false_positive_share": split["false_positive_share"],
+        }
+    return out
+
+
+def paired(values: Sequence[float], baseline: Sequence[float]) -> dict[str, Any]:
+    """Mean fold-by-fold difference ``values - baseline``, its standard error (sd / sqrt(n), sd with n - 1) and
+    the verdict: ``gain``/``loss`` when the mean is more than 2 SE from 0, else ``no difference``."""
+    d = np.asarray(values, float) - np.asarray(baseline, float)
+    n = len(d)
+    mean = float(d.mean()) if n else math.nan
+    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    verdict = "too few folds"
+    if n > 1:
+        verdict = "gain" if mean > 2 * se else "loss" if mean < -2 * se else "no difference"
+    return {"folds": n, "mean": mean, "se": se, "verdict": verdict}
+
+
+def mean_sd(values: Sequence[float]) -> dict[str, Any]:
+    v = np.asarray([x for x in values if x is not None], float)
+    return {
+        "folds": len(v),
+        "mean": float(v.mean()) if len(v) else None,
+        "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
+    }
+
+
+# ------------------------------------------------------------------------------------------------------ the sweep
+@dataclass
+class CVConfig:
+    """A cross-validation sweep (``benchmarks/configs/cv_<set>.yaml``): the folds, the pooled data, the points
+    (the baseline among them), the headline metric and how each fold's model is converted (``ship``)."""
+
+    name: str
+    folds: Path
+    data: list[Path]
+    points: list[Point]
+    baseline: str
+    headline: str = "dice"
+    keep_float: list[str] = field(default_factory=list)
+    calibrate_postproc: bool = False
+    calib_count: int = 200
+
+    def point(self, name: str) -> Point:
+        for p in self.points:
+            if p.name == name:
+                return p
+        raise InputError(f"{self.name}: no point {name!r}; choose one of: {', '.join(p.name for p in self.points)}")
+
+
+def load_config(path: str | Path) -> CVConfig:
+    """Read a CV config; unknown keys and a baseline that is not a point get one-line errors."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: unreadable CV config ({str(exc).splitlines()[0]})") from None
+    known = {"name", "folds", "data", "baseline", "headline", "ship", "points"}
+    if not isinstance(raw, dict) or not {"folds", "data", "baseline", "points"} <= set(raw):
+        raise InputError(f"{path}: a CV config is a mapping with folds, data, baseline and points")
+    if unknown := sorted(set(raw) - known):
+        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    ship = dict(raw.get("ship") or {})
+    if unknown := sorted(set(ship) - {"keep_float", "calibrate_postproc", "calib_count"}):
+        raise InputError(f"{path}: unknown ship key(s) {', '.join(unknown)}")
+    if raw.get("headline", "dice") not in METRICS:
+        raise InputError(f"{path}: headline {raw['headline']!r}: choose one of {', '.join(METRICS)}")
+    data = raw["data"] if isinstance(raw["data"], list) else [raw["data"]]
+    cfg = CVConfig(
+        name=str(raw.get("name") or path.stem),
+        folds=Path(raw["folds"]),
+        data=[Path(d) for d in data],
+        points=parse_points(raw["points"], path),
+        baseline=str(raw["baseline"]),
+        headline=str(raw.get("headline", "dice")),
+        keep_float=list(ship.get("keep_float") or []),
+        calibrate_postproc=bool(ship.get("calibrate_postproc", False)),
+        calib_count=int(ship.get("calib_count", 200)),
+    )
+    cfg.point(cfg.baseline)
+    return cfg
+
+
+def _fold_dirs(folds: dict[int, list[Any]], k: int, dest: Path) -> tuple[Path, Path]:
+    """Fold ``k``'s training (the other folds) and held-out folders of links, made afresh."""
+    from munet.benchmarks.experiment import subset_folder
+
+    train = [p for f, ps in folds.items() if f != k for p in ps]
+    return subset_folder(train, None, 0, dest / "train")[0], subset_folder(folds[k], None, 0, dest / "val")[0]
+
+
+def _val_curve(run_dir: Path, key: str = "val_dice_per_image") -> list[float]:
+    """Float Keras validation Dice by epoch on the held-out fold (the trainer's log): the epoch-count evidence."""
+    log = run_dir / "log.csv"
+    if not log.is_file():
+        return []
+    rows = list(csv.DictReader(log.read_text().splitlines()))
+    return [round(float(r[key]), 4) for r in rows if r.get(key)]
+
+
+def run_fold(
+    cfg: CVConfig,
+    point: Point,
+    k: int,
+    folds: dict[int, list[Any]],
+    groups: dict[str, str],
+    runs_dir: Path,
+    reuse: bool,
+    threads: int | None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
+    from munet.benchmarks.accuracy import load_samples
+    from munet.benchmarks.experiment import Setup, ensure_trained, predict_masks, reused_row
+    from munet.benchmarks.report import write_json
+    from munet.convert.api import convert_all
+
+    train_dir, val_dir = _fold_dirs(folds, k, runs_dir / "_data" / f"fold{k}")
+    setup = Setup(train_dir, val_dir, runs_dir / point.name, layout="auto", threads=threads, reuse=reuse)
+    fold_point = Point(f"fold{k}", point.overrides, modes=("int8",))
+    if (row := reused_row(fold_point, setup, echo)) is not None:
+        return row
+    run_dir = setup.runs_dir / fold_point.name
+    epochs, train_s = ensure_trained(fold_point, setup, echo)
+    last = run_dir / "last.keras"
+    if not last.is_file():
+        raise InputError(f"{run_dir}: training left no last.keras (interrupted before its first epoch?)")
+    model = run_dir / "model_int8.tflite"
+    convert_all(
+        last,
+        ["int8"],
+        out=model,
+        calib_data=train_dir,
+        calib_count=cfg.calib_count,
+        keep_float=cfg.keep_float or None,
+        gate=False,
+        calibrate_postproc=cfg.calibrate_postproc,
+        echo=lambda _m: None,
+    )
+    samples = load_samples(val_dir)
+    masks = predict_masks(model, samples, threads)
+    row = {
+        "point": point.name,
+        "fold": k,
+        "overrides": overrides_key(point.overrides),
+        "epochs": epochs,
+        "train_s": train_s,
+        "size_bytes": model.stat().st_size,
+        "val_curve": _val_curve(run_dir),
+        "scores": fold_scores(
+            masks, [s.truth for s in samples], [s.name for s in samples], [groups[s.name] for s in samples]
+        ),
+    }
+    write_json(run_dir / "row.json", row)
+    return row
+
+
+def _key(row: dict[str, Any]) -> tuple[str, int]:
+    return str(row["point"]), int(row["fold"])
+
+
+def load_results(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """The fold rows of a results JSON (empty when there is none yet)."""
+    if not path.is_file():
+        return {}
+    try:
+        rows = json.loads(path.read_text()).get("rows", [])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable results ({exc}); restore it from git or delete it") from None
+    return {_key(r): r for r in rows}
+
+
+def summarise(cfg: CVConfig, rows: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per point: mean +- sd of every metric over its folds and, for each metric, the paired difference to the
+    baseline over the folds both have."""
+    out = []
+    base = {f: r["scores"] for (p, f), r in rows.items() if p == cfg.baseline}
+    for point in cfg.points:
+        mine = {f: r for (p, f), r in sorted(rows.items()) if p == point.name}
+        if not mine:
+            continue
+        metrics = [m for m in METRICS if all(r["scores"].get(m) is not None for r in mine.values())]
+        entry: dict[str, Any] = {
+            "point": point.name,
+            "folds": sorted(mine),
+            "train_s": sum(float(r["train_s"]) for r in mine.values()),
+            "size_bytes": max(int(r["size_bytes"]) for r in mine.values()),
+            "metrics": {m: mean_sd([r["scores"][m] for r in mine.values()]) for m in metrics},
+        }
+        if point.name != cfg.baseline:
+            common = sorted(set(mine) & set(base))
+            entry["vs_baseline"] = {
+                m: paired([mine[f]["scores"][m] for f in common], [base[f][m] for f in common])
+                for m in metrics
+                if all(base[f].get(m) is not None for f in common)
+            }
+        out.append(entry)
+    return out
+
+
+def run_cv(
+    cfg: CVConfig,
+    out: Path,
+    runs_dir: Path,
+    only_points: Sequence[str] = (),
+    only_folds: Sequence[int] = (),
+    reuse: bool = False,
+    threads: int | None = 2,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the points x folds of ``cfg`` (or the chosen ones) and write ``out/cv.json`` + ``out/README.md`` after
+    every fold. Rows already in ``out/cv.json`` with the same overrides are kept as they are with ``reuse``."""
+    items = read_folds(cfg.folds)
+    folds = assign_pairs(pooled_pairs(cfg.data), items, str(cfg.folds))
+    groups = {i.name: i.group for i in items}
+    points = [cfg.point(n) for n in only_points] if only_points else cfg.points
+    chosen = list(only_folds) or sorted(folds)
+    if bad := [k for k in chosen if k not in folds]:
+        raise InputError(f"--fold {bad[0]}: {cfg.folds} has folds 0..{len(folds) - 1}")
+    results = out / RESULTS_NAME
+    rows = load_results(results)
+    for point in points:
+        for k in chosen:
+            done = rows.get((point.name, k))
+            if reuse and done is not None and done.get("overrides") == overrides_key(point.overrides):
+                echo(f"[{point.name}/fold{k}] kept from {results}")
+                continue
+            echo(f"[{point.name}/fold{k}] {len(folds[k])} held-out images")
+            rows[(point.name, k)] = run_fold(cfg, point, k, folds, groups, runs_dir, reuse, threads, echo)
+            write_results(cfg, out, rows)
+    return write_results(cfg, out, rows)
+
+
+def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
+    """``out/cv.json`` (config, summary, fold rows, provenance) and its Markdown ``out/README.md``."""
+    from munet.benchmarks.report import provenance, write_json, write_markdown
+
+    result = {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "points"}
+        | {"data": [str(d) for d in cfg.data], "points": {p.name: overrides_key(p.overrides) for p in cfg.points}},
+        "summary": summarise(cfg, rows),
+        "rows": [rows[k] for k in sorted(rows)],
+        "provenance": provenance(),
+    }
+    write_json(out / RESULTS_NAME, result)
+    write_markdown(out / "README.md", cv_markdown(result))
+    return result
+
+
+# ------------------------------------------------------------------------------------------------------- report
+def _pm(stat: dict[str, Any]) -> str:
+    if stat.get("mean") is None:
+        return "–"
+    return f"{stat['mean']:.3f} ± {stat['sd']:.3f}" if stat.get("sd") is not None else f"{stat['mean']:.3f}"
+
+
+def _diff(d: dict[str, Any] | None) -> str:
+    if not d or d.get("folds", 0) == 0:
+        return "–"
+    se = "" if math.isnan(d["se"]) else f" ± {d['se'] * 100:.2f}"
+    return f"{d['mean'] * 100:+.2f}{se} ({d['verdict']})"
+
+
+def cv_markdown(result: dict[str, Any]) -> str:
+    """The CV table: per point mean ± sd over folds of the int8 scores, and the paired difference (points, ± SE)
+    of the headline metric to the baseline."""
+    from munet.benchmarks.report import markdown_table, provenance_markdown
+
+    cfg = result["config"]
+    head = cfg["headline"]
+    metrics = [m for m in METRICS if any(m in s["metrics"] for s in result["summary"])]
+    lines = [
+        f"# Cross-validation: {cfg['name']}",
+        "",
+        f"{len({r['fold'] for r in result['rows']})}-fold CV on {', '.join(cfg['data'])} (folds: `{cfg['folds']}`). "
+        "Each fold's model is trained on the other folds, its last epoch converted to int8 as the bundled models "
+        f"are (float-kept: {', '.join(cfg['keep_float']) or 'none'}; post-processing calibrated on the fold's "
+        f"training images: {'yes' if cfg['calibrate_postproc'] else 'no'}) and scored at the original image size. "
+        f"Mean ± sd over folds; Δ {head}: paired difference to `{cfg['baseline']}` in points ± its standard error "
+        "(a gain needs more than 2 SE).",
+        "",
+    ]
+    header = ["point", "folds", *metrics, f"Δ {head} (pts)", "train (CPU-min)", "int8 MB"]
+    table = []
+    for s in result["summary"]:
+        table.append(
+            [
+                s["point"],
+                len(s["folds"]),
+                *[_pm(s["metrics"].get(m, {})) for m in metrics],
+                "baseline" if s["point"] == cfg["baseline"] else _diff(s.get("vs_baseline", {}).get(head)),
+                f"{s['train_s'] / 60:.0f}",
+                f"{s['size_bytes'] / 1e6:.2f}",
+            ]
+        )
+    lines += [markdown_table(header, table), "", "## Folds", ""]
+    fold_rows = [
+        [r["point"], r["fold"], r["scores"]["images"], *[_num(r["scores"].get(m)) for m in metrics], r["epochs"]]
+        for r in result["rows"]
+    ]
+    lines += [markdown_table(["point", "fold", "images", *metrics, "epochs"], fold_rows), ""]
+    lines += [provenance_markdown(result["provenance"])]
+    return "\n".join(lines) + "\n"
+
+
+def _num(v: Any) -> str:
+    return "–" if v is None else f"{v:.3f}"

@@ -1,0 +1,224 @@
+"""Cross-validation (``munet.benchmarks.cv``): fold files, grouping, scores, paired SE, resume, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from munet.benchmarks import cv
+from munet.benchmarks.cli import main as bench
+from munet.errors import InputError
+from munet.train.datasets import Pair, find_pairs
+from tests.conftest import TINY_ALPHA, TINY_SIZE
+
+
+def _patients(root: Path, patients: int = 6, slices: int = 4, size: tuple[int, int] = (72, 80)) -> Path:
+    """LGG-named pairs (``TCGA_<patient>_<slice>``): a dark blob on the odd slices, none on the even ones."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    for sub in ("images", "masks"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    h, w = size
+    for p in range(patients):
+        for s in range(1, slices + 1):
+            img = np.clip(170 + rng.normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
+            mask = np.zeros((h, w), np.uint8)
+            if s % 2:
+                cv2.circle(
+                    mask, (int(rng.integers(25, 55)), int(rng.integers(25, 45))), int(rng.integers(8, 16)), 1, -1
+                )
+                img[mask == 1] = 60
+            name = f"TCGA_P{p}_2000010{p}_{s}"
+            cv2.imwrite(str(root / "images" / f"{name}.png"), img)
+            cv2.imwrite(str(root / "masks" / f"{name}.png"), mask * 255)
+    return root
+
+
+@pytest.fixture(scope="module")
+def patients(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _patients(tmp_path_factory.mktemp("patients"))
+
+
+def test_fold_files_are_stable_and_read_back(patients: Path, tmp_path: Path) -> None:
+    pairs = find_pairs(patients)
+    items = cv.make_folds(pairs, k=3, seed=0)
+    assert items == cv.make_folds(list(reversed(pairs)), k=3, seed=0)  # the names decide, not the order given
+    assert items != cv.make_folds(pairs, k=3, seed=1)
+    path = cv.write_folds(tmp_path / "folds.csv", items)
+    assert cv.read_folds(path) == items
+    before = path.read_text()
+    cv.write_folds(path, items)  # the same assignment again: allowed, unchanged
+    assert path.read_text() == before
+    with pytest.raises(InputError, match="another assignment"):
+        cv.write_folds(path, cv.make_folds(pairs, k=3, seed=1))
+    assert path.read_text() == before
+
+
+def test_no_patient_is_in_two_folds_and_folds_are_balanced(patients: Path) -> None:
+    extra = [Pair(Path(f"TCGA_BIG_19990101_{i}.png"), None, "TCGA_BIG_19990101") for i in range(9)]
+    items = cv.make_folds(find_pairs(patients) + extra, k=3, seed=0)
+    folds_of: dict[str, set[int]] = {}
+    for i in items:
+        folds_of.setdefault(i.group, set()).add(i.fold)
+    assert len(folds_of) == 7 and all(len(f) == 1 for f in folds_of.values())
+    sizes = [sum(1 for i in items if i.fold == f) for f in range(3)]
+    assert sorted(sizes) == [9, 12, 12]  # the 9-slice patient alone, six 4-slice ones in the others: the best split
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("image,fold\na,0\n", "header"),
+        ("name,group,fold\na,a,zero\n", "expected name,group,fold"),
+        ("name,group,fold\na,a,0\nb,b,2\n", "a fold is missing"),
+        ("name,group,fold\na,a,0\na,a,1\n", "listed twice"),
+        ("name,group,fold\na,P,0\nb,P,1\n", "group P is in folds 0 and 1"),
+        ("name,group,fold\na,a,0\n", "a fold is missing"),
+    ],
+)
+def test_a_bad_fold_file_gets_a_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "folds.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message) as err:
+        cv.read_folds(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_fold_file_and_data_must_match(patients: Path) -> None:
+    pairs = find_pairs(patients)
+    items = cv.make_folds(pairs, k=2)
+    with pytest.raises(InputError, match="in no fold"):
+        cv.assign_pairs(pairs, items[1:], "folds.csv")
+    with pytest.raises(InputError, match="not in the data"):
+        cv.assign_pairs(pairs[1:], items, "folds.csv")
+    folds = cv.assign_pairs(pairs, items, "folds.csv")
+    assert sorted(len(v) for v in folds.values()) == [12, 12]
+
+
+def test_paired_se_on_a_hand_checked_case() -> None:
+    # differences 0.01 0.02 0.03 0.02 0.02: mean 0.02, sd sqrt(2e-4 / 4) = 0.0070711, SE = sd / sqrt(5) = 0.0031623
+    d = cv.paired([0.81, 0.82, 0.83, 0.82, 0.82], [0.80, 0.80, 0.80, 0.80, 0.80])
+    assert d["folds"] == 5
+    assert d["mean"] == pytest.approx(0.02)
+    assert d["se"] == pytest.approx(0.0031623, abs=1e-7)
+    assert d["verdict"] == "gain"  # 0.02 > 2 * 0.0032
+    noisy = cv.paired([0.83, 0.79, 0.85, 0.78, 0.80], [0.80] * 5)  # mean +0.01, SE 0.0135: inside 2 SE
+    assert noisy["verdict"] == "no difference"
+    assert cv.paired([0.70] * 3, [0.80, 0.81, 0.79])["verdict"] == "loss"
+    one = cv.paired([0.9], [0.8])
+    assert one["verdict"] == "too few folds" and math.isnan(one["se"])
+
+
+def test_fold_scores_pool_each_patients_slices_into_one_volume() -> None:
+    t1 = np.zeros((4, 4), np.uint8)
+    t1[:2, :2] = 1  # 4 px tumour
+    empty = np.zeros((4, 4), np.uint8)
+    full = np.ones((4, 4), np.uint8)
+    # patient A: a perfect tumour slice + a clean empty slice; patient B: tumour missed, false alarm on the empty
+    masks = [t1, empty, empty, full]
+    truths = [t1, empty, t1, empty]
+    s = cv.fold_scores(masks, truths, ["a1", "a2", "b1", "b2"], ["A", "A", "B", "B"])
+    assert s["patients"] == 2
+    assert s["patient_dice"] == pytest.approx((1.0 + 0.0) / 2)  # B: tp 0, fp 16, fn 4
+    assert s["lesion_dice"] == pytest.approx(0.5)  # slices a1 (1) and b1 (0)
+    assert s["false_positive_share"] == pytest.approx(0.5)  # b2 of the two empty slices
+    assert s["dice"] == pytest.approx((1 + 1 + 0 + 0) / 4)
+    ungrouped = cv.fold_scores(masks, truths, ["a", "b", "c", "d"], ["a", "b", "c", "d"])
+    assert "patient_dice" not in ungrouped
+
+
+def _config(tmp: Path, data: Path, folds: Path) -> Path:
+    tiny = {"arch": "munet", "alpha": TINY_ALPHA, "size": list(TINY_SIZE), "encoder_weights": "none"}
+    tiny |= {"batch": 4, "epochs": 1, "steps_per_epoch": 2, "loss": "bce", "lr_schedule": "constant"}
+    import yaml
+
+    path = tmp / "cv_tiny.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny",
+                "folds": str(folds),
+                "data": [str(data)],
+                "baseline": "base",
+                "headline": "patient_dice",
+                "ship": {"calib_count": 8},
+                "points": [{"name": "base", **tiny}],
+            }
+        )
+    )
+    return path
+
+
+def test_a_cv_run_resumes_after_an_interrupted_fold_without_retraining_the_finished_ones(
+    patients: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("tensorflow")
+    from munet.benchmarks import experiment
+
+    folds = cv.write_folds(tmp_path / "folds.csv", cv.make_folds(find_pairs(patients), k=2))
+    cfg = cv.load_config(_config(tmp_path, patients, folds))
+    trained: list[str] = []
+    real_train = experiment.train_point
+
+    def counting(point, setup, run_dir, resume=False):  # noqa: ANN001, ANN202
+        trained.append(f"{setup.runs_dir.name}/{point.name}")
+        return real_train(point, setup, run_dir, resume)
+
+    monkeypatch.setattr(experiment, "train_point", counting)
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    # a sweep stopped after fold 0 (its row is saved), then a sitting that crashed in fold 1 after its training
+    cv.run_cv(cfg, out, runs, only_folds=[0], reuse=True, echo=lambda _m: None)
+    first = json.loads((out / cv.RESULTS_NAME).read_text())
+    assert [(r["point"], r["fold"]) for r in first["rows"]] == [("base", 0)]
+    assert trained == ["base/fold0"]
+    import munet.convert.api as api
+
+    original = api.convert_all
+
+    def crash(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("power cut during conversion")
+
+    monkeypatch.setattr(api, "convert_all", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        cv.run_cv(cfg, out, runs, reuse=True, echo=lambda _m: None)
+    assert trained == ["base/fold0", "base/fold1"]  # fold 1 trained, then the crash
+    monkeypatch.setattr(api, "convert_all", original)
+    said: list[str] = []
+    result = cv.run_cv(cfg, out, runs, reuse=True, echo=said.append)
+    assert trained == ["base/fold0", "base/fold1"], "a finished fold or training was trained again"
+    assert any("fold0] kept from" in s for s in said), said
+    assert any("reusing the finished run" in s for s in said), said
+    assert [(r["point"], r["fold"]) for r in result["rows"]] == [("base", 0), ("base", 1)]
+    assert result["rows"][0] == first["rows"][0]  # fold 0's row as it was written the first time
+    summary = result["summary"][0]
+    assert summary["point"] == "base" and summary["folds"] == [0, 1]
+    assert 0.0 <= summary["metrics"]["patient_dice"]["mean"] <= 1.0
+    assert summary["metrics"]["patient_dice"]["sd"] is not None
+    assert "| base |" in (out / "README.md").read_text()
+    assert (runs / "base" / "fold1" / "model_int8.tflite").is_file()
+
+
+def test_the_cli_gives_one_line_errors(tmp_path: Path, patients: Path) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,group,fold\nx,x,0\n")
+    cfg = _config(tmp_path, patients, bad)
+    res = runner.invoke(bench, ["cv", str(cfg)])
+    assert res.exit_code != 0 and "a fold is missing" in res.output and "Traceback" not in res.output
+    out = tmp_path / "f.csv"
+    res = runner.invoke(bench, ["cv-folds", "--data", str(patients), "--k", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "24 images, 6 groups" in res.output
+    res = runner.invoke(bench, ["cv-folds", "--data", str(patients), "--k", "3", "--seed", "4", "--out", str(out)])
+    assert res.exit_code != 0 and "another assignment" in res.output
+    res = runner.invoke(bench, ["cv-folds", "--data", str(patients), "--k", "9", "--out", str(tmp_path / "g.csv")])
+    assert res.exit_code != 0 and "6 groups cannot fill 9 folds" in res.output
+    cfg.write_text(cfg.read_text().replace("baseline: base", "baseline: nope"))
+    res = runner.invoke(bench, ["cv", str(cfg)])
+    assert res.exit_code != 0 and "no point 'nope'" in res.output
