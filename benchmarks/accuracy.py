@@ -47,6 +47,7 @@ class Sample:
     name: str
     image: np.ndarray  # RGB uint8 (H, W, 3)
     truth: np.ndarray  # {0, 1} uint8 (H, W)
+    group: str = ""  # the patient of an MRI slice (``Pair.group``); "" = the image is its own group
 
 
 def load_samples(data: str | os.PathLike[str], limit: int | None = None, layout: str = "auto") -> list[Sample]:
@@ -59,7 +60,7 @@ def load_samples(data: str | os.PathLike[str], limit: int | None = None, layout:
     samples = []
     for pair in pairs:
         image, mask = load_pair(pair)
-        samples.append(Sample(name=Path(pair.image).stem, image=image, truth=mask))
+        samples.append(Sample(name=Path(pair.image).stem, image=image, truth=mask, group=pair.group))
     if not samples:
         raise InputError(f"{data}: no image/mask pairs found")
     return samples
@@ -163,6 +164,19 @@ def lesion_split(masks: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> d
         "false_positive_share": len(fp_px) / len(empty) if empty else None,
         "false_positive_px_median": float(np.median(fp_px)) if fp_px else None,
     }
+
+
+def patient_dice(masks: Sequence[np.ndarray], truths: Sequence[np.ndarray], groups: Sequence[str]) -> dict[str, Any]:
+    """Mean per-patient volume Dice: each patient's (group's) slices pooled into one volume, then averaged over
+    patients (Buda et al. 2019 report it for LGG). ``None`` when every image is its own group."""
+    if len(set(groups)) == len(groups):
+        return {"patients": len(groups), "patient_dice": None}
+    volumes: dict[str, Any] = {}
+    for m, t, g in zip(masks, truths, groups, strict=True):
+        c = confusion(m, t)
+        volumes[g] = volumes[g] + c if g in volumes else c
+    per = [dice_score(c) for c in volumes.values()]
+    return {"patients": len(volumes), "patient_dice": float(np.mean(per)), "patient_dice_median": float(np.median(per))}
 
 
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
@@ -357,7 +371,9 @@ def evaluate_accuracy(
         per_image = [c["dice"] for c in scored["cases"]]
         order = np.argsort(per_image, kind="stable")[:worst]
         entry["worst"] = [{"image": samples[i].name, "dice": per_image[i]} for i in order]
-        entry["lesion_split"] = lesion_split(o["masks"], truths)
+        entry["lesion_split"] = lesion_split(o["masks"], truths) | patient_dice(
+            o["masks"], truths, [smp.group or smp.name for smp in samples]
+        )
         if ref is not None and name != FLOAT_NAME:
             entry["agreement_with_float"] = agreement(o["masks"], ref["masks"], o["probs"], ref["probs"])
         if o.get("tta_outputs") is not None:
@@ -443,9 +459,13 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
             f"{sp0['lesion_free_images']} without)\n"
         )
         rows = [
-            [n, sp["dice_lesion_images"], sp["false_positive_share"], sp["false_positive_px_median"]] for n, sp in split
+            [n, sp["dice_lesion_images"], sp["false_positive_share"], sp["false_positive_px_median"]]
+            + ([sp["patient_dice"]] if sp.get("patient_dice") is not None else [])
+            for n, sp in split
         ]
         header = ["model", "Dice on lesion images", "lesion-free images with a false lesion", "median false px"]
+        if all(sp.get("patient_dice") is not None for _, sp in split):
+            header.append(f"per-patient volume Dice ({sp0['patients']} patients)")
         lines.append(report.markdown_table(header, rows))
     agree = [(n, m) for n, m in result["models"].items() if "agreement_with_float" in m]
     if agree:

@@ -159,8 +159,8 @@ def fold_scores(
     """A fold's scores: per-image Dice, Jaccard and ISIC thresholded Jaccard; on grouped data (several images per
     group: brain MRI) also the mean per-patient volume Dice (each patient's slices pooled), Dice on the images with
     a lesion and the share of lesion-free images given any lesion pixel."""
-    from munet.benchmarks.accuracy import lesion_split
-    from munet.edge.metrics import confusion, dice_score, score
+    from munet.benchmarks.accuracy import lesion_split, patient_dice
+    from munet.edge.metrics import score
 
     s = score(masks, truths, names)["per-image"]
     out: dict[str, Any] = {
@@ -169,15 +169,12 @@ def fold_scores(
         "jaccard": s["iou"],
         "isic_jaccard": s["isic_jaccard"],
     }
-    if len(set(groups)) < len(groups):
-        volumes: dict[str, Any] = {}
-        for m, t, g in zip(masks, truths, groups, strict=True):
-            c = confusion(m, t)
-            volumes[g] = volumes[g] + c if g in volumes else c
+    patients = patient_dice(masks, truths, groups)
+    if patients["patient_dice"] is not None:
         split = lesion_split(masks, truths)
         out |= {
-            "patients": len(volumes),
-            "patient_dice": float(np.mean([dice_score(c) for c in volumes.values()])),
+            "patients": patients["patients"],
+            "patient_dice": patients["patient_dice"],
             "lesion_dice": split["dice_lesion_images"],
             "false_positive_share": split["false_positive_share"],
         }
