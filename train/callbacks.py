@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,8 @@ class RunCallback(keras.callbacks.Callback):
         warmup_until: epoch count up to which the LR warms up: no plateau cuts, and their counter starts after it.
         ema: the optimizer keeps a weight EMA: validation runs on the averaged weights, ``best.keras`` holds them
             (``last.keras`` keeps the raw weights and the optimizer with the average, for resuming).
+        precise_bn: called before each validation (after the EMA swap) to recompute the BatchNorm statistics
+            (:mod:`munet.train.precise_bn`), so validation and both checkpoints carry them.
     """
 
     def __init__(
@@ -226,9 +229,10 @@ class RunCallback(keras.callbacks.Callback):
         session_start: float | None = None,
         warmup_until: float = 0.0,
         ema: bool = False,
+        precise_bn: Callable[[], int] | None = None,
     ) -> None:
         super().__init__()
-        self.warmup_until, self.ema = warmup_until, ema
+        self.warmup_until, self.ema, self.precise_bn = warmup_until, ema, precise_bn
         self._ema_swap: contextlib.ExitStack | None = None
         self.wall_base = wall_base
         self.session_start = time.perf_counter() if session_start is None else session_start
@@ -255,6 +259,8 @@ class RunCallback(keras.callbacks.Callback):
 
             self._ema_swap = contextlib.ExitStack()
             self._ema_swap.enter_context(ema_weights_swapped(self.model))
+        if self.precise_bn is not None:
+            self.precise_bn()
 
     def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._ema_swap is not None:

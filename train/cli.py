@@ -68,6 +68,11 @@ def _arch_help() -> str:
 @click.option("--encoder-lr-mult", type=float, help=f"encoder lr = lr x this {_default('encoder_lr_mult')}, e.g. 0.1")
 @click.option("--ema", type=float, help=f"weight EMA momentum, 0 = off {_default('ema')}, e.g. 0.99")
 @click.option(
+    "--precise-bn",
+    type=int,
+    help=f"recompute BatchNorm statistics on N training batches before each validation {_default('precise_bn')}",
+)
+@click.option(
     "--lesion-share",
     type=float,
     help=f"share of lesion images per training epoch, 0 = natural {_default('lesion_share')}, e.g. 0.5 (brain MRI)",

@@ -42,7 +42,7 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = {
 #: Keys that do not change the trained model (left out of the hash).
 _NOT_HASHED = ("out", "data", "val_data")
 #: Keys added after runs were committed: left out of the hash at these defaults, so older runs keep their hash.
-_HASHED_IF_SET = {"warmup_epochs": 0.0, "encoder_lr_mult": 1.0, "ema": 0.0, "lesion_share": 0.0}
+_HASHED_IF_SET = {"warmup_epochs": 0.0, "encoder_lr_mult": 1.0, "ema": 0.0, "lesion_share": 0.0, "precise_bn": 0}
 _AUGMENT_HASHED_IF_SET = {"scale": 0.0, "hue": 0.0, "saturation": 0.0}
 
 
@@ -89,6 +89,7 @@ class TrainConfig:
     encoder_lr_mult: float = 1.0
     ema: float = 0.0
     lesion_share: float = 0.0
+    precise_bn: int = 0
     monitor: str = "val_dice"
     threshold: float = 0.5
     augment: AugmentSettings = field(default_factory=AugmentSettings)
@@ -153,6 +154,8 @@ class TrainConfig:
             raise MunetError(f"warmup_epochs {self.warmup_epochs}: must be 0 or more and below epochs ({self.epochs})")
         if not self.encoder_lr_mult >= 0:
             raise MunetError(f"encoder_lr_mult {self.encoder_lr_mult}: must be 0 or more (e.g. 0.1; 1 = same lr)")
+        if self.precise_bn < 0:
+            raise MunetError(f"precise_bn {self.precise_bn}: the number of training batches must be >= 0 (0 = off)")
         if not 0 <= self.ema < 1:
             raise MunetError(f"ema {self.ema}: the EMA momentum must be in [0, 1) (e.g. 0.99; 0 = off)")
         if not 0 <= self.lesion_share < 1:

@@ -60,6 +60,8 @@ KEY_HELP: dict[str, str] = {
     "warmup_epochs": "linear learning-rate warm-up from ~0 to `lr` over this many epochs, then `lr_schedule` "
     "(again after an encoder unfreeze)",
     "encoder_lr_mult": "the pretrained encoder learns at `lr` x this (e.g. 0.1), the decoder at `lr`",
+    "precise_bn": "training batches whose mean BatchNorm statistics replace the moving ones before each "
+    "validation (precise BN, Wu & Johnson 2021; 0: off)",
     "ema": "momentum of an exponential moving average of the weights (e.g. 0.99; 0: off); validation, "
     "`best.keras` and the final metrics use the average",
     "lesion_share": "training draws: this share of each epoch's images has a lesion on average (lesion and "

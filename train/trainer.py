@@ -263,6 +263,19 @@ def _train_dataset(config: TrainConfig, data: _Data) -> Any:
     )
 
 
+def _precise_bn(model: Any, train_ds: Any, batches: int, strategy: Any) -> Any:
+    """The callback's precise-BN step (:mod:`munet.train.precise_bn`): ``batches`` training batches, or None (off;
+    or several replicas, where the eager pass would not see every replica's batch)."""
+    if not batches:
+        return None
+    if strategy.num_replicas_in_sync > 1:
+        _log(f"precise BN: skipped over {strategy.num_replicas_in_sync} replicas (single-replica runs only)")
+        return None
+    from munet.train.precise_bn import recompute_bn_statistics
+
+    return lambda: recompute_bn_statistics(model, train_ds.take(batches))
+
+
 def _encoder_paths(model: Any, config: TrainConfig) -> list[str]:
     """Paths of the encoder's weights (they get ``lr * encoder_lr_mult``); [] when the multiplier is 1."""
     if config.encoder_lr_mult == 1.0:
@@ -459,6 +472,8 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
     if config.lesion_share:
         n_lesion = int(data.lesion.sum())
         recipe += [f"lesion share {config.lesion_share:g} ({n_lesion} of {len(data.lesion)} images have a lesion)"]
+    if config.precise_bn:
+        recipe += [f"precise BN over {config.precise_bn} training batches before each validation"]
     if recipe:
         _log("recipe: " + ", ".join(recipe))
 
@@ -514,6 +529,7 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
                 session_start=t_start,
                 warmup_until=phase_start + config.warmup_epochs if warmup else 0,
                 ema=config.ema > 0,
+                precise_bn=_precise_bn(model, train_ds, config.precise_bn, strategy),
             )
             extra = []
             if warmup and config.lr_schedule == "plateau":
