@@ -134,13 +134,17 @@ class Converter:
         float_layers: list[str] | None = None,
         min_area: float = 0.0,
     ) -> Conversion:
-        """Embed metadata, write ``out`` and its sidecar atomically, return a :class:`Conversion`."""
+        """Embed metadata (with the content digest), write ``out`` and its sidecar atomically, return a
+        :class:`Conversion`."""
         from munet.convert.metadata import add_munet_metadata, make_info, write_sidecar
         from munet.edge.atomic import write_bytes_atomic
+        from munet.edge.integrity import stamp_digest
+        from munet.edge.metadata import model_info_from_bytes
 
         out = Path(out)
         info = make_info(self.input_size, mode, io, self.run_dir, float_layers, min_area=min_area)
-        data = add_munet_metadata(data, info)
+        data = stamp_digest(add_munet_metadata(data, info))
+        info = model_info_from_bytes(data, str(out)) or info  # with its digest
         write_bytes_atomic(out, data)
         write_sidecar(out, info)
         return Conversion(

@@ -43,7 +43,8 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
     type=click.Choice(["int8", "uint8", "float32"]),
     default="int8",
     show_default=True,
-    help="int8 model input/output type (uint8 for camera pipelines).",
+    help="int8 model input/output type (uint8 for camera pipelines). With an existing full-int8 MODEL.tflite: "
+    "rewrite its int8 I/O to uint8 losslessly (no Keras needed; writes <stem>_uint8.tflite or --out).",
 )
 @click.option(
     "--val-data",
@@ -116,10 +117,15 @@ def main(
     """Convert MODEL (a .keras file or a munet-train run folder) to TFLite and check its accuracy.
 
     Without a mode flag it builds --int8; for a run folder --calib-data defaults to the run's training data.
+    MODEL.tflite (a full-int8 model with int8 I/O) with --io uint8: rewrite its input and output to uint8, masks
+    unchanged (e.g. for MediaPipe, with --mediapipe); only --out, --mediapipe and --quiet apply then.
     Exit status: 0 when every gate passes, 1 when a gate fails, 2 for bad input.
     """
     require_tensorflow()
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    if model.endswith(".tflite"):
+        _rewrite_io(model, io, out, mediapipe)
+        return
     from munet.convert.api import MODES, convert_all
     from munet.progress import Stages
 
@@ -130,13 +136,6 @@ def main(
 
         onnx_py = require_onnx()  # before any conversion: a missing tf2onnx is a one-line error, exit 2
         chosen += [] if "float32" in chosen else ["float32"]
-    if not modes and not all_modes:
-        click.echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
-    if ("int8" in chosen or calibrate_postproc) and calib_data is None:
-        from munet.convert.api import run_calibration_data
-
-        calib_data, note = run_calibration_data(model)
-        click.echo(note)
     mp_python = None
     if mediapipe:
         from munet.convert.mediapipe import check_available
@@ -148,6 +147,13 @@ def main(
                 raise MunetError("--mediapipe: MediaPipe's ImageSegmenter takes uint8 or float32 input; use --io uint8")
             io = "uint8"
             click.echo("note: --mediapipe converts int8 with --io uint8 (MediaPipe takes uint8 or float32 input)")
+    if not modes and not all_modes:
+        click.echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
+    if ("int8" in chosen or calibrate_postproc) and calib_data is None:
+        from munet.convert.api import run_calibration_data
+
+        calib_data, note = run_calibration_data(model)
+        click.echo(note)
     with Stages(len(chosen), "convert", quiet=quiet) as progress:
         results = convert_all(
             model,
@@ -186,6 +192,37 @@ def main(
                 msg += f": {r.gate.reasons[0]}"
             click.echo(msg, err=True)
         sys.exit(1)
+
+
+def _rewrite_io(model: str, io: str, out: str | None, mediapipe: bool) -> None:
+    """``munet-convert MODEL.tflite --io uint8 [--out OUT] [--mediapipe]``: the I/O rewrite of an existing model."""
+    from munet.errors import InputError
+
+    ctx = click.get_current_context()
+    allowed = {"model", "io", "out", "mediapipe", "quiet"}
+    given = [
+        "/".join(o for p in ctx.command.params if p.name == name for o in p.opts if o.startswith("--"))
+        for name in ctx.params
+        if name not in allowed and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        only = "a .tflite takes --io uint8, --out, --mediapipe"
+        raise InputError(f"{model}: {', '.join(given)} apply to Keras models; {only}")
+    if ctx.get_parameter_source("io") != click.core.ParameterSource.COMMANDLINE or io != "uint8":
+        raise InputError(f"{model}: an existing .tflite is rewritten with --io uint8 (int8 I/O -> uint8 I/O)")
+    mp_python = None
+    if mediapipe:
+        from munet.convert.mediapipe import check_available
+
+        mp_python = check_available()
+    from munet.convert.requantize import requantize_io_file
+
+    path = requantize_io_file(model, out, io)
+    click.echo(f"uint8 I/O model: {path}")
+    if mp_python is not None:
+        from munet.convert.mediapipe import add_mediapipe_metadata
+
+        click.echo(f"MediaPipe ImageSegmenter model: {add_mediapipe_metadata(path, python=mp_python)}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ MediaPipe's ``ImageSegmenter`` only loads a ``.tflite`` file that carries TFLite
 file, and the segmenter options. :func:`add_mediapipe_metadata` writes them with MediaPipe's own
 ``image_segmenter`` metadata writer. The file stays one ``.tflite``: the metadata goes into the
 flatbuffer's ``Model.metadata`` list next to ``munet_metadata`` (kept, and checked), the labels file
-is appended as a zip after the flatbuffer, so ``munet-run`` and LiteRT load the same file.
+is appended as a zip after the flatbuffer, so ``munet-run`` and LiteRT load the same file. The munet
+content digest (:mod:`munet.edge.integrity`) is stamped again over the result, zip included.
 
 What MediaPipe does with it (checked by ``tests/convert/test_mediapipe.py``):
 - Normalisation mean = std = 127.5: MediaPipe maps pixels 0..255 to [-1, 1] like
@@ -120,6 +121,9 @@ def pin_uint8_input(tflite: bytes) -> bytes:
     raw pixels would be misread. With ``--io uint8`` the converter puts a QUANTIZE op (uint8 -> int8)
     first; it requantizes from whatever its input says, so setting the input to (1/127.5, 128) is
     exact: pixel p then means (p - 128) / 127.5, half a step from ``preprocess``'s p / 127.5 - 1.
+    Zero point 127 with the same scale (what ``munet-convert MODEL.tflite --io uint8`` gives an int8 model whose
+    input scale is already 2/255, zero point -1) is kept: p then means (p - 127) / 127.5, half a step the other
+    way, and ``munet-run``'s masks stay bit-identical to the int8 model's.
     """
     import numpy as np
     from mediapipe.tasks.metadata import schema_py_generated as schema
@@ -131,7 +135,8 @@ def pin_uint8_input(tflite: bytes) -> bytes:
     if tensor.type != schema.TensorType.UINT8:
         return tflite
     q = tensor.quantization
-    if q is not None and q.scale is not None and np.allclose(q.scale, [1 / NORM_STD]) and list(q.zeroPoint) == [128]:
+    raw = q is not None and q.scale is not None and q.zeroPoint is not None and np.allclose(q.scale, [1 / NORM_STD])
+    if raw and [int(v) for v in q.zeroPoint] in ([128], [127]):
         return tflite
     consumers = [op for op in graph.operators if index in list(op.inputs)]
     codes = [model.operatorCodes[op.opcodeIndex] for op in consumers]
@@ -151,7 +156,8 @@ def pin_uint8_input(tflite: bytes) -> bytes:
 
 
 def metadata_bytes(tflite: bytes, labels: list[str]) -> bytes:
-    """``tflite`` with MediaPipe ImageSegmenter metadata (needs ``mediapipe`` importable)."""
+    """``tflite`` with MediaPipe ImageSegmenter metadata (needs ``mediapipe`` importable), its digest re-stamped."""
+    from munet.edge.integrity import stamp_digest
     from munet.edge.metadata import METADATA_NAME, read_metadata_bytes
 
     _install_version_stub()
@@ -180,7 +186,7 @@ def metadata_bytes(tflite: bytes, labels: list[str]) -> bytes:
     had = METADATA_NAME in read_metadata_bytes(tflite)
     if had and METADATA_NAME not in read_metadata_bytes(out):
         raise ModelError(f"MediaPipe's metadata writer dropped the {METADATA_NAME} entry; use another mediapipe")
-    return out
+    return stamp_digest(out)  # the writer repacked the flatbuffer and appended the labels zip: digest the result
 
 
 def add_mediapipe_metadata(
@@ -192,6 +198,7 @@ def add_mediapipe_metadata(
     The labels file holds the model's class name (one label for the one-channel output).
     """
     from munet.edge.atomic import write_bytes_atomic
+    from munet.edge.integrity import verify_model
     from munet.edge.metadata import read_model_info
 
     model = Path(model)
@@ -209,6 +216,7 @@ def add_mediapipe_metadata(
         data = model.read_bytes()
     except OSError as exc:
         raise ModelError(f"{model}: cannot read the model ({exc.strerror}); check the path") from None
+    verify_model(data, str(model))  # never re-stamp a corrupted file as good
     info = read_model_info(model)
     labels = [info.class_name if info is not None else "lesion"]
     write_bytes_atomic(out, metadata_bytes(data, labels))

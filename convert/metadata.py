@@ -8,6 +8,7 @@ schema's generated object API that ships with TensorFlow. The edge runtime reads
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,21 @@ def embed_metadata(tflite: bytes, name: str, payload: bytes) -> bytes:
     from tensorflow.lite.python import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(tflite), 0)
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(payload, dtype=np.uint8)
     model.buffers = list(model.buffers or [])
-    model.buffers.append(buffer)
-    entries = [m for m in (model.metadata or []) if _name(m) != name]
-    entry = schema.MetadataT()
-    entry.name = name
-    entry.buffer = len(model.buffers) - 1
-    entries.append(entry)
-    model.metadata = entries
+    same = [m for m in (model.metadata or []) if _name(m) == name]
+    if same and 0 < same[0].buffer < len(model.buffers):  # replace in place: no orphaned buffer left behind
+        model.buffers[same[0].buffer].data = np.frombuffer(payload, dtype=np.uint8)
+        model.metadata = [m for m in model.metadata if _name(m) != name or m is same[0]]
+    else:
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(payload, dtype=np.uint8)
+        model.buffers.append(buffer)
+        entries = [m for m in (model.metadata or []) if _name(m) != name]
+        entry = schema.MetadataT()
+        entry.name = name
+        entry.buffer = len(model.buffers) - 1
+        entries.append(entry)
+        model.metadata = entries
     builder = flatbuffers.Builder(len(tflite) + len(payload) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
     return bytes(builder.Output())
@@ -102,8 +108,12 @@ def make_info(
 
 
 def add_munet_metadata(tflite: bytes, info: ModelInfo) -> bytes:
-    """Embed ``info`` as JSON under :data:`METADATA_NAME`."""
-    return embed_metadata(tflite, METADATA_NAME, info.to_json().encode("utf-8"))
+    """Embed ``info`` as JSON under :data:`METADATA_NAME`, its digest set to the placeholder: stamp the finished
+    file with :func:`munet.edge.integrity.stamp_digest` (the last step before writing it)."""
+    from munet.edge.integrity import PLACEHOLDER
+
+    payload = dataclasses.replace(info, digest=PLACEHOLDER).to_json().encode("utf-8")
+    return embed_metadata(tflite, METADATA_NAME, payload)
 
 
 def write_sidecar(model_path: str | Path, info: ModelInfo) -> Path:

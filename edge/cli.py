@@ -120,6 +120,11 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     default=None,
     help="With --tta: list (and mark review=true) the inputs whose uncertainty score exceeds this.",
 )
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Skip the model's content digest check (a file changed since conversion is refused without it).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (shown only when stderr is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @cli_errors
@@ -142,6 +147,7 @@ def main(
     backoff: float,
     tta: str,
     review_above: float | None,
+    no_verify: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -196,6 +202,7 @@ def main(
             tta=tta,
             review_above=review_above,
             progress=not quiet and sys.stderr.isatty(),
+            verify=not no_verify,
         )
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -57,6 +57,9 @@ class ModelInfo:
     #: Post-processing: drop mask components under this fraction of the image area (0 = off; absent in older
     #: models = 0). Calibrated on training images by ``munet-convert --calibrate-postproc``.
     min_area: float = 0.0
+    #: Content digest (:mod:`munet.edge.integrity`): SHA-256 hex of the file with this value blanked, stamped by
+    #: munet-convert and checked on load ("" = none: converted before digests existed).
+    digest: str = ""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -87,6 +90,8 @@ class ModelInfo:
         for key in ("color_order", "class_name", "quantization", "io_dtype", "arch", "munet_version", "config_hash"):
             if key in known and not isinstance(known[key], str):
                 raise _invalid(source, f"{key} {known[key]!r} is not a string")
+        if "digest" in known and not (isinstance(known["digest"], str) and len(known["digest"]) in (0, 64)):
+            raise _invalid(source, f"digest {known['digest']!r} is not a 64-character SHA-256 hex string")
         layers = known.get("float_layers", [])
         if not (isinstance(layers, list) and all(isinstance(v, str) for v in layers)):
             raise _invalid(source, f"float_layers {layers!r} is not a list of layer names")
@@ -142,10 +147,11 @@ def model_root(data: bytes | bytearray) -> Table:
     return Table(data, encode.Get(packer.uoffset, data, 0))
 
 
-def read_metadata_bytes(data: bytes) -> dict[str, bytes]:
-    """All ``Model.metadata`` entries of a TFLite flatbuffer as ``{name: bytes}``."""
+def metadata_spans(data: bytes | bytearray) -> dict[str, tuple[int, int]]:
+    """Where each ``Model.metadata`` entry's bytes lie in ``data``: ``{name: (start, end)}`` (file offsets; in a
+    truncated file ``end`` may lie past ``len(data)``)."""
     model = model_root(data)
-    out: dict[str, bytes] = {}
+    out: dict[str, tuple[int, int]] = {}
     meta_off = field_offset(model, _MODEL_METADATA)
     buf_off = field_offset(model, _MODEL_BUFFERS)
     if not meta_off or not buf_off:
@@ -162,16 +168,22 @@ def read_metadata_bytes(data: bytes) -> dict[str, bytes]:
             continue
         buffer = _sub_table(data, buf_vec, index)
         d_off = field_offset(buffer, _BUFFER_DATA)
-        if d_off:
-            start, length = buffer.Vector(d_off), buffer.VectorLen(d_off)
-            out[name] = bytes(data[start : start + length])
-            continue
         o_off, s_off = field_offset(buffer, _BUFFER_OFFSET), field_offset(buffer, _BUFFER_SIZE)
-        if o_off and s_off:  # models > 2 GB keep buffers after the flatbuffer
+        if d_off:
+            start = buffer.Vector(d_off)
+            end = start + buffer.VectorLen(d_off)
+        elif o_off and s_off:  # models > 2 GB keep buffers after the flatbuffer
             start = buffer.Get(number_types.Uint64Flags, o_off + buffer.Pos)
-            size = buffer.Get(number_types.Uint64Flags, s_off + buffer.Pos)
-            out[name] = bytes(data[start : start + size])
+            end = start + buffer.Get(number_types.Uint64Flags, s_off + buffer.Pos)
+        else:
+            continue
+        out[name] = (start, end)
     return out
+
+
+def read_metadata_bytes(data: bytes) -> dict[str, bytes]:
+    """All ``Model.metadata`` entries of a TFLite flatbuffer as ``{name: bytes}``."""
+    return {name: bytes(data[start:end]) for name, (start, end) in metadata_spans(data).items()}
 
 
 def sidecar_path(model_path: str | os.PathLike[str]) -> Path:

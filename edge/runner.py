@@ -142,6 +142,7 @@ def run(
     review_above: float | None = None,
     progress: bool = False,
     min_area: float | None = None,
+    verify: bool = True,
 ) -> RunSummary:
     """Segment every frame of ``source`` (a SOURCE string for :func:`munet.edge.sources.open_source`, or an
     open :class:`~munet.edge.sources.Source`) and summarise; ``on_frame(n, result)`` is called per frame.
@@ -149,6 +150,7 @@ def run(
     ``tta`` (``none`` | ``hflip`` | ``flips``) averages flipped passes and writes ``<stem>_uncertainty.png`` and
     an ``uncertainty`` score per row; ``review_above`` lists (and marks ``review``) the frames scoring above it.
     ``min_area`` overrides the model's calibrated small-component removal (``None``: the metadata's; 0: off).
+    ``verify=False`` skips the model's content digest check (:class:`~munet.edge.runtime.Segmenter`).
 
     Setting ``stop`` (e.g. from a SIGINT handler) ends the run after the current frame, with its summary.
     ``progress`` shows a tqdm bar on stderr for file sources. When an output cannot be written (disk full, ...)
@@ -165,6 +167,7 @@ def run(
         fill_holes=fill_holes,
         tta=tta,
         min_area=min_area,
+        verify=verify,
     )
     src = (
         source

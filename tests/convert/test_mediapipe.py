@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +38,10 @@ def _mp_python() -> str | None:
 
 
 MP_PYTHON = _mp_python()
-pytestmark = pytest.mark.skipif(
-    MP_PYTHON is None,
-    reason="no Python with mediapipe + munet: set MUNET_MEDIAPIPE_PYTHON or create .venv-mp "
-    "(python -m venv .venv-mp && .venv-mp/bin/pip install mediapipe click pyyaml && "
-    ".venv-mp/bin/pip install --no-deps -e .)",
-)
+NO_MP = "no Python with mediapipe + munet: set MUNET_MEDIAPIPE_PYTHON or create .venv-mp (make mediapipe-env)"
+if MP_PYTHON is None and os.environ.get("MUNET_REQUIRE_MEDIAPIPE") == "1":  # make test / CI: never skip silently
+    pytest.fail(f"MUNET_REQUIRE_MEDIAPIPE=1 but {NO_MP}", pytrace=False)
+pytestmark = pytest.mark.skipif(MP_PYTHON is None, reason=NO_MP)
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +79,16 @@ def _check(model: Path, images: list[Path], tmp_path: Path) -> tuple[list[float]
     """Add the MediaPipe metadata, run both runtimes; returns per-image Dice and the max probability gap."""
     from munet.convert.mediapipe import add_mediapipe_metadata
     from munet.edge.imageio import load_image
+    from munet.edge.integrity import check_digest
     from munet.edge.metadata import read_model_info
     from munet.edge.runtime import Segmenter
 
     mp_model = add_mediapipe_metadata(model, tmp_path / f"{model.stem}_mediapipe.tflite", python=MP_PYTHON)
     assert mp_model.is_file() and b"TFLITE_METADATA" in mp_model.read_bytes()
-    assert read_model_info(mp_model) == read_model_info(model)  # our metadata survives MediaPipe's writer
+    mp_info, info = read_model_info(mp_model), read_model_info(model)
+    assert replace(mp_info, digest="") == replace(info, digest="")  # our metadata survives MediaPipe's writer
+    assert check_digest(mp_model.read_bytes(), mp_model.name)  # re-stamped over the repacked file + labels zip
+    assert mp_info.digest != info.digest
     conf, cat = _mediapipe_masks(mp_model, images, tmp_path)
     seg = Segmenter(mp_model, threads=1)  # LiteRT loads the file with the zip of labels appended
     dices, gap = [], 0.0
@@ -136,3 +139,54 @@ def test_cli_mediapipe_without_mediapipe_is_one_line(tmp_path, monkeypatch):
     res = CliRunner().invoke(main, [str(tmp_path / "missing.keras"), "--mediapipe"])
     assert res.exit_code == 2
     assert "pip install mediapipe" in res.output and res.output.strip().count("\n") == 0
+
+
+# --------------------------------------------------------------------------------------- bundled models, real data
+#: Validation images per bundled model (evenly spaced over the sorted split; 200 ISIC, 110 brain slices in all).
+N_VAL = 30
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(("name", "dataset"), [("skin", "isic"), ("brain", "brain_mri")])
+def test_bundled_model_in_mediapipe_agrees_with_munet_run(name, dataset, shared_dir, tmp_path):
+    """The bundled file as shipped (no conversion step) loads in MediaPipe's ImageSegmenter; its confidence mask
+    thresholded at 0.5 matches munet-run's mask on validation images.
+
+    At the model's input size (images resized the munet way first) both runtimes see the same pixels: pixel agreement
+    >= 0.99 and mean per-image Dice >= 0.98 (measured on these 30: skin 0.997 / 0.992, brain 0.9999 / 0.995; the
+    rest is MediaPipe reading raw pixels half a quantization step from munet's x / 127.5 - 1). At the original size
+    MediaPipe also resizes with its own (bilinear) filter, munet-run with area averaging: pixel agreement still
+    >= 0.99, Dice lower (measured: skin 0.982, brain 0.979 here; 0.972 and 0.979 over all 200 / 110 images).
+    """
+    import cv2
+
+    from munet.edge.bundled import PACKAGE_DIR, bundled_models
+    from munet.edge.imageio import load_image
+    from munet.edge.preprocess import resize_image
+    from munet.edge.runtime import Segmenter
+
+    model = bundled_models(PACKAGE_DIR)[name].path
+    if not model.is_file():
+        pytest.skip(f"{model} not present")
+    folder = shared_dir / "data" / dataset / "val" / "images"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found")
+    every = sorted(folder.iterdir())
+    images = [every[i] for i in np.linspace(0, len(every) - 1, N_VAL).astype(int)]
+    seg = Segmenter(model, threads=1)
+    small = []
+    for path in images:
+        small.append(tmp_path / f"{path.stem}.png")
+        cv2.imwrite(str(small[-1]), resize_image(load_image(path), seg.input_size)[:, :, ::-1])
+    for paths, min_dice in ((small, 0.98), (images, 0.96)):
+        conf, cat = _mediapipe_masks(model, paths, tmp_path)
+        agreement, dices = [], []
+        for i, path in enumerate(paths):
+            ours = seg.segment(load_image(path)).mask > 0
+            theirs = conf[i] > seg.info.threshold
+            assert theirs.shape == ours.shape
+            assert np.mean((cat[i] == 0) == theirs) > 0.99  # the category mask is the same threshold
+            agreement.append(float(np.mean(theirs == ours)))
+            dices.append(_dice(theirs, ours))
+        assert np.mean(agreement) >= 0.99, (paths[0].parent, agreement)
+        assert np.mean(dices) >= min_dice, (paths[0].parent, dices)
