@@ -183,16 +183,28 @@ def test_bundled_model_runs_without_tensorflow(models_folder: Path, edge_images:
 
 @pytest.mark.parametrize("name", list(PACKAGED))
 def test_packaged_model_file(name: str) -> None:
-    """The real bundled file (added by the lead): loads, int8 I/O, one output channel, embedded metadata, <= 4 MB."""
+    """The real bundled file: loads, full int8 with uint8 I/O (what MediaPipe takes), one output channel, embedded
+    munet metadata with a valid digest, MediaPipe's metadata and labels zip, <= 4 MB."""
+    from munet.edge.integrity import check_digest
+    from munet.edge.metadata import read_metadata_bytes
+
     model = PACKAGED[name]
     if not model.installed:
         pytest.skip(f"{model.path} not present (bundled models are added after training)")
-    assert model.path.stat().st_size <= MAX_BYTES
+    data = model.path.read_bytes()
+    assert len(data) <= MAX_BYTES
     info, origin = find_model_info(model.path)
     assert info is not None and origin == str(model.path), "metadata must be embedded, not a sidecar"
-    assert info.quantization == "int8" and info.io_dtype == "int8"
+    assert info.quantization == "int8" and info.io_dtype == "uint8"
+    assert check_digest(data, name) and len(info.digest) == 64
+    assert "TFLITE_METADATA" in read_metadata_bytes(data) and zipfile.is_zipfile(model.path)  # MediaPipe's
     seg = Segmenter(model.path, threads=1)
-    assert seg._in_dtype == np.int8 and seg._out_dtype == np.int8
+    assert seg._in_dtype == np.uint8 and seg._out_dtype == np.uint8
+    # MediaPipe feeds raw pixels to a uint8 input: its quantization must read them as x / 127.5 - 1 (zero point
+    # 127 or 128, half a step either way) and the output is the probability in 1/256 steps from 0.
+    (in_scale, in_zero), (out_scale, out_zero) = seg._in_q, seg._out_q
+    assert np.isclose(in_scale, 1 / 127.5) and in_zero in (127, 128)
+    assert (out_scale, out_zero) == (1 / 256, 0)
     assert int(seg._out["shape"][-1]) == 1
     result = seg.segment(np.full((*seg.input_size, 3), 128, np.uint8))
     assert result.mask.shape == seg.input_size
