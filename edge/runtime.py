@@ -127,7 +127,7 @@ class Segmenter:
             image left with none gets an empty mask). ``None``: the model's metadata (``ModelInfo.min_area``,
             0 = off when absent); 0 turns it off.
         verify: check the content digest that munet-convert stamps into the metadata (:mod:`munet.edge.integrity`,
-            one SHA-256 pass, ~1.5 ms for a 2.5 MB model): a file changed since conversion is refused with a one-line
+            one SHA-256 pass, ~1.3 ms for a 2.5 MB model): a file changed since conversion is refused with a one-line
             :class:`ModelError`; a file without a digest loads with a one-line warning. ``False`` skips the check.
     """
 
