@@ -7,7 +7,7 @@ STAMP := $(VENV)/.munet-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: setup demo test lint test-aarch64
+.PHONY: setup demo test lint test-aarch64 web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,3 +48,11 @@ test: lint mediapipe-env
 
 test-aarch64:
 	bash .ci/aarch64.sh
+
+# The browser page's runtime (munet-run MODEL --web PORT): npm installs @mediapipe/tasks-vision as pinned in
+# edge/web/package-lock.json; its bundle and WASM files are copied to edge/web/vendor/ (git-ignored, ~40 MB).
+web:
+	cd edge/web && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf edge/web/vendor && mkdir -p edge/web/vendor/wasm
+	cp edge/web/node_modules/@mediapipe/tasks-vision/vision_bundle.mjs edge/web/vendor/
+	cp edge/web/node_modules/@mediapipe/tasks-vision/wasm/* edge/web/vendor/wasm/
