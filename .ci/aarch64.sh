@@ -98,12 +98,13 @@ if [[ -n ${MUNET_AARCH64_PREPARE_ONLY:-} ]]; then log "prepared $ROOT"; exit 0; 
 # 5. The project, laid out as the installed package would be (munet/, munet/edge/), and its edge tests.
 WORK=$ROOT/opt/munet
 rm -rf "$WORK"
-mkdir -p "$WORK/pkg/munet" "$WORK/repo/tests" "$WORK/ref"
-cp "$REPO"/munet/*.py "$WORK/pkg/munet/"
+mkdir -p "$WORK/pkg/munet" "$WORK/repo/tests/munet" "$WORK/ref"
+cp "$REPO"/munet/*.py "$WORK/pkg/munet/"  # the core modules edge imports (munet.imageio, munet.atomic, ...)
 cp -r "$REPO/edge" "$WORK/pkg/munet/edge"
 cp "$REPO/pyproject.toml" "$WORK/repo/"
 cp "$REPO/tests/conftest.py" "$REPO/tests/tf_block.py" "$WORK/repo/tests/"
 cp -r "$REPO/tests/edge" "$WORK/repo/tests/edge"
+cp "$REPO/tests/munet/test_imageio.py" "$WORK/repo/tests/munet/"  # the edge's image reader, now in the core
 find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
 
 # 6. Host (x86) side: a tiny int8 model and its reference outputs on a couple of frames, and the edge suite's models.
@@ -127,7 +128,8 @@ log "guest: pytest tests/edge (the whole TensorFlow-free edge suite)"
 timeout "${MUNET_AARCH64_TIMEOUT:-2700}" chroot "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
     QEMU_CPU=cortex-a72 PYTHONPATH=/opt/munet/pkg:/opt/site PYTHONDONTWRITEBYTECODE=1 \
     MUNET_AARCH64_REF=/opt/munet/ref MUNET_EDGE_MODELS=/opt/munet/ref/suite \
-    /usr/bin/python3 -m pytest /opt/munet/repo/tests/edge -q -p no:cacheprovider --durations=10 \
+    /usr/bin/python3 -m pytest /opt/munet/repo/tests/edge /opt/munet/repo/tests/munet/test_imageio.py -q \
+    -p no:cacheprovider --durations=10 \
     --rootdir /opt/munet/repo -c /opt/munet/repo/pyproject.toml
 umount "$ROOT/dev/pts" "$ROOT/proc"
 log "ok: edge tests passed on emulated aarch64 (wall $(($(date +%s) - START)) s)"

@@ -51,8 +51,8 @@ class Sample:
 
 
 def load_samples(data: str | os.PathLike[str], limit: int | None = None, layout: str = "auto") -> list[Sample]:
-    """Image/mask pairs of ``data`` (any layout ``munet.train.datasets.find_pairs`` knows), sorted."""
-    from munet.train.datasets import find_pairs, load_pair
+    """Image/mask pairs of ``data`` (any layout ``munet.data.find_pairs`` knows), sorted."""
+    from munet.data import find_pairs, load_pair
 
     pairs = find_pairs(data, layout)
     if limit:
@@ -300,7 +300,7 @@ def evaluate_accuracy(
     Args:
         keras_model: ``.keras`` file (or run folder); ``None`` to score only the TFLite files (no agreement).
         tflite_models: converted variants (float32 / fp16 / dynamic / int8 ...).
-        data: folder of image/mask pairs (``munet.train.datasets.find_pairs`` layouts) or loaded samples.
+        data: folder of image/mask pairs (``munet.data.find_pairs`` layouts) or loaded samples.
         out: folder for ``accuracy.json``, ``accuracy.md`` and ``accuracy_grid.png`` (nothing written if None).
         worst: how many worst images (lowest Dice) to list per model and show in the grid.
         limit: score only the first ``limit`` pairs (smoke runs).

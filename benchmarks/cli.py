@@ -339,7 +339,7 @@ def cv(
 @cli_errors
 def cv_folds(data: tuple[Path, ...], k: int, seed: int, out: Path, force: bool) -> None:
     """Assign the pooled images of --data to K folds, grouped (patients stay in one fold), into a CSV."""
-    from munet.benchmarks.cv import make_folds, pooled_pairs, write_folds
+    from munet.data import make_folds, pooled_pairs, write_folds
 
     items = make_folds(pooled_pairs(data), k, seed)
     write_folds(out, items, force=force)

@@ -57,8 +57,9 @@ import click
 
 from munet.benchmarks.compare_report import ARCHS, SEQUENTIAL_TIMING, compare_markdown
 from munet.benchmarks.compare_report import PAPER_METRICS as PAPER_METRICS  # re-exported: the tests use it
-from munet.benchmarks.experiment import Point, Setup, run_point, subset_folder, time_rows
+from munet.benchmarks.experiment import Point, Setup, run_point, time_rows
 from munet.benchmarks.learned import annotate_command, mark_learned, trivial_dice
+from munet.data import subset_folder
 from munet.errors import InputError, MunetError, cli_errors
 
 #: Row labels of the comparison (an ``ARCH@none|imagenet`` entry adds its encoder start).
@@ -308,7 +309,7 @@ def compare(
     """
     from munet.benchmarks.accuracy import Sample
     from munet.benchmarks.report import provenance, write_json, write_markdown
-    from munet.train.datasets import find_pairs, load_pair
+    from munet.data import find_pairs, load_pair
     from munet.train.models import get_builder
 
     budget = budget or Budget()

@@ -5,8 +5,8 @@ test images), so a lever is judged over K folds of ALL development data, paired 
 the same folds:
 
 * The fold assignment is a committed CSV (``benchmarks/folds/<set>.csv``: ``name,group,fold``), made once by
-  :func:`make_folds` and read back by :func:`read_folds`; every recipe is scored on the same folds. Folds are
-  grouped (brain MRI: by patient, so no patient's slices fall on both sides).
+  :func:`munet.data.make_folds` and read back by :func:`munet.data.read_folds`; every recipe is scored on the
+  same folds. Folds are grouped (brain MRI: by patient, so no patient's slices fall on both sides).
 * Each fold of each point is trained on the other folds (:func:`munet.benchmarks.experiment.ensure_trained`: the
   sweeps' one resume rule), its LAST epoch converted to int8 the way the bundled models are (``ship`` settings:
   float-kept layers, post-processing calibrated on the fold's training images; the held-out fold chooses
@@ -21,10 +21,8 @@ resumes a sweep point by point and fold by fold, including from the committed re
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,123 +31,23 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks.experiment import Point, overrides_key, parse_points
+
+# The fold files are the core's (munet.data.folds); make_folds, write_folds and FoldItem stay importable from here.
+from munet.data import (  # noqa: F401
+    FoldItem,
+    Pair,
+    assign_pairs,
+    make_folds,
+    pooled_pairs,
+    read_folds,
+    subset_folder,
+    write_folds,
+)
 from munet.errors import InputError
 
-FOLD_COLUMNS = ("name", "group", "fold")
 #: Metrics of a fold row, in report order (``patient_*`` and ``lesion_*`` only on grouped sets such as brain MRI).
 METRICS = ("dice", "jaccard", "isic_jaccard", "patient_dice", "lesion_dice", "false_positive_share")
 RESULTS_NAME = "cv.json"
-
-
-# --------------------------------------------------------------------------------------------------- fold files
-@dataclass(frozen=True)
-class FoldItem:
-    """One image of the pooled development data: its name (image stem), group (patient) and fold."""
-
-    name: str
-    group: str
-    fold: int
-
-
-def make_folds(pairs: Sequence[Any], k: int = 5, seed: int = 0) -> list[FoldItem]:
-    """Assign the groups of ``pairs`` (``munet.train.datasets.Pair``) to ``k`` folds, balanced by image count.
-
-    Groups are shuffled with ``seed``, then placed largest first into the fold holding the fewest images (ties: the
-    lower fold), so the result depends only on the names, ``k`` and ``seed``. Sorted by fold, then name.
-    """
-    if k < 2:
-        raise InputError(f"--k {k}: cross-validation needs at least 2 folds")
-    groups: dict[str, list[str]] = {}
-    for p in pairs:
-        groups.setdefault(p.group, []).append(Path(p.image).stem)
-    if len(groups) < k:
-        raise InputError(f"{len(groups)} groups cannot fill {k} folds; use --k {max(2, len(groups))} or more data")
-    order = sorted(groups)
-    random.Random(seed).shuffle(order)
-    order.sort(key=lambda g: -len(groups[g]))  # stable: equal sizes keep the shuffled order
-    counts = [0] * k
-    items = []
-    for g in order:
-        fold = counts.index(min(counts))
-        counts[fold] += len(groups[g])
-        items += [FoldItem(name, g, fold) for name in groups[g]]
-    return sorted(items, key=lambda i: (i.fold, i.name))
-
-
-def folds_csv(items: Sequence[FoldItem]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(FOLD_COLUMNS)
-    writer.writerows((i.name, i.group, i.fold) for i in items)
-    return buf.getvalue()
-
-
-def write_folds(path: str | Path, items: Sequence[FoldItem], force: bool = False) -> Path:
-    """Write the fold file (atomically); an existing file with another assignment is refused unless ``force``."""
-    from munet.edge.atomic import write_text_atomic
-
-    path, text = Path(path), folds_csv(items)
-    if path.is_file() and path.read_text() != text and not force:
-        raise InputError(f"{path}: exists with another assignment; results made on it would no longer pair (--force)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
-    return path
-
-
-def read_folds(path: str | Path) -> list[FoldItem]:
-    """The fold file's items; one-line :class:`InputError` for a missing or malformed file, a duplicate name, a
-    group split over two folds, or a fold number missing from ``0..K-1``."""
-    path = Path(path)
-    fix = "make it with munet-bench cv-folds"
-    try:
-        rows = list(csv.reader(path.read_text().splitlines()))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: unreadable fold file ({exc.__class__.__name__}); {fix}") from None
-    if not rows or tuple(rows[0]) != FOLD_COLUMNS:
-        raise InputError(f"{path}: a fold file starts with the header {','.join(FOLD_COLUMNS)}; {fix}")
-    items, seen, fold_of = [], set(), {}
-    for line, row in enumerate(rows[1:], 2):
-        if len(row) != 3 or not row[0] or not row[1] or not row[2].strip().isdigit():
-            raise InputError(f"{path}:{line}: expected name,group,fold (fold a number), got {','.join(row)!r}")
-        item = FoldItem(row[0], row[1], int(row[2]))
-        if item.name in seen:
-            raise InputError(f"{path}:{line}: {item.name} is listed twice")
-        if fold_of.setdefault(item.group, item.fold) != item.fold:
-            raise InputError(f"{path}:{line}: group {item.group} is in folds {fold_of[item.group]} and {item.fold}")
-        seen.add(item.name)
-        items.append(item)
-    folds = sorted({i.fold for i in items})
-    if len(folds) < 2 or folds != list(range(len(folds))):
-        raise InputError(f"{path}: folds {folds} are not 0..K-1 with K >= 2 (a fold is missing); {fix}")
-    return items
-
-
-def assign_pairs(pairs: Sequence[Any], items: Sequence[FoldItem], where: str) -> dict[int, list[Any]]:
-    """The pairs of each fold; every image must be in the fold file and every listed name in the data."""
-    by_name = {i.name: i for i in items}
-    names = [Path(p.image).stem for p in pairs]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise InputError(f"{where}: image name {dup} occurs twice in the pooled data folders")
-    missing = [n for n in names if n not in by_name]
-    if missing:
-        raise InputError(f"{where}: {len(missing)} image(s) are in no fold (first: {missing[0]}); remake the folds")
-    absent = sorted(set(by_name) - set(names))
-    if absent:
-        raise InputError(f"{where}: {len(absent)} listed image(s) are not in the data (first: {absent[0]})")
-    folds: dict[int, list[Any]] = {f: [] for f in sorted({i.fold for i in items})}
-    for p, n in zip(pairs, names, strict=True):
-        folds[by_name[n].fold].append(p)
-    return folds
-
-
-def pooled_pairs(data: Sequence[str | Path]) -> list[Any]:
-    """All image/mask pairs of the ``data`` folders (any layout ``find_pairs`` knows), pooled."""
-    from munet.train.datasets import find_pairs
-
-    if not data:
-        raise InputError("cross-validation needs at least one data folder")
-    return [p for d in data for p in find_pairs(d)]
 
 
 # ------------------------------------------------------------------------------------------------------- scoring
@@ -261,10 +159,8 @@ def load_config(path: str | Path) -> CVConfig:
     return cfg
 
 
-def _fold_dirs(folds: dict[int, list[Any]], k: int, dest: Path) -> tuple[Path, Path]:
+def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, Path]:
     """Fold ``k``'s training (the other folds) and held-out folders of links, made afresh."""
-    from munet.benchmarks.experiment import subset_folder
-
     train = [p for f, ps in folds.items() if f != k for p in ps]
     return subset_folder(train, None, 0, dest / "train")[0], subset_folder(folds[k], None, 0, dest / "val")[0]
 

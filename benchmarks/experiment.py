@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import shutil
 import sys
 import time
@@ -53,28 +52,6 @@ class Setup:
     verbose: int | None = None
     models_dir: Path | None = None  # default: the point's run folder
     model_stem: str = "model"  # files: <stem>_<mode>.tflite
-
-
-def subset_folder(pairs: Sequence[Any], limit: int | None, seed: int, dest: Path) -> tuple[Path, list[Any]]:
-    """``limit`` pairs drawn with ``seed``, linked into ``dest/images`` + ``dest/masks`` ("folder" layout).
-
-    A seeded sample, not the first ``limit`` files: ISIC's file order follows its archive history.
-    """
-    chosen = sorted(random.Random(seed).sample(list(pairs), limit), key=lambda p: str(p.image)) if limit else pairs
-    if dest.exists():
-        shutil.rmtree(dest)
-    for sub in ("images", "masks"):
-        (dest / sub).mkdir(parents=True)
-    for p in chosen:
-        if p.mask is None or p.mask == p.image:
-            raise InputError(f"{p.image}: --train-limit/--val-limit need separate image and mask files")
-        img, msk = dest / "images" / p.image.name, dest / "masks" / (p.image.stem + p.mask.suffix)
-        for src, dst in ((p.image, img), (p.mask, msk)):
-            try:
-                dst.symlink_to(src.resolve())
-            except OSError:
-                shutil.copyfile(src, dst)
-    return dest, list(chosen)
 
 
 def load_points(path: str | os.PathLike[str]) -> list[Point]:

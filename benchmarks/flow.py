@@ -66,7 +66,7 @@ def prepare_data(out: Path, data: Path | None, cfg: FlowConfig) -> tuple[Path, P
         train = make_synthetic_dataset(out / "data" / "train", n=cfg.n_train, size=cfg.synthetic_size, seed=cfg.seed)
         val = make_synthetic_dataset(out / "data" / "val", n=cfg.n_val, size=cfg.synthetic_size, seed=cfg.seed + 1)
         return train, val, True
-    from munet.train.datasets import find_pairs, split_pairs
+    from munet.data import find_pairs, split_pairs
 
     data = Path(data)
     if (data / "train").is_dir() and (data / "val").is_dir():

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks.experiment import subset_folder
+from munet.data import subset_folder
 from munet.errors import InputError
 
 #: How far (0..1 Dice) a row's float32 per-image Dice must lie above both trivial predictions to count as learned.
@@ -65,10 +65,10 @@ def validation_pairs(
     """The validation pairs a finished comparison was scored on, from its ``val`` folder (or ``val_dir``).
 
     With limits, compare() linked seeded subsets in the "folder" layout, and ``val`` names that subset; a
-    ``val_limit`` subset is drawn again with :func:`~munet.benchmarks.experiment.subset_folder` (same seed,
+    ``val_limit`` subset is drawn again with :func:`~munet.data.subset_folder` (same seed,
     linked under ``scratch``), which from the subset itself draws that subset. The count must match ``n_val``.
     """
-    from munet.train.datasets import find_pairs
+    from munet.data import find_pairs
 
     budget = result.get("budget", {})
     folder = Path(val_dir if val_dir is not None else result["val"])
@@ -95,7 +95,7 @@ def annotate(path: Path, val_dir: Path | None = None, layout: str = "auto") -> d
 
     from munet.benchmarks.compare_report import compare_markdown
     from munet.benchmarks.report import write_json, write_markdown
-    from munet.train.datasets import load_pair
+    from munet.data import load_pair
 
     try:
         result = json.loads(Path(path).read_text())

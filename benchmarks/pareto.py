@@ -23,22 +23,12 @@ from typing import Any
 
 from munet.benchmarks import report
 from munet.benchmarks.experiment import Point, Setup, has_run, overrides_key, run_point, time_rows
+from munet.data import sample_folder
 from munet.errors import InputError
 
 PRETRAINED_ALPHA = 1.0
 ALONE_TIMING = "each point in a fresh process right after its training"  # sweeps from before the interleaved pass
 DECODER_KEYS = ("preset", "decoder_upsample", "decoder_conv", "decoder_filters", "decoder_head")
-
-
-def _subset(folder: Path, n: int | None, dest: Path, seed: int = 0) -> Path:
-    """``folder`` itself, or ``dest`` holding links to a seeded sample of ``n`` pairs (compare's sampler)."""
-    if not n:
-        return folder
-    from munet.benchmarks.experiment import subset_folder
-    from munet.train.datasets import find_pairs
-
-    pairs = find_pairs(folder)
-    return subset_folder(pairs, n, seed, dest)[0] if n < len(pairs) else folder
 
 
 def pareto_front(points: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "dice_int8") -> list[int]:
@@ -152,7 +142,7 @@ def run_pareto(
         if val_data is None:
             raise InputError(f"{data}: pass --val-data DIR (the Pareto points are scored on one fixed set)")
         val_dir = Path(val_data)
-    train_dir = _subset(train_dir, limit, runs_dir / "data" / "train_subset")
+    train_dir = sample_folder(train_dir, limit, runs_dir / "data" / "train_subset")
     samples = load_samples(val_dir)
     setup = Setup(train_dir, val_dir, runs_dir, threads=threads, reuse=reuse)
 

@@ -74,7 +74,7 @@ def measure(
     import tensorflow as tf
 
     import munet
-    from munet.train.datasets import find_pairs
+    from munet.data import find_pairs
     from munet.train.losses import get_loss
     from munet.train.models import build_model
     from munet.train.pipeline import AugmentConfig, load_arrays, make_dataset

@@ -29,7 +29,7 @@ class PostprocData:
 
     def __init__(self, data: str | Path, count: int = POSTPROC_COUNT) -> None:
         from munet.convert.representative import find_samples, pick_evenly
-        from munet.edge.imageio import load_image, load_mask
+        from munet.data import load_pair
 
         fix = "pass --calib-data DIR with images/ + masks/ of the TRAINING set"
         paired = [s for s in find_samples(data) if s.mask is not None]
@@ -40,12 +40,9 @@ class PostprocData:
         bad = []
         for s in pick_evenly(paired, count):
             try:
-                image, truth = load_image(s.image), load_mask(s.mask)
+                image, truth = load_pair(s)  # refuses a mask whose size differs from its image's
             except MunetError as exc:
                 bad.append(str(exc))
-                continue
-            if truth.shape != image.shape[:2]:
-                bad.append(f"{s.mask}: mask {truth.shape} differs from image {image.shape[:2]}")
                 continue
             self.images.append(image)
             self.truths.append(truth)

@@ -1,4 +1,8 @@
-"""Calibration (int8 representative dataset) and validation samples from an image folder.
+"""Calibration (int8 representative dataset) and validation samples from a dataset or image folder.
+
+The images are found by :func:`munet.data.find_pairs` with masks optional, so ``--calib-data`` accepts every
+layout ``munet-train --data`` does (ISIC challenge folders, LGG patient folders, ``images/`` + ``masks/``,
+flat folders, figshare ``.mat``) and also folders of images without masks, globs and single files.
 
 Every array goes through :func:`munet.edge.preprocess.preprocess`, the same function as
 training and the edge runtime. A calibration set normalised differently from inference is
@@ -15,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from munet.edge.imageio import list_images, load_image, load_mask
+from munet.data import Pair, find_pairs, load_mat
 from munet.edge.preprocess import preprocess, preprocess_mask
 from munet.errors import InputError, MunetError
+from munet.imageio import IMAGE_SUFFIXES, list_images, load_image, load_mask
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +34,8 @@ HOLDOUT_EVERY = 5
 RANGE_TOLERANCE = 0.05
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One image file and its mask file (``None`` when the folder has no masks)."""
-
-    image: Path
-    mask: Path | None = None
+#: One image file, its mask file (``None`` when it has none) and its group: the core's :class:`munet.data.Pair`.
+Sample = Pair
 
 
 @dataclass(frozen=True)
@@ -58,39 +59,31 @@ def input_stats(x: np.ndarray) -> InputStats:
     )
 
 
-def _mask_for(image: Path, mask_dir: Path) -> Path | None:
-    for stem in (image.stem, f"{image.stem}_mask", f"{image.stem}_segmentation", f"{image.stem}_Segmentation"):
-        for suffix in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", image.suffix):
-            cand = mask_dir / f"{stem}{suffix}"
-            if cand.is_file():
-                return cand
-    return None
-
-
 def find_samples(data: str | Path) -> list[Sample]:
-    """Images (and masks when present) of ``data``: a folder of images, a glob, or a dataset folder.
+    """Images (and masks when present) of ``data``: a dataset folder, a folder of images, a glob or one image.
 
-    ``data/images`` + ``data/masks`` (the ISIC/synthetic layout) and ``images/`` with a sibling
-    ``masks/`` folder are paired by file stem. Masks are optional: without them the gate compares
-    the TFLite masks with the float Keras masks only.
+    A folder is read by :func:`munet.data.find_pairs` with masks optional (every ``munet-train --data`` layout;
+    ``DATA/images`` with a sibling ``masks/`` is read as ``DATA``). Masks are optional: without them the gate
+    compares the TFLite masks with the float Keras masks only.
     """
-    path = Path(data)
     text = str(data)
-    if not any(ch in text for ch in "*?[") and not path.exists():
+    if any(ch in text for ch in "*?["):
+        return [Sample(f, None, f.stem) for f in list_images(text)]
+    path = Path(data)
+    if not path.exists():
         raise InputError(f"{path}: no such calibration/validation folder; pass a folder of training images")
-    image_dir, mask_dir = path, None
-    if path.is_dir() and (path / "images").is_dir():
-        image_dir = path / "images"
-        mask_dir = path / "masks" if (path / "masks").is_dir() else None
-    elif path.is_dir() and path.name == "images" and (path.parent / "masks").is_dir():
-        mask_dir = path.parent / "masks"
-    files = list_images(image_dir)
-    samples = [Sample(f, _mask_for(f, mask_dir) if mask_dir else None) for f in files]
-    if mask_dir and any(s.mask is None for s in samples):
-        missing = sum(s.mask is None for s in samples)
+    if path.is_file():
+        return [Sample(f, None, f.stem) for f in list_images(path)]
+    if path.name == "images" and (path.parent / "masks").is_dir():
+        path = path.parent
+    if not any(not p.name.startswith(".") for p in path.iterdir()):
+        raise InputError(f"{path}: the folder holds no image ({', '.join(IMAGE_SUFFIXES)}); pass the training images")
+    samples = find_pairs(path, masks=False)
+    missing = sum(s.mask is None for s in samples)
+    if 0 < missing < len(samples):
         log.warning(
             "%s: %d of %d images have no mask; the gate uses float-vs-TFLite agreement for them",
-            mask_dir,
+            path,
             missing,
             len(samples),
         )
@@ -116,6 +109,14 @@ def pick_evenly(samples: Sequence[Sample], count: int) -> list[Sample]:
     return [samples[i] for i in sorted(set(idx.tolist()))]
 
 
+def _read(sample: Sample, with_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """RGB image and (``with_mask``) ``{0, 1}`` mask of a sample; a figshare ``.mat`` file holds both."""
+    if sample.image.suffix.lower() == ".mat":
+        image, mask = load_mat(sample.image)
+        return image, mask if with_mask else None
+    return load_image(sample.image), load_mask(sample.mask) if with_mask and sample.mask else None
+
+
 def load_inputs(
     samples: Sequence[Sample], size: tuple[int, int], what: str = "calibration", with_masks: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None, list[Path]]:
@@ -127,8 +128,9 @@ def load_inputs(
     masks_ok = with_masks and all(s.mask is not None for s in samples)
     for s in samples:
         try:
-            x = preprocess(load_image(s.image), size)
-            y = preprocess_mask(load_mask(s.mask), size)[:, :, 0] if masks_ok and s.mask else None
+            image, mask = _read(s, masks_ok)
+            x = preprocess(image, size)
+            y = preprocess_mask(mask, size)[:, :, 0] if mask is not None else None
         except MunetError as exc:
             bad.append(str(exc))
             continue

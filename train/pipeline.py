@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from munet.data import Pair, load_pair
 from munet.edge.preprocess import preprocess, preprocess_mask
-from munet.train.datasets import Pair, load_pair
 
 
 @dataclass

@@ -76,7 +76,7 @@ def default_run_dir() -> Path:
 
 
 def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
-    from munet.train.datasets import find_pairs, split_pairs
+    from munet.data import find_pairs, split_pairs
     from munet.train.pipeline import lesion_flags, load_arrays
 
     size = config.input_size
@@ -441,7 +441,7 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
     t_start = time.perf_counter()
     config.validate()
     if config.data:  # fail on bad folders before creating anything (cheap directory scan)
-        from munet.train.datasets import find_pairs
+        from munet.data import find_pairs
 
         find_pairs(config.data, config.dataset)
         if config.val_data:

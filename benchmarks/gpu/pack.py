@@ -45,7 +45,7 @@ def pack(
     folders: dict[str, Path], size: tuple[int, int], out: Path, layout: str = "auto", quality: int = 90
 ) -> dict[str, Any]:
     """Pack every pair of ``folders`` (``{"train": DIR, "val": DIR}``) into ``out``; returns the pack's ``meta``."""
-    from munet.train.datasets import find_pairs, load_pair
+    from munet.data import find_pairs, load_pair
 
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {"size": list(size), "quality": quality, "layout": layout, "counts": {}, "source": {}}

@@ -17,7 +17,6 @@ from munet.benchmarks.compare import (
     parse_arch,
     parse_weights,
     resolve_split,
-    subset_folder,
 )
 from munet.benchmarks.learned import trivial_dice
 from munet.errors import InputError, MunetError
@@ -77,18 +76,6 @@ def test_resolve_split(tmp_path: Path) -> None:
     assert resolve_split(tmp_path, None, None) == (tmp_path / "train", tmp_path / "val")
     with pytest.raises(InputError, match="--train DIR and --val DIR"):
         resolve_split(None, tmp_path / "train", None)
-
-
-def test_subset_folder_is_a_seeded_folder_layout_sample(tiny_pairs: Path, tmp_path: Path) -> None:
-    from munet.train.datasets import find_pairs
-
-    pairs = find_pairs(tiny_pairs, "folder")
-    dest, chosen = subset_folder(pairs, 2, seed=5, dest=tmp_path / "sub")
-    again = find_pairs(dest, "folder")
-    assert len(chosen) == len(again) == 2
-    assert [p.image.name for p in again] == [p.image.name for p in chosen]
-    _, chosen2 = subset_folder(pairs, 2, seed=5, dest=tmp_path / "sub2")
-    assert [p.image for p in chosen2] == [p.image for p in chosen]
 
 
 def test_runner_scores_map_to_the_paper_metrics(tiny_tflites: dict[str, Path], tiny_pairs: Path) -> None:

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from munet.benchmarks import cv
 from munet.benchmarks.cli import main as bench
+from munet.data import Pair, find_pairs
 from munet.errors import InputError
-from munet.train.datasets import Pair, find_pairs
 from tests.conftest import TINY_ALPHA, TINY_SIZE
 
 

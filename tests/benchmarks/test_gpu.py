@@ -16,10 +16,10 @@ from munet.benchmarks.compare import Budget
 from munet.benchmarks.gpu.augment import augment_batch, check_config, epoch_order
 from munet.benchmarks.gpu.pack import load_pack, pack
 from munet.benchmarks.gpu.train_compare import NOTE, better, previous_rows
+from munet.data import find_pairs, load_pair
 from munet.edge.metrics import METRIC_NAMES
 from munet.edge.preprocess import preprocess_mask, resize_image
 from munet.errors import InputError, MunetError
-from munet.train.datasets import find_pairs, load_pair
 from munet.train.pipeline import AugmentConfig
 from tests.tf_block import NO_TENSORFLOW
 

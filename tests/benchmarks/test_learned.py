@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from munet.benchmarks.compare import PAPER_METRICS, arch_result
-from munet.benchmarks.experiment import subset_folder
 from munet.benchmarks.learned import trivial_dice
+from munet.data import subset_folder
 from munet.errors import InputError
 
 HAND_DICE = {"a": (1.0, 0.0), "b": (0.0, 0.4), "c": (0.0, 1.0)}
@@ -171,7 +171,7 @@ def test_annotate_rebuilds_the_seeded_val_limit_subset(tmp_path: Path) -> None:
     import json
 
     from munet.benchmarks.learned import annotate
-    from munet.train.datasets import find_pairs
+    from munet.data import find_pairs
 
     val = _hand_folder(tmp_path / "val")
     path = tmp_path / "compare_x.json"

@@ -179,19 +179,6 @@ def test_points_file_names_decoder_variants(tmp_path: Path) -> None:
             load_points(f)
 
 
-def test_limit_takes_a_seeded_sample_of_the_training_pairs(tiny_pairs: Path, tmp_path: Path) -> None:
-    from munet.benchmarks.pareto import _subset
-
-    a = sorted(p.name for p in (_subset(tiny_pairs, 2, tmp_path / "a") / "images").iterdir())
-    b = sorted(p.name for p in (_subset(tiny_pairs, 2, tmp_path / "b") / "images").iterdir())
-    assert len(a) == 2 and a == b  # reproducible
-    assert len(list((tmp_path / "a" / "masks").iterdir())) == 2
-    assert (
-        _subset(tiny_pairs, None, tmp_path / "c") == tiny_pairs
-        and _subset(tiny_pairs, 99, tmp_path / "d") == tiny_pairs
-    )
-
-
 def test_point_reads_the_effective_config_of_a_preset_run(tmp_path: Path) -> None:
     """A point given as ``preset: edge`` + ``size: 96`` shows the expanded decoder and a parsed HxW size."""
     from munet.benchmarks.pareto import pareto_markdown, pareto_point

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from munet.data import find_pairs, load_pair
 from munet.edge.preprocess import preprocess, preprocess_mask
 from munet.errors import InputError
-from munet.train.datasets import find_pairs, load_pair
 from munet.train.pipeline import AugmentConfig, augment_batch, lesion_flags, load_arrays, make_dataset
 from munet.train.synthetic import make_synthetic_dataset
 

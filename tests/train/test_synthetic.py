@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from munet.train.datasets import find_pairs, load_pair
+from munet.data import find_pairs, load_pair
 from munet.train.synthetic import AREA_RANGE, make_synthetic_dataset, synthetic_sample
 
 SIZE = (192, 256)

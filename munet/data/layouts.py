@@ -1,4 +1,4 @@
-"""Finding and reading image/mask pairs from the usual segmentation dataset layouts (TF-free).
+"""Finding image/mask pairs in the usual segmentation dataset layouts (TF-free; reading them: :mod:`.read`).
 
 Supported layouts (``find_pairs(data, layout)``):
 
@@ -11,30 +11,29 @@ Supported layouts (``find_pairs(data, layout)``):
   ``full_res`` style ``ISIC_x.jpg`` + ``ISIC_x_mask.jpg`` in one folder.
 * ``lgg``: the LGG brain MRI "kaggle_3m" layout ``DATA/<patient>/<patient>_<n>.tif`` + ``<patient>_<n>_mask.tif``,
   or ``images/`` + ``masks/`` named ``<patient>_<n>.png``. The group is the patient, so
-  :func:`split_pairs` never puts one patient's slices on both sides.
+  :func:`munet.data.split_pairs` never puts one patient's slices on both sides.
 * ``figshare``: the figshare brain tumour ``.mat`` files (MATLAB v7.3 = HDF5, read with h5py):
   ``cjdata/image`` (int16, min-max scaled per image to 0..255) and ``cjdata/tumorMask``; group = ``cjdata/PID``.
 * ``auto`` (default) picks the first that matches, else raises :class:`~munet.errors.InputError` listing them.
 
-Every image is returned as RGB ``uint8``: 16-bit images are scaled to 8 bits, gray is replicated to three
-channels and alpha is dropped (:func:`munet.edge.imageio.to_rgb_uint8`). Masks are ``{0, 1}``; a mask that is not
-binary (e.g. a JPEG mask) is binarised at 128 with one warning per process.
+``find_pairs(data, masks=False)`` finds the images of the same layouts when masks are optional (int8
+calibration needs only images): an image without a mask is a :class:`Pair` with ``mask=None``, and a folder of
+images alone (flat, or ``images/`` without ``masks/``, or an ISIC ``..._Input`` folder without ground truth) is
+accepted as the ``folder`` (or ``isic``) layout.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from munet.edge.imageio import IMAGE_SUFFIXES, binarize_mask, to_rgb_uint8
 from munet.errors import InputError
+from munet.imageio import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +55,10 @@ _LGG_STEM = re.compile(r"^(?P<patient>.+)_(?P<n>\d+)$")
 
 @dataclass(frozen=True)
 class Pair:
-    """One training example: an image file, its mask file and its group (patient id for MRI, else the stem).
+    """One example: an image file, its mask file and its group (patient id for MRI, else the stem).
 
-    figshare ``.mat`` pairs have ``image == mask ==`` the ``.mat`` file.
+    figshare ``.mat`` pairs have ``image == mask ==`` the ``.mat`` file; ``mask`` is None for an image without a
+    mask, found only with ``find_pairs(..., masks=False)``.
     """
 
     image: Path
@@ -83,15 +83,18 @@ def _mask_stem(stem: str) -> str | None:
     return None
 
 
-def _match(images: Sequence[Path], masks: Iterable[Path], where: Path, group_of=None) -> list[Pair]:
-    """Pair each image with the mask of the same stem (plus one of :data:`MASK_SUFFIXES`)."""
+def _match(images: Sequence[Path], masks: Iterable[Path], where: Path, group_of=None, required=True) -> list[Pair]:
+    """Pair each image with the mask of the same stem (plus one of :data:`MASK_SUFFIXES`); with ``required``
+    False an image without one gets ``mask=None``."""
     index: dict[str, Path] = {}
     for mask in sorted(masks):
         index.setdefault(mask.stem, mask)
     pairs, missing = [], []
     for image in images:
         found = next((index[image.stem + s] for s in MASK_SUFFIXES if image.stem + s in index), None)
-        if found is None or found == image:
+        if found == image:
+            found = None
+        if found is None and required:
             missing.append(image)
             continue
         pairs.append(Pair(image, found, group_of(image) if group_of else image.stem))
@@ -117,19 +120,23 @@ def _lgg_group(path: Path) -> str:
     return match.group("patient") if match else path.stem
 
 
-def _images_masks_dirs(data: Path) -> tuple[Path, Path] | None:
+def _images_masks_dirs(data: Path, required: bool = True) -> tuple[Path, Path | None] | None:
     images, masks = data / "images", data / "masks"
     if images.is_dir() and masks.is_dir():
         return images, masks
+    if images.is_dir() and not required:
+        return images, None
     return None
 
 
-def _isic_challenge_dirs(data: Path) -> tuple[Path, Path] | None:
+def _isic_challenge_dirs(data: Path, required: bool = True) -> tuple[Path, Path | None] | None:
     subdirs = [p for p in data.iterdir() if p.is_dir()]
     inputs = sorted(p for p in subdirs if p.name.endswith(("_Data", "_Input")))
     truths = sorted(p for p in subdirs if p.name.endswith("_GroundTruth"))
     if len(inputs) == 1 and len(truths) == 1:
         return inputs[0], truths[0]
+    if len(inputs) == 1 and not truths and not required:
+        return inputs[0], None
     return None
 
 
@@ -142,30 +149,34 @@ def _mat_files(data: Path) -> list[Path]:
     return sorted(p for p in data.rglob("*.mat") if p.is_file())
 
 
-def _pairs_folder(data: Path, group_of=None) -> list[Pair] | None:
-    dirs = _images_masks_dirs(data)
+def _masks_in(folder: Path | None) -> list[Path]:
+    return _images_in(folder) if folder is not None else []
+
+
+def _pairs_folder(data: Path, required: bool = True, group_of=None) -> list[Pair] | None:
+    dirs = _images_masks_dirs(data, required)
     if dirs is not None:
         images = _images_in(dirs[0])
         if not images:
             raise InputError(f"{dirs[0]}: empty folder, no image ({', '.join(IMAGE_SUFFIXES)}); add images")
-        return _match(images, _images_in(dirs[1]), dirs[0], group_of)
+        return _match(images, _masks_in(dirs[1]), dirs[0], group_of, required)
     images, masks = _flat_split(data)
-    if images and masks:
-        return _match(images, masks, data, group_of)
+    if images and (masks or not required):
+        return _match(images, masks, data, group_of, required)
     return None
 
 
-def _pairs_isic(data: Path) -> list[Pair] | None:
-    dirs = _isic_challenge_dirs(data)
+def _pairs_isic(data: Path, required: bool = True) -> list[Pair] | None:
+    dirs = _isic_challenge_dirs(data, required)
     if dirs is not None:
         images = _images_in(dirs[0])
         if not images:
             raise InputError(f"{dirs[0]}: empty folder, no ISIC image; add the ISIC_x.jpg files")
-        return _match(images, _images_in(dirs[1]), dirs[0])
-    return _pairs_folder(data)
+        return _match(images, _masks_in(dirs[1]), dirs[0], required=required)
+    return _pairs_folder(data, required)
 
 
-def _pairs_lgg(data: Path) -> list[Pair] | None:
+def _pairs_lgg(data: Path, required: bool = True) -> list[Pair] | None:
     patients = _lgg_patient_dirs(data)
     if patients:
         pairs: list[Pair] = []
@@ -173,14 +184,14 @@ def _pairs_lgg(data: Path) -> list[Pair] | None:
             files = sorted(p for p in patient.glob("*.tif") if p.is_file())
             masks = [p for p in files if p.stem.endswith("_mask")]
             images = [p for p in files if not p.stem.endswith("_mask")]
-            pairs += _match(images, masks, patient, group_of=lambda _p, name=patient.name: name)
+            pairs += _match(images, masks, patient, lambda _p, name=patient.name: name, required)
         return pairs
-    return _pairs_folder(data, group_of=_lgg_group)
+    return _pairs_folder(data, required, group_of=_lgg_group)
 
 
 def _mat_pid(path: Path) -> str | None:
     """The patient id of a figshare ``.mat`` file (``cjdata/PID``, else the stem); None without ``cjdata``."""
-    h5py = _import_h5py(path)
+    h5py = import_h5py(path)
     try:
         with h5py.File(path, "r") as f:
             if "cjdata" not in f:
@@ -196,7 +207,7 @@ def _mat_pid(path: Path) -> str | None:
         ) from None
 
 
-def _pairs_figshare(data: Path) -> list[Pair] | None:
+def _pairs_figshare(data: Path, required: bool = True) -> list[Pair] | None:
     files = _mat_files(data)
     if not files:
         return None
@@ -213,9 +224,9 @@ def _pairs_figshare(data: Path) -> list[Pair] | None:
 _READERS = {"isic": _pairs_isic, "lgg": _pairs_lgg, "figshare": _pairs_figshare, "folder": _pairs_folder}
 
 
-def _detect(data: Path) -> str | None:
-    """Name of the layout ``data`` looks like, or None."""
-    dirs = _images_masks_dirs(data)
+def _detect(data: Path, required: bool = True) -> str | None:
+    """Name of the layout ``data`` looks like (images alone suffice when masks are not ``required``), or None."""
+    dirs = _images_masks_dirs(data, required)
     if dirs is not None:
         stems = [p.stem for p in _images_in(dirs[0])]
         if stems and all(s.startswith("ISIC_") for s in stems):
@@ -223,12 +234,12 @@ def _detect(data: Path) -> str | None:
         if stems and all(s.startswith("TCGA_") and _LGG_STEM.match(s) for s in stems):
             return "lgg"
         return "folder"
-    if _isic_challenge_dirs(data) is not None:
+    if _isic_challenge_dirs(data, required) is not None:
         return "isic"
     if _lgg_patient_dirs(data):
         return "lgg"
     images, masks = _flat_split(data)
-    if images and masks:
+    if images and (masks or not required):
         return "isic" if all(p.stem.startswith("ISIC_") for p in images) else "folder"
     if not images and _mat_files(data):
         return "figshare"
@@ -255,28 +266,29 @@ def _check_folder(data: str | Path) -> Path:
     return data
 
 
-def _no_layout_message(data: Path) -> str:
+def _no_layout_message(data: Path, required: bool = True) -> str:
     hint = ""
-    splits = [p.name for p in sorted(data.iterdir()) if p.is_dir() and _detect(p) is not None]
+    splits = [p.name for p in sorted(data.iterdir()) if p.is_dir() and _detect(p, required) is not None]
     splits.sort(key=lambda name: name != "train")
     if splits:
         hint = f" (it has dataset subfolders {', '.join(splits)}: pass one of them, e.g. {data / splits[0]})"
     return f"{data}: unknown dataset layout{hint}; expected one of: {_LAYOUT_HELP}"
 
 
-def find_pairs(data: str | Path, layout: str = "auto") -> list[Pair]:
+def find_pairs(data: str | Path, layout: str = "auto", masks: bool = True) -> list[Pair]:
     """All image/mask pairs under ``data`` in ``layout`` (``auto|isic|lgg|figshare|folder``), sorted by path.
 
+    ``masks=False``: masks are optional (calibration images); an image without one has ``mask=None``.
     Raises :class:`~munet.errors.InputError` (one line naming the folder and the fix) for a missing or empty
-    folder, an unknown layout, or an image without a mask.
+    folder, an unknown layout, or (with ``masks``) an image without a mask.
     """
     if layout not in LAYOUTS:
         raise InputError(f"--dataset {layout!r}: unknown layout; choose one of {', '.join(LAYOUTS)}")
     data = _check_folder(data)
-    name = _detect(data) if layout == "auto" else layout
+    name = _detect(data, masks) if layout == "auto" else layout
     if name is None:
-        raise InputError(_no_layout_message(data))
-    pairs = _READERS[name](data)
+        raise InputError(_no_layout_message(data, masks))
+    pairs = _READERS[name](data, masks)
     if pairs is None:
         raise InputError(f"{data}: does not look like the {name} layout; expected {_layout_help(name)}")
     if not pairs:
@@ -289,118 +301,10 @@ def _layout_help(name: str) -> str:
     return next(part for part in _LAYOUT_HELP.split(", ") if part.startswith(name))
 
 
-# ----------------------------------------------------------------------------------------------------- reading
-def _import_h5py(path: Path):
+def import_h5py(path: Path):
+    """h5py (an optional dependency: figshare ``.mat`` files only), or a one-line error naming ``path``."""
     try:
         import h5py
     except ImportError:
         raise InputError(f"{path}: reading figshare .mat files needs h5py; install it with pip install h5py") from None
     return h5py
-
-
-def _decode(path: Path, what: str) -> np.ndarray:
-    """Decode a file with OpenCV, refusing unreadable and truncated files with a one-line error."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such {what} file; check the dataset folder")
-    data = np.fromfile(str(path), dtype=np.uint8)
-    fix = "re-export it as PNG or JPEG or remove it from the dataset"
-    if path.suffix.lower() in (".jpg", ".jpeg") and data.size and b"\xff\xd9" not in data[-256:].tobytes():
-        raise InputError(f"{path}: truncated JPEG {what} (no end-of-image marker); {fix}")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise InputError(f"{path}: cannot decode this {what} (empty, corrupt, truncated or not an image); {fix}")
-    return image
-
-
-def minmax_to_uint8(image: np.ndarray) -> np.ndarray:
-    """Scale any numeric array linearly so its minimum becomes 0 and its maximum 255 (a constant -> 0).
-
-    Used for MRI slices stored as int16 (figshare ``.mat``), whose intensities have no fixed range.
-    """
-    image = image.astype(np.float32)
-    lo, hi = float(image.min()), float(image.max())
-    if hi <= lo:
-        return np.zeros(image.shape, np.uint8)
-    return np.clip((image - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
-
-
-def load_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a figshare brain tumour ``.mat`` (v7.3/HDF5) file -> (RGB uint8 image, {0,1} uint8 mask).
-
-    MATLAB stores arrays column-major, so h5py returns them transposed; they are transposed back.
-    The int16 image is min-max scaled per image to 0..255 and replicated to three channels.
-    """
-    path = Path(path)
-    h5py = _import_h5py(path)
-    try:
-        with h5py.File(path, "r") as f:
-            if "cjdata/image" not in f or "cjdata/tumorMask" not in f:
-                raise InputError(
-                    f"{path}: no cjdata/image and cjdata/tumorMask inside; this is not a figshare brain tumour file"
-                )
-            image = np.asarray(f["cjdata/image"]).T
-            mask = np.asarray(f["cjdata/tumorMask"]).T
-    except OSError as exc:
-        raise InputError(
-            f"{path}: not a readable MATLAB v7.3 (HDF5) file ({exc.__class__.__name__}); re-save it with "
-            "save(..., '-v7.3') or remove it"
-        ) from None
-    if image.ndim != 2:
-        raise InputError(f"{path}: cjdata/image has shape {image.shape}; expected a 2-D slice")
-    gray = minmax_to_uint8(image)
-    return np.repeat(gray[:, :, None], 3, axis=2), (mask > 0).astype(np.uint8)
-
-
-def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
-    """Read one pair -> (RGB uint8 ``(H, W, 3)``, ``{0, 1}`` uint8 ``(H, W)``).
-
-    Raises :class:`~munet.errors.InputError` for unreadable/truncated files and for a mask whose size
-    differs from its image.
-    """
-    if pair.image.suffix.lower() == ".mat":
-        image, mask = load_mat(pair.image)
-    else:
-        if pair.mask is None:
-            raise InputError(f"{pair.image}: image without mask; add its mask or remove the image")
-        image = to_rgb_uint8(_decode(pair.image, "image"), str(pair.image))
-        mask = binarize_mask(_decode(pair.mask, "mask"), str(pair.mask))
-    if mask.shape[:2] != image.shape[:2]:
-        raise InputError(
-            f"{pair.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image {pair.image.name} is "
-            f"{image.shape[1]}x{image.shape[0]} (WxH); resize the mask to the image size (nearest neighbour)"
-        )
-    return image, mask
-
-
-# --------------------------------------------------------------------------------------------------- splitting
-def split_pairs(pairs: Sequence[Pair], val_fraction: float, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
-    """Split into (train, val) by group: all pairs of a group (a patient) land on the same side.
-
-    Groups are shuffled with ``seed`` and moved to validation until at least ``val_fraction`` of the pairs
-    are there; both sides are non-empty whenever there are two or more groups.
-    """
-    if not 0.0 <= val_fraction < 1.0:
-        raise InputError(f"--val-split {val_fraction}: must be in [0, 1)")
-    if val_fraction == 0.0 or not pairs:
-        return list(pairs), []
-    groups: dict[str, list[Pair]] = {}
-    for pair in pairs:
-        groups.setdefault(pair.group, []).append(pair)
-    if len(groups) < 2:
-        raise InputError(
-            f"{pairs[0].image.parent}: all {len(pairs)} pairs belong to one group ({pairs[0].group}); "
-            "a group-aware validation split needs at least two, pass --val-data instead"
-        )
-    names = sorted(groups)
-    random.Random(seed).shuffle(names)
-    target = val_fraction * len(pairs)
-    val_names: set[str] = set()
-    count = 0
-    for name in names[:-1]:  # keep at least one group for training
-        if count >= target:
-            break
-        val_names.add(name)
-        count += len(groups[name])
-    train = [p for p in pairs if p.group not in val_names]
-    val = [p for p in pairs if p.group in val_names]
-    return train, val

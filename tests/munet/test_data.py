@@ -1,4 +1,5 @@
-"""Dataset layouts, pixel formats, bad inputs (one-line InputError naming the file) and group-aware splits."""
+"""munet.data: dataset layouts (with and without masks), pixel formats, bad inputs (one-line InputError naming the
+file), group-aware splits and seeded samples."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ import cv2
 import numpy as np
 import pytest
 
-import munet.edge.imageio as imageio
+import munet.imageio as imageio
+from munet.data import (
+    Pair,
+    detect_layout,
+    find_pairs,
+    load_pair,
+    sample_folder,
+    sample_pairs,
+    split_pairs,
+    subset_folder,
+)
 from munet.errors import InputError
-from munet.train.datasets import Pair, detect_layout, find_pairs, load_pair, split_pairs
 
 RNG = np.random.default_rng(0)
 
@@ -288,6 +298,57 @@ def test_parent_of_split_folders_points_at_a_split(tmp_path):
     assert str(tmp_path / "train") in _one_line_naming(exc, str(tmp_path))
 
 
+# --------------------------------------------------------------------------------------- images without masks
+def _isic_challenge(root: Path, truth: bool = True) -> Path:
+    data, gt = root / "ISIC2018_Task1-2_Training_Input", root / "ISIC2018_Task1_Training_GroundTruth"
+    for i in range(3):
+        _write(data / f"ISIC_000000{i}.jpg", _image())
+        if truth:
+            _write(gt / f"ISIC_000000{i}_segmentation.png", _mask())
+    return root
+
+
+def _lgg_patients(root: Path) -> Path:
+    for patient in ("TCGA_CS_4941_19960909", "TCGA_DU_5849_19950405"):
+        for n in (1, 2):
+            _write(root / patient / f"{patient}_{n}.tif", _image(16, 16))
+            _write(root / patient / f"{patient}_{n}_mask.tif", _mask(16, 16))
+    return root
+
+
+def test_without_masks_the_same_layouts_give_the_same_images(tmp_path):
+    for data in (_isic_challenge(tmp_path / "isic"), _lgg_patients(tmp_path / "lgg")):
+        assert find_pairs(data, masks=False) == find_pairs(data)
+
+
+def test_without_masks_images_alone_are_a_dataset(tmp_path):
+    flat = tmp_path / "flat"
+    for stem in ("b", "a"):
+        _write(flat / f"{stem}.jpg", _image())
+    pairs = find_pairs(flat, masks=False)
+    assert [(p.image.name, p.mask, p.group) for p in pairs] == [("a.jpg", None, "a"), ("b.jpg", None, "b")]
+    with pytest.raises(InputError, match="unknown dataset layout"):
+        find_pairs(flat)  # with masks required a folder of images alone is no dataset
+    _write(tmp_path / "split" / "images" / "c.png", _image())
+    assert [p.mask for p in find_pairs(tmp_path / "split", masks=False)] == [None]
+    test_set = _isic_challenge(tmp_path / "isic_test", truth=False)  # the challenge's test images: no ground truth
+    assert [p.image.name for p in find_pairs(test_set, masks=False)] == [f"ISIC_000000{i}.jpg" for i in range(3)]
+
+
+def test_without_masks_a_flat_folder_keeps_its_masks_apart(tmp_path):
+    _write(tmp_path / "x.jpg", _image())
+    _write(tmp_path / "x_mask.png", _mask())
+    _write(tmp_path / "y.jpg", _image())
+    pairs = find_pairs(tmp_path, masks=False)
+    assert [(p.image.name, p.mask.name if p.mask else None) for p in pairs] == [
+        ("x.jpg", "x_mask.png"),
+        ("y.jpg", None),
+    ]
+    with pytest.raises(InputError) as exc:
+        find_pairs(tmp_path)
+    assert "image without mask" in _one_line_naming(exc, "y.jpg")
+
+
 # ------------------------------------------------------------------------------------------------- splits
 def test_split_is_group_aware_deterministic_and_sized():
     pairs = [Pair(Path(f"p{g}_{i}.png"), Path(f"m{g}_{i}.png"), f"p{g}") for g in range(10) for i in range(g % 3 + 1)]
@@ -328,3 +389,23 @@ def test_shared_brain_mri_patient_split(shared_dir):
     train, val = split_pairs(pairs, 0.2, seed=0)
     assert train and val
     assert {p.group for p in train}.isdisjoint({p.group for p in val})
+
+
+def test_seeded_sample_and_sample_folder(tmp_path):
+    data = tmp_path / "data"
+    for i in range(5):
+        _write(data / "images" / f"s{i}.jpg", _image())
+        _write(data / "masks" / f"s{i}.png", _mask())
+    pairs = find_pairs(data)
+    chosen = sample_pairs(pairs, 2, seed=5)
+    assert len(chosen) == 2 and chosen == sample_pairs(pairs, 2, seed=5) != sample_pairs(pairs, 2, seed=6)
+    assert chosen == sorted(chosen, key=lambda p: str(p.image)) and sample_pairs(pairs, None, 5) == pairs
+    dest, linked = subset_folder(pairs, 2, 5, tmp_path / "sub")
+    assert linked == chosen and [p.image.name for p in find_pairs(dest, "folder")] == [p.image.name for p in chosen]
+    a = sample_folder(data, 2, tmp_path / "a")
+    b = sample_folder(data, 2, tmp_path / "b")
+    assert sorted(p.name for p in (a / "images").iterdir()) == sorted(p.name for p in (b / "images").iterdir())
+    assert len(list((a / "masks").iterdir())) == 2
+    assert sample_folder(data, None, tmp_path / "c") == data and sample_folder(data, 99, tmp_path / "d") == data
+    with pytest.raises(InputError, match="separate image and mask"):
+        subset_folder([Pair(data / "images" / "s0.jpg", None, "s0")], 1, 0, tmp_path / "e")

@@ -1,4 +1,5 @@
-"""Reading images and masks of every bit depth / channel count, and the errors for bad files."""
+"""munet.imageio (core, TF-free): reading images and masks of every bit depth / channel count, the errors for bad
+files, and atomic writes (munet.atomic)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from munet.edge import imageio
-from munet.edge.imageio import list_images, load_image, load_mask, write_png_atomic
+from munet import imageio
 from munet.errors import InputError
+from munet.imageio import list_images, load_image, load_mask, write_png_atomic
 
 
 def _write(path, array):
@@ -91,7 +92,7 @@ def test_write_png_atomic_leaves_no_temp_files(tmp_path):
 def test_atomic_writes_use_normal_permissions(tmp_path):
     import os
 
-    from munet.edge.atomic import write_text_atomic
+    from munet.atomic import write_text_atomic
 
     old = os.umask(0o022)
     try:
@@ -99,3 +100,11 @@ def test_atomic_writes_use_normal_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_edge_keeps_the_readers_under_their_old_names():
+    from munet.edge import atomic as edge_atomic
+    from munet.edge import imageio as edge_imageio
+
+    assert edge_imageio.load_image is imageio.load_image and edge_imageio.list_images is imageio.list_images
+    assert edge_atomic.write_text_atomic.__module__ == "munet.atomic"
