@@ -4,54 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from munet.convert.representative import calibration_arrays, find_samples, load_inputs
 from munet.data import find_pairs
 from munet.errors import InputError
+from tests.munet.test_data import _image, _isic_challenge, _lgg_patients, _mask, _write, _write_mat
 
-RNG = np.random.default_rng(7)
 SIZE = (32, 32)
-
-
-def _write(path: Path, array: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), array)
-    return path
-
-
-def _image(h: int = 24, w: int = 32) -> np.ndarray:
-    return RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def _mask(h: int = 24, w: int = 32) -> np.ndarray:
-    mask = np.zeros((h, w), np.uint8)
-    mask[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 255
-    return mask
-
-
-def _isic_challenge(root: Path, n: int = 6) -> Path:
-    """The ISIC 2018 download as unpacked: separate ``..._Input`` and ``..._GroundTruth`` folders."""
-    for i in range(n):
-        _write(root / "ISIC2018_Task1-2_Training_Input" / f"ISIC_00000{i:02d}.jpg", _image())
-        _write(root / "ISIC2018_Task1_Training_GroundTruth" / f"ISIC_00000{i:02d}_segmentation.png", _mask())
-    return root
-
-
-def _lgg_patients(root: Path) -> Path:
-    """The LGG "kaggle_3m" download: one folder per patient, ``<patient>_<n>.tif`` + ``<patient>_<n>_mask.tif``."""
-    for patient in ("TCGA_CS_4941_19960909", "TCGA_DU_5849_19950405"):
-        for n in (1, 2, 3):
-            _write(root / "kaggle_3m" / patient / f"{patient}_{n}.tif", _image(16, 16))
-            _write(root / "kaggle_3m" / patient / f"{patient}_{n}_mask.tif", _mask(16, 16))
-    return root
 
 
 @pytest.mark.parametrize("layout", ["isic", "lgg"])
 def test_calib_data_accepts_the_layouts_that_data_accepts(tmp_path: Path, layout: str) -> None:
-    data = _isic_challenge(tmp_path) if layout == "isic" else _lgg_patients(tmp_path)
+    data = _isic_challenge(tmp_path, n=6) if layout == "isic" else _lgg_patients(tmp_path, slices=3)
     samples = find_samples(data)
     assert samples == find_pairs(data) and len(samples) == 6  # the images of --data, each with its mask
     x, held = calibration_arrays(data, SIZE, count=100)
@@ -62,10 +28,8 @@ def test_calib_data_accepts_the_layouts_that_data_accepts(tmp_path: Path, layout
 
 
 def test_calib_data_accepts_figshare_mat_files(tmp_path: Path) -> None:
-    from tests.munet.test_data import _write_mat
-
     for i in range(3):
-        _write_mat(tmp_path / f"{i + 1}.mat", RNG.integers(0, 900, (20, 24)).astype(np.int16), _mask(20, 24) > 0)
+        _write_mat(tmp_path / f"{i + 1}.mat", _image(20, 24)[:, :, 0].astype(np.int16) * 3, _mask(20, 24) > 0)
     samples = find_samples(tmp_path)
     assert [s.image.name for s in samples] == ["1.mat", "2.mat", "3.mat"]
     x, truth, _ = load_inputs(samples, SIZE, "validation", with_masks=True)

@@ -299,18 +299,20 @@ def test_parent_of_split_folders_points_at_a_split(tmp_path):
 
 
 # --------------------------------------------------------------------------------------- images without masks
-def _isic_challenge(root: Path, truth: bool = True) -> Path:
+def _isic_challenge(root: Path, n: int = 3, truth: bool = True) -> Path:
+    """The ISIC 2018 download as unpacked: separate ``..._Input`` and ``..._GroundTruth`` folders."""
     data, gt = root / "ISIC2018_Task1-2_Training_Input", root / "ISIC2018_Task1_Training_GroundTruth"
-    for i in range(3):
+    for i in range(n):
         _write(data / f"ISIC_000000{i}.jpg", _image())
         if truth:
             _write(gt / f"ISIC_000000{i}_segmentation.png", _mask())
     return root
 
 
-def _lgg_patients(root: Path) -> Path:
+def _lgg_patients(root: Path, slices: int = 2) -> Path:
+    """The LGG "kaggle_3m" download: one folder per patient, ``<patient>_<n>.tif`` + ``<patient>_<n>_mask.tif``."""
     for patient in ("TCGA_CS_4941_19960909", "TCGA_DU_5849_19950405"):
-        for n in (1, 2):
+        for n in range(1, slices + 1):
             _write(root / patient / f"{patient}_{n}.tif", _image(16, 16))
             _write(root / patient / f"{patient}_{n}_mask.tif", _mask(16, 16))
     return root
