@@ -303,17 +303,21 @@ def run_cv(
                 continue
             echo(f"[{point.name}/fold{k}] {len(folds[k])} held-out images")
             rows[(point.name, k)] = run_fold(cfg, point, k, folds, groups, runs_dir, reuse, threads, echo)
-            write_results(cfg, out, rows)
-    return write_results(cfg, out, rows)
+            write_results(cfg, out, rows, len(folds))
+    return write_results(cfg, out, rows, len(folds))
 
 
-def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
+def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], dict[str, Any]], k: int) -> dict[str, Any]:
     """``out/cv.json`` (config, summary, fold rows, provenance) and its Markdown ``out/README.md``."""
     from munet.benchmarks.report import provenance, write_json, write_markdown
 
     result = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "points"}
-        | {"data": [str(d) for d in cfg.data], "points": {p.name: overrides_key(p.overrides) for p in cfg.points}},
+        | {
+            "data": [str(d) for d in cfg.data],
+            "k": k,
+            "points": {p.name: overrides_key(p.overrides) for p in cfg.points},
+        },
         "summary": summarise(cfg, rows),
         "rows": [rows[k] for k in sorted(rows)],
         "provenance": provenance(),
@@ -348,7 +352,7 @@ def cv_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"# Cross-validation: {cfg['name']}",
         "",
-        f"{len({r['fold'] for r in result['rows']})}-fold CV on {', '.join(cfg['data'])} (folds: `{cfg['folds']}`). "
+        f"{cfg['k']}-fold CV on {', '.join(cfg['data'])} (folds: `{cfg['folds']}`). "
         "Each fold's model is trained on the other folds, its last epoch converted to int8 as the bundled models "
         f"are (float-kept: {', '.join(cfg['keep_float']) or 'none'}; post-processing calibrated on the fold's "
         f"training images: {'yes' if cfg['calibrate_postproc'] else 'no'}) and scored at the original image size. "
@@ -356,7 +360,7 @@ def cv_markdown(result: dict[str, Any]) -> str:
         "(a gain needs more than 2 SE).",
         "",
     ]
-    header = ["point", "folds", *metrics, f"Δ {head} (pts)", "train (CPU-min)", "int8 MB"]
+    header = ["point", "folds done", *metrics, f"Δ {head} (pts)", "train (CPU-min)", "int8 MB"]
     table = []
     for s in result["summary"]:
         table.append(
