@@ -101,12 +101,14 @@ def test_tflite_masks_are_scored_with_the_metadata_min_area(
     tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
 ) -> None:
     """A model whose metadata says min_area 0.9 is scored on the masks the edge gives: all empty here."""
+    from munet.edge.integrity import stamp_digest
     from munet.edge.runtime import Segmenter
 
     data = tiny_tflites["int8"].read_bytes()
     assert data.count(b'"min_area": 0.0') == 1
     model = tmp_path / "calibrated.tflite"
-    model.write_bytes(data.replace(b'"min_area": 0.0', b'"min_area": 0.9'))  # same length: still a valid file
+    # Same length: still a valid file; re-stamped, else the content digest refuses the edited copy.
+    model.write_bytes(stamp_digest(data.replace(b'"min_area": 0.0', b'"min_area": 0.9')))
     samples = load_samples(tiny_pairs)
     res = evaluate_accuracy(None, [tiny_tflites["int8"], model], samples, worst=1, threads=1)
     plain, calibrated = res["models"]["tiny_int8"], res["models"]["calibrated"]

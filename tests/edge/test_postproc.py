@@ -134,12 +134,15 @@ def test_calibration_refuses_bad_candidates_and_mismatched_lists():
 def with_min_area(model: Path, value: str, out: Path) -> Path:
     """A copy of ``model`` whose embedded metadata says ``min_area: value`` (same length as ``0.0``), no TensorFlow.
 
-    The JSON sits in a flatbuffer buffer, so an equal-length edit keeps the file valid.
+    The JSON sits in a flatbuffer buffer, so an equal-length edit keeps the file valid; the content digest is stamped
+    again (as munet-convert would), else the edited file is refused as changed since conversion.
     """
+    from munet.edge.integrity import stamp_digest
+
     data = model.read_bytes()
     key = b'"min_area": 0.0'
     assert data.count(key) == 1 and len(value) == 3, "the model must carry min_area 0.0 in its embedded metadata"
-    out.write_bytes(data.replace(key, b'"min_area": ' + value.encode()))
+    out.write_bytes(stamp_digest(data.replace(key, b'"min_area": ' + value.encode())))
     return out
 
 

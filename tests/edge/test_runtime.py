@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from munet.edge.imageio import list_images, load_image
+from munet.edge.integrity import stamp_digest
 from munet.edge.preprocess import preprocess
 from munet.edge.runtime import Segmenter, load_backend
 from munet.errors import InputError, ModelError
@@ -138,6 +139,7 @@ import sys
 from munet.edge.runner import run
 from munet.edge.runtime import Segmenter
 from munet.edge.imageio import list_images, load_image
+from munet.edge.integrity import stamp_digest
 seg = Segmenter({str(tiny_int8)!r})
 seg.segment(load_image(list_images({str(edge_images)!r})[0]))
 s = run({str(tiny_int8)!r}, {str(edge_images)!r}, out={str(tmp_path / "out")!r}, preview_port=0)
@@ -176,8 +178,9 @@ def test_threshold_outside_0_1_in_embedded_metadata_is_refused(tmp_path, tiny_fl
     assert data.count(b'"threshold": 0.5') == 1
     for bad in (b"1.5", b"0.0", b'"x"'):
         model = tmp_path / "t.tflite"
-        model.write_bytes(data.replace(b'"threshold": 0.5', b'"threshold": ' + bad))
-        with pytest.raises(ModelError, match="threshold") as err:
+        # Re-stamped: an edit of the metadata alone would be refused by the content digest first.
+        model.write_bytes(stamp_digest(data.replace(b'"threshold": 0.5', b'"threshold": ' + bad)))
+        with pytest.raises(ModelError, match=r"\(embedded metadata\): threshold") as err:
             Segmenter(model, threads=1)
         assert str(model) in str(err.value) and "\n" not in str(err.value)
 
