@@ -187,3 +187,32 @@ def test_digest_covers_everything_but_its_own_value() -> None:
     assert compute_digest(data, span) != compute_digest(other, span)
     stamped = data[: span[0]] + b"f" * 64 + data[span[1] :]
     assert compute_digest(stamped, span) == compute_digest(data, span)  # the value itself is left out
+
+
+def test_munet_run_warns_once_for_a_model_without_digest(tiny_int8: Path, tmp_path: Path) -> None:
+    """The command line as a user sees it: one ``WARNING:`` line on stderr, masks written, exit 0; none with
+    ``--no-verify``."""
+    import subprocess
+    import sys
+
+    import cv2
+
+    foreign = tmp_path / "foreign.tflite"
+    foreign.write_bytes(tiny_int8.read_bytes().replace(METADATA_NAME.encode(), b"other_metadata"))
+    image = tmp_path / "frame.png"
+    cv2.imwrite(str(image), np.full((48, 64, 3), 90, np.uint8))
+    base = [sys.executable, "-m", "munet.edge.cli", str(foreign), str(image), "--threads", "1", "--quiet"]
+    for extra, warned in (([], True), (["--no-verify"], False)):
+        out = tmp_path / f"out{len(extra)}"
+        res = subprocess.run([*base, "--out", str(out), *extra], capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr[-2000:]
+        lines = [ln for ln in res.stderr.splitlines() if "digest" in ln]
+        assert lines == (
+            [
+                f"WARNING: {foreign}: no content digest in the model (converted before digests, or not by "
+                "munet-convert): corruption cannot be detected; re-convert with munet-convert to add one"
+            ]
+            if warned
+            else []
+        ), res.stderr
+        assert (out / "frame_segmentation.png").is_file()
