@@ -124,7 +124,7 @@ def latency(
 
     images = None
     if data is not None:
-        from munet.edge.imageio import list_images
+        from munet.imageio import list_images
 
         folder = data / "images" if (data / "images").is_dir() else data
         images = [str(p) for p in list_images(folder)[:8]]

@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
-    from munet.edge.atomic import write_text_atomic
+    from munet.atomic import write_text_atomic
     from munet.edge.preprocess import parse_size
 
     data = args.data

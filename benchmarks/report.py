@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.edge.atomic import atomic_path, write_text_atomic
+from munet.atomic import atomic_path, write_text_atomic
 
 #: Distributions whose versions are recorded with every result (``None`` when not installed).
 VERSIONED = (
@@ -204,7 +204,7 @@ def overlay_grid(
     """
     import cv2
 
-    from munet.edge.imageio import write_png_atomic
+    from munet.imageio import write_png_atomic
 
     if not rows:
         raise ValueError("overlay_grid needs at least one row")

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(res, indent=2)
     print(text)
     if args.json:
-        from munet.edge.atomic import write_text_atomic
+        from munet.atomic import write_text_atomic
 
         write_text_atomic(args.json, text + "\n")
     ok = res["rss_growth_mb"] < args.max_growth_mb and res["py_growth_mb"] < args.max_py_growth_mb

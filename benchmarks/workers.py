@@ -31,7 +31,7 @@ Call = Callable[[np.ndarray], dict[str, float]]  # frame -> {pre_ms, infer_ms, p
 def frames_for(images: Sequence[str] | None, size: tuple[int, int], count: int = 4) -> list[np.ndarray]:
     """RGB uint8 frames: the given image files (first ``count``) or deterministic noise frames of ``size``."""
     if images:
-        from munet.edge.imageio import load_image
+        from munet.imageio import load_image
 
         return [load_image(p) for p in list(images)[:count]]
     rng = np.random.default_rng(0)

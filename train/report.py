@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from munet.edge.atomic import atomic_path, write_text_atomic
+from munet.atomic import atomic_path, write_text_atomic
 
 
 def plot_curves(history: list[dict[str, float]], path: Path) -> Path:

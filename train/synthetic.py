@@ -22,8 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from munet.edge.atomic import write_text_atomic
-from munet.edge.imageio import write_png_atomic
+from munet.atomic import write_text_atomic
+from munet.imageio import write_png_atomic
 
 #: Bumped whenever the drawing changes, so cached folders are regenerated.
 GENERATOR_VERSION = 1

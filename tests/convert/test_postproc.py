@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from munet.convert.cli import main
-from munet.edge.imageio import load_image, load_mask
 from munet.edge.metadata import read_model_info
 from munet.edge.postproc import MIN_AREA_CANDIDATES, calibrate_min_area
 from munet.edge.runtime import Segmenter
+from munet.imageio import load_image, load_mask
 
 pytest.importorskip("ai_edge_litert")
 

@@ -157,7 +157,7 @@ def test_kill_after_the_commit_is_finished_on_resume(tmp_path: Path, monkeypatch
 
 
 def test_stale_temporary_files_are_removed(tmp_path: Path) -> None:
-    from munet.edge.atomic import atomic_path
+    from munet.atomic import atomic_path
     from munet.train.callbacks import recover_checkpoints
 
     (tmp_path / "state").mkdir()
