@@ -34,7 +34,7 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option(
     "--list-models",
     is_flag=True,
@@ -72,10 +72,18 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     help="Serve a live MJPEG preview on this port (0: any free port).",
 )
 @click.option(
+    "--web",
+    "web_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Instead of a SOURCE: serve a page on this port that runs MODEL in the browser (MediaPipe Tasks; "
+    "camera or photo; needs `make web` and a MediaPipe model: munet-convert --mediapipe).",
+)
+@click.option(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Preview address; 0.0.0.0 opens it to the LAN (no authentication).",
+    help="Preview / --web address; 0.0.0.0 opens it to the LAN (no authentication).",
 )
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames.")
 @click.option("--keep-largest", is_flag=True, help="Keep only the largest lesion component.")
@@ -130,12 +138,13 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
 @cli_errors
 def main(
     model: str,
-    source: str,
+    source: str | None,
     out: str | None,
     threads: int | None,
     backend: str,
     show: bool,
     preview_port: int | None,
+    web_port: int | None,
     host: str,
     max_frames: int | None,
     keep_largest: bool,
@@ -156,7 +165,8 @@ def main(
     MODEL: a .tflite file or the name of a bundled model (skin, brain: see --list-models); a file wins.
 
     SOURCE: an image, a folder, a glob ('imgs/*.jpg'), a video file, a camera index (0 = /dev/video0),
-    a stream URL (rtsp://, http://...) or picamera2[:N] (Raspberry Pi camera).
+    a stream URL (rtsp://, http://...) or picamera2[:N] (Raspberry Pi camera). With --web PORT, no SOURCE:
+    the page at http://HOST:PORT/ runs MODEL in the browser on the camera or a photo (see the README).
     Per input: <stem>_segmentation.png (0/255, original size), <stem>_overlay.png, a summary row;
     with --tta also <stem>_uncertainty.png and an uncertainty score (the frame rate drops by the pass count).
     Inputs sharing a stem (scan.jpg, scan.png) get unique names: scan, then scan.png, then scan-2, ...
@@ -166,6 +176,13 @@ def main(
     130 Ctrl-C (the summary is still written).
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    if web_port is not None:
+        if source is not None:
+            raise click.UsageError("--web serves a page whose camera or photo is the input: drop SOURCE")
+        _serve_web(model, web_port, host)
+        return
+    if source is None:
+        raise click.UsageError("Missing argument 'SOURCE' (or --web PORT to run MODEL in a browser).")
     if show and preview_port is not None:
         raise click.UsageError("use either --show or --preview PORT")
     kind = classify(source)
@@ -217,6 +234,19 @@ def main(
         problem = f"{summary.skipped} input(s) skipped" if summary.skipped else f"{summary.source}: {summary.ended}"
         click.echo(f"finished with problems ({problem}): exit status 3", err=True)
         sys.exit(3)  # a batch script must not mistake a partial run for a complete one
+
+
+def _serve_web(model: str, port: int, host: str) -> None:
+    """``--web PORT``: serve the in-browser page until Ctrl-C (exit 0)."""
+    from munet.edge.browser import serve
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        serve(model, port, host, stop, echo=lambda line: click.echo(line, err=line.startswith("note:")))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    click.echo("stopped")
 
 
 def _run_or_report(stop: threading.Event, *args: Any, **kwargs: Any) -> Any:
