@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from munet.edge.bundled import resolve_model
+from munet.edge.integrity import verify_model
 from munet.edge.metadata import metadata_spans, model_info_from_bytes, sidecar_path
 from munet.errors import InputError, ModelError, MunetError
 
@@ -87,6 +88,8 @@ def model_settings(path: Path, name: str) -> dict[str, object]:
             f"{path}: no MediaPipe metadata, so MediaPipe's ImageSegmenter cannot load it; add it with `{fix}` "
             "(uint8 input) and serve the *_mediapipe.tflite file"
         )
+    # MediaPipe does not check munet's content digest: a changed or truncated copy is refused here, as munet-run does
+    verify_model(data, str(path))
     return {
         "name": name,
         "file": path.name,

@@ -120,7 +120,13 @@ function onFrame() {
   if (!stream) return;
   if (video.readyState >= 2 && video.videoWidth) {
     let seg = null;
-    segmenter.segmentForVideo(video, performance.now(), (result) => { seg = maskOf(result); });
+    try {
+      segmenter.segmentForVideo(video, performance.now(), (result) => { seg = maskOf(result); });
+    } catch (err) {
+      stopCamera();
+      setState("error", `camera frame: ${err.message || err}`);
+      return;
+    }
     draw(video, seg);
     last = { ...seg, name: `camera_${Date.now()}` };
     frames++;

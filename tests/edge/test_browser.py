@@ -87,6 +87,11 @@ def test_web_refuses_a_model_mediapipe_cannot_load(tiny_int8, tmp_path):
     float_model.write_bytes(resolve_model("skin").read_bytes().replace(b"TFLITE_METADATA", b"TFLITE_METADATX"))
     with pytest.raises(ModelError, match=r"plain.tflite: no MediaPipe metadata.*--mediapipe"):
         web.model_settings(float_model, "plain")
+    data = bytearray(resolve_model("skin").read_bytes())
+    data[len(data) // 3] ^= 0xFF  # a flipped weight byte: MediaPipe would run it; the server refuses it
+    (tmp_path / "flipped.tflite").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"flipped.tflite: model file changed since conversion"):
+        web.model_settings(tmp_path / "flipped.tflite", "flipped")
 
 
 @needs_vendor
