@@ -106,6 +106,7 @@ cp "$REPO/tests/conftest.py" "$REPO/tests/tf_block.py" "$WORK/repo/tests/"
 cp -r "$REPO/tests/edge" "$WORK/repo/tests/edge"
 cp "$REPO/tests/munet/test_imageio.py" "$WORK/repo/tests/munet/"  # the edge's image reader, now in the core
 find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
+rm -rf "$WORK/pkg/munet/edge/web/node_modules"  # npm's copy (make web); the server reads edge/web/vendor/
 
 # 6. Host (x86) side: a tiny int8 model and its reference outputs on a couple of frames, and the edge suite's models.
 log "host: tiny int8 model, x86 reference outputs and the edge suite's models ($HOST_PY)"

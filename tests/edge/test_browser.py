@@ -221,6 +221,7 @@ def assert_overlay_on_screen(shot: np.ndarray) -> None:
     assert shot.std() > 20 and tinted > 500 and outline > 50, (shot.std(), tinted, outline)
 
 
+@pytest.mark.shared
 def test_photo_in_the_browser_gives_munet_runs_mask(served_skin, chromium, isic_dir, tmp_path):
     tab, downloads = chromium
     images = sorted((isic_dir / "val" / "images").glob("*.jpg"))[:3]
@@ -258,6 +259,7 @@ def test_photo_in_the_browser_gives_munet_runs_mask(served_skin, chromium, isic_
     print(f"page vs munet-run mask Dice: {scores}")
 
 
+@pytest.mark.shared
 def test_camera_in_the_browser_draws_the_overlay_and_area(served_skin, chromium, camera_frames):
     tab, _ = chromium
     open_page(tab, served_skin)
