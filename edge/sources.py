@@ -209,7 +209,10 @@ def _walk_parts(f: Any, size: int, little_endian: bool) -> str | None:
 
 def truncation_note(path: Path, read: int, announced: int) -> str | None:
     """The ``ended`` reason of a video that yielded ``read`` frames of the ``announced`` (container) count, when the
-    file ended early: fewer frames than announced, or a container whose last part runs past the end of the file."""
+    file ended early: fewer frames than announced, or, where the container announces no count, a container part
+    running past the end of the file. Every announced frame read: complete, whatever a lost index says."""
+    if 0 < announced <= read:
+        return None
     cut = container_cut_short(path)
     if announced > read:
         return (
