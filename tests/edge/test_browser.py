@@ -83,10 +83,10 @@ def test_web_without_the_vendored_runtime_says_make_web(tmp_path, monkeypatch):
 def test_web_refuses_a_model_mediapipe_cannot_load(tiny_int8, tmp_path):
     with pytest.raises(ModelError, match=r"int8 input, which MediaPipe's ImageSegmenter refuses.*--io uint8"):
         web.model_settings(tiny_int8, "tiny")  # the suite's tiny model has int8 I/O
-    float_model = tmp_path / "plain.tflite"  # the skin file without its MediaPipe metadata entry's name
-    float_model.write_bytes(resolve_model("skin").read_bytes().replace(b"TFLITE_METADATA", b"TFLITE_METADATX"))
+    plain = tmp_path / "plain.tflite"  # the skin file with its MediaPipe metadata entry renamed away
+    plain.write_bytes(resolve_model("skin").read_bytes().replace(b"TFLITE_METADATA", b"TFLITE_METADATX"))
     with pytest.raises(ModelError, match=r"plain.tflite: no MediaPipe metadata.*--mediapipe"):
-        web.model_settings(float_model, "plain")
+        web.model_settings(plain, "plain")
     data = bytearray(resolve_model("skin").read_bytes())
     data[len(data) // 3] ^= 0xFF  # a flipped weight byte: MediaPipe would run it; the server refuses it
     (tmp_path / "flipped.tflite").write_bytes(bytes(data))
@@ -222,7 +222,7 @@ def assert_overlay_on_screen(shot: np.ndarray) -> None:
 
 
 @pytest.mark.shared
-def test_photo_in_the_browser_gives_munet_runs_mask(served_skin, chromium, isic_dir, tmp_path):
+def test_photo_in_the_browser_gives_munet_runs_mask(chromium, served_skin, isic_dir, tmp_path):
     tab, downloads = chromium
     images = sorted((isic_dir / "val" / "images").glob("*.jpg"))[:3]
     for image in images:
@@ -260,7 +260,7 @@ def test_photo_in_the_browser_gives_munet_runs_mask(served_skin, chromium, isic_
 
 
 @pytest.mark.shared
-def test_camera_in_the_browser_draws_the_overlay_and_area(served_skin, chromium, camera_frames):
+def test_camera_in_the_browser_draws_the_overlay_and_area(chromium, served_skin, camera_frames):
     tab, _ = chromium
     open_page(tab, served_skin)
     seg = Segmenter("skin", threads=1)
