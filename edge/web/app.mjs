@@ -192,7 +192,7 @@ function saveMask() {
   }, "image/png");
 }
 
-async function main() {
+async function load() {
   try {
     info = await (await fetch("model.json")).json();
     $("model").textContent = info.name;
@@ -209,10 +209,20 @@ async function main() {
     throw err;
   }
   $("camera").disabled = false;
-  $("camera").onclick = () => (stream ? stopCamera() : startCamera());
-  $("photo").onchange = (e) => e.target.files[0] && onPhoto(e.target.files[0]).catch((err) => setState("error", `${err}`));
-  $("save").onclick = saveMask;
   setState("ready", `${info.name}: ready (threshold ${info.threshold}); start the camera or choose a photo`);
 }
 
-main();
+const loaded = load();
+$("camera").onclick = () => (stream ? stopCamera() : startCamera());
+$("save").onclick = saveMask;
+$("photo").onchange = async (event) => {
+  const file = event.target.files[0];
+  event.target.value = ""; // choosing the same photo again segments it again
+  if (!file) return;
+  try {
+    await loaded; // a photo chosen while the model loads waits for it
+    await onPhoto(file);
+  } catch (err) {
+    setState("error", `${file.name}: ${err.message || err}`);
+  }
+};
