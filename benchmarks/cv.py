@@ -52,29 +52,28 @@ RESULTS_NAME = "cv.json"
 
 # ------------------------------------------------------------------------------------------------------- scoring
 def fold_scores(
-    masks: Sequence[np.ndarray], truths: Sequence[np.ndarray], names: Sequence[str], groups: Sequence[str]
+    masks: Sequence[Any], truths: Sequence[np.ndarray], names: Sequence[str], groups: Sequence[str]
 ) -> dict[str, Any]:
-    """A fold's scores: per-image Dice, Jaccard and ISIC thresholded Jaccard; on grouped data (several images per
-    group: brain MRI) also the mean per-patient volume Dice (each patient's slices pooled), Dice on the images with
-    a lesion and the share of lesion-free images given any lesion pixel."""
-    from munet.benchmarks.accuracy import lesion_split, patient_dice
-    from munet.edge.metrics import score
+    """A fold's scores (masks or :class:`munet.edge.evaluate.Prediction` s, through the one evaluator): per-image
+    Dice, Jaccard and ISIC thresholded Jaccard; on grouped data (several images per group: brain MRI) also the mean
+    per-patient volume Dice (each patient's slices pooled), Dice on the images with a lesion and the share of
+    lesion-free images given any lesion pixel."""
+    from munet.edge.evaluate import evaluate
 
-    s = score(masks, truths, names)["per-image"]
+    ev = evaluate(masks, truths, names, groups)
+    s = ev.per_image
     out: dict[str, Any] = {
         "images": len(masks),
         "dice": s["dice"],
         "jaccard": s["iou"],
         "isic_jaccard": s["isic_jaccard"],
     }
-    patients = patient_dice(masks, truths, groups)
-    if patients["patient_dice"] is not None:
-        split = lesion_split(masks, truths)
+    if ev.grouped:
         out |= {
-            "patients": patients["patients"],
-            "patient_dice": patients["patient_dice"],
-            "lesion_dice": split["dice_lesion_images"],
-            "false_positive_share": split["false_positive_share"],
+            "patients": ev.patients["patients"],
+            "patient_dice": ev.patients["patient_dice"],
+            "lesion_dice": ev.split["dice_lesion_images"],
+            "false_positive_share": ev.split["false_positive_share"],
         }
     return out
 
@@ -187,9 +186,11 @@ def run_fold(
 ) -> dict[str, Any]:
     """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
     from munet.benchmarks.accuracy import load_samples
-    from munet.benchmarks.experiment import Setup, ensure_trained, predict_masks, reused_row
+    from munet.benchmarks.experiment import Setup, ensure_trained, reused_row
     from munet.benchmarks.report import write_json
     from munet.convert.api import convert_all
+    from munet.convert.options import ConvertOptions
+    from munet.edge.evaluate import SegmenterPredictor, run_predictor
 
     train_dir, val_dir = _fold_dirs(folds, k, runs_dir / "_data" / f"fold{k}")
     setup = Setup(train_dir, val_dir, runs_dir / point.name, layout="auto", threads=threads, reuse=reuse)
@@ -202,19 +203,18 @@ def run_fold(
     if not last.is_file():
         raise InputError(f"{run_dir}: training left no last.keras (interrupted before its first epoch?)")
     model = run_dir / "model_int8.tflite"
-    convert_all(
-        last,
-        ["int8"],
+    options = ConvertOptions(
+        formats=("int8",),
         out=model,
         calib_data=train_dir,
         calib_count=cfg.calib_count,
-        keep_float=cfg.keep_float or None,
+        keep_float=tuple(cfg.keep_float or ()),
         gate=False,
         calibrate_postproc=cfg.calibrate_postproc,
-        echo=lambda _m: None,
     )
+    convert_all(last, options, echo=lambda _m: None)
     samples = load_samples(val_dir)
-    masks = predict_masks(model, samples, threads)
+    preds = run_predictor(SegmenterPredictor(model, threads=threads), [s.image for s in samples])
     row = {
         "point": point.name,
         "fold": k,
@@ -224,7 +224,7 @@ def run_fold(
         "size_bytes": model.stat().st_size,
         "val_curve": _val_curve(run_dir),
         "scores": fold_scores(
-            masks, [s.truth for s in samples], [s.name for s in samples], [groups[s.name] for s in samples]
+            preds, [s.truth for s in samples], [s.name for s in samples], [groups[s.name] for s in samples]
         ),
     }
     write_json(run_dir / "row.json", row)

@@ -1,7 +1,10 @@
-"""Typed Python API behind ``munet-convert``: Keras -> TFLite in four modes, with metadata.
+"""Typed Python API behind ``munet-convert``: Keras -> TFLite in four modes (plus ONNX, MediaPipe), with metadata.
 
->>> from munet.convert.api import convert
+>>> from munet.convert.api import ConvertOptions, convert, convert_all
 >>> convert("runs/isic", "munet_int8.tflite", mode="int8", calib_data="data/isic/train")
+>>> convert_all("runs/isic", ConvertOptions(formats=("int8", "float32", "onnx"), out="models/"))
+
+The formats and their options live in :mod:`munet.convert.options` (one table, :data:`~munet.convert.options.FORMATS`).
 
 The Keras model is loaded and its inference function traced once per :class:`Converter`; each mode
 is then one ``TFLiteConverter.from_concrete_functions`` call. Every file is written atomically (temporary
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from munet.convert import export
+from munet.convert.options import FORMATS, IO_TYPES, MODES, ConvertOptions, Format
 from munet.convert.representative import (
     InputStats,
     Sample,
@@ -26,21 +30,19 @@ from munet.convert.representative import (
     check_calibration_range,
     representative_dataset,
 )
-from munet.edge.metadata import ModelInfo
+from munet.edge.metadata import ModelInfo, read_model_info
 from munet.errors import InputError
 from munet.progress import Stages
 
 log = logging.getLogger(__name__)
 
-MODES = export.MODES
-IO_TYPES = export.IO_TYPES
-#: Suffix of each mode's file when several modes are written at once.
-MODE_SUFFIX = {"float32": "float32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
+#: Suffix of each mode's file when several modes are written at once (from the formats table).
+MODE_SUFFIX = {f.name: f.suffix for f in FORMATS if f.tflite}
 
 
 @dataclass
 class Conversion:
-    """One converted file and what is known about it."""
+    """One converted file and what is known about it (``mode``: its format; ``source``: a derived file's mode)."""
 
     mode: str
     path: Path
@@ -50,6 +52,7 @@ class Conversion:
     ops_report: Any = None
     gate: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
 
 
 class Converter:
@@ -262,91 +265,83 @@ def validation_set(conv: Converter, val_data: str | Path | None, max_images: int
 
 def convert_all(
     model: str | Path,
-    modes: list[str],
-    out: str | Path | None = None,
-    calib_data: str | Path | None = None,
-    calib_count: int = 200,
-    io: str = "int8",
-    val_data: str | Path | None = None,
-    max_dice_drop: float = 1.0,
-    keep_float: list[str] | None = None,
-    auto_keep_float: bool = False,
-    gate: bool = True,
+    options: ConvertOptions | None = None,
     *,
     calib_arrays: np.ndarray | None = None,
     echo: Callable[[str], None] = print,
     progress: Stages | None = None,
-    calibrate_postproc: bool = False,
-    postproc_count: int | None = None,
-    min_agreement: float | None = None,
 ) -> list[Conversion]:
-    """Convert to each of ``modes``, print/store an ops report, and run the accuracy gate.
+    """Convert ``model`` to every format of ``options`` (validated first), with ops reports and the accuracy gate.
 
-    Returns the conversions; ``Conversion.gate`` holds a :class:`munet.convert.gate.GateResult`
-    (``None`` when there is no validation data). With ``auto_keep_float`` a failing int8 model is
-    re-quantized with its most sensitive parts in float (the worst node from the quantization debugger, then the
-    worst three, then the TRANSPOSE_CONV decoder) until the gate passes; ``min_agreement`` also fails a model whose
-    masks agree with the float masks below it (per-image Dice). ``progress`` reports each stage
-    (loading, calibration, then per mode: convert, gate, write). With ``calibrate_postproc`` each model runs on up
-    to ``postproc_count`` image/mask pairs of ``calib_data`` (TRAINING images) and the ``min_area`` they favour
-    (:mod:`munet.convert.postproc`) goes into its metadata; ``Conversion.extra["postproc"]`` holds the table.
+    Returns one :class:`Conversion` per file: the TFLite modes (``Conversion.gate`` holds a
+    :class:`munet.convert.gate.GateResult`, ``None`` without validation data), then the derived formats
+    (``onnx``, ``mediapipe``; ``Conversion.source`` names the mode each came from). A missing optional
+    dependency fails before the model is loaded. Without ``calib_data`` (and ``calib_arrays``) int8 and
+    ``calibrate_postproc`` use a run folder's training data (:func:`run_calibration_data`). With
+    ``auto_keep_float`` a failing int8 model is re-quantized with its most sensitive parts in float (the worst
+    node from the quantization debugger, then the worst three, then the TRANSPOSE_CONV decoder) until the gate
+    passes; ``min_agreement`` also fails a model whose masks agree with the float masks below it (per-image Dice).
+    ``progress`` reports each stage (loading, calibration, then per mode: convert, gate, write). With
+    ``calibrate_postproc`` each model runs on up to ``postproc_count`` TRAINING image/mask pairs and the
+    ``min_area`` they favour (:mod:`munet.convert.postproc`) goes into its metadata
+    (``Conversion.extra["postproc"]`` holds the table). ``calib_arrays`` (advanced): preprocessed float32 inputs.
     """
     from munet.convert import gate as gate_mod
     from munet.convert.ops_report import ops_report
     from munet.edge.atomic import write_text_atomic
 
-    for mode in modes:
-        if mode not in MODES:
-            raise InputError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
+    opts = (options if options is not None else ConvertOptions()).validate()
+    tools = {fmt.name: _DERIVED[fmt.name][0](opts) for fmt in opts.derived}  # a missing tf2onnx/mediapipe: now
+    modes, io = opts.modes, opts.io_type
+    if "mediapipe" in tools and "int8" in modes and opts.io is None:
+        echo("note: --mediapipe converts int8 with --io uint8 (MediaPipe takes uint8 or float32 input)")
+    if opts.default_mode:
+        echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
+    calib_data = opts.calib_data
+    if calib_data is None and (("int8" in modes and calib_arrays is None) or opts.calibrate_postproc):
+        calib_data, note = run_calibration_data(model)
+        echo(note)
     results = []
     stages = progress if progress is not None else Stages(len(modes), quiet=True)
     post_data = None
-    if calibrate_postproc:  # before loading the model: a folder without masks fails at once
+    if opts.calibrate_postproc:  # before loading the model: a folder without masks fails at once
         from munet.convert.postproc import POSTPROC_COUNT, PostprocData
 
-        if calib_data is None:
-            raise InputError("--calibrate-postproc needs --calib-data DIR (TRAINING images/ + masks/)")
         with stages.stage("post-processing data"):
-            post_data = PostprocData(calib_data, postproc_count or POSTPROC_COUNT)
+            post_data = PostprocData(calib_data, opts.postproc_count or POSTPROC_COUNT)
     with stages.stage("load model"):
         conv = Converter(model)
     with conv:
         if "int8" in modes:
             with stages.stage("calibration data"):
-                conv.set_calibration(calib_data, calib_count, calib_arrays)
+                conv.set_calibration(calib_data, opts.calib_count, calib_arrays)
         val = None
-        if gate:
+        if opts.gate:
             with stages.stage("gate data"):
-                val = validation_set(conv, val_data)
-        if gate and val is None:
+                val = validation_set(conv, opts.val_data)
+        if opts.gate and val is None:
             echo("gate: skipped (no --val-data and no calibration folder to hold images back from)")
         elif val is not None:
             echo(
                 f"gate: {val.x.shape[0]} validation images from {val.source}"
                 f"{' with masks' if val.truth is not None else ' (no masks: TFLite vs float only)'}"
             )
+        limits = (opts.max_dice_drop, opts.min_agreement)
         for step, mode in enumerate(modes, 1):
-            path = output_for(out, conv.keras_path, conv.run_dir, mode, len(modes) > 1)
-            kept = list(keep_float or []) if mode == "int8" else []
+            path = output_for(opts.out, conv.keras_path, conv.run_dir, mode, len(modes) > 1)
+            kept = list(opts.keep_float) if mode == "int8" else []
             with stages.stage(f"{mode}: convert", step):
                 data, kept = conv.to_bytes(mode, io, kept)
             result_gate = None
             if val is not None:
                 with stages.stage(f"{mode}: gate", step):
-                    result_gate = _gate(gate_mod, mode, data, val, max_dice_drop, conv.calib_stats, min_agreement)
+                    result_gate = _gate(
+                        gate_mod, mode, data, val, opts.max_dice_drop, conv.calib_stats, opts.min_agreement
+                    )
                 if not result_gate.passed and mode == "int8":
                     with stages.stage(f"{mode}: find the layers that hurt", step):
                         data, kept, result_gate = _blame_and_retry(
-                            conv,
-                            gate_mod,
-                            data,
-                            kept,
-                            io,
-                            val,
-                            (max_dice_drop, min_agreement),
-                            result_gate,
-                            auto_keep_float,
-                            echo,
+                            conv, gate_mod, data, kept, io, val, limits, result_gate, opts.auto_keep_float, echo
                         )
             calibration = None
             if post_data is not None:
@@ -373,7 +368,45 @@ def convert_all(
                 for reason in result_gate.reasons:
                     echo(f"  reason: {reason}")
             results.append(res)
-    return results
+    derived = []
+    for fmt in opts.derived:  # written whether or not a gate failed, as the TFLite files are
+        for src in (r for r in results if r.mode in fmt.derives_from):
+            path = _DERIVED[fmt.name][1](fmt, src.path, tools[fmt.name], opts)
+            echo(f"{fmt.label}: {path}")
+            info = src.info if fmt.ext != ".tflite" else (read_model_info(path) or src.info)
+            derived.append(Conversion(fmt.name, path, info, path.stat().st_size, source=src.mode))
+    return results + derived
+
+
+def _onnx_python(opts: ConvertOptions) -> Path:
+    from munet.convert.onnx import require_onnx
+
+    return require_onnx(opts.onnx_python)
+
+
+def _write_onnx(fmt: Format, source: Path, python: Path, opts: ConvertOptions) -> Path:
+    from munet.convert.onnx import export_onnx
+
+    return export_onnx(source, fmt.derived_path(source), python, opset=opts.onnx_opset)
+
+
+def _mediapipe_python(opts: ConvertOptions) -> str:
+    from munet.convert.mediapipe import check_available
+
+    return str(opts.mediapipe_python) if opts.mediapipe_python is not None else check_available()
+
+
+def _write_mediapipe(fmt: Format, source: Path, python: str, opts: ConvertOptions) -> Path:
+    from munet.convert.mediapipe import add_mediapipe_metadata
+
+    return add_mediapipe_metadata(source, fmt.derived_path(source), python=python)
+
+
+#: Per derived format: (find its tool or raise a one-line error, write it from one TFLite file).
+_DERIVED: dict[str, tuple[Callable[..., Any], Callable[..., Path]]] = {
+    "onnx": (_onnx_python, _write_onnx),
+    "mediapipe": (_mediapipe_python, _write_mediapipe),
+}
 
 
 def _gate(

@@ -1,36 +1,44 @@
-"""``munet-convert``: Keras MU-Net -> TFLite (float32 / fp16 / dynamic / int8) with an accuracy gate."""
+"""``munet-convert``: Keras MU-Net -> TFLite (float32 / fp16 / dynamic / int8) with an accuracy gate.
+
+Parses the flags into :class:`munet.convert.options.ConvertOptions` and calls :func:`munet.convert.api.convert_all`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
+from munet.convert.options import BY_NAME, FORMATS, IO_TYPES, MODES, ConvertOptions
 from munet.errors import cli_errors, require_tensorflow
 
-FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (weights are expanded at load time)."
+#: The mode flags in --help, most used first (the formats table, munet.convert.options, holds their help).
+FLAG_ORDER = ("int8", "fp16", "dynamic", "float32")
+
+
+def _mode_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--int8 --fp16 --dynamic --float32`` (collected, in the order given, into ``modes``) and ``--all``."""
+    func = click.option("--all", "all_modes", is_flag=True, help="All four modes (files named <out>_<mode>.tflite).")(
+        func
+    )
+    for name in reversed(FLAG_ORDER):
+        func = click.option(BY_NAME[name].flag, "modes", flag_value=name, multiple=True, help=BY_NAME[name].help)(func)
+    return func
+
+
+def _derived_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--mediapipe`` and ``--onnx``: formats derived from the TFLite files (one boolean each)."""
+    for fmt in [f for f in FORMATS if not f.tflite]:  # the last one applied is listed first
+        func = click.option(fmt.flag, is_flag=True, help=fmt.help)(func)
+    return func
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model", type=click.Path())
-@click.option(
-    "--int8",
-    "modes",
-    flag_value="int8",
-    multiple=True,
-    help="Full-integer int8 (needs --calib-data): ~4x smaller, fastest on CPUs, NPUs and Edge TPU.",
-)
-@click.option("--fp16", "modes", flag_value="fp16", multiple=True, help=FP16_HELP)
-@click.option(
-    "--dynamic",
-    "modes",
-    flag_value="dynamic",
-    multiple=True,
-    help="Dynamic-range: int8 weights, float activations (loads in tflite-runtime 2.14 too).",
-)
-@click.option("--float32", "modes", flag_value="float32", multiple=True, help="Plain float32.")
-@click.option("--all", "all_modes", is_flag=True, help="All four modes (files named <out>_<mode>.tflite).")
+@_mode_flags
 @click.option(
     "--calib-data",
     type=click.Path(),
@@ -40,7 +48,7 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
 @click.option(
     "--io",
     "io",
-    type=click.Choice(["int8", "uint8", "float32"]),
+    type=click.Choice(list(IO_TYPES)),
     default="int8",
     show_default=True,
     help="int8 model input/output type (uint8 for camera pipelines). With an existing full-int8 MODEL.tflite: "
@@ -68,17 +76,7 @@ FP16_HELP = "float16 weights: half the file, but runs at float32 speed on CPUs (
 @click.option("--auto-keep-float", is_flag=True, help="When the int8 gate fails, keep the worst layers in float.")
 @click.option("--no-gate", is_flag=True, help="Skip the accuracy gate.")
 @click.option("--out", type=click.Path(), help="Output .tflite (several modes: <stem>_<mode>.tflite) or folder.")
-@click.option(
-    "--mediapipe",
-    is_flag=True,
-    help="Also write <model>_mediapipe.tflite for MediaPipe Tasks' ImageSegmenter (Android/iOS/web); "
-    "int8 then defaults to --io uint8. Needs mediapipe importable or MUNET_MEDIAPIPE_PYTHON.",
-)
-@click.option(
-    "--onnx",
-    is_flag=True,
-    help='Also export float32 to <stem>.onnx with tf2onnx (adds --float32; pip install "munet[onnx]").',
-)
+@_derived_flags
 @click.option(
     "--calibrate-postproc",
     is_flag=True,
@@ -126,65 +124,29 @@ def main(
     if model.endswith(".tflite"):
         _rewrite_io(model, io, out, mediapipe)
         return
-    from munet.convert.api import MODES, convert_all
+    from munet.convert.api import convert_all
     from munet.progress import Stages
 
-    chosen = list(MODES) if all_modes else list(dict.fromkeys(modes)) or ["int8"]
-    onnx_py = None
-    if onnx:
-        from munet.convert.onnx import require_onnx
-
-        onnx_py = require_onnx()  # before any conversion: a missing tf2onnx is a one-line error, exit 2
-        chosen += [] if "float32" in chosen else ["float32"]
-    mp_python = None
-    if mediapipe:
-        from munet.convert.mediapipe import check_available
-        from munet.errors import MunetError
-
-        mp_python = check_available()
-        if "int8" in chosen and io == "int8":
-            if click.get_current_context().get_parameter_source("io") == click.core.ParameterSource.COMMANDLINE:
-                raise MunetError("--mediapipe: MediaPipe's ImageSegmenter takes uint8 or float32 input; use --io uint8")
-            io = "uint8"
-            click.echo("note: --mediapipe converts int8 with --io uint8 (MediaPipe takes uint8 or float32 input)")
-    if not modes and not all_modes:
-        click.echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
-    if ("int8" in chosen or calibrate_postproc) and calib_data is None:
-        from munet.convert.api import run_calibration_data
-
-        calib_data, note = run_calibration_data(model)
-        click.echo(note)
-    with Stages(len(chosen), "convert", quiet=quiet) as progress:
-        results = convert_all(
-            model,
-            chosen,
-            out=out,
-            calib_data=calib_data,
-            calib_count=calib_count,
-            io=io,
-            val_data=val_data,
-            max_dice_drop=max_dice_drop,
-            keep_float=list(keep_float) or None,
-            auto_keep_float=auto_keep_float,
-            gate=not no_gate,
-            echo=click.echo,
-            progress=progress,
-            calibrate_postproc=calibrate_postproc,
-            postproc_count=postproc_count,
-            min_agreement=min_agreement,
-        )
+    io_given = click.get_current_context().get_parameter_source("io") == click.core.ParameterSource.COMMANDLINE
+    derived = [name for name, on in (("onnx", onnx), ("mediapipe", mediapipe)) if on]
+    options = ConvertOptions(
+        formats=[*(MODES if all_modes else modes), *derived],
+        out=out,
+        calib_data=calib_data,
+        calib_count=calib_count,
+        io=io if io_given else None,  # None: int8, or uint8 with --mediapipe
+        val_data=val_data,
+        max_dice_drop=max_dice_drop,
+        min_agreement=min_agreement,
+        keep_float=keep_float,
+        auto_keep_float=auto_keep_float,
+        gate=not no_gate,
+        calibrate_postproc=calibrate_postproc,
+        postproc_count=postproc_count,
+    ).validate()
+    with Stages(len(options.modes), "convert", quiet=quiet) as progress:
+        results = convert_all(model, options, echo=click.echo, progress=progress)
     failed = [r for r in results if r.gate is not None and not r.gate.passed]
-    if onnx_py is not None:
-        from munet.convert.onnx import export_onnx
-
-        for r in results:
-            if r.mode == "float32":
-                click.echo(f"ONNX model: {export_onnx(r.path, r.path.with_suffix('.onnx'), onnx_py)}")
-    if mp_python is not None:
-        from munet.convert.mediapipe import add_mediapipe_metadata
-
-        for r in results:
-            click.echo(f"MediaPipe ImageSegmenter model: {add_mediapipe_metadata(r.path, python=mp_python)}")
     if failed:
         for r in failed:
             msg = f"error: accuracy gate failed for {r.path} ({r.mode})"

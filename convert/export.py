@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from munet.convert.options import MODES
 from munet.convert.quiet import captured_output, quiet_tensorflow
 from munet.errors import InputError, ModelError
 
-MODES = ("float32", "fp16", "dynamic", "int8")
-IO_TYPES = ("int8", "uint8", "float32")
 RUN_CHECKPOINTS = ("best.keras", "last.keras")
 
 
