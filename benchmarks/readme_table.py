@@ -39,6 +39,8 @@ BUNDLED_START = "<!-- bundled:start -->"
 BUNDLED_END = "<!-- bundled:end -->"
 #: Each bundled model (edge/models/index.json) and the result folder of the run that made it.
 BUNDLED_RESULTS = {"skin": "isic-edge", "brain": "brain-edge"}
+#: Sub-folder of a bundled model's results that re-scores the file as shipped (see :func:`shipped_row`).
+SHIPPED_DIR = "shipped"
 #: Keys that do not make a point a different recipe: the seed (baseline repeats) and where the weights lie.
 _NOT_A_LEVER = ("seed", "encoder_weights")
 HEADER = (
@@ -452,6 +454,20 @@ def _recipe_block(path: Path, label: str) -> str:
     )
 
 
+def shipped_row(results: str | os.PathLike[str], name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The row and document of the bundled file ``name`` as shipped, re-scored by ``STEP=shipped reproduce.sh`` into
+    ``<folder>/shipped/accuracy.json`` (a file rewritten without retraining, e.g. its I/O types); (None, None) when
+    the folder's own ``<name>_int8_kf`` row is the shipped file."""
+    path = Path(results) / BUNDLED_RESULTS[name] / SHIPPED_DIR / "accuracy.json"
+    if not path.is_file():
+        return None, None
+    doc = _load(path)
+    row = doc.get("models", {}).get(name)
+    if row is None:
+        raise InputError(f"{path}: no {name!r} row; rerun STEP=shipped bash benchmarks/reproduce.sh")
+    return row, doc
+
+
 def render_bundled(results: str | os.PathLike[str]) -> str:
     """The bundled models (``edge/models``) as their result folders measured them on the validation sets: the shipped
     file (``<name>_int8_kf`` in ``accuracy.json``) with and without test-time flips, against the float model."""
@@ -463,9 +479,11 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
             continue
         doc = _load(path)
         models = doc.get("models", {})
-        shipped = models.get(f"{name}_int8_kf")
-        if shipped is None:
+        converted = models.get(f"{name}_int8_kf")
+        if converted is None:
             raise InputError(f"{path}: no {name}_int8_kf row (the bundled file); rerun reproduce.sh {folder}")
+        shipped, rescored = shipped_row(results, name)
+        shipped = shipped or converted
         floating = models.get("keras-float", {})
         split, tta = shipped.get("lesion_split") or {}, shipped.get("tta") or {}
         rows.append(
@@ -477,7 +495,7 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
                 _f(floating.get("per-image", {}).get("dice")),
                 _f(shipped["per-image"]["dice"]),
                 _f(tta.get("dice")),
-                _f(shipped.get("agreement_with_float", {}).get("dice")),
+                _f(converted.get("agreement_with_float", {}).get("dice")),
                 _f(split.get("dice_lesion_images")) if split.get("lesion_free_images") else "–",
                 f"{100 * split['false_positive_share']:.1f} %" if split.get("lesion_free_images") else "–",
                 _f(tta.get("uncertainty_auroc"), 2),
@@ -489,6 +507,14 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
             f"- `{name}`: `bash benchmarks/reproduce.sh {folder}` → `results/{folder}/accuracy.md` "
             f"(`{doc.get('data', '')}`; {doc.get('date', '')[:10]}, {m.get('cpu', '?')})"
         )
+        if rescored is not None:
+            r = rescored.get("machine", {}) or {}
+            notes.append(
+                f"  - the file as shipped now (uint8 I/O for MediaPipe, rewritten from that int8-I/O file without "
+                f"retraining): `STEP=shipped bash benchmarks/reproduce.sh {folder}` → `results/{folder}/"
+                f"{SHIPPED_DIR}/accuracy.md` ({rescored.get('date', '')[:10]}, {r.get('cpu', '?')}); Dice float and "
+                "mask Dice vs float are the converted file's"
+            )
     if not rows:
         return "_No bundled model measured yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
     header = (

@@ -5,6 +5,7 @@
 #   bash benchmarks/reproduce.sh brain    # LGG brain MRI dev copy, alpha 1.0, 256x256
 #   bash benchmarks/reproduce.sh isic-edge   # --preset edge on ISIC: the bundled `skin` model (edge/models/skin.tflite)
 #   bash benchmarks/reproduce.sh brain-edge  # --preset edge on brain MRI: the bundled `brain` model
+#   STEP=shipped bash benchmarks/reproduce.sh isic-edge  # re-score edge/models/skin.tflite as shipped (brain-edge: brain)
 #   bash benchmarks/reproduce.sh pareto-decoders  # the decoder sweep (benchmarks/configs/pareto_decoders.yaml)
 #   bash benchmarks/reproduce.sh retime-sweeps  # re-time the alpha x size grid and the compare tables (kept scores)
 #   bash benchmarks/reproduce.sh compare-learned  # the comparison at a budget where rows learn (SET=brain|isic; hours)
@@ -47,6 +48,10 @@ case "${1:-}" in
       munet-bench accuracy --keras "$RUN/best.keras" --tflite "$RUN/munet/munet_float32.tflite" \
         "$RUN/munet/munet_int8.tflite" "$RUN/${NAME}_int8_kf.tflite" --data "$DATA/val" --threads 1 --tta flips \
         --out "$OUT"
+    fi
+    if [[ $STEP == shipped ]]; then  # the file in edge/models as shipped (e.g. rewritten to uint8 I/O), scored alike
+      munet-bench accuracy --tflite "edge/models/$NAME.tflite" --data "$DATA/val" --threads 1 --tta flips \
+        --out "$OUT/shipped"
     fi
     exit 0 ;;
   pareto-decoders)
