@@ -27,8 +27,16 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks import report
-from munet.edge.metrics import REDUCTIONS, confusion, dice_score, score
-from munet.edge.preprocess import postprocess, preprocess
+from munet.edge.evaluate import (  # noqa: F401  (agreement, lesion_split, patient_dice: importable from here too)
+    Prediction,
+    SegmenterPredictor,
+    agreement,
+    evaluate,
+    lesion_split,
+    patient_dice,
+    run_predictor,
+)
+from munet.edge.metrics import REDUCTIONS
 from munet.edge.tta import check_tta
 from munet.errors import InputError
 from munet.progress import Stages
@@ -66,13 +74,6 @@ def load_samples(data: str | os.PathLike[str], limit: int | None = None, layout:
     return samples
 
 
-def keras_input_size(model: Any) -> tuple[int, int]:
-    h, w = model.input_shape[1:3]
-    if h is None or w is None:
-        raise InputError("the Keras model has no fixed input size; rebuild it with input_shape=(H, W, 3)")
-    return int(h), int(w)
-
-
 def load_keras(path: str | os.PathLike[str]) -> Any:
     """Load a ``.keras`` file (or a run folder's ``best.keras``) for inference, with one-line errors
     (:func:`munet.convert.export.load_keras`, the converter's loader)."""
@@ -86,40 +87,15 @@ def load_keras(path: str | os.PathLike[str]) -> Any:
     return load(path)
 
 
-def keras_probs(model: Any, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
-    """Float probability maps ``(h, w)`` at the model size, inputs made by the shared ``preprocess``."""
-    size = keras_input_size(model)
-    out: list[np.ndarray] = []
-    for i in range(0, len(images), batch_size):
-        x = np.stack([preprocess(im, size) for im in images[i : i + batch_size]])
-        y = np.asarray(model(x, training=False))
-        out.extend(y[j, :, :, 0].astype(np.float32) for j in range(len(y)))
-    return out
-
-
-def tflite_outputs(
-    model_path: str | os.PathLike[str], images: Sequence[np.ndarray], threads: int | None = None
-) -> tuple[list[np.ndarray], list[np.ndarray], Any]:
-    """Masks (original size) and probabilities (model size) of a ``.tflite`` model via the edge Segmenter."""
-    from munet.edge.runtime import Segmenter
-
-    seg = Segmenter(model_path, threads=threads)
-    masks, probs = [], []
-    for im in images:
-        r = seg.segment(im)
-        masks.append(r.mask)
-        probs.append(r.prob)
-    return masks, probs, seg
-
-
 def tta_outputs(
     model_path: str | os.PathLike[str], images: Sequence[np.ndarray], tta: str, threads: int | None = None
 ) -> dict[str, Any]:
     """Plain and test-time-flip outputs of a ``.tflite`` model, run image by image in turn (round-robin timing).
 
-    Returns ``masks``/``probs``/``ms`` (plain) and ``tta_masks``, ``uncertainty``, ``frame_spread`` (mean spread
-    over the whole frame, the cruder score it is compared with) and ``tta_ms``: end-to-end ms of ``segment`` per
-    image, after one untimed warm-up call each. Also ``seg`` (the plain Segmenter) and ``passes``.
+    Returns ``predictions`` (plain: :class:`munet.edge.evaluate.Prediction` s, scored by the one evaluator) and
+    ``ms``; ``tta_masks``, ``uncertainty``, ``frame_spread`` (mean spread over the whole frame, the cruder score it
+    is compared with) and ``tta_ms``: end-to-end ms of ``segment`` per image, after one untimed warm-up call each.
+    Also ``seg`` (the plain Segmenter) and ``passes``. Its own loop: the two runs interleave for fair timing.
     """
     from munet.edge.runtime import Segmenter
 
@@ -127,7 +103,7 @@ def tta_outputs(
     if images:  # warm-up: the first call of an interpreter is slow
         plain.segment(images[0])
         flipped.segment(images[0])
-    out: dict[str, Any] = {k: [] for k in ("masks", "probs", "ms", "tta_masks", "uncertainty", "frame_spread")}
+    out: dict[str, Any] = {k: [] for k in ("predictions", "ms", "tta_masks", "uncertainty", "frame_spread")}
     out["tta_ms"] = []
     for im in images:
         t0 = time.perf_counter()
@@ -135,8 +111,7 @@ def tta_outputs(
         t1 = time.perf_counter()
         f = flipped.segment(im)
         t2 = time.perf_counter()
-        out["masks"].append(r.mask)
-        out["probs"].append(r.prob)
+        out["predictions"].append(Prediction(mask=r.mask, prob=r.prob))
         out["ms"].append((t1 - t0) * 1e3)
         out["tta_masks"].append(f.mask)
         out["uncertainty"].append(f.uncertainty)
@@ -144,39 +119,6 @@ def tta_outputs(
         out["tta_ms"].append((t2 - t1) * 1e3)
     out["seg"], out["passes"] = plain, flipped.passes
     return out
-
-
-def lesion_split(masks: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> dict[str, Any]:
-    """Dice on the images that have a lesion, and how often an image without one gets a false lesion.
-
-    On a set with many lesion-free images (brain MRI: 73 % of the slices) the per-image Dice mixes two questions
-    (empty vs empty scores 1): this splits them. ``false_positive_share``: lesion-free images with any predicted
-    pixel; ``false_positive_px_median``: the median size of those false masks in pixels.
-    """
-    lesion = [(m, t) for m, t in zip(masks, truths, strict=True) if t.any()]
-    empty = [m for m, t in zip(masks, truths, strict=True) if not t.any()]
-    dice = [dice_score(confusion(m, t)) for m, t in lesion]
-    fp_px = [int(np.count_nonzero(m)) for m in empty if m.any()]
-    return {
-        "lesion_images": len(lesion),
-        "lesion_free_images": len(empty),
-        "dice_lesion_images": float(np.mean(dice)) if dice else None,
-        "false_positive_share": len(fp_px) / len(empty) if empty else None,
-        "false_positive_px_median": float(np.median(fp_px)) if fp_px else None,
-    }
-
-
-def patient_dice(masks: Sequence[np.ndarray], truths: Sequence[np.ndarray], groups: Sequence[str]) -> dict[str, Any]:
-    """Mean per-patient volume Dice: each patient's (group's) slices pooled into one volume, then averaged over
-    patients (Buda et al. 2019 report it for LGG). ``None`` when every image is its own group."""
-    if len(set(groups)) == len(groups):
-        return {"patients": len(groups), "patient_dice": None}
-    volumes: dict[str, Any] = {}
-    for m, t, g in zip(masks, truths, groups, strict=True):
-        c = confusion(m, t)
-        volumes[g] = volumes[g] + c if g in volumes else c
-    per = [dice_score(c) for c in volumes.values()]
-    return {"patients": len(volumes), "patient_dice": float(np.mean(per)), "patient_dice_median": float(np.median(per))}
 
 
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
@@ -213,7 +155,7 @@ def tta_summary(
     truths: Sequence[np.ndarray], o: dict[str, Any], tta: str, names: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """The ``tta`` entry of one TFLite variant (see the module docstring) from :func:`tta_outputs`' output."""
-    plain, flipped = score(o["masks"], truths), score(o["tta_masks"], truths)
+    plain, flipped = evaluate(o["predictions"], truths).scores, evaluate(o["tta_masks"], truths).scores
     dices = [c["dice"] for c in flipped["cases"]]
     bad = [d < BAD_DICE for d in dices]
     top, k = top_share(o["uncertainty"], bad)
@@ -245,35 +187,6 @@ def tta_summary(
         order = np.argsort(-unc, kind="stable")[:k]
         entry["most_uncertain"] = [{"image": names[i], "uncertainty": float(unc[i]), "dice": dices[i]} for i in order]
     return entry
-
-
-def agreement(
-    masks: Sequence[np.ndarray],
-    ref_masks: Sequence[np.ndarray],
-    probs: Sequence[np.ndarray],
-    ref_probs: Sequence[np.ndarray],
-) -> dict[str, float]:
-    """Agreement of a variant with the float reference: mean per-image mask Dice and IoU, and
-    mean |probability difference| at the model size; also the worst image's Dice.
-
-    On sets with many empty masks (tumour-free MRI slices) a few-pixel blob in one mask and none in the other
-    scores a per-image Dice of 0, so the pixel-pooled Dice and the number of such empty-vs-non-empty images are
-    reported too.
-    """
-    s = score(masks, ref_masks)
-    diffs = [
-        float(np.mean(np.abs(p.astype(np.float32) - q.astype(np.float32))))
-        for p, q in zip(probs, ref_probs, strict=True)
-    ]
-    return {
-        "dice": s["per-image"]["dice"],
-        "iou": s["per-image"]["iou"],
-        "mean_abs_prob_diff": float(np.mean(diffs)),
-        "min_dice": float(min(c["dice"] for c in s["cases"])),
-        "pixel_agreement": s["per-image"]["accuracy"],
-        "pooled_dice": s["pixel"]["dice"],
-        "empty_mismatches": s["empty_mismatches"],
-    }
 
 
 def variant_name(path: Path, taken: set[str]) -> str:
@@ -322,35 +235,34 @@ def evaluate_accuracy(
     total = len(tflite_models) + (keras_model is not None)
     stages = progress if progress is not None else Stages(total, quiet=True)
     if keras_model is not None:
+        from munet.train.predictor import KerasPredictor
+
         with stages.stage(f"{Path(keras_model).name}: {len(images)} images", 1):
-            model = load_keras(keras_model)
-            probs = keras_probs(model, images)
+            keras = KerasPredictor(load_keras(keras_model), threshold=0.5, name=FLOAT_NAME)
+            preds = run_predictor(keras, images)
         stages.step_done()
-        masks = [postprocess(p, im.shape[:2], 0.5) for p, im in zip(probs, images, strict=True)]
         path = Path(keras_model)
         outputs[FLOAT_NAME] = {
-            "masks": masks,
-            "probs": probs,
+            "predictions": preds,
             "path": path,
             "quantization": "float32 (Keras)",
             "size_bytes": _size(path),
-            "input_size": list(keras_input_size(model)),
+            "input_size": list(keras.input_size),
         }
     for step, tfl in enumerate(tflite_models, start=1 + (keras_model is not None)):
         path = Path(tfl)
         with stages.stage(f"{path.name}: {len(images)} images" + (f", TTA {tta}" if tta != "none" else ""), step):
             flipped = tta_outputs(path, images, tta, threads) if tta != "none" else None
-            masks, probs, seg = (
-                tflite_outputs(path, images, threads)
-                if flipped is None
-                else (flipped["masks"], flipped["probs"], flipped["seg"])
-            )
+            if flipped is None:
+                predictor = SegmenterPredictor(path, threads=threads)
+                seg, preds = predictor.seg, run_predictor(predictor, images)
+            else:
+                seg, preds = flipped["seg"], flipped["predictions"]
         stages.step_done()
         name = variant_name(path, set(outputs))
         outputs[name] = {
             "tta_outputs": flipped,
-            "masks": masks,
-            "probs": probs,
+            "predictions": preds,
             "path": path,
             "quantization": seg.info.quantization,
             "io_dtype": seg.info.io_dtype,
@@ -361,23 +273,22 @@ def evaluate_accuracy(
         }
 
     ref = outputs.get(FLOAT_NAME)
+    names, groups = [s.name for s in samples], [s.group or s.name for s in samples]
     models: dict[str, Any] = {}
     for name, o in outputs.items():
-        entry: dict[str, Any] = {k: v for k, v in o.items() if k not in ("masks", "probs", "tta_outputs")}
+        entry: dict[str, Any] = {k: v for k, v in o.items() if k not in ("predictions", "tta_outputs")}
         entry["path"] = _display_path(o["path"])
-        scored = score(o["masks"], truths)
+        reference = ref["predictions"] if ref is not None and name != FLOAT_NAME else None
+        ev = evaluate(o["predictions"], truths, names, groups, reference=reference)
+        o["masks"], o["evaluation"] = ev.masks, ev
         for red in REDUCTIONS:
-            entry[red] = scored[red]
-        per_image = [c["dice"] for c in scored["cases"]]
-        order = np.argsort(per_image, kind="stable")[:worst]
-        entry["worst"] = [{"image": samples[i].name, "dice": per_image[i]} for i in order]
-        entry["lesion_split"] = lesion_split(o["masks"], truths) | patient_dice(
-            o["masks"], truths, [smp.group or smp.name for smp in samples]
-        )
-        if ref is not None and name != FLOAT_NAME:
-            entry["agreement_with_float"] = agreement(o["masks"], ref["masks"], o["probs"], ref["probs"])
+            entry[red] = ev.scores[red]
+        entry["worst"] = ev.worst(worst)
+        entry["lesion_split"] = ev.lesion
+        if ev.agreement is not None:
+            entry["agreement_with_float"] = ev.agreement
         if o.get("tta_outputs") is not None:
-            entry["tta"] = tta_summary(truths, o["tta_outputs"], tta, [s.name for s in samples])
+            entry["tta"] = tta_summary(truths, o["tta_outputs"], tta, names)
         models[name] = entry
 
     result = {
@@ -425,7 +336,7 @@ def _grid(
         return None
     a, b = pair
     # rows: the images where the compared (int8) model is worst against the truth
-    dices = [dice_score(confusion(m, t)) for m, t in zip(outputs[b]["masks"], truths, strict=True)]
+    dices = [c["dice"] for c in outputs[b]["evaluation"].cases]
     rows = []
     for i in np.argsort(dices, kind="stable")[:worst]:
         rows.append(

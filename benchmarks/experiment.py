@@ -188,31 +188,22 @@ def complexity_of(best: Path) -> tuple[int, int]:
     return int(c.params), int(c.macs)
 
 
-def predict_masks(model: Path, samples: Sequence[Any], threads: int | None) -> list[Any]:
-    """The edge :class:`~munet.edge.runtime.Segmenter`'s masks of a TFLite model (its metadata's threshold and
-    post-processing) on (image, truth) samples, at their original size."""
-    from munet.edge.runtime import Segmenter
-
-    seg = Segmenter(model, threads=threads)
-    return [seg.segment(s.image).mask for s in samples]
-
-
 def score_models(models: dict[str, Path], samples: Sequence[Any], threads: int | None) -> dict[str, Any]:
     """``{"scores": {mode: score}, "agreement": {mode: vs float32}, "split": {mode: lesion split}}`` of TFLite models
-    on (image, truth) samples (``split``: :func:`munet.benchmarks.accuracy.lesion_split`)."""
-    from munet.benchmarks.accuracy import lesion_split
-    from munet.edge.metrics import score
+    on (image, truth) samples: each model through the edge Segmenter (its metadata's threshold and post-processing,
+    masks at the original size) and the one evaluator (:mod:`munet.edge.evaluate`; ``split``: its lesion split)."""
+    from munet.edge.evaluate import SegmenterPredictor, evaluate, run_predictor
 
-    truths = [s.truth for s in samples]
-    names = [s.name for s in samples]
-    masks = {mode: predict_masks(path, samples, threads) for mode, path in models.items()}
-    out: dict[str, Any] = {"scores": {m: score(p, truths, names) for m, p in masks.items()}, "agreement": {}}
-    out["split"] = {m: lesion_split(p, truths) for m, p in masks.items()}  # tumour-free slices apart (brain MRI)
-    for mode in masks:
-        if mode != "float32" and "float32" in masks:
-            vs = score(masks[mode], masks["float32"])
-            agree = {"dice": vs["per-image"]["dice"], "pooled_dice": vs["pixel"]["dice"]}
-            out["agreement"][mode] = agree | {"empty_mismatches": vs["empty_mismatches"]}
+    images, truths, names = [s.image for s in samples], [s.truth for s in samples], [s.name for s in samples]
+    preds = {mode: run_predictor(SegmenterPredictor(path, threads=threads), images) for mode, path in models.items()}
+    out: dict[str, Any] = {"scores": {}, "agreement": {}, "split": {}}
+    for mode, p in preds.items():
+        ref = preds["float32"] if mode != "float32" and "float32" in preds else None
+        ev = evaluate(p, truths, names, reference=ref)
+        out["scores"][mode] = ev.scores
+        out["split"][mode] = ev.split  # tumour-free slices apart (brain MRI)
+        if ev.agreement is not None:
+            out["agreement"][mode] = {k: ev.agreement[k] for k in ("dice", "pooled_dice", "empty_mismatches")}
     return out
 
 

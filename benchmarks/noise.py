@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks import report
-from munet.benchmarks.accuracy import Sample, load_samples, tflite_outputs
-from munet.edge.metrics import compute_metrics, confusion, dice_score
+from munet.benchmarks.accuracy import Sample, load_samples
+from munet.edge.evaluate import SegmenterPredictor, evaluate, run_predictor
 from munet.errors import InputError
 
 NOISES = ("gaussian", "speckle", "salt-and-pepper")
@@ -81,23 +81,20 @@ def evaluate_noise(
     models: dict[str, Any] = {}
     for m in tflite_models:
         path = Path(m)
-        clean_masks, _, seg = tflite_outputs(path, images, threads)
+        predictor = SegmenterPredictor(path, threads=threads)
+        clean = run_predictor(predictor, images)
         entry: dict[str, Any] = {
             "path": path.as_posix(),
-            "quantization": seg.info.quantization,
-            "clean": compute_metrics(clean_masks, truths),
+            "quantization": predictor.seg.info.quantization,
+            "clean": evaluate(clean, truths).per_image,
             "noise": {},
         }
         for kind, strengths in levels.items():
             rows = []
             for level in strengths:
-                noisy = [add_noise(im, kind, level, _rng(seed, kind, level, i)) for i, im in enumerate(images)]
-                masks = [seg.segment(im).mask for im in noisy]
-                metrics = compute_metrics(masks, truths)
-                metrics["agreement_with_clean"] = float(
-                    np.mean([dice_score(confusion(a, b)) for a, b in zip(masks, clean_masks, strict=True)])
-                )
-                rows.append({"strength": float(level), **metrics})
+                noisy = (add_noise(im, kind, level, _rng(seed, kind, level, i)) for i, im in enumerate(images))
+                ev = evaluate(run_predictor(predictor, noisy), truths, reference=clean)
+                rows.append({"strength": float(level), **ev.per_image, "agreement_with_clean": ev.agreement["dice"]})
             entry["noise"][kind] = rows
         models[path.stem if path.stem not in models else path.as_posix()] = entry
     result = {

@@ -1,10 +1,14 @@
 """Accuracy gate: does the TFLite model still segment like the float Keras model?
 
 Runs both on the validation inputs (preprocessed once with the shared function) and compares
-masks thresholded at 0.5 (the paper's post-processing, Sec. 3.3.2): Dice/IoU of TFLite vs float,
-Dice vs the ground truth when masks exist, and the mean absolute probability difference. The gate
+masks thresholded at 0.5 (the paper's post-processing, Sec. 3.3.2) with the one evaluator
+(:mod:`munet.edge.evaluate`): Dice/IoU of TFLite vs float and the mean absolute probability difference
+(its :func:`~munet.edge.evaluate.agreement`), Dice vs the ground truth when masks exist. The gate
 fails when the TFLite Dice vs ground truth drops more than ``max_dice_drop`` points below the
 float Dice (without masks: when TFLite-vs-float Dice < 1 - max_dice_drop / 100).
+
+The gate scores at the MODEL size: ``munet.convert.api.validation_set`` hands it preprocessed inputs and float
+probabilities, not the original images (every other evaluator caller scores at the original size).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from munet.convert.representative import InputStats, input_stats
+from munet.edge.evaluate import Prediction, agreement
+from munet.edge.evaluate import evaluate as score_predictions
 from munet.edge.metrics import score
 
 
@@ -121,21 +127,22 @@ def evaluate(
     per-image Dice vs the float masks is below it (a model can keep its Dice vs truth while its masks move).
     """
     probs = tflite_predict(tflite, x)
-    t_masks, f_masks = probs > threshold, float_probs > threshold
-    vs_float = score(t_masks, f_masks)["per-image"]
+    t_preds = [Prediction(p > threshold, p) for p in probs]
+    f_preds = [Prediction(p > threshold, p) for p in float_probs]
+    vs_float = agreement([p.mask for p in t_preds], [p.mask for p in f_preds], list(probs), list(float_probs))
     res = GateResult(
         mode=mode,
         n_images=int(x.shape[0]),
         dice_vs_float=vs_float["dice"],
         iou_vs_float=vs_float["iou"],
-        mean_abs_prob_diff=float(np.mean(np.abs(probs - float_probs))),
+        mean_abs_prob_diff=vs_float["mean_abs_prob_diff"],
         max_dice_drop=max_dice_drop,
         min_agreement=min_agreement,
     )
     if truth is not None:
-        truth_b = truth.astype(bool)
-        res.dice_float_vs_truth = mean_dice(f_masks, truth_b)
-        res.dice_tflite_vs_truth = mean_dice(t_masks, truth_b)
+        truths = list(truth.astype(bool))
+        res.dice_float_vs_truth = score_predictions(f_preds, truths).per_image["dice"]
+        res.dice_tflite_vs_truth = score_predictions(t_preds, truths).per_image["dice"]
         res.passed = res.drop_points <= max_dice_drop
     else:
         res.passed = res.dice_vs_float >= 1 - max_dice_drop / 100

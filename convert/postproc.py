@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from munet.edge.postproc import MIN_AREA_CANDIDATES, MIN_AREA_TOLERANCE, MinAreaCalibration, calibrate_min_area
-from munet.edge.preprocess import postprocess
 from munet.errors import InputError, MunetError
 
 log = logging.getLogger(__name__)
@@ -60,9 +59,11 @@ def calibrate_tflite(
     candidates: tuple[float, ...] = MIN_AREA_CANDIDATES,
     tolerance: float = MIN_AREA_TOLERANCE,
 ) -> MinAreaCalibration:
-    """Run the TFLite model (bytes) on ``data`` as the edge does, then calibrate ``min_area`` on its masks."""
-    from munet.edge.runtime import Segmenter
+    """Run the TFLite model (bytes) on ``data`` as the edge does (the evaluator's
+    :class:`~munet.edge.evaluate.SegmenterPredictor`, masks at the original size, post-processing off), then
+    calibrate ``min_area`` on its masks."""
+    from munet.edge.evaluate import SegmenterPredictor, run_predictor
 
-    seg = Segmenter(tflite, min_area=0.0)
-    masks = [postprocess(seg.segment(im).prob, im.shape[:2], threshold) for im in data.images]
+    predictor = SegmenterPredictor(tflite, min_area=0.0, threshold=threshold)
+    masks = [p.mask for p in run_predictor(predictor, data.images)]
     return calibrate_min_area(masks, data.truths, candidates, tolerance)

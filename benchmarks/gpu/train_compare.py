@@ -5,8 +5,9 @@ registry and trained with Adam and the project's loss (:func:`munet.train.losses
 (:mod:`munet.benchmarks.gpu.pack`), with the tf.data pipeline's default flips and rotations done per batch in
 NumPy/OpenCV (:mod:`munet.benchmarks.gpu.augment`) and the trainer's default plateau schedule (learning rate
 halved after 4 epochs without a better monitored value, down to 1e-6). After every epoch the validation set is
-predicted and scored with :func:`munet.edge.metrics.score`; the epoch of the best per-image validation Dice is kept
-(as ``munet-bench compare`` keeps it). Masks are scored at the pack size, not at the original image size.
+predicted and scored with the one evaluator (:func:`munet.edge.evaluate.evaluate`); the epoch of the best per-image
+validation Dice is kept (as ``munet-bench compare`` keeps it). Masks are scored at the pack size, not at the original
+image size: a pack holds the images already resized and normalised, not the originals.
 Mixed precision follows the trainer: ``mixed_float16`` when a GPU is visible (``--mixed-precision auto``).
 
 ``OUT/compare_<name>.json`` has the shape of ``munet-bench compare``'s result (rows of
@@ -103,12 +104,20 @@ def batches(x: np.ndarray, y: np.ndarray, batch: int, seed: int, workers: int) -
     return Batches()
 
 
+def val_scores(model: Any, data: dict[str, Any], budget: Budget) -> dict[str, Any]:
+    """The packed validation set predicted (one batched ``predict``) and scored by the one evaluator at the pack
+    size: :func:`munet.edge.metrics.score`'s dict (rows named by the pack's ``val_names``)."""
+    from munet.edge.evaluate import evaluate
+
+    prob = model.predict(data["x_val"], batch_size=max(32, budget.batch), verbose=0)
+    return evaluate(list(prob[..., 0] > 0.5), list(data["y_val"]), data.get("val_names")).scores
+
+
 def epoch_judge(data: dict[str, Any], budget: Budget, deadline: float, label: str) -> Any:
     """A Keras callback: per-image validation Dice after every epoch, best weights kept, the trainer's plateau
     schedule, and a stop when the next epoch would end after ``deadline`` (``time.monotonic``)."""
     import keras
 
-    from munet.edge.metrics import score
     from munet.train.config import TrainConfig
 
     cfg = TrainConfig()
@@ -129,8 +138,7 @@ def epoch_judge(data: dict[str, Any], budget: Budget, deadline: float, label: st
                 self.model.stop_training, self.stopped = True, "time limit (mid-epoch)"
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            prob = self.model.predict(data["x_val"], batch_size=max(32, budget.batch), verbose=0)
-            dice = score(prob[..., 0] > 0.5, data["y_val"])["per-image"]["dice"]
+            dice = val_scores(self.model, data, budget)["per-image"]["dice"]
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             now = time.monotonic()
             loss = float((logs or {}).get("loss", float("nan")))
@@ -172,7 +180,6 @@ def train_entry(
     import keras
 
     from munet.benchmarks.compare import macs_256
-    from munet.edge.metrics import score
     from munet.train.losses import get_loss
     from munet.train.models import build_model
     from munet.train.models.complexity import complexity
@@ -193,8 +200,7 @@ def train_entry(
     train_s = time.monotonic() - t0
     if judge.best_weights is not None:
         model.set_weights(judge.best_weights)
-    prob = model.predict(data["x_val"], batch_size=max(32, budget.batch), verbose=0)
-    scores = score(prob[..., 0] > 0.5, data["y_val"], data["val_names"])
+    scores = val_scores(model, data, budget)
     size = complexity(model)
     row = ArchResult(
         entry,
