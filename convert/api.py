@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from munet.convert import export
-from munet.convert.options import FORMATS, IO_TYPES, MODES, ConvertOptions, Format
+from munet.convert.options import BY_NAME, FORMATS, IO_TYPES, MODES, ConvertOptions, Format
 from munet.convert.representative import (
     InputStats,
     Sample,
@@ -376,6 +376,32 @@ def convert_all(
             info = src.info if fmt.ext != ".tflite" else (read_model_info(path) or src.info)
             derived.append(Conversion(fmt.name, path, info, path.stat().st_size, source=src.mode))
     return results + derived
+
+
+def rewrite_io(
+    model: str | Path,
+    out: str | Path | None = None,
+    mediapipe: bool = False,
+    *,
+    mediapipe_python: str | Path | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[Path]:
+    """An existing full-int8 ``.tflite`` with int8 I/O rewritten to uint8 I/O, losslessly and without Keras
+    (:mod:`munet.convert.requantize`; default ``<stem>_uint8.tflite``); with ``mediapipe`` also its MediaPipe file.
+
+    Returns the files written (the uint8 model, then the MediaPipe one)."""
+    from munet.convert.requantize import requantize_io_file
+
+    fmt = BY_NAME["mediapipe"]
+    opts = ConvertOptions(formats=("mediapipe",), mediapipe_python=mediapipe_python).validate()
+    mp_python = _mediapipe_python(opts) if mediapipe else None  # before writing anything
+    path = requantize_io_file(model, out, "uint8")
+    echo(f"uint8 I/O model: {path}")
+    if mp_python is None:
+        return [path]
+    mp = _write_mediapipe(fmt, path, mp_python, opts)
+    echo(f"{fmt.label}: {mp}")
+    return [path, mp]
 
 
 def _onnx_python(opts: ConvertOptions) -> Path:

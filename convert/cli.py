@@ -172,19 +172,9 @@ def _rewrite_io(model: str, io: str, out: str | None, mediapipe: bool) -> None:
         raise InputError(f"{model}: {', '.join(given)} apply to Keras models; {only}")
     if ctx.get_parameter_source("io") != click.core.ParameterSource.COMMANDLINE or io != "uint8":
         raise InputError(f"{model}: an existing .tflite is rewritten with --io uint8 (int8 I/O -> uint8 I/O)")
-    mp_python = None
-    if mediapipe:
-        from munet.convert.mediapipe import check_available
+    from munet.convert.api import rewrite_io
 
-        mp_python = check_available()
-    from munet.convert.requantize import requantize_io_file
-
-    path = requantize_io_file(model, out, io)
-    click.echo(f"uint8 I/O model: {path}")
-    if mp_python is not None:
-        from munet.convert.mediapipe import add_mediapipe_metadata
-
-        click.echo(f"MediaPipe ImageSegmenter model: {add_mediapipe_metadata(path, python=mp_python)}")
+    rewrite_io(model, out, mediapipe, echo=click.echo)
 
 
 if __name__ == "__main__":

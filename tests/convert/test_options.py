@@ -149,3 +149,17 @@ def test_mediapipe_through_the_api_int8_with_uint8_io(trained_run: Path, blob_da
     assert read_model_info(results[0].path).io_dtype == "uint8" and results[1].info.io_dtype == "uint8"
     assert check_digest(mp.read_bytes(), mp.name)
     assert f"MediaPipe ImageSegmenter model: {mp}" in said
+
+
+def test_rewrite_io_through_the_api(tiny_tflites: dict[str, Path], tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    from munet.convert.api import rewrite_io
+    from munet.edge.metadata import read_model_info
+
+    said: list[str] = []
+    paths = rewrite_io(tiny_tflites["int8"], tmp_path / "u.tflite", echo=said.append)
+    assert paths == [tmp_path / "u.tflite"] and read_model_info(paths[0]).io_dtype == "uint8"
+    assert said == [f"uint8 I/O model: {paths[0]}"]
+    if MP_PYTHON is not None:
+        paths = rewrite_io(tiny_tflites["int8"], tmp_path / "v.tflite", mediapipe=True, mediapipe_python=MP_PYTHON)
+        assert paths == [tmp_path / "v.tflite", tmp_path / "v_mediapipe.tflite"] and paths[1].is_file()
