@@ -350,16 +350,19 @@ def cv_folds(data: tuple[Path, ...], k: int, seed: int, out: Path, force: bool) 
 @main.command("readme-table")
 @click.option("--readme", type=EXISTING, default=Path("README.md"), show_default=True)
 @click.option("--results", type=EXISTING, default=Path("benchmarks/results"), show_default=True)
-@click.option("--check", is_flag=True, help="Exit 1 if the README's table is out of date (CI).")
+@click.option("--check", is_flag=True, help="Exit 1 if a generated block is out of date (CI); writes nothing.")
 @cli_errors
 def readme_table(readme: Path, results: Path, check: bool) -> None:
-    """Regenerate the README's results table from benchmarks/results/*/ JSON files (between the markers)."""
-    from munet.benchmarks.readme_table import update_readme
+    """Regenerate the result blocks (between their markers) of --readme and of the study READMEs under --results
+    (results/README.md, compare/, pareto/, pareto/decoders/, recipe/) from the results JSON files."""
+    from munet.benchmarks.readme_table import update_all
 
-    changed = update_readme(readme, results, check=check)
-    if check and changed:
-        raise SystemExit("README results table is out of date: run munet-bench readme-table")
-    click.echo(f"{readme}: {'updated' if changed else 'up to date'}")
+    changed = update_all(readme, results, check=check)
+    stale = [path.as_posix() for path, was in changed.items() if was]
+    if check and stale:
+        raise SystemExit(f"generated result blocks out of date in {', '.join(stale)}: run munet-bench readme-table")
+    for path, was in changed.items():
+        click.echo(f"{path.as_posix()}: {'updated' if was else 'up to date'}")
 
 
 def _add_compare() -> None:

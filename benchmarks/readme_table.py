@@ -1,12 +1,14 @@
-"""The README's results table, generated from ``benchmarks/results/`` (no hand-typed numbers).
+"""The generated result blocks of the README and the study READMEs, from ``benchmarks/results/`` (no hand-typed
+numbers).
 
 Every folder under the results root that holds an ``accuracy.json`` and/or a ``latency.json`` (written by
 ``munet-bench accuracy`` / ``latency`` with ``--out`` pointing there) is one result set; its rows are the
-models, accuracy and latency joined by model name (the file stem). The table replaces whatever stands
-between :data:`START` and :data:`END` in README.md. Two optional blocks are generated the same way where
-their markers exist: the architecture comparison (``compare_*.json`` of ``munet-bench compare``, between
-:data:`COMPARE_START`/:data:`COMPARE_END`) and the Pareto sweep (``pareto/pareto.json`` of ``munet-bench
-pareto``, between :data:`PARETO_START`/:data:`PARETO_END`).
+models, accuracy and latency joined by model name (the file stem). That table replaces whatever stands between
+:data:`START` and :data:`END`. The other blocks are generated the same way between their own markers (:data:`BLOCKS`):
+the architecture comparison (``compare_*.json`` of ``munet-bench compare``), the Pareto sweep (``pareto/pareto.json``
+of ``munet-bench pareto``), the decoder sweep, the training-recipe study and the bundled models. Each block lives in
+whichever file holds its markers: README.md (the bundled models) or a study README under the results root
+(:func:`update_all`).
 """
 
 from __future__ import annotations
@@ -540,25 +542,55 @@ def replace_between_markers(text: str, block: str, start_marker: str = START, en
     return text[: start + len(start_marker)] + "\n" + block.rstrip("\n") + "\n" + text[end:]
 
 
-def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False) -> bool:
-    """Regenerate the README's generated tables; returns whether it changed (``check``: do not write).
+#: Every generated block: its markers and its renderer (each block must stand in one of the files).
+BLOCKS = (
+    (START, END, render_table),
+    (COMPARE_START, COMPARE_END, render_compare),
+    (PARETO_START, PARETO_END, render_pareto),
+    (DECODERS_START, DECODERS_END, render_decoders),
+    (RECIPE_START, RECIPE_END, render_recipe),
+    (BUNDLED_START, BUNDLED_END, render_bundled),
+)
 
-    The results table's markers are required; the comparison and Pareto blocks are filled where their markers are.
-    """
+
+def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False) -> bool:
+    """Regenerate every block whose start marker stands in ``readme``; returns whether it changed (``check``: do not
+    write). A file without the markers of any block is an error."""
     readme = Path(readme)
     text = readme.read_text()
-    new = replace_between_markers(text, render_table(results))
-    blocks = (
-        (COMPARE_START, COMPARE_END, render_compare),
-        (PARETO_START, PARETO_END, render_pareto),
-        (DECODERS_START, DECODERS_END, render_decoders),
-        (RECIPE_START, RECIPE_END, render_recipe),
-        (BUNDLED_START, BUNDLED_END, render_bundled),
-    )
-    for start, end, render in blocks:
+    new = text
+    found = False
+    for start, end, render in BLOCKS:
         if start in new:
             new = replace_between_markers(new, render(results), start, end)
+            found = True
+    if not found:
+        raise InputError(f"{readme}: no generated-block markers (e.g. {START} ... {END}); add them where a table goes")
     changed = new != text
     if changed and not check:
         write_text_atomic(readme, new)
     return changed
+
+
+def generated_files(readme: str | os.PathLike[str], results: str | os.PathLike[str]) -> list[Path]:
+    """``readme`` and every ``README.md`` under ``results`` that holds the start marker of a generated block."""
+    files = [Path(readme)]
+    for path in sorted(Path(results).rglob("README.md")):
+        if path.resolve() != files[0].resolve() and any(start in path.read_text() for start, _, _ in BLOCKS):
+            files.append(path)
+    return files
+
+
+def update_all(
+    readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False
+) -> dict[Path, bool]:
+    """Regenerate the blocks of ``readme`` and of the study READMEs under ``results`` (:func:`generated_files`);
+    ``{file: changed}`` (``check``: write nothing). Every block of :data:`BLOCKS` must stand in one of these files,
+    so a block whose markers were lost in a move is an error, not a silently unchecked table."""
+    files = generated_files(readme, results)
+    texts = {path: path.read_text() for path in files}
+    missing = [f"{start} ... {end}" for start, end, _ in BLOCKS if not any(start in t for t in texts.values())]
+    if missing:
+        names = ", ".join(p.as_posix() for p in files)
+        raise InputError(f"markers {'; '.join(missing)} not found in {names}; add them where the generated table goes")
+    return {path: update_readme(path, results, check=check) for path in files}

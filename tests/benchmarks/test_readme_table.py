@@ -1,13 +1,17 @@
-"""The README results table is generated from results JSON files, between markers, idempotently."""
+"""The generated result blocks (README and study READMEs) come from results JSON files, between markers,
+idempotently."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from munet.benchmarks.accuracy import evaluate_accuracy
+from munet.benchmarks.cli import main
 from munet.benchmarks.latency import benchmark_latency
 from munet.benchmarks.readme_table import END, START, render_table, update_readme
 from munet.errors import InputError
@@ -158,11 +162,82 @@ def test_optional_blocks_say_what_to_run_when_results_are_missing(tmp_path: Path
 
 
 def test_committed_readme_matches_the_committed_results() -> None:
-    """No hand-edited number: the project's README blocks are exactly what `munet-bench readme-table` renders."""
-    root = Path(__file__).resolve().parents[2]
-    assert update_readme(root / "README.md", root / "benchmarks" / "results", check=True) is False, (
-        "README.md is out of date with benchmarks/results/: run `munet-bench readme-table`"
-    )
+    """No hand-edited number: every generated block of README.md and of the study READMEs under benchmarks/results/
+    is exactly what `munet-bench readme-table` renders, and every block stands in one of them."""
+    from munet.benchmarks.readme_table import BLOCKS, update_all
+
+    changed = update_all(REPO / "README.md", REPO / "benchmarks" / "results", check=True)
+    stale = [path.relative_to(REPO).as_posix() for path, was in changed.items() if was]
+    assert not stale, f"{stale} out of date with benchmarks/results/: run `munet-bench readme-table`"
+    texts = {path.relative_to(REPO).as_posix(): path.read_text() for path in changed}
+    homes = {start: [name for name, text in texts.items() if start in text] for start, _, _ in BLOCKS}
+    assert all(len(files) == 1 for files in homes.values()), homes  # each block in exactly one file
+    assert homes["<!-- bundled:start -->"] == ["README.md"] and "benchmarks/results/README.md" in homes[START]
+
+
+def test_the_readme_points_to_every_study_readme() -> None:
+    """The moved sections stay one link away from the README's results summary."""
+    readme = (REPO / "README.md").read_text()
+    summary = readme.split("## Results summary", 1)[1].split("\n## ", 1)[0]
+    for study in ("results/README.md", "compare/README.md", "pareto/README.md", "decoders/README.md", "recipe/README"):
+        assert study in summary, study
+    for target in re.findall(r"\]\(((?:benchmarks|docs)/[^)#]+)", readme):
+        assert (REPO / target).exists(), target  # no dead relative link
+
+
+def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A results root with a comparison, a README holding the results table and a study README holding the
+    comparison block (the layout of the repository: blocks live in whichever file holds their markers)."""
+    from munet.benchmarks import readme_table as rt
+
+    results = tmp_path / "results"
+    (results / "compare").mkdir(parents=True)
+    (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
+    readme = tmp_path / "README.md"
+    readme.write_text(README + f"{rt.BUNDLED_START}\nold\n{rt.BUNDLED_END}\n")
+    study = results / "compare" / "README.md"
+    study.write_text(f"# Compare\n\n{rt.COMPARE_START}\nold\n{rt.COMPARE_END}\n\nText.\n")
+    rest = results / "pareto" / "README.md"
+    (results / "pareto").mkdir()
+    blocks = "".join(f"{s}\nold\n{e}\n" for s, e in ((rt.PARETO_START, rt.PARETO_END), (rt.DECODERS_START,
+        rt.DECODERS_END), (rt.RECIPE_START, rt.RECIPE_END)))  # fmt: skip
+    rest.write_text(blocks)
+    (results / "notes").mkdir()
+    (results / "notes" / "README.md").write_text("# no markers: not a generated file\n")
+    return readme, study, rest
+
+
+def test_each_block_is_written_into_the_file_that_holds_its_markers(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import COMPARE_END, COMPARE_START, generated_files, update_all
+
+    readme, study, rest = _study_files(tmp_path)
+    results = tmp_path / "results"
+    assert generated_files(readme, results) == [readme, study, rest]  # a README.md without markers is left alone
+    assert update_all(readme, results) == {readme: True, study: True, rest: True}
+    text = study.read_text()
+    block = text[text.index(COMPARE_START) : text.index(COMPARE_END)]
+    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 |" in block and text.endswith("\n\nText.\n")
+    assert COMPARE_START not in readme.read_text() and "\nold\n" not in readme.read_text()
+    assert update_all(readme, results, check=True) == {readme: False, study: False, rest: False}  # idempotent
+    # a stale block in a study README is caught by --check, which writes nothing
+    study.write_text(text.replace("0.8123", "0.9999"))
+    assert update_all(readme, results, check=True)[study] is True
+    assert "0.9999" in study.read_text()
+    res = CliRunner().invoke(main, ["readme-table", "--readme", str(readme), "--results", str(results), "--check"])
+    assert res.exit_code != 0 and "compare/README.md" in res.output and "run munet-bench readme-table" in res.output
+    res = CliRunner().invoke(main, ["readme-table", "--readme", str(readme), "--results", str(results)])
+    assert res.exit_code == 0 and "compare/README.md: updated" in res.output and "0.9999" not in study.read_text()
+
+
+def test_a_block_whose_markers_are_in_no_file_is_an_error(tmp_path: Path) -> None:
+    from munet.benchmarks.readme_table import COMPARE_START, update_all
+
+    readme, study, _ = _study_files(tmp_path)
+    study.write_text("# Compare\n\nthe markers were lost in a move\n")
+    with pytest.raises(InputError, match=f"markers {COMPARE_START}"):
+        update_all(readme, tmp_path / "results", check=True)
+    res = CliRunner().invoke(main, ["readme-table", "--readme", str(readme), "--results", str(tmp_path / "results")])
+    assert res.exit_code != 0 and "not found" in res.output and "Traceback" not in res.output
 
 
 def test_decoder_block_shows_speedups_against_the_paper_decoder_and_the_breakdown(tmp_path: Path) -> None:
