@@ -1,7 +1,8 @@
-"""The README's table of every config key (name, default, meaning), generated from :class:`TrainConfig`.
+"""The table of every config key (name, default, meaning) in :data:`DOC` (``docs/config.md``, linked from the README),
+generated from :class:`TrainConfig`.
 
-Regenerate it with ``python -m munet.train.config_doc README.md`` (``--check`` exits 1 when it is stale);
-``tests/train/test_config_doc.py`` fails when a key has no meaning here or the README's table is out of date.
+Regenerate it with ``python -m munet.train.config_doc`` (or ``... FILE`` for another file; ``--check`` exits 1 when
+it is stale); ``tests/train/test_config_doc.py`` fails when a key has no meaning here or the table is out of date.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from munet.train.config import (
 )
 
 START, END = "<!-- config-keys:start -->", "<!-- config-keys:end -->"
+#: The reference doc that holds the table (relative to the repository root).
+DOC = "docs/config.md"
 
 
 def _one_of(choices: tuple[str, ...]) -> str:
@@ -47,7 +50,7 @@ KEY_HELP: dict[str, str] = {
     "decoder_head": "last x2 step to full size: `transpose` (paper), `upsample_conv` or `conv_upsample`",
     "epochs": "training epochs (a resumed run may extend them with `--epochs`)",
     "batch": "batch size (global, over all replicas)",
-    "lr": "Adam learning rate (see the note on the paper's 0.05 in the model section)",
+    "lr": "Adam learning rate (the paper's 0.05: see docs/model.md, Optimizer)",
     "loss": f"loss: {_one_of(LOSS_NAMES)} (`focal-tversky+bce`: focal Tversky + BCE, equal weights)",
     "out": "run folder; none: `runs/munet-DATE-TIME`",
     "seed": "random seed (split, synthetic set, initialisation, augmentation)",
@@ -108,7 +111,7 @@ def _show(value: Any) -> str:
 
 
 def config_keys_markdown() -> str:
-    """The Markdown table (between the README markers); a key without a :data:`KEY_HELP` entry is an error."""
+    """The Markdown table (between the markers of :data:`DOC`); a key without a :data:`KEY_HELP` entry is an error."""
     lines = ["| key | default | meaning |", "|---|---|---|"]
     for key, default in config_keys():
         if key not in KEY_HELP:
@@ -120,23 +123,24 @@ def config_keys_markdown() -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: str | Path, check: bool = False) -> bool:
-    """Replace the table between the markers; True when it changed (``check``: only say so, write nothing)."""
-    readme = Path(readme)
-    text = readme.read_text()
+def update_doc(doc: str | Path = DOC, check: bool = False) -> bool:
+    """Replace the table between the markers of ``doc``; True when it changed (``check``: only say so, write
+    nothing)."""
+    doc = Path(doc)
+    text = doc.read_text()
     if START not in text or END not in text:
-        raise InputError(f"{readme}: no {START} ... {END} markers for the config-key table")
+        raise InputError(f"{doc}: no {START} ... {END} markers for the config-key table")
     head, rest = text.split(START, 1)
     tail = rest.split(END, 1)[1]
     new = f"{head}{START}\n{config_keys_markdown()}\n{END}{tail}"
     if new != text and not check:
         from munet.edge.atomic import write_text_atomic
 
-        write_text_atomic(readme, new)
+        write_text_atomic(doc, new)
     return new != text
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a != "--check"]
-    stale = update_readme(args[0] if args else "README.md", check="--check" in sys.argv)
+    stale = update_doc(args[0] if args else DOC, check="--check" in sys.argv)
     sys.exit(1 if stale and "--check" in sys.argv else 0)
