@@ -298,7 +298,7 @@ def convert_all(
     if opts.default_mode:
         echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
     calib_data = opts.calib_data
-    if calib_data is None and (("int8" in modes and calib_arrays is None) or opts.calibrate_postproc):
+    if calib_data is None and ((opts.calibrated and calib_arrays is None) or opts.calibrate_postproc):
         calib_data, note = run_calibration_data(model)
         echo(note)
     results = []
@@ -312,7 +312,7 @@ def convert_all(
     with stages.stage("load model"):
         conv = Converter(model)
     with conv:
-        if "int8" in modes:
+        if opts.calibrated:
             with stages.stage("calibration data"):
                 conv.set_calibration(calib_data, opts.calib_count, calib_arrays)
         val = None

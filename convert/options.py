@@ -111,9 +111,10 @@ MODES = tuple(f.name for f in FORMATS if f.tflite)
 
 def get_format(name: str) -> Format:
     """The :class:`Format` called ``name``, or a one-line :class:`InputError` with the closest name."""
-    fmt = BY_NAME.get(str(name).strip().lower().removeprefix("--"))
+    key = str(name).strip().lower().removeprefix("--")
+    fmt = BY_NAME.get(key)
     if fmt is None:
-        close = difflib.get_close_matches(str(name).lower(), list(BY_NAME), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(key, list(BY_NAME), n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise InputError(f"format {name!r}: {hint}choose from {', '.join(BY_NAME)}")
     return fmt
@@ -179,9 +180,6 @@ class ConvertOptions:
         """The derived formats asked for, in table order."""
         return [f for f in FORMATS if not f.tflite and f.name in self.names]
 
-    def wants(self, name: str) -> bool:
-        return name in self.names or name in self.modes
-
     @property
     def io_type(self) -> str:
         """The int8 model's I/O type: ``io``, else ``uint8`` with ``mediapipe``, else ``int8``."""
@@ -190,8 +188,9 @@ class ConvertOptions:
         return "uint8" if "mediapipe" in self.names and "int8" in self.modes else "int8"
 
     @property
-    def needs_calibration(self) -> bool:
-        return any(BY_NAME[m].calibration for m in self.modes) or self.calibrate_postproc
+    def calibrated(self) -> list[str]:
+        """The modes that need calibration images (int8: FIELD-NOTES §3 on representative-dataset traps)."""
+        return [m for m in self.modes if BY_NAME[m].calibration]
 
     # ------------------------------------------------------------------------------------------------ validation
     def validate(self) -> ConvertOptions:

@@ -25,6 +25,8 @@ def test_formats_table_names_files_and_needs() -> None:
     assert BY_NAME["onnx"].derived_path(src) == Path("run/munet_float32.onnx")
     assert BY_NAME["mediapipe"].derived_path(src) == Path("run/munet_float32_mediapipe.tflite")
     assert get_format("--INT8") is BY_NAME["int8"]
+    assert ConvertOptions(formats=("float32", "onnx")).calibrated == []
+    assert ConvertOptions(formats="dynamic,int8").calibrated == ["int8"]
 
 
 @pytest.mark.parametrize(
@@ -57,6 +59,7 @@ def test_io_defaults_to_uint8_for_mediapipe_int8_only() -> None:
         ({"formats": ("int9",)}, "format 'int9': did you mean 'int8'? choose from float32, fp16"),
         ({"formats": "float32,mediapip"}, "did you mean 'mediapipe'?"),
         ({"formats": ("tensorrt",)}, "format 'tensorrt': choose from"),
+        ({"formats": ("--fp61",)}, "format 'fp61': did you mean 'fp16'?"),
         ({"formats": ("mediapipe",), "io": "int8"}, "--mediapipe: MediaPipe's ImageSegmenter takes uint8 or float32"),
         ({"io": "int4"}, "--io 'int4': choose one of int8, uint8, float32"),
         ({"formats": ("float32",), "keep_float": ("TRANSPOSE_CONV",)}, "--keep-float applies to int8 only"),
