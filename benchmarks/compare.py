@@ -132,7 +132,7 @@ class ArchResult:
     macs_256: int = 0
     train_s: float = 0.0
     epochs: int = 0
-    keras_val: dict[str, Any] = field(default_factory=dict)  # trainer's metrics.json (model-size masks)
+    keras_val: dict[str, Any] = field(default_factory=dict)  # trainer's metrics.json (older rows: model size)
     float32: dict[str, float] = field(default_factory=dict)  # TFLite float32, original-size masks
     int8: dict[str, float] = field(default_factory=dict)  # TFLite int8, original-size masks
     float32_pixel: dict[str, float] = field(default_factory=dict)  # same masks, counts pooled over images

@@ -85,7 +85,7 @@ def main(config_path: str | None, resume: str | None, **options: Any) -> None:
     RUN/best.keras, last.keras   checkpoints (atomic; last includes the optimizer)
     RUN/config.yaml              effective config
     RUN/log.csv, curves.png      per-epoch log and curves
-    RUN/metrics.json             final validation metrics (per image and pixel-pooled)
+    RUN/metrics.json             final validation metrics (per image and pixel-pooled, masks at the original size)
     RUN/MODEL_CARD.md            data, config, metrics, parameters
     Ctrl-C finishes the epoch and saves; continue with --resume RUN.
     """

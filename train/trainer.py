@@ -65,6 +65,7 @@ class _Data:
     val_source: str
     synthetic: bool
     lesion: Any = None  # bool per training image: its mask has a lesion pixel
+    val_pairs: Any = None  # the validation munet.data pairs: the final metrics read them at their original size
 
 
 def _log(msg: str) -> None:
@@ -117,7 +118,7 @@ def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
             f"{data_dir}: lesion_share {config.lesion_share:g} needs training images with and without a lesion, "
             f"but {int(lesion.sum())} of {len(lesion)} have one; use --lesion-share 0"
         )
-    return _Data(x_train, y_train, x_val, y_val, str(data_dir), val_source, synthetic, lesion)
+    return _Data(x_train, y_train, x_val, y_val, str(data_dir), val_source, synthetic, lesion, list(val_pairs))
 
 
 def tf_config_workers() -> int:
@@ -320,22 +321,26 @@ def _prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
 
 
 def _evaluate(model_path: Path, data: _Data, config: TrainConfig) -> dict[str, Any]:
-    """Final validation metrics of ``model_path`` with the NumPy metrics on thresholded masks."""
+    """Final validation metrics of ``model_path`` through the one evaluator (:mod:`munet.edge.evaluate`): the
+    validation images at their ORIGINAL size, preprocessed by the shared function, the probabilities resized back and
+    thresholded there, so they compare with the TFLite rows of ``munet-bench`` (which score the same way)."""
     import keras
 
-    from munet.edge.metrics import compute_metrics
+    from munet.edge.evaluate import evaluate, predict_pairs
+    from munet.train.predictor import KerasPredictor
 
     model = keras.models.load_model(model_path, compile=False)  # custom objects: registered by _train
-    prob = model.predict(data.x_val, batch_size=config.batch, verbose=0)
-    pred = prob[..., 0] > config.threshold
-    truth = data.y_val[..., 0] > 0.5
+    predictor = KerasPredictor(model, threshold=config.threshold, batch_size=config.batch)
+    preds, truths = predict_pairs(predictor, data.val_pairs)
+    ev = evaluate(preds, truths)
     return {
         "model": model_path.name,
         "threshold": config.threshold,
-        "val_images": int(len(truth)),
+        "val_images": len(truths),
         "resolution": list(config.input_size),
-        "per-image": compute_metrics(pred, truth, reduction="per-image"),
-        "pixel": compute_metrics(pred, truth, reduction="pixel"),
+        "masks_at": "original size",
+        "per-image": ev.per_image,
+        "pixel": ev.pixel,
     }
 
 
