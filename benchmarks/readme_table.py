@@ -6,9 +6,9 @@ Every folder under the results root that holds an ``accuracy.json`` and/or a ``l
 models, accuracy and latency joined by model name (the file stem). That table replaces whatever stands between
 :data:`START` and :data:`END`. The other blocks are generated the same way between their own markers (:data:`BLOCKS`):
 the architecture comparison (``compare_*.json`` of ``munet-bench compare``), the Pareto sweep (``pareto/pareto.json``
-of ``munet-bench pareto``), the decoder sweep, the training-recipe study and the bundled models. Each block lives in
-whichever file holds its markers: README.md (the bundled models) or a study README under the results root
-(:func:`update_all`).
+of ``munet-bench pareto``), the decoder sweep, the training-recipe study, the bundled models and the README's results
+summary. Each block lives in whichever file holds its markers: README.md (bundled models, summary) or a study README
+under the results root (:func:`update_all`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ RECIPE_START = "<!-- recipe:start -->"
 RECIPE_END = "<!-- recipe:end -->"
 BUNDLED_START = "<!-- bundled:start -->"
 BUNDLED_END = "<!-- bundled:end -->"
+SUMMARY_START = "<!-- summary:start -->"
+SUMMARY_END = "<!-- summary:end -->"
 #: Each bundled model (edge/models/index.json) and the result folder of the run that made it.
 BUNDLED_RESULTS = {"skin": "isic-edge", "brain": "brain-edge"}
 #: Sub-folder of a bundled model's results that re-scores the file as shipped (see :func:`shipped_row`).
@@ -532,6 +534,93 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
     )
 
 
+#: The README's results summary: per dataset, (label, result folder, model row). A bundled name (``skin``, ``brain``)
+#: reads the file as shipped (:func:`shipped_row`, else ``<name>_int8_kf``); other rows are the folder's model rows.
+SUMMARY_ROWS: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
+    (
+        "ISIC 2017 skin lesions",
+        (
+            ("bundled `skin` (`--preset edge`, 128²)", "isic-edge", "skin"),
+            ("paper decoder, α=1.0, 128²", "isic128", "munet_int8"),
+            ("paper decoder, α=1.0, 192×256", "isic", "munet_int8"),
+        ),
+    ),
+    (
+        "LGG brain MRI",
+        (
+            ("bundled `brain` (`--preset edge`, 128²)", "brain-edge", "brain"),
+            ("bundled `brain` on 70 other patients", "cv-brain/bundled-brain-on-70-new-patients", "brain"),
+            ("paper decoder, α=1.0, 256²", "brain", "munet_int8"),
+        ),
+    ),
+)
+
+
+#: Where the summary's links point: the results root as seen from the README (the repository root).
+SUMMARY_LINK = "benchmarks/results"
+
+
+def _where(doc: dict[str, Any]) -> str:
+    """``DATE CPU`` with the CPU name shortened (``Intel(R) Xeon(R) Processor`` → ``Intel Xeon``)."""
+    cpu = (doc.get("machine", {}) or {}).get("cpu", "?")
+    cpu = cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
+    return f"{doc.get('date', '')[:10]} {cpu}"
+
+
+def render_summary(results: str | os.PathLike[str]) -> str:
+    """One short table per dataset (:data:`SUMMARY_ROWS`): int8 per-image Dice, file size and end-to-end median ms at
+    1 and 2 threads, with where each was measured and the result folder it comes from."""
+    root = Path(results)
+    out = []
+    segment = False  # a row timed only by its accuracy pass
+    for dataset, rows in SUMMARY_ROWS:
+        cells = []
+        for label, folder, model in rows:
+            path = root / folder / "accuracy.json"
+            if not path.is_file():
+                continue
+            acc = _load(path)
+            key = f"{model}_int8_kf" if model in BUNDLED_RESULTS and folder == BUNDLED_RESULTS[model] else model
+            row = acc.get("models", {}).get(key)
+            if row is None:
+                raise InputError(f"{path}: no {key!r} row for the README summary; rerun its benchmark")
+            if key != model:
+                row = shipped_row(root, model)[0] or row
+            lat_path = root / folder / "latency.json"
+            lat = _load(lat_path) if lat_path.is_file() else {}
+            stages = lat.get("variants", {}).get(key, {}).get("results", {})
+            ms = [stages.get(t, {}).get("stages", {}).get("e2e_ms", {}).get("median") for t in ("1", "2")]
+            shown = [_f(v, 1) for v in ms]
+            tta = row.get("tta") or {}
+            if ms[0] is None and tta.get("ms_per_image_plain") is not None:
+                shown[0] = f"{tta['ms_per_image_plain']:.1f}*"  # no latency pass: the accuracy pass's `segment` median
+                segment = True
+            timed = f"; ms {_where(lat)}" if lat and any(v is not None for v in ms) else ""
+            cells.append(
+                [
+                    label,
+                    acc.get("images"),
+                    _f(row.get("per-image", {}).get("dice"), 3),
+                    f"{row['size_bytes'] / 1e6:.2f}",
+                    " / ".join(shown),
+                    f"Dice {_where(acc)}{timed}",
+                    f"[`{folder}`]({SUMMARY_LINK}/{folder}/accuracy.md)",
+                ]
+            )
+        if cells:
+            header = ("model", "images", "int8 Dice", "MB", "ms 1 / 2 threads", "measured", "results")
+            out.append(f"**{dataset}**\n\n" + markdown_table(header, cells))
+    if not out:
+        return "_No committed results yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
+    note = (
+        "\nDice: per-image mean of the int8 file (a bundled model: the file as shipped), masks at the original size; "
+        "ms: end-to-end median (pre-processing + inference + post-processing) of the result set's latency pass, "
+        "every model of the set timed round-robin"
+    )
+    note += "; *: no latency pass, the 1-thread `segment` median of the accuracy pass.\n" if segment else ".\n"
+    return "\n".join(out) + note
+
+
 def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with everything between ``start_marker`` and ``end_marker`` replaced by ``block``."""
     start, end = text.find(start_marker), text.find(end_marker)
@@ -550,6 +639,7 @@ BLOCKS = (
     (DECODERS_START, DECODERS_END, render_decoders),
     (RECIPE_START, RECIPE_END, render_recipe),
     (BUNDLED_START, BUNDLED_END, render_bundled),
+    (SUMMARY_START, SUMMARY_END, render_summary),
 )
 
 
