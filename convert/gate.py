@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from munet.convert.representative import InputStats, input_stats
-from munet.edge.evaluate import Prediction, agreement
+from munet.edge.evaluate import agreement
 from munet.edge.evaluate import evaluate as score_predictions
-from munet.edge.metrics import score
 
 
 def mean_dice(preds: np.ndarray, truths: np.ndarray) -> float:
-    """Per-image Dice of binary masks, averaged (empty vs empty = 1): the shared scorer's ``per-image`` Dice."""
-    return score(preds, truths)["per-image"]["dice"]
+    """Per-image Dice of binary masks, averaged (empty vs empty = 1): the evaluator's ``per-image`` Dice."""
+    return score_predictions(list(preds), list(truths)).per_image["dice"]
 
 
 def tflite_predict(model: str | Path | bytes, x: np.ndarray) -> np.ndarray:
@@ -127,9 +126,8 @@ def evaluate(
     per-image Dice vs the float masks is below it (a model can keep its Dice vs truth while its masks move).
     """
     probs = tflite_predict(tflite, x)
-    t_preds = [Prediction(p > threshold, p) for p in probs]
-    f_preds = [Prediction(p > threshold, p) for p in float_probs]
-    vs_float = agreement([p.mask for p in t_preds], [p.mask for p in f_preds], list(probs), list(float_probs))
+    t_masks, f_masks = list(probs > threshold), list(float_probs > threshold)
+    vs_float = agreement(t_masks, f_masks, list(probs), list(float_probs))
     res = GateResult(
         mode=mode,
         n_images=int(x.shape[0]),
@@ -140,9 +138,9 @@ def evaluate(
         min_agreement=min_agreement,
     )
     if truth is not None:
-        truths = list(truth.astype(bool))
-        res.dice_float_vs_truth = score_predictions(f_preds, truths).per_image["dice"]
-        res.dice_tflite_vs_truth = score_predictions(t_preds, truths).per_image["dice"]
+        truths = truth.astype(bool)
+        res.dice_float_vs_truth = mean_dice(f_masks, truths)
+        res.dice_tflite_vs_truth = mean_dice(t_masks, truths)
         res.passed = res.drop_points <= max_dice_drop
     else:
         res.passed = res.dice_vs_float >= 1 - max_dice_drop / 100
