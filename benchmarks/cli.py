@@ -300,6 +300,7 @@ def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, ru
 @click.option("--fold", "folds", multiple=True, type=int, help="Only this fold (repeat); default: every fold.")
 @click.option("--reuse", is_flag=True, help="Keep finished folds (results JSON or runs), continue interrupted ones.")
 @click.option("--threads", type=int, default=2, show_default=True, help="Interpreter threads for scoring.")
+@click.option("--report", "report_only", is_flag=True, help="Train nothing: rewrite the report of the results.")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: runs/cv/<config name>.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: benchmarks/results/cv-<name>.")
 @cli_errors
@@ -309,6 +310,7 @@ def cv(
     folds: tuple[int, ...],
     reuse: bool,
     threads: int,
+    report_only: bool,
     runs_dir: Path | None,
     out: Path | None,
 ) -> None:
@@ -326,6 +328,7 @@ def cv(
         reuse=reuse,
         threads=threads,
         echo=click.echo,
+        report_only=report_only,
     )
     click.echo(cv_markdown(result))
 

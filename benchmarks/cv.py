@@ -283,9 +283,16 @@ def run_cv(
     reuse: bool = False,
     threads: int | None = 2,
     echo: Callable[[str], None] = print,
+    report_only: bool = False,
 ) -> dict[str, Any]:
     """Run the points x folds of ``cfg`` (or the chosen ones) and write ``out/cv.json`` + ``out/README.md`` after
-    every fold. Rows already in ``out/cv.json`` with the same overrides are kept as they are with ``reuse``."""
+    every fold. Rows already in ``out/cv.json`` with the same overrides are kept as they are with ``reuse``;
+    ``report_only`` trains nothing and writes the report of the rows there are."""
+    if report_only:
+        rows = load_results(out / RESULTS_NAME)
+        if not rows:
+            raise InputError(f"{out / RESULTS_NAME}: no fold results to report; run the sweep first")
+        return write_results(cfg, out, rows, len({i.fold for i in read_folds(cfg.folds)}))
     items = read_folds(cfg.folds)
     folds = assign_pairs(pooled_pairs(cfg.data), items, str(cfg.folds))
     groups = {i.name: i.group for i in items}

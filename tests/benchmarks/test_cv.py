@@ -201,6 +201,10 @@ def test_a_cv_run_resumes_after_an_interrupted_fold_without_retraining_the_finis
     assert 0.0 <= summary["metrics"]["patient_dice"]["mean"] <= 1.0
     assert summary["metrics"]["patient_dice"]["sd"] is not None
     assert "| base |" in (out / "README.md").read_text()
+    (out / "README.md").unlink()
+    monkeypatch.setattr(experiment, "train_point", None)  # --report trains nothing
+    assert cv.run_cv(cfg, out, tmp_path / "elsewhere", report_only=True)["rows"] == result["rows"]
+    assert "| base |" in (out / "README.md").read_text()
     assert (runs / "base" / "fold1" / "model_int8.tflite").is_file()
 
 
