@@ -23,7 +23,7 @@ TRIVIAL = ("all-empty", "all-full")
 
 
 def trivial_dice(truths: Sequence[Any]) -> dict[str, float]:
-    """Per-image mean Dice (``munet.edge.metrics.score``, the rows' scorer) of the trivial predictions on ``truths``.
+    """Per-image mean Dice (:func:`munet.edge.evaluate.evaluate`, the rows' scorer) of the trivial predictions.
 
     ``{"all-empty": ..., "all-full": ...}``: every mask predicted empty, every mask predicted full. The scorer gives
     an empty prediction on an empty truth Dice 1 ("nothing to get wrong"), and 0 on any non-empty truth. So on
@@ -33,13 +33,13 @@ def trivial_dice(truths: Sequence[Any]) -> dict[str, float]:
     """
     import numpy as np
 
-    from munet.edge.metrics import score
+    from munet.edge.evaluate import evaluate
 
     masks = [np.asarray(t) for t in truths]
     if not masks:
         raise InputError("no validation masks to score the trivial predictions on")
     return {
-        name: score([np.full(m.shape, fill, dtype=bool) for m in masks], masks)["per-image"]["dice"]
+        name: evaluate([np.full(m.shape, fill, dtype=bool) for m in masks], masks).per_image["dice"]
         for name, fill in zip(TRIVIAL, (False, True), strict=True)
     }
 

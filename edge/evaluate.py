@@ -34,8 +34,7 @@ import cv2
 import numpy as np
 
 from munet.edge.metrics import confusion, dice_score, score
-from munet.edge.postproc import clean_mask
-from munet.edge.preprocess import postprocess
+from munet.edge.postproc import finish_mask  # noqa: F401  (the adapters' post-processing, importable from here)
 
 
 @dataclass
@@ -69,22 +68,6 @@ class Predictor(Protocol):
     batch_size: int
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]: ...
-
-
-def finish_mask(
-    prob: np.ndarray,
-    shape: tuple[int, ...],
-    threshold: float = 0.5,
-    min_area: float = 0.0,
-    keep_largest: bool = False,
-    fill_holes: bool = False,
-) -> np.ndarray:
-    """A model-size probability map -> the mask at the original ``shape`` (H, W, ...): the shared
-    :func:`~munet.edge.preprocess.postprocess` (resize, threshold), then :func:`~munet.edge.postproc.clean_mask`."""
-    mask = postprocess(prob, tuple(shape[:2]), threshold)  # type: ignore[arg-type]
-    if min_area > 0 or keep_largest or fill_holes:
-        mask = clean_mask(mask, keep_largest, fill_holes, min_area)
-    return mask
 
 
 class SegmenterPredictor:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from munet.edge.preprocess import postprocess
+
 #: Candidate ``min_area`` fractions tried by ``munet-convert --calibrate-postproc`` (0 = off).
 MIN_AREA_CANDIDATES = (0.0, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3)
 #: Calibration keeps the smallest candidate whose mean Dice is within this of the best.
@@ -72,6 +74,23 @@ def clean_mask(mask: np.ndarray, keep_largest: bool = False, holes: bool = False
         mask = keep_largest_component(mask)
     if holes:
         mask = fill_holes(mask)
+    return mask
+
+
+def finish_mask(
+    prob: np.ndarray,
+    shape: tuple[int, ...],
+    threshold: float = 0.5,
+    min_area: float = 0.0,
+    keep_largest: bool = False,
+    holes: bool = False,
+) -> np.ndarray:
+    """A model-size probability map -> the mask at the original ``shape`` (H, W, ...): the shared
+    :func:`~munet.edge.preprocess.postprocess` (resize, threshold), then :func:`clean_mask`. What the edge
+    ``Segmenter`` does after inference, and what every evaluated model does (:mod:`munet.edge.evaluate`)."""
+    mask = postprocess(prob, (int(shape[0]), int(shape[1])), threshold)
+    if min_area > 0 or keep_largest or holes:
+        mask = clean_mask(mask, keep_largest, holes, min_area)
     return mask
 
 
@@ -149,7 +168,6 @@ def calibrate_min_area(
     the validation set you report.
     """
     from munet.edge.metrics import binarize
-    from munet.edge.preprocess import postprocess
 
     cands = sorted({float(c) for c in candidates})
     if not cands or any(not 0.0 <= c < 1.0 for c in cands):

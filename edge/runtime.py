@@ -27,8 +27,8 @@ from munet.edge.bundled import resolve_model
 from munet.edge.imageio import load_image
 from munet.edge.integrity import verify_model
 from munet.edge.metadata import ModelInfo, find_model_info, model_info_from_bytes
-from munet.edge.postproc import clean_mask
-from munet.edge.preprocess import COLOR_ORDER, NORM_OFFSET, NORM_SCALE, postprocess, preprocess
+from munet.edge.postproc import finish_mask
+from munet.edge.preprocess import COLOR_ORDER, NORM_OFFSET, NORM_SCALE, preprocess
 from munet.edge.tta import check_tta, passes, tta_predict, uncertainty_score
 from munet.errors import ModelError
 
@@ -302,9 +302,7 @@ class Segmenter:
             t2 = time.perf_counter()
             prob, spread = out.prob, out.spread
             uncertainty = uncertainty_score(out.passes, self.info.threshold)
-        mask = postprocess(prob, rgb.shape[:2], self.info.threshold)
-        if self.keep_largest or self.fill_holes or self.min_area > 0:
-            mask = clean_mask(mask, self.keep_largest, self.fill_holes, self.min_area)
+        mask = finish_mask(prob, rgb.shape, self.info.threshold, self.min_area, self.keep_largest, self.fill_holes)
         t3 = time.perf_counter()
         timings = {"pre_ms": (t1 - t0) * 1e3, "infer_ms": (t2 - t1) * 1e3, "post_ms": (t3 - t2) * 1e3}
         return Result(mask=mask, prob=prob, timings=timings, uncertainty=uncertainty, spread=spread)
