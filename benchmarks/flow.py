@@ -125,11 +125,11 @@ def run_flow(
     lap("train", row["train_s"])
     lap("convert")  # and the parameter/MAC count of the runner's row
 
+    from munet.edge.runner import RunOptions
     from munet.edge.runner import run as edge_run
 
-    summary = edge_run(
-        models["int8"], str(val_dir / "images"), out=out / "masks", threads=cfg.threads, echo=lambda _m: None
-    )
+    options = RunOptions(out=out / "masks", threads=cfg.threads)
+    summary = edge_run(models["int8"], str(val_dir / "images"), options, echo=lambda _m: None)
     lap("munet-run")
 
     acc = evaluate_accuracy(

@@ -69,7 +69,7 @@ def soak(
     Python heap still allocated by the loop (``py_growth_mb``, traced with :mod:`tracemalloc`)."""
     import tracemalloc
 
-    from munet.edge.runner import run
+    from munet.edge.runner import RunOptions, run
 
     samples: dict[int, float] = {}
     heap: dict[str, float] = {}
@@ -89,15 +89,8 @@ def soak(
                 tracemalloc.stop()
 
     t0 = time.perf_counter()
-    summary = run(
-        model,
-        synthetic_camera(size, fps),
-        threads=threads,
-        max_frames=frames,
-        preview_port=0 if preview else None,
-        on_frame=on_frame,
-        echo=lambda m: None,
-    )
+    options = RunOptions(threads=threads, max_frames=frames, preview_port=0 if preview else None)
+    summary = run(model, synthetic_camera(size, fps), options, on_frame=on_frame, echo=lambda m: None)
     return {
         "model": str(model),
         "frames": summary.processed,

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from munet.edge.bundled import list_models
-from munet.edge.runner import RunFailed, run
+from munet.edge.runner import RunFailed, RunOptions, run
 from munet.edge.runtime import BACKEND_CHOICES
 from munet.edge.sources import classify
 from munet.edge.tta import TTA_CHOICES
@@ -188,6 +188,26 @@ def main(
     kind = classify(source)
     if out is None and (kind in ("images", "video") and not realtime):
         out = "munet-out"
+    options = RunOptions(
+        out=out,
+        threads=threads,
+        backend=backend,
+        keep_largest=keep_largest,
+        fill_holes=fill_holes,
+        min_area=min_area,
+        overlays=not no_overlay,
+        max_frames=max_frames,
+        show=show,
+        preview_port=preview_port,
+        host=host,
+        realtime=realtime,
+        retries=retries,
+        backoff=backoff,
+        tta=tta,
+        review_above=review_above,
+        progress=not quiet and sys.stderr.isatty(),
+        verify=not no_verify,
+    ).validate()
     stop = threading.Event()
 
     def on_sigint(signum: int, frame: Any) -> None:
@@ -198,29 +218,7 @@ def main(
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        summary = _run_or_report(
-            stop,
-            model,
-            source,
-            out=out,
-            threads=threads,
-            backend=backend,
-            keep_largest=keep_largest,
-            fill_holes=fill_holes,
-            min_area=min_area,
-            overlays=not no_overlay,
-            max_frames=max_frames,
-            show=show,
-            preview_port=preview_port,
-            host=host,
-            realtime=realtime,
-            retries=retries,
-            backoff=backoff,
-            tta=tta,
-            review_above=review_above,
-            progress=not quiet and sys.stderr.isatty(),
-            verify=not no_verify,
-        )
+        summary = _run_or_report(stop, model, source, options)
     finally:
         signal.signal(signal.SIGINT, previous)
     click.echo(summary.line())
@@ -249,11 +247,11 @@ def _serve_web(model: str, port: int, host: str) -> None:
     click.echo("stopped")
 
 
-def _run_or_report(stop: threading.Event, *args: Any, **kwargs: Any) -> Any:
+def _run_or_report(stop: threading.Event, model: str, source: str, options: RunOptions) -> Any:
     """:func:`run`; on a failed write print the summary line first (the error line follows, exit 2);
     a second Ctrl-C aborts with exit 130."""
     try:
-        return run(*args, stop=stop, **kwargs)
+        return run(model, source, options, stop=stop)
     except RunFailed as exc:
         click.echo(exc.summary.line())
         raise

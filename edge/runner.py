@@ -118,76 +118,94 @@ def _refuse_out_among_inputs(out: str | Path | None, src: Source) -> None:
         )
 
 
-def run(
-    model: str | Path,
-    source: str | Source,
-    out: str | Path | None = None,
-    threads: int | None = None,
-    backend: str = "auto",
-    keep_largest: bool = False,
-    fill_holes: bool = False,
-    overlays: bool = True,
-    max_frames: int | None = None,
-    show: bool = False,
-    preview_port: int | None = None,
-    host: str = "127.0.0.1",
-    realtime: bool = False,
-    retries: int = 5,
-    backoff: float = 0.5,
-    stop: threading.Event | None = None,
-    echo: Callable[[str], None] = _stderr,
-    on_source: Callable[[Source], None] | None = None,
-    on_frame: Callable[[int, Result], None] | None = None,
-    tta: str = "none",
-    review_above: float | None = None,
-    progress: bool = False,
-    min_area: float | None = None,
-    verify: bool = True,
-) -> RunSummary:
-    """Segment every frame of ``source`` (a SOURCE string for :func:`munet.edge.sources.open_source`, or an
-    open :class:`~munet.edge.sources.Source`) and summarise; ``on_frame(n, result)`` is called per frame.
+@dataclass(frozen=True)
+class RunOptions:
+    """How :func:`run` segments a source and what it writes (``munet-run``'s options, validated once).
 
     ``tta`` (``none`` | ``hflip`` | ``flips``) averages flipped passes and writes ``<stem>_uncertainty.png`` and
     an ``uncertainty`` score per row; ``review_above`` lists (and marks ``review``) the frames scoring above it.
     ``min_area`` overrides the model's calibrated small-component removal (``None``: the metadata's; 0: off).
     ``verify=False`` skips the model's content digest check (:class:`~munet.edge.runtime.Segmenter`).
+    ``progress`` shows a tqdm bar on stderr for file sources. ``show`` opens a window (without a display: the
+    preview server, on ``preview_port`` or 8080); ``preview_port`` alone serves the MJPEG preview on ``host``.
+    """
+
+    out: str | Path | None = None
+    threads: int | None = None
+    backend: str = "auto"
+    keep_largest: bool = False
+    fill_holes: bool = False
+    min_area: float | None = None
+    overlays: bool = True
+    max_frames: int | None = None
+    show: bool = False
+    preview_port: int | None = None
+    host: str = "127.0.0.1"
+    realtime: bool = False
+    retries: int = 5
+    backoff: float = 0.5
+    tta: str = "none"
+    review_above: float | None = None
+    progress: bool = False
+    verify: bool = True
+
+    def validate(self) -> RunOptions:
+        """One-line :class:`MunetError` for options that cannot go together."""
+        if self.review_above is not None and self.tta == "none":
+            raise MunetError("--review-above needs --tta hflip or flips (the score comes from the flipped passes)")
+        return self
+
+
+def run(
+    model: str | Path,
+    source: str | Source,
+    options: RunOptions | None = None,
+    *,
+    stop: threading.Event | None = None,
+    echo: Callable[[str], None] = _stderr,
+    on_source: Callable[[Source], None] | None = None,
+    on_frame: Callable[[int, Result], None] | None = None,
+) -> RunSummary:
+    """Segment every frame of ``source`` (a SOURCE string for :func:`munet.edge.sources.open_source`, or an
+    open :class:`~munet.edge.sources.Source`) with ``options`` (:class:`RunOptions`) and summarise;
+    ``on_frame(n, result)`` is called per frame.
 
     Setting ``stop`` (e.g. from a SIGINT handler) ends the run after the current frame, with its summary.
-    ``progress`` shows a tqdm bar on stderr for file sources. When an output cannot be written (disk full, ...)
-    the run stops, writes what it can of the summary and raises :class:`RunFailed` (one line, with ``summary``).
+    When an output cannot be written (disk full, ...) the run stops, writes what it can of the summary and raises
+    :class:`RunFailed` (one line, with ``summary``).
     """
+    o = (options or RunOptions()).validate()
+    out, preview_port = o.out, o.preview_port
     stop = stop or threading.Event()
-    if review_above is not None and tta == "none":
-        raise MunetError("--review-above needs --tta hflip or flips (the score comes from the flipped passes)")
     seg = Segmenter(
         model,
-        threads=threads,
-        backend=backend,
-        keep_largest=keep_largest,
-        fill_holes=fill_holes,
-        tta=tta,
-        min_area=min_area,
-        verify=verify,
+        threads=o.threads,
+        backend=o.backend,
+        keep_largest=o.keep_largest,
+        fill_holes=o.fill_holes,
+        tta=o.tta,
+        min_area=o.min_area,
+        verify=o.verify,
     )
     src = (
         source
         if isinstance(source, Source)
-        else open_source(source, realtime=realtime, retries=retries, backoff=backoff)
+        else open_source(source, realtime=o.realtime, retries=o.retries, backoff=o.backoff)
     )
     if on_source is not None:
         on_source(src)
     summary = RunSummary(str(model), redact(src.label or str(source)), src.kind, seg.backend_name, seg.threads)
-    summary.tta, summary.passes, summary.review_above = seg.tta, seg.passes, review_above
+    summary.tta, summary.passes, summary.review_above = seg.tta, seg.passes, o.review_above
     summary.min_area = seg.min_area
     try:
         _refuse_out_among_inputs(out, src)
-        writer = OutputWriter(out, overlays=overlays, review_above=review_above)
+        writer = OutputWriter(out, overlays=o.overlays, review_above=o.review_above)
     except (WriteError, InputError):
         src.close()
         raise
     summary.out_dir = str(out) if out is not None else None
     viewer: PreviewServer | Window | None = None
-    if show:
+    if o.show:
         ok, why = display_available()
         if ok:
             viewer = Window(f"MU-Net Edge: {Path(model).name}")
@@ -195,7 +213,7 @@ def run(
             preview_port = 8080 if preview_port is None else preview_port
             echo(f"--show: {why}; serving the preview instead")
     if viewer is None and preview_port is not None:
-        viewer = PreviewServer(preview_port, host, title=f"{Path(model).name} on {summary.source}")
+        viewer = PreviewServer(preview_port, o.host, title=f"{Path(model).name} on {summary.source}")
         summary.preview_url = viewer.url
         echo(f"preview: {viewer.url} (MJPEG at {viewer.stream_url})")
         if viewer.warning:
@@ -205,7 +223,7 @@ def run(
     t_report = t_start
     ended = ""
     failure: WriteError | None = None
-    bar = Progress(_known_length(src), enabled=progress and not src.live, desc=Path(summary.source).name)
+    bar = Progress(_known_length(src), enabled=o.progress and not src.live, desc=Path(summary.source).name)
     echo = bar.wrap(echo)
     try:
         for frame in bar.iterate(_stoppable(src, stop)):
@@ -220,7 +238,7 @@ def run(
             for key in sums:
                 sums[key] += result.timings[key]
             summary.processed += 1
-            if review_above is not None and result.uncertainty is not None and result.uncertainty > review_above:
+            if o.review_above is not None and result.uncertainty is not None and result.uncertainty > o.review_above:
                 summary.review_names.append(row["name"])
             if on_frame is not None:
                 on_frame(summary.processed, result)
@@ -237,8 +255,8 @@ def run(
                 t_report = now
                 fps = summary.processed / max(now - t_start, 1e-9)
                 echo(f"{summary.processed} frames, {fps:.1f} FPS{summary.tta_note()}, dropped {src.dropped}")
-            if max_frames is not None and summary.processed >= max_frames:
-                ended = f"--max-frames {max_frames} reached"
+            if o.max_frames is not None and summary.processed >= o.max_frames:
+                ended = f"--max-frames {o.max_frames} reached"
                 break
         if not ended:
             ended = "interrupted (SIGINT)" if stop.is_set() else src.reason

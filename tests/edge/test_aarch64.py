@@ -77,9 +77,9 @@ def test_end_to_end_masks_agree(ref_dir):
 
 
 def test_cli_writes_masks_here(ref_dir, tmp_path):
-    from munet.edge.runner import run
+    from munet.edge.runner import RunOptions, run
 
-    summary = run(ref_dir / "model.tflite", str(ref_dir / "frames"), out=tmp_path, threads=1)
+    summary = run(ref_dir / "model.tflite", str(ref_dir / "frames"), RunOptions(out=tmp_path, threads=1))
     assert summary.processed == 2 and summary.skipped == 0
     for path in list_images(ref_dir / "frames"):
         mask = load_image(tmp_path / f"{path.stem}_segmentation.png")

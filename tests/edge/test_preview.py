@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from munet.edge.preview import PreviewServer, display_available
-from munet.edge.runner import run
+from munet.edge.runner import RunOptions, run
 
 
 def _free_port() -> int:
@@ -66,8 +66,9 @@ def test_run_preview_serves_overlays_of_a_camera_stand_in(tiny_int8, tmp_path, m
     video = make_video(tmp_path / "cam.avi", 60, fps=20)  # 3 s
     port = _free_port()
     result = {}
+    options = RunOptions(threads=1, realtime=True, preview_port=port)
     t = threading.Thread(
-        target=lambda: result.setdefault("s", run(tiny_int8, str(video), threads=1, realtime=True, preview_port=port)),
+        target=lambda: result.setdefault("s", run(tiny_int8, str(video), options)),
         daemon=True,
     )
     t.start()
@@ -85,7 +86,7 @@ def test_show_without_display_falls_back_to_preview(tiny_int8, edge_images, monk
     ok, why = display_available()
     assert not ok and "display" in why
     messages: list[str] = []
-    s = run(tiny_int8, str(edge_images), show=True, preview_port=0, echo=messages.append)
+    s = run(tiny_int8, str(edge_images), RunOptions(show=True, preview_port=0), echo=messages.append)
     assert s.processed == 3 and s.preview_url is not None
     assert any("serving the preview instead" in m for m in messages)
 
@@ -119,7 +120,7 @@ def test_public_bind_warns_and_prints_the_real_address(tiny_int8, edge_images):
     finally:
         local.close()
     messages: list[str] = []
-    s = run(tiny_int8, str(edge_images), threads=1, preview_port=0, host="0.0.0.0", echo=messages.append)
+    s = run(tiny_int8, str(edge_images), RunOptions(threads=1, preview_port=0, host="0.0.0.0"), echo=messages.append)
     assert s.preview_url.startswith("http://0.0.0.0:")
     assert any(m.startswith(f"preview: {s.preview_url}") for m in messages)
     assert any("without authentication" in m and s.preview_url in m for m in messages), messages

@@ -136,13 +136,13 @@ def test_runtime_never_imports_tensorflow(tiny_int8, edge_images, tmp_path):
     """The runtime, the CLI loop and the outputs run without TensorFlow or Keras in the process."""
     code = f"""
 import sys
-from munet.edge.runner import run
+from munet.edge.runner import RunOptions, run
 from munet.edge.runtime import Segmenter
 from munet.edge.imageio import list_images, load_image
 from munet.edge.integrity import stamp_digest
 seg = Segmenter({str(tiny_int8)!r})
 seg.segment(load_image(list_images({str(edge_images)!r})[0]))
-s = run({str(tiny_int8)!r}, {str(edge_images)!r}, out={str(tmp_path / "out")!r}, preview_port=0)
+s = run({str(tiny_int8)!r}, {str(edge_images)!r}, RunOptions(out={str(tmp_path / "out")!r}, preview_port=0))
 assert s.processed == 3, s
 bad = [m for m in ("tensorflow", "keras", "tf_keras") if m in sys.modules]
 assert not bad, bad

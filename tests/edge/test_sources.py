@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from munet.edge.preview import PreviewServer
-from munet.edge.runner import run
+from munet.edge.runner import RunOptions, run
 from munet.edge.sources import LatestFrameReader, classify, open_source
 from munet.errors import InputError
 
@@ -25,7 +25,7 @@ def test_classify():
 
 def test_video_file_every_frame(tiny_int8, tmp_path, make_video):
     video = make_video(tmp_path / "clip.avi", 12, fps=25)
-    s = run(tiny_int8, str(video), out=tmp_path / "out", threads=1)
+    s = run(tiny_int8, str(video), RunOptions(out=tmp_path / "out", threads=1))
     assert (s.processed, s.dropped, s.skipped, s.source_kind) == (12, 0, 0, "video")
     assert len(list((tmp_path / "out").glob("clip_*_segmentation.png"))) == 12
 
@@ -35,7 +35,7 @@ def test_video_as_camera_drops_stale_frames_and_reports_fps(tiny_int8, tmp_path,
     video = make_video(tmp_path / "cam.avi", n, fps=400)  # a frame every 2.5 ms
     # The tiny model alone can keep up with 400 FPS on a quiet machine: a consumer that takes 10 ms per frame
     # (as a real model on a Pi does) makes the drops certain, whatever the load.
-    s = run(tiny_int8, str(video), threads=1, realtime=True, on_frame=lambda n, r: time.sleep(0.01))
+    s = run(tiny_int8, str(video), RunOptions(threads=1, realtime=True), on_frame=lambda n, r: time.sleep(0.01))
     assert s.source_kind == "video" and s.ended == "end of input"
     assert s.processed > 0 and s.dropped > 0
     assert s.processed + s.dropped == n  # every captured frame was either processed or counted as dropped
@@ -113,7 +113,7 @@ def test_stream_that_disappears_is_retried_then_ends_cleanly(tiny_int8, tmp_path
             server.close()
 
     t0 = time.monotonic()
-    s = run(tiny_int8, server.stream_url, threads=1, retries=2, backoff=0.1, on_frame=on_frame)
+    s = run(tiny_int8, server.stream_url, RunOptions(threads=1, retries=2, backoff=0.1), on_frame=on_frame)
     assert s.source_kind == "stream"
     assert s.processed >= 5 and got[:5] == [1, 2, 3, 4, 5]
     assert s.ended.startswith("source lost") and "2 reconnection attempts" in s.ended
@@ -128,10 +128,10 @@ def test_missing_camera_is_a_one_line_error():
 
 def test_truncated_video_says_so(tiny_int8, tmp_path, make_video, caplog):
     video = make_video(tmp_path / "clip.avi", 60, fps=25)
-    whole = run(tiny_int8, str(video), threads=1)
+    whole = run(tiny_int8, str(video), RunOptions(threads=1))
     assert whole.processed == 60 and whole.ended == "end of input"
     video.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
-    s = run(tiny_int8, str(video), out=tmp_path / "out", threads=1)
+    s = run(tiny_int8, str(video), RunOptions(out=tmp_path / "out", threads=1))
     assert 0 < s.processed < 60
     assert s.ended.startswith(f"truncated input: read {s.processed} of the 60 frames")
     assert any("truncated" in r.getMessage() and str(video) in r.getMessage() for r in caplog.records)
@@ -186,7 +186,12 @@ def test_stream_credentials_never_reach_the_summary(tiny_int8, tmp_path):
     url = f"http://viewer:s3cret@127.0.0.1:{server.port}/stream.mjpg?token=t0k"
     messages: list[str] = []
     try:
-        s = run(tiny_int8, url, out=tmp_path / "out", threads=1, max_frames=3, preview_port=0, echo=messages.append)
+        s = run(
+            tiny_int8,
+            url,
+            RunOptions(out=tmp_path / "out", threads=1, max_frames=3, preview_port=0),
+            echo=messages.append,
+        )
     finally:
         stop.set()
         server.close()

@@ -200,3 +200,13 @@ def test_cli_tta_on_a_live_video_source(tiny_int8: Path, tmp_path: Path, make_vi
     res = CliRunner().invoke(main, [str(tiny_int8), str(video), "--realtime", "--tta", "flips", "--max-frames", "5"])
     assert res.exit_code == 0, res.output
     assert "processed 5 frame(s)" in res.output and "(TTA flips: 4 passes/frame)" in res.output
+
+
+def test_run_options_are_validated_once_before_anything_opens(tmp_path: Path) -> None:
+    from munet.edge.runner import RunOptions, run
+
+    with pytest.raises(MunetError, match="--review-above needs --tta"):
+        RunOptions(review_above=0.2).validate()
+    assert RunOptions(review_above=0.2, tta="flips").validate().tta == "flips"
+    with pytest.raises(MunetError, match="--review-above needs --tta"):  # before the model or the source is read
+        run(tmp_path / "missing.tflite", str(tmp_path / "nothing"), RunOptions(review_above=0.2))
