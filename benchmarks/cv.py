@@ -367,7 +367,7 @@ def cv_markdown(result: dict[str, Any]) -> str:
         "(a gain needs more than 2 SE).",
         "",
     ]
-    header = ["point", "folds done", *metrics, f"Δ {head} (pts)", "train (CPU-min)", "int8 MB"]
+    header = ["point", "folds done", *metrics, f"Δ {head} (pts)", "train min (wall)", "int8 MB"]
     table = []
     for s in result["summary"]:
         table.append(
