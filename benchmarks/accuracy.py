@@ -1,9 +1,10 @@
 """Float Keras vs. TFLite variants: segmentation metrics, agreement with float, worst images, overlay grid.
 
-Every model is scored on the same image/mask pairs with masks compared at the ORIGINAL image size:
-the Keras model goes through the edge's own ``preprocess`` and ``postprocess`` (threshold 0.5, the
-paper's Sec. 3.3.2), the TFLite variants through :class:`munet.edge.runtime.Segmenter` with the post-processing
-their metadata names (``min_area``, recorded per variant; the Keras model has none). Metrics are the paper's six
+Every model is scored by the one evaluator (:mod:`munet.edge.evaluate`) on the same image/mask pairs with masks
+compared at the ORIGINAL image size: the Keras model through :class:`munet.train.predictor.KerasPredictor` (the
+edge's own ``preprocess`` and ``postprocess``, threshold 0.5, the paper's Sec. 3.3.2), the TFLite variants through
+:class:`munet.edge.evaluate.SegmenterPredictor` (the edge Segmenter) with the post-processing their metadata names
+(``min_area``, recorded per variant; the Keras model has none). Metrics are the paper's six
 (accuracy, precision, recall, IoU, Dice, Tversky; Sec. 5.2) plus the two-class mean IoU and the ISIC 2018
 thresholded Jaccard, each per image (macro) and pixel-pooled (micro).
 
