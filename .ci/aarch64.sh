@@ -99,7 +99,7 @@ if [[ -n ${MUNET_AARCH64_PREPARE_ONLY:-} ]]; then log "prepared $ROOT"; exit 0; 
 WORK=$ROOT/opt/munet
 rm -rf "$WORK"
 mkdir -p "$WORK/pkg/munet" "$WORK/repo/tests/munet" "$WORK/ref"
-cp "$REPO"/munet/*.py "$WORK/pkg/munet/"  # the core modules edge imports (munet.imageio, munet.atomic, ...)
+cp -r "$REPO"/munet/. "$WORK/pkg/munet/"  # the core edge imports (munet.imageio, munet.atomic, munet.data, ...)
 cp -r "$REPO/edge" "$WORK/pkg/munet/edge"
 cp "$REPO/pyproject.toml" "$WORK/repo/"
 cp "$REPO/tests/conftest.py" "$REPO/tests/tf_block.py" "$WORK/repo/tests/"

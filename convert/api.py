@@ -139,8 +139,8 @@ class Converter:
     ) -> Conversion:
         """Embed metadata (with the content digest), write ``out`` and its sidecar atomically, return a
         :class:`Conversion`."""
+        from munet.atomic import write_bytes_atomic
         from munet.convert.metadata import add_munet_metadata, make_info, write_sidecar
-        from munet.edge.atomic import write_bytes_atomic
         from munet.edge.integrity import stamp_digest
         from munet.edge.metadata import model_info_from_bytes
 
@@ -286,9 +286,9 @@ def convert_all(
     ``min_area`` they favour (:mod:`munet.convert.postproc`) goes into its metadata
     (``Conversion.extra["postproc"]`` holds the table). ``calib_arrays`` (advanced): preprocessed float32 inputs.
     """
+    from munet.atomic import write_text_atomic
     from munet.convert import gate as gate_mod
     from munet.convert.ops_report import ops_report
-    from munet.edge.atomic import write_text_atomic
 
     opts = (options if options is not None else ConvertOptions()).validate()
     tools = {fmt.name: _DERIVED[fmt.name][0](opts) for fmt in opts.derived}  # a missing tf2onnx/mediapipe: now

@@ -197,7 +197,7 @@ def add_mediapipe_metadata(
     Runs in this process when MediaPipe is importable, else in ``python`` / ``$MUNET_MEDIAPIPE_PYTHON``.
     The labels file holds the model's class name (one label for the one-channel output).
     """
-    from munet.edge.atomic import write_bytes_atomic
+    from munet.atomic import write_bytes_atomic
     from munet.edge.integrity import verify_model
     from munet.edge.metadata import read_model_info
 
@@ -232,7 +232,7 @@ def segment_images(model: str | os.PathLike[str], images: list[str | os.PathLike
     import numpy as np
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from munet.edge.imageio import load_image
+    from munet.imageio import load_image
 
     options = vision.ImageSegmenterOptions(
         base_options=BaseOptions(model_asset_path=str(model)), output_confidence_masks=True, output_category_mask=True

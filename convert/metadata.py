@@ -118,7 +118,7 @@ def add_munet_metadata(tflite: bytes, info: ModelInfo) -> bytes:
 
 def write_sidecar(model_path: str | Path, info: ModelInfo) -> Path:
     """Write ``<model>.json`` next to the model, atomically."""
-    from munet.edge.atomic import write_text_atomic
+    from munet.atomic import write_text_atomic
 
     path = sidecar_path(model_path)
     write_text_atomic(path, info.to_json() + "\n")

@@ -13,7 +13,7 @@ Output names are unique within a run (:meth:`OutputWriter.claim`): inputs come i
 stem, a later input with the same stem (``scan.png`` after ``scan.jpg``) uses its file name (``scan.png``), and
 further clashes (same file name in several folders of a glob) get ``-2``, ``-3``, ... (``scan-2``); names are
 compared case-insensitively. A write that fails (disk full, ...) raises
-:class:`~munet.edge.atomic.WriteError` after recording the input as ``failed``.
+:class:`~munet.atomic.WriteError` after recording the input as ``failed``.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from munet.edge.atomic import WriteError, make_dirs, write_text_atomic
-from munet.edge.imageio import write_png_atomic
+from munet.atomic import WriteError, make_dirs, write_text_atomic
 from munet.edge.runtime import Result
 from munet.edge.tta import uncertainty_image
+from munet.imageio import write_png_atomic
 
 ROW_FIELDS = [
     "name",

@@ -51,7 +51,7 @@ def preprocess(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(
             f"preprocess expects an RGB uint8 HxWx3 image, got {image.dtype} {image.shape}; "
-            "read files with munet.edge.imageio.load_image"
+            "read files with munet.imageio.load_image"
         )
     resized = resize_image(image, size)
     return resized.astype(np.float32) * np.float32(NORM_SCALE) + np.float32(NORM_OFFSET)

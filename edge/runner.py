@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 
-from munet.edge.atomic import WriteError
+from munet.atomic import WriteError
 from munet.edge.outputs import OutputWriter, overlay
 from munet.edge.preview import PreviewServer, Window, display_available
 from munet.edge.progress import Progress

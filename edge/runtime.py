@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from munet.edge.bundled import resolve_model
-from munet.edge.imageio import load_image
 from munet.edge.integrity import verify_model
 from munet.edge.metadata import ModelInfo, find_model_info, model_info_from_bytes
 from munet.edge.postproc import finish_mask
 from munet.edge.preprocess import COLOR_ORDER, NORM_OFFSET, NORM_SCALE, preprocess
 from munet.edge.tta import check_tta, passes, tta_predict, uncertainty_score
 from munet.errors import ModelError
+from munet.imageio import load_image
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ class Segmenter:
         return self.dequantize(self.invoke(self.quantize(x.reshape(1, *x.shape[-3:]))))
 
     def segment(self, rgb: np.ndarray | str | os.PathLike[str]) -> Result:
-        """Segment one RGB uint8 frame ``(H, W, 3)`` (or an image file, read by :func:`~munet.edge.imageio.load_image`);
+        """Segment one RGB uint8 frame ``(H, W, 3)`` (or an image file, read by :func:`~munet.imageio.load_image`);
         the mask comes back at ``(H, W)``."""
         if isinstance(rgb, str | os.PathLike):
             rgb = load_image(rgb)

@@ -21,8 +21,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from munet.edge.imageio import IMAGE_SUFFIXES, list_images, load_image, to_rgb_uint8
 from munet.errors import InputError, MunetError
+from munet.imageio import IMAGE_SUFFIXES, list_images, load_image, to_rgb_uint8
 
 log = logging.getLogger(__name__)
 

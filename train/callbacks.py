@@ -31,13 +31,13 @@ from typing import Any
 
 import keras
 
-from munet.edge.atomic import atomic_path, write_text_atomic
+from munet.atomic import atomic_path, write_text_atomic
 from munet.errors import MunetError
 
 PROGRESS_NAME = "state/progress.json"
 #: Checkpoint files of epoch N written before the epoch is committed: ``state/epoch-0003.last.keras``.
 PENDING_RE = re.compile(r"^epoch-(\d+)\.(last|best)\.keras$")
-#: Temporary files of :func:`munet.edge.atomic.atomic_path` (``.NAME.XXXXXXXX.tmp.SUFFIX``) a kill left behind.
+#: Temporary files of :func:`munet.atomic.atomic_path` (``.NAME.XXXXXXXX.tmp.SUFFIX``) a kill left behind.
 STALE_TMP_RE = re.compile(r"^\..+\.tmp(\.[^.]+)?$")
 
 

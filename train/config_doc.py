@@ -134,7 +134,7 @@ def update_doc(doc: str | Path = DOC, check: bool = False) -> bool:
     tail = rest.split(END, 1)[1]
     new = f"{head}{START}\n{config_keys_markdown()}\n{END}{tail}"
     if new != text and not check:
-        from munet.edge.atomic import write_text_atomic
+        from munet.atomic import write_text_atomic
 
         write_text_atomic(doc, new)
     return new != text

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from munet.edge.atomic import write_text_atomic
+from munet.atomic import write_text_atomic
 from munet.errors import InputError, MunetError
 from munet.train.config import TrainConfig, config_from_run
 from munet.train.models.decoder import DecoderSpec

@@ -49,7 +49,7 @@ def model_size_images(blob_data: Path, tmp_path_factory: pytest.TempPathFactory)
     """A few blob images resized to the model's input size, so neither side resizes."""
     import cv2
 
-    from munet.edge.imageio import load_image
+    from munet.imageio import load_image
 
     out = tmp_path_factory.mktemp("mp_images")
     paths = []
@@ -78,10 +78,10 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 def _check(model: Path, images: list[Path], tmp_path: Path) -> tuple[list[float], float]:
     """Add the MediaPipe metadata, run both runtimes; returns per-image Dice and the max probability gap."""
     from munet.convert.mediapipe import add_mediapipe_metadata
-    from munet.edge.imageio import load_image
     from munet.edge.integrity import check_digest
     from munet.edge.metadata import read_model_info
     from munet.edge.runtime import Segmenter
+    from munet.imageio import load_image
 
     mp_model = add_mediapipe_metadata(model, tmp_path / f"{model.stem}_mediapipe.tflite", python=MP_PYTHON)
     assert mp_model.is_file() and b"TFLITE_METADATA" in mp_model.read_bytes()
@@ -161,9 +161,9 @@ def test_bundled_model_in_mediapipe_agrees_with_munet_run(name, dataset, shared_
     import cv2
 
     from munet.edge.bundled import PACKAGE_DIR, bundled_models
-    from munet.edge.imageio import load_image
     from munet.edge.preprocess import resize_image
     from munet.edge.runtime import Segmenter
+    from munet.imageio import load_image
 
     model = bundled_models(PACKAGE_DIR)[name].path
     if not model.is_file():

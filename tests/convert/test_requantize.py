@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from munet.convert.cli import main
-from munet.edge.imageio import list_images, load_image
 from munet.edge.integrity import check_digest, mismatch_message
 from munet.edge.metadata import read_model_info
 from munet.edge.runtime import Segmenter
+from munet.imageio import list_images, load_image
 
 pytest.importorskip("ai_edge_litert")
 

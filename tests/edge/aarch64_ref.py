@@ -96,9 +96,9 @@ def make_tflite(keras_path: Path, out: Path, mode: str, calib_dir: Path) -> Path
     import keras
     import tensorflow as tf
 
-    from munet.edge.imageio import list_images, load_image
     from munet.edge.metadata import ModelInfo, sidecar_path
     from munet.edge.preprocess import preprocess
+    from munet.imageio import list_images, load_image
     from munet.train.models import build_model
 
     loaded = keras.models.load_model(keras_path, compile=False)
@@ -149,8 +149,8 @@ def suite_models(out: Path) -> dict[str, Path]:
 
 def main(out: Path) -> None:
     """Write the tiny int8 model, two frames and the x86 reference outputs into ``out``; the suite's into out/suite."""
-    from munet.edge.imageio import load_image
     from munet.edge.runtime import Segmenter
+    from munet.imageio import load_image
 
     out.mkdir(parents=True, exist_ok=True)
     frames = write_frames(out / "frames", [(96, 128), (64, 80)], seed=7)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.edge.imageio import list_images, load_image
 from munet.edge.runtime import Segmenter
+from munet.imageio import list_images, load_image
 
 pytestmark = pytest.mark.aarch64
 

@@ -22,10 +22,10 @@ from click.testing import CliRunner
 
 from munet.edge.bundled import INDEX_NAME, MAX_BYTES, MODELS_ENV, PACKAGE_DIR, bundled_models, resolve_model
 from munet.edge.cli import main
-from munet.edge.imageio import list_images, load_image
 from munet.edge.metadata import find_model_info
 from munet.edge.runtime import Segmenter
 from munet.errors import ModelError
+from munet.imageio import list_images, load_image
 from tests.tf_block import NO_TENSORFLOW
 
 REPO = Path(__file__).resolve().parents[2]

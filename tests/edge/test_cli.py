@@ -17,8 +17,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from munet.edge.cli import main
-from munet.edge.imageio import list_images, load_image
 from munet.edge.runtime import Segmenter
+from munet.imageio import list_images, load_image
 
 
 def _images_with_corrupt(edge_images: Path, tmp_path: Path) -> Path:

@@ -115,8 +115,8 @@ def test_predict_pairs_reads_each_pair_once(tmp_path: Path) -> None:
 
 def test_segmenter_predictor_is_the_edge_segmenter(tiny_int8: Path, edge_images: Path) -> None:
     """Masks and probabilities are the Segmenter's own; a given threshold re-thresholds its probabilities."""
-    from munet.edge.imageio import load_image
     from munet.edge.runtime import Segmenter
+    from munet.imageio import load_image
 
     images = [load_image(p) for p in sorted(edge_images.glob("*.png"))]
     seg = Segmenter(tiny_int8, threads=1)

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from munet.edge.cli import main
-from munet.edge.imageio import list_images, load_image
 from munet.edge.metadata import read_model_info
 from munet.edge.metrics import dice
 from munet.edge.postproc import calibrate_min_area, clean_mask, remove_small_components
 from munet.edge.runtime import Segmenter
 from munet.errors import ModelError
+from munet.imageio import list_images, load_image
 
 
 def _scene(scale: int) -> np.ndarray:

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.edge.imageio import list_images, load_image
 from munet.edge.integrity import stamp_digest
 from munet.edge.preprocess import preprocess
 from munet.edge.runtime import Segmenter, load_backend
 from munet.errors import InputError, ModelError
+from munet.imageio import list_images, load_image
 
 
 @pytest.mark.parametrize("which", ["tiny_int8", "tiny_float"])
@@ -138,7 +138,7 @@ def test_runtime_never_imports_tensorflow(tiny_int8, edge_images, tmp_path):
 import sys
 from munet.edge.runner import RunOptions, run
 from munet.edge.runtime import Segmenter
-from munet.edge.imageio import list_images, load_image
+from munet.imageio import list_images, load_image
 from munet.edge.integrity import stamp_digest
 seg = Segmenter({str(tiny_int8)!r})
 seg.segment(load_image(list_images({str(edge_images)!r})[0]))

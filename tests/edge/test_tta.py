@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from munet.edge.cli import main
-from munet.edge.imageio import list_images, load_image
 from munet.edge.runtime import Segmenter
 from munet.edge.tta import (
     FLIP_SETS,
@@ -24,6 +23,7 @@ from munet.edge.tta import (
     uncertainty_score,
 )
 from munet.errors import MunetError
+from munet.imageio import list_images, load_image
 
 H, W = 6, 8
 COLS = np.tile(np.arange(W, dtype=np.float32) / (W - 1), (H, 1))  # 0 at the left edge, 1 at the right

@@ -100,11 +100,3 @@ def test_atomic_writes_use_normal_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
-
-
-def test_edge_keeps_the_readers_under_their_old_names():
-    from munet.edge import atomic as edge_atomic
-    from munet.edge import imageio as edge_imageio
-
-    assert edge_imageio.load_image is imageio.load_image and edge_imageio.list_images is imageio.list_images
-    assert edge_atomic.write_text_atomic.__module__ == "munet.atomic"
