@@ -186,7 +186,7 @@ def run_fold(
 ) -> dict[str, Any]:
     """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
     from munet.benchmarks.accuracy import load_samples
-    from munet.benchmarks.experiment import Setup, ensure_trained, reused_row
+    from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
     from munet.benchmarks.report import write_json
     from munet.convert.api import convert_all
     from munet.convert.options import ConvertOptions
@@ -198,10 +198,7 @@ def run_fold(
     if (row := reused_row(fold_point, setup, echo)) is not None:
         return row
     run_dir = setup.runs_dir / fold_point.name
-    epochs, train_s = ensure_trained(fold_point, setup, echo)
-    last = run_dir / "last.keras"
-    if not last.is_file():
-        raise InputError(f"{run_dir}: training left no last.keras (interrupted before its first epoch?)")
+    last, epochs, train_s = trained_checkpoint(fold_point, setup, echo, "last.keras")
     model = run_dir / "model_int8.tflite"
     options = ConvertOptions(
         formats=("int8",),

@@ -249,6 +249,18 @@ def ensure_trained(point: Point, setup: Setup, echo: Callable[[str], None] = pri
     return epochs, train_s
 
 
+def trained_checkpoint(
+    point: Point, setup: Setup, echo: Callable[[str], None] = print, checkpoint: str = "best.keras"
+) -> tuple[Path, int, float]:
+    """:func:`ensure_trained`, then the run's ``checkpoint`` (``best.keras``; cross-validation: ``last.keras``);
+    returns (its path, epochs, training s)."""
+    epochs, train_s = ensure_trained(point, setup, echo)
+    path = setup.runs_dir / point.name / checkpoint
+    if not path.is_file():
+        raise InputError(f"{path.parent}: training left no {checkpoint} (interrupted before its first epoch?)")
+    return path, epochs, train_s
+
+
 def run_point(
     point: Point, setup: Setup, samples: Sequence[Any] | None = None, echo: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -258,10 +270,7 @@ def run_point(
     if (row := reused_row(point, setup, echo)) is not None:
         return row
     run_dir = setup.runs_dir / point.name
-    epochs, train_s = ensure_trained(point, setup, echo)
-    best = run_dir / "best.keras"
-    if not best.is_file():
-        raise InputError(f"{run_dir}: training produced no best.keras (interrupted?)")
+    best, epochs, train_s = trained_checkpoint(point, setup, echo)
     params, macs = complexity_of(best)
     models = convert_point(best, point, setup, run_dir)
     metrics = run_dir / "metrics.json"

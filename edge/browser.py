@@ -26,7 +26,8 @@ from pathlib import Path
 from munet.edge.bundled import resolve_model
 from munet.edge.integrity import verify_model
 from munet.edge.metadata import metadata_spans, model_info_from_bytes, sidecar_path
-from munet.errors import InputError, ModelError, MunetError
+from munet.edge.preview import listen
+from munet.errors import ModelError, MunetError
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +176,7 @@ class WebServer:
         self.model = resolve_model(model)
         name = self.model.stem if Path(model).is_file() else str(model)
         self.settings = model_settings(self.model, name)
-        try:
-            self._httpd = _WebHTTPServer((host, port), _Handler)
-        except OSError as exc:
-            raise InputError(
-                f"--web {port}: cannot listen on {host}:{port} ({exc.strerror}); pick another port"
-            ) from None
+        self._httpd = listen(_WebHTTPServer, _Handler, host, port, "--web")
         self._httpd.app = self
         self.host, self.port = self._httpd.server_address[:2]
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="munet-web", daemon=True)

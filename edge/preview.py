@@ -20,6 +20,7 @@ import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import cv2
 import numpy as np
@@ -130,6 +131,14 @@ class _PreviewHTTPServer(ThreadingHTTPServer):
             self.slots.release()
 
 
+def listen(server: type[ThreadingHTTPServer], handler: type, host: str, port: int, flag: str) -> Any:
+    """``server((host, port), handler)``, or a one-line :class:`InputError` naming ``flag`` when the port is taken."""
+    try:
+        return server((host, port), handler)
+    except OSError as exc:
+        raise InputError(f"{flag} {port}: cannot listen on {host}:{port} ({exc.strerror}); pick another port") from None
+
+
 class PreviewServer:
     """Serve the newest published frame as MJPEG on ``http://host:port/`` (``port=0``: any free port)."""
 
@@ -147,12 +156,7 @@ class PreviewServer:
         self._jpeg: bytes | None = None
         self._seq = 0
         self.closed = False
-        try:
-            self._httpd = _PreviewHTTPServer((host, port), _Handler)
-        except OSError as exc:
-            raise InputError(
-                f"--preview {port}: cannot listen on {host}:{port} ({exc.strerror}); pick another port"
-            ) from None
+        self._httpd = listen(_PreviewHTTPServer, _Handler, host, port, "--preview")
         self._httpd.preview = self
         self._httpd.title = title
         self._httpd.client_timeout = client_timeout
