@@ -105,9 +105,9 @@ def test_run_predictor_batches_lazily_and_keeps_order() -> None:
 
 def test_predict_pairs_reads_each_pair_once(tmp_path: Path) -> None:
     from munet.data import find_pairs
-    from munet.train.synthetic import make_synthetic_dataset
+    from tests.conftest import write_blob_dataset  # not munet.train: the edge suite also runs without it (aarch64)
 
-    pairs = find_pairs(make_synthetic_dataset(tmp_path, n=4, size=(40, 48), seed=1), "folder")
+    pairs = find_pairs(write_blob_dataset(tmp_path, n=4, size=(40, 48), seed=1), "folder")
     preds, truths = predict_pairs(_Constant(), pairs)
     assert len(preds) == len(truths) == 4
     assert all(p.mask.shape == t.shape == (40, 48) for p, t in zip(preds, truths, strict=True))
