@@ -14,7 +14,6 @@ Standard library only; it binds 127.0.0.1 unless told otherwise (no authenticati
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import threading
@@ -26,7 +25,7 @@ from pathlib import Path
 from munet.edge.bundled import resolve_model
 from munet.edge.integrity import verify_model
 from munet.edge.metadata import metadata_spans, model_info_from_bytes, sidecar_path
-from munet.edge.preview import listen
+from munet.edge.preview import BoundServer, listen
 from munet.errors import ModelError, MunetError
 
 log = logging.getLogger(__name__)
@@ -161,7 +160,7 @@ class _WebHTTPServer(ThreadingHTTPServer):
     app: WebServer
 
 
-class WebServer:
+class WebServer(BoundServer):
     """Serve the in-browser page for ``model`` (a bundled name or a ``.tflite`` path) on ``http://host:port/``.
 
     ``port=0`` picks a free port (see :attr:`url`). Raises a one-line :class:`MunetError` when the runtime is not
@@ -183,18 +182,10 @@ class WebServer:
         self._thread.start()
 
     @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
-
-    @property
     def warning(self) -> str | None:
         """One line for a public bind: who can reach it, and why the camera needs HTTPS there."""
-        try:
-            if ipaddress.ip_address(self.host).is_loopback:
-                return None
-        except ValueError:
-            pass
+        if not self.public:
+            return None
         lan = f"http://{_lan_address()}:{self.port}/ " if self.host in ("0.0.0.0", "::") and _lan_address() else ""
         return (
             f"note: {lan or self.url + ' '}is open to the network without authentication (it serves the page and "

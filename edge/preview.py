@@ -139,7 +139,28 @@ def listen(server: type[ThreadingHTTPServer], handler: type, host: str, port: in
         raise InputError(f"{flag} {port}: cannot listen on {host}:{port} ({exc.strerror}); pick another port") from None
 
 
-class PreviewServer:
+class BoundServer:
+    """Where a local HTTP server (the preview, the ``--web`` page) listens: ``host`` and ``port`` once bound."""
+
+    host: str
+    port: int
+
+    @property
+    def public(self) -> bool:
+        """Whether the page is reachable from other machines (bound to a non-loopback address)."""
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return True
+
+    @property
+    def url(self) -> str:
+        """The page's URL at the address the server is bound to (``0.0.0.0``: all interfaces)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+
+class PreviewServer(BoundServer):
     """Serve the newest published frame as MJPEG on ``http://host:port/`` (``port=0``: any free port)."""
 
     def __init__(
@@ -164,20 +185,6 @@ class PreviewServer:
         self.host, self.port = self._httpd.server_address[:2]
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="munet-preview", daemon=True)
         self._thread.start()
-
-    @property
-    def public(self) -> bool:
-        """Whether the page is reachable from other machines (bound to a non-loopback address)."""
-        try:
-            return not ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return True
-
-    @property
-    def url(self) -> str:
-        """The page's URL at the address the server is bound to (``0.0.0.0``: all interfaces)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
 
     @property
     def warning(self) -> str | None:
