@@ -377,7 +377,9 @@ def cv_markdown(result: dict[str, Any]) -> str:
                 f"{s['size_bytes'] / 1e6:.2f}",
             ]
         )
-    lines += [markdown_table(header, table), "", "## Folds", ""]
+    lines += [markdown_table(header, table), ""]
+    lines += _curves_markdown(result["rows"])
+    lines += ["## Folds", ""]
     fold_rows = [
         [r["point"], r["fold"], r["scores"]["images"], *[_num(r["scores"].get(m)) for m in metrics], r["epochs"]]
         for r in result["rows"]
@@ -385,6 +387,23 @@ def cv_markdown(result: dict[str, Any]) -> str:
     lines += [markdown_table(["point", "fold", "images", *metrics, "epochs"], fold_rows), ""]
     lines += [provenance_markdown(result["provenance"])]
     return "\n".join(lines) + "\n"
+
+
+def _curves_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Float validation Dice by epoch on the held-out folds, averaged over each point's folds: the evidence for
+    the epoch count of a final fit on all data (a final fit has no held-out images to choose an epoch)."""
+    by_point: dict[str, list[list[float]]] = {}
+    for r in rows:
+        if r.get("val_curve"):
+            by_point.setdefault(r["point"], []).append(r["val_curve"])
+    if not by_point:
+        return []
+    out = ["## Validation Dice by epoch", "", "Float Keras, per-image, model size, mean over the point's folds.", ""]
+    for point, curves in by_point.items():
+        n = min(len(c) for c in curves)
+        mean = np.mean([c[:n] for c in curves], axis=0)
+        out.append(f"- {point} ({len(curves)} folds): " + " ".join(f"{v:.3f}" for v in mean))
+    return [*out, ""]
 
 
 def _num(v: Any) -> str:
