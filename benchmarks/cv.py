@@ -192,11 +192,12 @@ def run_fold(
     from munet.convert.options import ConvertOptions
     from munet.edge.evaluate import SegmenterPredictor, run_predictor
 
-    train_dir, val_dir = _fold_dirs(folds, k, runs_dir / "_data" / f"fold{k}")
-    setup = Setup(train_dir, val_dir, runs_dir / point.name, layout="auto", threads=threads, reuse=reuse)
     fold_point = Point(f"fold{k}", point.overrides, modes=("int8",))
+    data = runs_dir / "_data" / f"fold{k}"
+    setup = Setup(data / "train", data / "val", runs_dir / point.name, layout="auto", threads=threads, reuse=reuse)
     if (row := reused_row(fold_point, setup, echo)) is not None:
-        return row
+        return row  # scored already: its fold folders are not linked again
+    train_dir, val_dir = _fold_dirs(folds, k, data)
     run_dir = setup.runs_dir / fold_point.name
     last, epochs, train_s = trained_checkpoint(fold_point, setup, echo, "last.keras")
     model = run_dir / "model_int8.tflite"
