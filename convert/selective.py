@@ -73,6 +73,7 @@ class SelectiveQuantizer:
                 )
             except Exception as exc:
                 raise ModelError(f"quantization debugger failed: {str(exc).splitlines()[0][:200]}") from None
+        self.debugger._set_input_tensors = _set_input_tensors  # TF's own drops a zero point of 0, see below
         self._stats: list[LayerError] | None = None
 
     def layer_errors(self, dataset: Callable[[], Iterable[list[np.ndarray]]] | None = None) -> list[LayerError]:
@@ -82,7 +83,13 @@ class SelectiveQuantizer:
             self.debugger.options = tf.lite.experimental.QuantizationDebugOptions(fully_quantize=True)
             if dataset is not None:
                 self.debugger._data_gen = dataset  # the public constructor takes it once; reuse calibration
-            self.debugger.run()
+            try:
+                self.debugger.run()
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(
+                    f"quantization debugger failed: {str(exc).splitlines()[0][:200]}; "
+                    "convert without --keep-float/--auto-keep-float, or report it with the model"
+                ) from None
         buf = io.StringIO()
         self.debugger.layer_statistics_dump(buf)
         rows = []
@@ -136,6 +143,41 @@ class SelectiveQuantizer:
             if self.io_type != "float32":
                 data = _change_io(data, self.io_type)
         return data, list(keep_float)
+
+
+def quantize_input(tensor: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """A float input for an int8/uint8 input tensor, quantized with that tensor's scale and zero point."""
+    dtype = np.dtype(detail["dtype"])
+    if tensor.dtype != np.float32 or dtype not in (np.dtype(np.int8), np.dtype(np.uint8)):
+        return tensor
+    q = detail.get("quantization_parameters") or {}
+    scales, zeros = q.get("scales"), q.get("zero_points")
+    if scales is None or len(scales) == 0:
+        scale, zero = detail.get("quantization", (0.0, 0))
+    else:
+        scale, zero = float(scales[0]), int(zeros[0]) if zeros is not None and len(zeros) else 0
+    if not scale:
+        raise ModelError(f"input {detail.get('name')} is {dtype} without quantization parameters")
+    info = np.iinfo(dtype)
+    return np.clip(np.round(tensor / scale + zero), info.min, info.max).astype(dtype)
+
+
+def _set_input_tensors(interpreter: Any, tensor_data: Sequence[np.ndarray], initialize: bool) -> None:
+    """TF's ``QuantizationDebugger._set_input_tensors`` with a correct int8 input path.
+
+    TF 2.21 tests ``if scales and zero_points`` on NumPy arrays, so a calibrated input whose zero point
+    is 0 (a symmetric input range, e.g. the brain fold-1 model with 200 calibration slices) is passed
+    as float32 and ``set_tensor`` fails.
+    """
+    details = interpreter.get_input_details()
+    if len(details) != len(tensor_data):
+        raise ModelError(f"the model has {len(details)} inputs, the calibration data gives {len(tensor_data)}")
+    if initialize:
+        for detail, tensor in zip(details, tensor_data, strict=True):
+            interpreter.resize_tensor_input(detail["index"], tensor.shape)
+        interpreter.allocate_tensors()
+    for detail, tensor in zip(details, tensor_data, strict=True):
+        interpreter.set_tensor(detail["index"], quantize_input(np.asarray(tensor), detail))
 
 
 def _change_io(data: bytes, io_type: str) -> bytes:

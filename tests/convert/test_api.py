@@ -100,3 +100,30 @@ def test_min_agreement_fails_a_model_whose_masks_moved(tiny_tflites: dict[str, P
     assert not res.passed
     assert any("min agreement 0.985" in r for r in res.reasons)
     assert gate.evaluate("int8", tiny_tflites["int8"], moved, x, truth, max_dice_drop=100.0).passed  # off by default
+
+
+def test_keep_float_by_layer_name_when_the_input_zero_point_is_zero(session_converter) -> None:
+    """Inputs calibrated to [-1, 254/127.5 - 1] get an int8 zero point of 0, which TF's QuantizationDebugger
+    mistakes for "not quantized" (it then fed float32 and crashed: brain CV fold 1); ours quantizes them."""
+    import numpy as np
+    import tensorflow as tf
+
+    from munet.convert.selective import quantize_input
+
+    saved = (session_converter.calib_x, session_converter.held_back, session_converter.calib_stats)
+    top = np.float32(254 / 127.5 - 1)
+    x = np.clip(saved[0], -1.0, top).astype(np.float32)
+    x[0, 0, 0, 0], x[0, 0, 1, 0] = -1.0, top
+    try:
+        session_converter.set_calibration(arrays=x)
+        data, kept = session_converter.to_bytes("int8", "int8", ["expanded_conv_depthwise_relu"])
+    finally:
+        session_converter.calib_x, session_converter.held_back, session_converter.calib_stats = saved
+    interp = tf.lite.Interpreter(model_content=data)
+    interp.allocate_tensors()
+    detail = interp.get_input_details()[0]
+    assert detail["quantization"][1] == 0 and kept == ["expanded_conv_depthwise_relu"]
+    q = quantize_input(x[:1], detail)
+    assert q.dtype == np.int8 and q.min() == -128 and q.max() == 127
+    interp.set_tensor(detail["index"], q)
+    interp.invoke()
