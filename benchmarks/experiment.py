@@ -179,8 +179,8 @@ def complexity_of(best: Path) -> tuple[int, int]:
     """(parameters, MACs at the trained input size) of a ``.keras`` model."""
     import keras
 
+    import munet.train.keras_metrics  # noqa: F401
     import munet.train.losses  # noqa: F401  (registers the custom objects in checkpoints)
-    import munet.train.metrics  # noqa: F401
     import munet.train.models.layers  # noqa: F401
     from munet.train.models.complexity import complexity
 
@@ -265,7 +265,7 @@ def run_point(
     point: Point, setup: Setup, samples: Sequence[Any] | None = None, echo: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Train (or reuse), convert, score one point; its row (also in ``runs_dir/<name>/row.json``)."""
-    from munet.benchmarks.report import write_json
+    from munet.benchmarks.outputs import write_json
 
     if (row := reused_row(point, setup, echo)) is not None:
         return row

@@ -140,7 +140,7 @@ class Converter:
         """Embed metadata (with the content digest), write ``out`` and its sidecar atomically, return a
         :class:`Conversion`."""
         from munet.atomic import write_bytes_atomic
-        from munet.convert.metadata import add_munet_metadata, make_info, write_sidecar
+        from munet.convert.write_metadata import add_munet_metadata, make_info, write_sidecar
         from munet.edge.integrity import stamp_digest
         from munet.edge.metadata import model_info_from_bytes
 
@@ -283,7 +283,7 @@ def convert_all(
     passes; ``min_agreement`` also fails a model whose masks agree with the float masks below it (per-image Dice).
     ``progress`` reports each stage (loading, calibration, then per mode: convert, gate, write). With
     ``calibrate_postproc`` each model runs on up to ``postproc_count`` TRAINING image/mask pairs and the
-    ``min_area`` they favour (:mod:`munet.convert.postproc`) goes into its metadata
+    ``min_area`` they favour (:mod:`munet.convert.calibrate_postproc`) goes into its metadata
     (``Conversion.extra["postproc"]`` holds the table). ``calib_arrays`` (advanced): preprocessed float32 inputs.
     """
     from munet.atomic import write_text_atomic
@@ -305,7 +305,7 @@ def convert_all(
     stages = progress if progress is not None else Stages(len(modes), quiet=True)
     post_data = None
     if opts.calibrate_postproc:  # before loading the model: a folder without masks fails at once
-        from munet.convert.postproc import POSTPROC_COUNT, PostprocData
+        from munet.convert.calibrate_postproc import POSTPROC_COUNT, PostprocData
 
         with stages.stage("post-processing data"):
             post_data = PostprocData(calib_data, opts.postproc_count or POSTPROC_COUNT)
@@ -345,8 +345,8 @@ def convert_all(
                         )
             calibration = None
             if post_data is not None:
-                from munet.convert.metadata import make_info
-                from munet.convert.postproc import calibrate_tflite
+                from munet.convert.calibrate_postproc import calibrate_tflite
+                from munet.convert.write_metadata import make_info
 
                 with stages.stage(f"{mode}: calibrate post-processing", step):
                     threshold = make_info(conv.input_size, mode, io, conv.run_dir).threshold

@@ -122,7 +122,7 @@ def requantize_io_file(
 
     The source's digest is checked first: a corrupted file is refused, not re-stamped as if it were good."""
     from munet.atomic import write_bytes_atomic
-    from munet.convert.metadata import add_munet_metadata, write_sidecar
+    from munet.convert.write_metadata import add_munet_metadata, write_sidecar
     from munet.edge.integrity import stamp_digest, verify_model
     from munet.edge.metadata import model_info_from_bytes
     from munet.edge.runtime import read_tflite

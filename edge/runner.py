@@ -15,10 +15,10 @@ import cv2
 from munet.atomic import WriteError
 from munet.edge.outputs import OutputWriter, overlay
 from munet.edge.preview import PreviewServer, Window, display_available
-from munet.edge.progress import Progress
 from munet.edge.runtime import Result, Segmenter
 from munet.edge.sources import Frame, ImageSource, Source, VideoFileSource, open_source, redact
 from munet.errors import InputError, MunetError
+from munet.progress import Progress
 
 
 def _stderr(msg: str) -> None:

@@ -290,8 +290,8 @@ def _encoder_paths(model: Any, config: TrainConfig) -> list[str]:
 
 
 def _compile(model: Any, config: TrainConfig, lr: float, steps: int, warmup: int = 0) -> None:
+    from munet.train.keras_metrics import training_metrics
     from munet.train.losses import get_loss
-    from munet.train.metrics import training_metrics
 
     model.compile(
         optimizer=_optimizer(config, lr, steps, warmup, _encoder_paths(model, config)),
@@ -355,7 +355,7 @@ def _summarise(
     interrupted: bool,
 ) -> dict[str, Any]:
     import munet
-    from munet.train.report import plot_curves, write_model_card
+    from munet.train.model_card import plot_curves, write_model_card
 
     metrics: dict[str, Any] = {}
     best = run_dir / "best.keras"
@@ -435,9 +435,10 @@ def _train(config: TrainConfig, resume: bool, verbose: int | None, devices: tupl
     """:func:`train` with the strategy, mixed-precision flag and device description already chosen."""
     import keras
 
+    import munet.train.keras_metrics  # noqa: F401
+
     # Registers the custom loss and metric classes so .keras checkpoints load.
     import munet.train.losses  # noqa: F401
-    import munet.train.metrics  # noqa: F401
     import munet.train.models.layers  # noqa: F401  (custom layers, e.g. SegNet's unpooling)
     import munet.train.optim  # noqa: F401  (the warm-up schedule and ScaledAdam)
     from munet.train.callbacks import InterruptFlag, Progress, RunCallback, recover_checkpoints

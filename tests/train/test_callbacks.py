@@ -89,7 +89,7 @@ def test_collapse_stops_the_run_and_keeps_the_best_checkpoint(tmp_path: Path, ca
 
 
 def test_model_card_says_the_run_collapsed(tmp_path: Path) -> None:
-    from munet.train.report import write_model_card
+    from munet.train.model_card import write_model_card
 
     info = dict(arch="munet", alpha=1.0, size=[64, 64], threshold=0.5, encoder_weights="none", params=10, macs=None)
     info |= dict(config_hash="x", munet_version="0", train_source="a", val_source="b", n_train=1, n_val=1)

@@ -116,8 +116,8 @@ def test_sigkill_then_resume_continues(tmp_path: Path) -> None:
     # the optimizer state travelled: Adam's step counter = 3 epochs x 4 steps
     import keras
 
+    import munet.train.keras_metrics  # noqa: F401
     import munet.train.losses  # noqa: F401  (registers the custom objects)
-    import munet.train.metrics  # noqa: F401
 
     model = keras.models.load_model(run / "last.keras")
     assert int(model.optimizer.iterations.numpy()) == 3 * (N_IMAGES - N_IMAGES // 5) // BATCH

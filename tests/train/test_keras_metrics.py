@@ -8,7 +8,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from munet.edge.metrics import compute_metrics  # noqa: E402
-from munet.train.metrics import KINDS, SegmentationMetric, training_metrics  # noqa: E402
+from munet.train.keras_metrics import KINDS, SegmentationMetric, training_metrics  # noqa: E402
 
 
 def _batches() -> tuple[np.ndarray, np.ndarray]:
