@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.benchmarks import outputs
+from munet.benchmarks import records
 from munet.edge.evaluate import (  # noqa: F401  (agreement, lesion_split, patient_dice: importable from here too)
     Prediction,
     SegmenterPredictor,
@@ -293,7 +293,7 @@ def evaluate_accuracy(
         models[name] = entry
 
     result = {
-        **outputs.provenance(command),
+        **records.provenance(command),
         "data": _display_path(data) if isinstance(data, (str, os.PathLike)) else "samples",
         "images": len(samples),
         "threshold": 0.5,
@@ -301,10 +301,10 @@ def evaluate_accuracy(
     }
     if out is not None:
         out = Path(out)
-        outputs.write_json(out / "accuracy.json", result)
+        records.write_json(out / "accuracy.json", result)
         grid = _grid(samples, outputs, truths, worst, out / "accuracy_grid.png")
         result["grid"] = grid.name if grid else None
-        outputs.write_markdown(out / "accuracy.md", accuracy_markdown(result))
+        records.write_markdown(out / "accuracy.md", accuracy_markdown(result))
     return result
 
 
@@ -349,7 +349,7 @@ def _grid(
                 "title": f"{samples[i].name} Dice {dices[i]:.3f}",
             }
         )
-    return outputs.overlay_grid(rows, path, names=(a, b))
+    return records.overlay_grid(rows, path, names=(a, b))
 
 
 def accuracy_markdown(result: dict[str, Any]) -> str:
@@ -357,12 +357,12 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
     cols = ("dice", "iou", "miou", "precision", "recall", "accuracy", "tversky", "isic_jaccard")
     lines = [
         f"# Accuracy on `{result['data']}` ({result['images']} images, masks at the original size)\n",
-        outputs.provenance_markdown(result),
+        records.provenance_markdown(result),
     ]
     for red in REDUCTIONS:
         rows = [[name, *(m[red][c] for c in cols)] for name, m in result["models"].items()]
         lines.append(f"\n## Metrics, {'mean over images' if red == 'per-image' else 'pixels pooled'} ({red})\n")
-        lines.append(outputs.markdown_table(["model", *cols], rows))
+        lines.append(records.markdown_table(["model", *cols], rows))
     split = [(n, m["lesion_split"]) for n, m in result["models"].items() if m.get("lesion_split")]
     if split and any(sp["lesion_free_images"] for _, sp in split):
         sp0 = split[0][1]
@@ -378,7 +378,7 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
         header = ["model", "Dice on lesion images", "lesion-free images with a false lesion", "median false px"]
         if all(sp.get("patient_dice") is not None for _, sp in split):
             header.append(f"per-patient volume Dice ({sp0['patients']} patients)")
-        lines.append(outputs.markdown_table(header, rows))
+        lines.append(records.markdown_table(header, rows))
     agree = [(n, m) for n, m in result["models"].items() if "agreement_with_float" in m]
     if agree:
         lines.append("\n## Agreement with the Keras float masks\n")
@@ -395,7 +395,7 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
         ]
         header = ["model", "quantization", "bytes", "mask Dice", "mask IoU", "worst-image Dice", "mean |Δprob|"]
         header += ["pooled Dice", "empty vs non-empty"]
-        lines.append(outputs.markdown_table(header, rows))
+        lines.append(records.markdown_table(header, rows))
         lines.append(
             "\nmask Dice/IoU: per-image means; pooled Dice: counts summed over all images; empty vs non-empty: "
             "images where exactly one of the two masks is empty (each scores Dice 0 per image).\n"
@@ -418,7 +418,7 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
             ]
             for n, e in flips
         ]
-        lines.append(outputs.markdown_table(header, rows))
+        lines.append(records.markdown_table(header, rows))
         lines.append(
             "\nDice/IoU: per-image means without and with flips; ms/image: median end-to-end `segment` time, the "
             "two runs interleaved image by image. AUROC score: how well the per-image uncertainty score (mean "

@@ -278,7 +278,7 @@ def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, ru
     require_tensorflow()
     from munet.benchmarks.breakdown import breakdown as run_breakdown
     from munet.benchmarks.breakdown import breakdown_markdown
-    from munet.benchmarks.outputs import provenance, provenance_markdown, write_json, write_markdown
+    from munet.benchmarks.records import provenance, provenance_markdown, write_json, write_markdown
     from munet.benchmarks.timing import parse_threads
 
     counts = parse_threads(threads)

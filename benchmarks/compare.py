@@ -308,7 +308,7 @@ def compare(
     committed row and run folder are replaced.
     """
     from munet.benchmarks.accuracy import Sample
-    from munet.benchmarks.outputs import provenance, write_json, write_markdown
+    from munet.benchmarks.records import provenance, write_json, write_markdown
     from munet.data import find_pairs, load_pair
     from munet.train.models import get_builder
 
@@ -518,7 +518,7 @@ def compare_command(**kw: Any) -> None:
     import shlex
     import sys
 
-    from munet.benchmarks.outputs import command_line
+    from munet.benchmarks.records import command_line
     from munet.edge.preprocess import parse_size
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

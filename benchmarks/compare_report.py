@@ -79,7 +79,7 @@ def split_values(row: dict[str, Any]) -> tuple[float | None, float | None]:
 
 def compare_markdown(result: dict[str, Any]) -> str:
     """The Table 1/2 analogue with budget, provenance and weights."""
-    from munet.benchmarks.outputs import markdown_table, provenance_markdown
+    from munet.benchmarks.records import markdown_table, provenance_markdown
 
     split = has_lesion_free(result)
     rows, header = (

@@ -187,7 +187,7 @@ def run_fold(
     """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
     from munet.benchmarks.accuracy import load_samples
     from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
-    from munet.benchmarks.outputs import write_json
+    from munet.benchmarks.records import write_json
     from munet.convert.api import convert_all
     from munet.convert.options import ConvertOptions
     from munet.edge.evaluate import SegmenterPredictor, run_predictor
@@ -314,7 +314,7 @@ def run_cv(
 
 def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], dict[str, Any]], k: int) -> dict[str, Any]:
     """``out/cv.json`` (config, summary, fold rows, provenance) and its Markdown ``out/README.md``."""
-    from munet.benchmarks.outputs import provenance, write_json, write_markdown
+    from munet.benchmarks.records import provenance, write_json, write_markdown
 
     result = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "points"}
@@ -349,7 +349,7 @@ def _diff(d: dict[str, Any] | None) -> str:
 def cv_markdown(result: dict[str, Any]) -> str:
     """The CV table: per point mean ± sd over folds of the int8 scores, and the paired difference (points, ± SE)
     of the headline metric to the baseline."""
-    from munet.benchmarks.outputs import markdown_table, provenance_markdown
+    from munet.benchmarks.records import markdown_table, provenance_markdown
 
     cfg = result["config"]
     head = cfg["headline"]

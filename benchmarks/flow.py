@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks import outputs
+from munet.benchmarks import records
 from munet.benchmarks.timing import busy_summary, describe_machine
 from munet.errors import InputError
 
@@ -98,7 +98,7 @@ def run_flow(
     cfg = config or FlowConfig()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    prov = outputs.provenance(command)
+    prov = records.provenance(command)
     times: dict[str, float] = {}
     t_all = t = time.perf_counter()
 
@@ -174,8 +174,8 @@ def run_flow(
         },
         "seconds": times,
     }
-    outputs.write_json(out / "flow.json", result)
-    path = outputs.write_markdown(out / "REPORT.md", flow_markdown(result, acc, lat, curves, out))
+    records.write_json(out / "flow.json", result)
+    path = records.write_markdown(out / "REPORT.md", flow_markdown(result, acc, lat, curves, out))
     echo(f"[flow] done in {times['total']:.0f} s")
     return path
 
@@ -193,19 +193,19 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
     data = "the embedded SYNTHETIC dermoscopy-like set" if result["synthetic"] else f"`{result['train_data']}`"
     lines = [
         "# MU-Net Edge flow report\n\n",
-        outputs.provenance_markdown(result),
+        records.provenance_markdown(result),
         f"\nMU-Net (MobileNetV2 encoder alpha={cfg['alpha']}, from scratch) trained {result['epochs_completed']} "
         f"epoch(s) at {cfg['size'][0]}x{cfg['size'][1]} on {data}; validation images: `{result['val_data']}`.\n",
     ]
     if result["synthetic"]:
         lines.append("\n> Synthetic data: these numbers show the pipeline works, not clinical accuracy.\n")
     lines.append("\n## Time per stage (s)\n\n")
-    lines.append(outputs.markdown_table(list(result["seconds"]), [list(result["seconds"].values())]))
+    lines.append(records.markdown_table(list(result["seconds"]), [list(result["seconds"].values())]))
     if curves.is_file():
         lines.append(f"\n## Training curve\n\n![training curve]({_rel(curves, out)})\n")
     lines.append("\n## Models\n\n")
     lines.append(
-        outputs.markdown_table(
+        records.markdown_table(
             ["variant", "file", "MB"],
             [[k, f"`{_rel(Path(v['path']), out)}`", v["size_bytes"] / 1e6] for k, v in result["models"].items()],
         )
@@ -218,7 +218,7 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
     cols = ("dice", "iou", "miou", "precision", "recall", "accuracy", "isic_jaccard")
     lines.append("\n## Accuracy (per-image means, masks at the original size)\n\n")
     lines.append(
-        outputs.markdown_table(
+        records.markdown_table(
             ["model", *cols], [[n, *(m["per-image"][c] for c in cols)] for n, m in acc["models"].items()]
         )
     )
@@ -229,7 +229,7 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
     ]
     if agree:
         lines.append("\nAgreement with the Keras float masks:\n\n")
-        lines.append(outputs.markdown_table(["model", "mask Dice", "mean |Δprob|"], agree))
+        lines.append(records.markdown_table(["model", "mask Dice", "mean |Δprob|"], agree))
     if acc.get("grid"):
         lines.append(
             "\n## Float vs int8 on the worst images\n\nColumns: image, truth, Keras float, int8, "
@@ -252,7 +252,7 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
                 ]
             )
     lines.append(
-        outputs.markdown_table(["model", "threads", "inference", "end to end", "peak RSS MB", "GFLOP/s"], rows)
+        records.markdown_table(["model", "threads", "inference", "end to end", "peak RSS MB", "GFLOP/s"], rows)
     )
     for t, ratio in lat.get("ratios", {}).items():
         if "int8_vs_float32_tflite_e2e" in ratio:

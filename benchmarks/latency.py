@@ -99,7 +99,7 @@ def benchmark_latency(
         out: folder for ``latency.json`` and ``latency.md`` (nothing written if None).
         strict: raise :class:`~munet.benchmarks.timing.BusyMachine` (nothing written) when the pass is busy.
     """
-    from munet.benchmarks import outputs
+    from munet.benchmarks import records
     from munet.benchmarks.flops import count_tflite_macs
     from munet.edge.runtime import read_tflite
 
@@ -143,7 +143,7 @@ def benchmark_latency(
     peaks = {str(t): run_worker({"kind": "peak", "threads": t})["gflops"] for t in counts} if measure_peak else {}
     busy = busy_reasons(machine, {f"{n}@{t}": variants[n]["results"][str(t)]["stages"]["e2e_ms"] for n, t in rows})
     result = {
-        **outputs.provenance(command),
+        **records.provenance(command),
         "runs": runs,
         "warmup": warmup,
         "threads": counts,
@@ -160,8 +160,8 @@ def benchmark_latency(
         raise BusyMachine("; ".join(busy))
     if out is not None:
         out = Path(out)
-        outputs.write_json(out / "latency.json", result)
-        outputs.write_markdown(out / "latency.md", latency_markdown(result))
+        records.write_json(out / "latency.json", result)
+        records.write_markdown(out / "latency.md", latency_markdown(result))
     return result
 
 
@@ -195,7 +195,7 @@ def speed_ratios(variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, flo
 
 def latency_markdown(result: dict[str, Any]) -> str:
     """Markdown report of :func:`benchmark_latency`'s result."""
-    from munet.benchmarks import outputs
+    from munet.benchmarks import records
 
     rows = []
     for name, v in result["variants"].items():
@@ -218,9 +218,9 @@ def latency_markdown(result: dict[str, Any]) -> str:
             )
     lines = [
         f"# Latency ({result['runs']} timed runs after {result['warmup']} warm-up, {result['frames']} frames)\n",
-        outputs.provenance_markdown(result),
+        records.provenance_markdown(result),
         f"\nTimes in ms, median / p90; {_method_line(result)}\n\n",
-        outputs.markdown_table(
+        records.markdown_table(
             [
                 "model",
                 "quantization",
@@ -248,7 +248,7 @@ def latency_markdown(result: dict[str, Any]) -> str:
         lines.append("\n## int8 latency as a ratio (< 1: int8 faster)\n\n")
         keys = sorted({k for r in result["ratios"].values() for k in r})
         lines.append(
-            outputs.markdown_table(
+            records.markdown_table(
                 ["threads", *keys], [[t, *(r.get(k) for k in keys)] for t, r in result["ratios"].items()]
             )
         )

@@ -94,7 +94,7 @@ def annotate(path: Path, val_dir: Path | None = None, layout: str = "auto") -> d
     import tempfile
 
     from munet.benchmarks.compare_report import compare_markdown
-    from munet.benchmarks.outputs import write_json, write_markdown
+    from munet.benchmarks.records import write_json, write_markdown
     from munet.data import load_pair
 
     try:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.benchmarks import outputs
+from munet.benchmarks import records
 from munet.benchmarks.accuracy import Sample, load_samples
 from munet.edge.evaluate import SegmenterPredictor, evaluate, run_predictor
 from munet.errors import InputError
@@ -98,7 +98,7 @@ def evaluate_noise(
             entry["noise"][kind] = rows
         models[path.stem if path.stem not in models else path.as_posix()] = entry
     result = {
-        **outputs.provenance(command),
+        **records.provenance(command),
         "data": Path(data).as_posix() if isinstance(data, (str, os.PathLike)) else "samples",
         "images": len(samples),
         "seed": seed,
@@ -107,16 +107,16 @@ def evaluate_noise(
     }
     if out is not None:
         out = Path(out)
-        outputs.write_json(out / "noise.json", result)
+        records.write_json(out / "noise.json", result)
         plot_noise(result, out / "noise.png")
         result["plot"] = "noise.png"
-        outputs.write_markdown(out / "noise.md", noise_markdown(result))
+        records.write_markdown(out / "noise.md", noise_markdown(result))
     return result
 
 
 def plot_noise(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Dice (per image, mean) vs. noise strength, one panel per noise type, one line per model."""
-    plt = outputs.pyplot()
+    plt = records.pyplot()
     kinds = list(result["levels"])
     fig, axes = plt.subplots(1, len(kinds), figsize=(4.2 * len(kinds), 3.4), squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
@@ -130,14 +130,14 @@ def plot_noise(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    return outputs.save_figure(fig, path)
+    return records.save_figure(fig, path)
 
 
 def noise_markdown(result: dict[str, Any]) -> str:
     """Markdown table of :func:`evaluate_noise`'s result."""
     lines = [
         f"# Noise robustness on `{result['data']}` ({result['images']} images, per-image means)\n",
-        outputs.provenance_markdown(result),
+        records.provenance_markdown(result),
         "\n",
     ]
     rows = []
@@ -147,7 +147,7 @@ def noise_markdown(result: dict[str, Any]) -> str:
             rows.extend(
                 [name, kind, r["strength"], *(r[k] for k in TABLE_METRICS), r["agreement_with_clean"]] for r in entries
             )
-    lines.append(outputs.markdown_table(["model", "noise", "strength", *TABLE_METRICS, "Dice vs clean mask"], rows))
+    lines.append(records.markdown_table(["model", "noise", "strength", *TABLE_METRICS, "Dice vs clean mask"], rows))
     if result.get("plot"):
         lines.append(f"\n![Dice under noise]({result['plot']})\n")
     return "".join(lines)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks import outputs
+from munet.benchmarks import records
 from munet.benchmarks.experiment import Point, Setup, has_run, overrides_key, run_point, time_rows
 from munet.data import sample_folder
 from munet.errors import InputError
@@ -129,7 +129,7 @@ def run_pareto(
     from munet.benchmarks.accuracy import load_samples
 
     out, runs_dir = Path(out), Path(runs_dir)
-    prov = outputs.provenance(command)
+    prov = records.provenance(command)
     if data is None:
         from munet.train.synthetic import make_synthetic_dataset
 
@@ -290,14 +290,14 @@ def _write(result: dict[str, Any], out: Path) -> None:
     front = pareto_front(result["points"])
     for i, p in enumerate(result["points"]):
         p["on_front"] = i in front
-    outputs.write_json(out / "pareto.json", result)
+    records.write_json(out / "pareto.json", result)
     plot_pareto(result, out / "pareto.png")
-    outputs.write_markdown(out / "pareto.md", pareto_markdown(result))
+    records.write_markdown(out / "pareto.md", pareto_markdown(result))
 
 
 def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Dice (int8) vs. int8 latency; filled markers: ImageNet encoder, hollow: trained from scratch."""
-    plt = outputs.pyplot()
+    plt = records.pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     timed = [p for p in result["points"] if p.get("latency_ms") is not None]
     alphas = sorted({p["alpha"] for p in timed}, key=str)
@@ -326,7 +326,7 @@ def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     ax.set_ylabel("Dice (int8, per-image mean)")
     ax.set_title("MU-Net: accuracy vs. edge latency (hollow = trained from scratch)")
     ax.grid(alpha=0.3)
-    return outputs.save_figure(fig, path)
+    return records.save_figure(fig, path)
 
 
 def pareto_markdown(result: dict[str, Any]) -> str:
@@ -364,9 +364,9 @@ def pareto_markdown(result: dict[str, Any]) -> str:
             f"# Pareto: Dice vs. int8 latency (train `{result['train_data']}`, val `{result['val_data']}`)\n\n",
             f"int8 ms: end-to-end median at 1 and 2 threads (front: {result.get('threads', '?')} threads), "
             f"{result.get('latency_method', ALONE_TIMING)}.{machine}\n\n",
-            outputs.provenance_markdown(result),
+            records.provenance_markdown(result),
             "\n",
-            outputs.markdown_table(
+            records.markdown_table(
                 [
                     "point",
                     "alpha",

@@ -22,8 +22,8 @@ from munet.atomic import write_text_atomic
 from munet.benchmarks.compare import SEQUENTIAL_TIMING
 from munet.benchmarks.compare_report import has_lesion_free, split_values
 from munet.benchmarks.learned import learned_cell, learned_rule
-from munet.benchmarks.outputs import markdown_table
 from munet.benchmarks.pareto import ALONE_TIMING
+from munet.benchmarks.records import markdown_table
 from munet.benchmarks.timing import busy_summary, describe_machine
 from munet.errors import InputError
 

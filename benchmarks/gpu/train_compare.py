@@ -295,7 +295,7 @@ def train_compare(
     import keras
 
     from munet.benchmarks.learned import mark_learned, trivial_dice
-    from munet.benchmarks.outputs import markdown_table, provenance, write_json
+    from munet.benchmarks.records import markdown_table, provenance, write_json
     from munet.train.models import get_builder
 
     deadline = time.monotonic() + 60.0 * max_minutes - RESERVE_S

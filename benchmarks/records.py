@@ -1,4 +1,4 @@
-"""Benchmark bookkeeping: machine description, atomic JSON/Markdown writers, overlay grids and plots.
+"""Benchmark records: machine description, provenance, atomic JSON/Markdown writers, overlay grids and plots.
 
 Every committed result carries the exact command, the machine (CPU model, cores, library versions)
 and the date, so a reader can tell where a number comes from and rerun it.

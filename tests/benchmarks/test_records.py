@@ -1,4 +1,4 @@
-"""munet.benchmarks.outputs: provenance, atomic writers, tables and the overlay grid."""
+"""munet.benchmarks.records: provenance, atomic writers, tables and the overlay grid."""
 
 from __future__ import annotations
 
@@ -8,23 +8,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.benchmarks import outputs
+from munet.benchmarks import records
 
 
 def test_provenance_names_command_machine_and_date() -> None:
-    prov = outputs.provenance()
+    prov = records.provenance()
     assert prov["command"]
     assert prov["date"].endswith("+00:00")
     m = prov["machine"]
     assert m["cores"] >= 1 and m["usable_cores"] >= 1 and m["cpu"]
     assert m["versions"]["numpy"] == np.__version__
-    assert outputs.command_line(["/x/y/munet-bench", "latency", "--tflite", "a b.tflite"]) == (
+    assert records.command_line(["/x/y/munet-bench", "latency", "--tflite", "a b.tflite"]) == (
         "munet-bench latency --tflite 'a b.tflite'"
     )
 
 
 def test_write_json_converts_numpy_and_paths(tmp_path: Path) -> None:
-    path = outputs.write_json(
+    path = records.write_json(
         tmp_path / "sub" / "r.json", {"a": np.float32(0.5), "p": Path("x/y"), "n": float("nan"), "arr": np.arange(3)}
     )
     data = json.loads(path.read_text())
@@ -33,7 +33,7 @@ def test_write_json_converts_numpy_and_paths(tmp_path: Path) -> None:
 
 
 def test_markdown_table_formats() -> None:
-    text = outputs.markdown_table(["a", "b"], [[0.123456, 123.456], [None, "x"]])
+    text = records.markdown_table(["a", "b"], [[0.123456, 123.456], [None, "x"]])
     assert text.splitlines()[2] == "| 0.1235 | 123.5 |"
     assert "| – | x |" in text
 
@@ -45,7 +45,7 @@ def test_overlay_grid_shape_and_colours(tmp_path: Path) -> None:
     truth = np.zeros((60, 80), np.uint8)
     truth[10:30, 10:30] = 1
     b = np.roll(truth, 5, axis=1)
-    path = outputs.overlay_grid(
+    path = records.overlay_grid(
         [{"image": img, "truth": truth, "a": truth, "b": b}] * 2, tmp_path / "g.png", tile_height=60
     )
     grid = cv2.imread(str(path))[:, :, ::-1]
@@ -54,4 +54,4 @@ def test_overlay_grid_shape_and_colours(tmp_path: Path) -> None:
     assert (diff == (255, 0, 255)).all(axis=-1).any()  # only in a
     assert (diff == (0, 255, 255)).all(axis=-1).any()  # only in b
     with pytest.raises(ValueError):
-        outputs.overlay_grid([], tmp_path / "x.png")
+        records.overlay_grid([], tmp_path / "x.png")
