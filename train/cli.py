@@ -42,7 +42,9 @@ def _arch_help() -> str:
 @click.option("--data", type=click.Path(), help="training folder; without it: a synthetic demo set and a tiny config")
 @click.option("--dataset", type=click.Choice(["auto", "isic", "lgg", "figshare", "folder"]), help="folder layout")
 @click.option("--val-data", type=click.Path(), help="validation folder (default: split --data by --val-split)")
-@click.option("--val-split", type=float, help=f"validation fraction of --data, group-aware {_default('val_split')}")
+@click.option(
+    "--val-split", type=float, help=f"validation fraction of --data, group-aware; 0: final fit {_default('val_split')}"
+)
 @click.option("--preset", help="paper | edge: expands to config keys that --config and flags override (see README)")
 @click.option("--arch", help=_arch_help())
 @click.option("--alpha", type=float, help=f"MobileNetV2 width multiplier {_default('alpha')}")

@@ -141,8 +141,12 @@ class TrainConfig:
         h, w = self.input_size
         if h % 32 or w % 32 or h <= 0 or w <= 0:
             raise MunetError(f"size {h}x{w}: height and width must be positive multiples of 32 (e.g. 256 or 192x256)")
-        if not 0.0 < self.val_split < 1.0:
-            raise MunetError(f"val_split {self.val_split}: must be between 0 and 1 (e.g. 0.2)")
+        if not 0.0 <= self.val_split < 1.0:
+            raise MunetError(
+                f"val_split {self.val_split}: must be 0 (a final fit on all data) or between 0 and 1 (e.g. 0.2)"
+            )
+        if self.val_split == 0 and self.val_data:
+            raise MunetError("val_split 0 (a final fit on all data) cannot take val_data; drop one of them")
         for key in ("epochs", "batch", "patience", "synthetic_count", "workers"):
             if getattr(self, key) < 1:
                 raise MunetError(f"{key} {getattr(self, key)}: must be at least 1")

@@ -38,7 +38,7 @@ KEY_HELP: dict[str, str] = {
     "data": "training folder (`--data`); none: the synthetic demo set in `RUN/synthetic` and the demo defaults",
     "dataset": f"folder layout: {_one_of(DATASETS)}",
     "val_data": "validation folder; none: split `data` by `val_split`",
-    "val_split": "validation fraction of `data`, split by patient/group",
+    "val_split": "validation fraction of `data`, split by patient/group; 0: a final fit on all of `data`",
     "preset": "named preset (`paper`, `edge`) expanded to the keys it sets; config and flags override them",
     "arch": "model from the registry (`munet-train --help` lists them)",
     "alpha": "MobileNetV2 width multiplier",

@@ -36,6 +36,8 @@ from munet.train.config import TrainConfig, config_from_run
 from munet.train.models.decoder import DecoderSpec
 
 RESUME_HINT = "munet-train --resume {run}"
+#: A final fit (``val_split`` 0) monitors one in this many of its training images (they are not held out).
+FINAL_FIT_MONITOR = 10
 
 
 @dataclass
@@ -77,7 +79,7 @@ def default_run_dir() -> Path:
 
 
 def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
-    from munet.data import find_pairs, split_pairs
+    from munet.data import find_pairs, sample_pairs, split_pairs
     from munet.train.pipeline import lesion_flags, load_arrays
 
     size = config.input_size
@@ -97,6 +99,12 @@ def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
     if config.val_data:
         train_pairs, val_pairs = pairs, find_pairs(config.val_data, config.dataset)
         val_source = str(config.val_data)
+    elif config.val_split == 0:  # a final fit: every pair trains; the monitor watches a sample of them
+        train_pairs, val_pairs = pairs, sample_pairs(pairs, max(1, len(pairs) // FINAL_FIT_MONITOR), config.seed)
+        val_source = (
+            f"FINAL FIT on all {len(pairs)} images of {data_dir}: 'validation' is {len(val_pairs)} of the TRAINING "
+            "images (a monitor, not an estimate; the estimate is the recipe's cross-validation)"
+        )
     else:
         train_pairs, val_pairs = split_pairs(pairs, config.val_split, seed=config.seed)
         val_source = f"{config.val_split:.0%} group-aware split of {data_dir} (seed {config.seed})"

@@ -37,6 +37,8 @@ def test_synthetic_defaults_only_fill_unset_keys() -> None:
         ({"size": "100"}, "multiples of 32"),
         ({"size": "big"}, "expected N or HxW"),
         ({"val_split": 1.5}, "between 0 and 1"),
+        ({"val_split": -0.1}, "0 \\(a final fit on all data\\) or between 0 and 1"),
+        ({"val_split": 0, "val_data": "val"}, "cannot take val_data"),
         ({"batch": 0}, "at least 1"),
         ({"lr": "fast"}, "expected a number"),
         ({"monitor": "dice"}, "val_dice"),
@@ -131,3 +133,17 @@ def test_recipe_keys_at_their_defaults_keep_committed_hashes() -> None:
         {"augment": {"hue": 0.05}},
     ):
         assert make_config(base=saved, overrides=changed).config_hash() != recorded, changed
+
+
+def test_final_fit_trains_on_every_pair_and_says_its_monitor_is_not_held_out(tmp_path) -> None:
+    """``val_split`` 0: all pairs train; the "validation" monitor is a named sample OF them, not an estimate."""
+    from munet.train.synthetic import make_synthetic_dataset
+    from munet.train.trainer import FINAL_FIT_MONITOR, _prepare_data
+
+    data = make_synthetic_dataset(tmp_path / "data", n=20, size=(64, 64), seed=0)
+    final = _prepare_data(make_config(overrides={"data": str(data), "size": 64, "val_split": 0}), tmp_path)
+    split = _prepare_data(make_config(overrides={"data": str(data), "size": 64, "val_split": 0.2}), tmp_path)
+    assert len(final.x_train) == 20 and len(final.x_val) == 20 // FINAL_FIT_MONITOR
+    assert len(split.x_train) + len(split.x_val) == 20 and len(split.x_val) >= 2
+    train_names = {p.image.name for p in final.val_pairs}
+    assert train_names and "FINAL FIT on all 20 images" in final.val_source and "TRAINING" in final.val_source
