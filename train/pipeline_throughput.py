@@ -1,6 +1,6 @@
 """Is the input pipeline the training bottleneck? Images/s of the tf.data pipeline alone vs. a MU-Net training step.
 
-Run: ``python -m munet.benchmarks.pipeline_throughput [--data ../shared/data/isic/train] [--size 192x256]``.
+Run: ``python -m munet.train.pipeline_throughput [--data ../shared/data/isic/train] [--size 192x256]``.
 Writes ``benchmarks/results/pipeline_throughput.{json,md}`` (or ``--out``). Without ``--data`` (or when the
 default shared folder is absent) it uses the synthetic dermoscopy-like set.
 
@@ -144,7 +144,7 @@ def measure(
     return {
         "what": "tf.data input pipeline throughput vs. MU-Net training step (images/s)",
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": "python -m munet.benchmarks.pipeline_throughput " + shlex.join(sys.argv[1:]),
+        "command": "python -m munet.train.pipeline_throughput " + shlex.join(sys.argv[1:]),
         "machine": {
             "cpu": cpu_model(),
             "logical_cpus": os.cpu_count(),
