@@ -10,14 +10,14 @@ consecutive cuts. ``munet-bench breakdown --keras M.keras --calib-data DIR``.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from munet.benchmarks.timing import busy_reasons, load_record, machine_state, settle, summarize
+from munet.benchmarks.timing import busy_reasons
+from munet.benchmarks.workers import run_worker
 
 #: Decoder blocks of :mod:`munet.train.models.decoder` are named ``up1`` (deepest) .. ``up4``; the head ``mask*``.
 BLOCKS = ("up1", "up2", "up3", "up4")
@@ -54,51 +54,16 @@ def convert_cuts(model: Any, calib: np.ndarray, out_dir: Path) -> list[tuple[str
     return out
 
 
-def time_cuts(
-    paths: Sequence[Path], threads: int, runs: int = 100, warmup: int = 10
-) -> tuple[list[dict[str, float]], dict[str, Any]]:
-    """Median/p10/p90 ms of a bare ``invoke`` of each model, round-robin in this process; and the load record."""
-    from munet.edge.runtime import load_backend
+def time_cuts(paths: Sequence[Path], threads: int, runs: int = 100, warmup: int = 10) -> tuple[list[dict], dict]:
+    """Median/p10/p90 ms of a bare ``invoke`` of each model, round-robin in a fresh process; and the load record.
 
-    _, module = load_backend("auto")
-    interpreters = []
-    for p in paths:
-        it = module.Interpreter(model_path=str(p), num_threads=threads)
-        it.allocate_tensors()
-        d = it.get_input_details()[0]
-        it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
-        interpreters.append(it)
-    settled = settle()  # $MUNET_SETTLE_S: let the load average forget the conversions before this pass
-    for it in interpreters:
-        for _ in range(warmup):
-            it.invoke()
-    times: list[list[float]] = [[] for _ in interpreters]
-    before = machine_state()
-    for _ in range(runs):
-        for it, rec in zip(interpreters, times, strict=True):
-            t0 = time.perf_counter()
-            it.invoke()
-            rec.append((time.perf_counter() - t0) * 1e3)
-    record = load_record(before, machine_state(), settled_s=settled)
-    return [summarize(t) for t in times], record
-
-
-def time_cuts_fresh(paths: Sequence[Path], threads: int, runs: int = 100) -> tuple[list[dict[str, float]], dict]:
-    """:func:`time_cuts` in a fresh Python without TensorFlow loaded: the converter's idle thread pools in this
-    process and its own load made the timed pass busy (p90/median 2, two threads slower than one)."""
-    import json
-    import subprocess
-    import sys
-
-    cmd = [sys.executable, "-m", "munet.benchmarks.breakdown", str(threads), str(runs), *map(str, paths)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        from munet.errors import MunetError
-
-        raise MunetError(f"breakdown timing failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:200]}")
-    out = json.loads(lines[-1])
-    return out["stats"], out["load"]
+    The fresh process has no TensorFlow loaded: the converter's idle thread pools and its own load in this one
+    made the timed pass busy (p90/median 2, two threads slower than one).
+    """
+    variants = [{"kind": "bare", "model": str(p), "threads": threads} for p in paths]
+    spec = {"kind": "interleaved", "variants": variants, "runs": runs, "warmup": warmup, "threads": threads}
+    res = run_worker(spec)
+    return [r["stages"]["infer_ms"] for r in res["results"]], res["machine"]
 
 
 def breakdown(
@@ -125,7 +90,7 @@ def breakdown(
         result["stages"].append({"stage": stage, "macs": macs - prev_macs, "cumulative_macs": macs})
         prev_macs = macs
     for t in threads:
-        stats, record = time_cuts_fresh([p for _, p, _ in cuts], t, runs=runs)
+        stats, record = time_cuts([p for _, p, _ in cuts], t, runs=runs)
         total = stats[-1]["median"]
         rows, prev = [], 0.0
         for (stage, _, _), s in zip(cuts, stats, strict=True):
@@ -155,12 +120,3 @@ def breakdown_markdown(results: Sequence[dict[str, Any]]) -> str:
         busy = [f"{t} thr.: {'; '.join(r['timing'][t]['busy'])}" for t in threads if r["timing"][t]["busy"]]
         lines += ["", f"Whole model (bare int8 invoke, median): {totals}." + (f" BUSY: {busy}" if busy else ""), ""]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # python -m munet.benchmarks.breakdown THREADS RUNS CUT.tflite ... (used by breakdown())
-    import json
-    import sys
-
-    n_threads, n_runs, *files = sys.argv[1:]
-    stats, load = time_cuts([Path(f) for f in files], int(n_threads), runs=int(n_runs))
-    print(json.dumps({"stats": stats, "load": load}))

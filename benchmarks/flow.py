@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.benchmarks import records
+from munet.benchmarks.latency import benchmark_latency, latency_table
 from munet.benchmarks.timing import busy_summary, describe_machine
 from munet.errors import InputError
 
@@ -93,7 +94,6 @@ def run_flow(
 ) -> Path:
     """Run the whole flow into folder ``out``; returns the path of ``REPORT.md``."""
     from munet.benchmarks.accuracy import evaluate_accuracy
-    from munet.benchmarks.latency import benchmark_latency
 
     cfg = config or FlowConfig()
     out = Path(out)
@@ -166,12 +166,7 @@ def run_flow(
         "run_dir": str(run_dir),
         "epochs_completed": row["epochs"],
         "models": {k: {"path": str(v), "size_bytes": v.stat().st_size} for k, v in models.items()},
-        "munet_run": {
-            "processed": summary.processed,
-            "fps": summary.fps,
-            "backend": summary.backend,
-            "threads": summary.threads,
-        },
+        "munet_run": {k: getattr(summary, k) for k in ("processed", "fps", "backend", "threads")},
         "seconds": times,
     }
     records.write_json(out / "flow.json", result)
@@ -237,23 +232,7 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
             f"{acc['grid']})\n"
         )
     lines.append("\n## Latency (ms, median / p90, all rows round-robin in one process)\n\n")
-    rows = []
-    for name, v in lat["variants"].items():
-        for t, res in v["results"].items():
-            s = res["stages"]
-            rows.append(
-                [
-                    name,
-                    t,
-                    f"{s['infer_ms']['median']:.2f} / {s['infer_ms']['p90']:.2f}",
-                    f"{s['e2e_ms']['median']:.2f} / {s['e2e_ms']['p90']:.2f}",
-                    res["peak_rss_mb"],
-                    res.get("gflops"),
-                ]
-            )
-    lines.append(
-        records.markdown_table(["model", "threads", "inference", "end to end", "peak RSS MB", "GFLOP/s"], rows)
-    )
+    lines.append(latency_table(lat))
     for t, ratio in lat.get("ratios", {}).items():
         if "int8_vs_float32_tflite_e2e" in ratio:
             lines.append(

@@ -1,19 +1,12 @@
 """Latency of TFLite variants (and the ONNX Runtime peer) per thread count, all timed in one interleaved pass.
 
 Every (variant, thread count) is loaded into ONE fresh process and timed round-robin
-(:mod:`munet.benchmarks.workers`): ``warmup`` untimed frames each, then ``runs`` rounds in which every
-variant segments its next frame through the edge :class:`~munet.edge.runtime.Segmenter`. Machine load
-therefore lands on all rows alike; the result records the load average before the pass and after it,
-the CPU steal during it, and is flagged busy by :mod:`munet.benchmarks.timing`'s rule (``strict``:
-refused). Reported per row: median / p10 / p90 of pre-processing, inference, post-processing and end to
-end; peak resident memory from a separate fresh process per row (:mod:`munet.benchmarks.probe`);
-achieved GFLOP/s = ``2 * MACs / median inference`` (MACs of the ``.tflite`` graph) next to the float32
-BLAS peak with the same threads.
-
-The ONNX Runtime peer is the float32 TFLite file exported by :mod:`munet.convert.onnx` (tf2onnx) and
-run with the same pre/post-processing; when this Python lacks onnxruntime the whole pass runs in the
-one that has it (``--onnx-python``, ``$MUNET_ONNX_PYTHON``, ``.venv-onnx``), whose LiteRT backend is
-named in the ``runtime`` column.
+(:mod:`munet.benchmarks.workers`), so machine load lands on all rows alike; the pass's load and CPU steal are
+recorded and judged by :mod:`munet.benchmarks.timing`'s busy rule. Per row: median / p10 / p90 of pre-processing,
+inference, post-processing and end to end, peak RSS from a fresh process per row, and achieved GFLOP/s
+(``2 * MACs / median inference``) next to the float32 BLAS peak with the same threads. The ONNX Runtime peer is the
+float32 TFLite file exported with tf2onnx; when this Python lacks onnxruntime the whole pass runs in one that has it
+(``--onnx-python``, ``$MUNET_ONNX_PYTHON``, ``.venv-onnx``), whose LiteRT backend the ``runtime`` column names.
 """
 
 from __future__ import annotations
@@ -27,22 +20,14 @@ from munet.benchmarks.timing import (
     BUSY_RULE,
     BusyMachine,
     busy_reasons,
+    describe_machine,
     machine_state,
+    median_p90,
     parse_threads,
     settle,
-    summarize,
 )
-from munet.benchmarks.workers import STAGES, frames_for, run_worker, time_interleaved
+from munet.benchmarks.workers import STAGES, run_worker, time_interleaved  # noqa: F401 (documented as latency's)
 from munet.errors import InputError
-
-__all__ = ["STAGES", "benchmark_latency", "frames_for", "parse_threads", "summarize", "time_interleaved"]
-
-
-def _quantization(path: Path) -> str:
-    from munet.edge.metadata import read_model_info
-
-    info = read_model_info(path)
-    return info.quantization if info is not None else "unknown"
 
 
 def _onnx_variant(variants: dict[str, dict[str, Any]], onnx_model: Any, python: Any, out: Any) -> dict[str, Any]:
@@ -100,7 +85,8 @@ def benchmark_latency(
         strict: raise :class:`~munet.benchmarks.timing.BusyMachine` (nothing written) when the pass is busy.
     """
     from munet.benchmarks import records
-    from munet.benchmarks.flops import count_tflite_macs
+    from munet.convert.ops_report import count_tflite_macs
+    from munet.edge.metadata import read_model_info
     from munet.edge.runtime import read_tflite
 
     counts = parse_threads(threads)
@@ -108,11 +94,11 @@ def benchmark_latency(
     for m in tflite_models:
         path = Path(m)
         read_tflite(path)  # one-line error for a missing / non-TFLite file
-        name = path.stem if path.stem not in variants else path.as_posix()
-        variants[name] = {
+        info = read_model_info(path)
+        variants[path.stem if path.stem not in variants else path.as_posix()] = {
             "kind": "tflite",
             "path": path.as_posix(),
-            "quantization": _quantization(path),
+            "quantization": info.quantization if info is not None else "unknown",
             "size_bytes": path.stat().st_size,
             "macs": count_tflite_macs(path).macs,
             "results": {},
@@ -193,49 +179,30 @@ def speed_ratios(variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, flo
     return out
 
 
+def latency_table(result: dict[str, Any]) -> str:
+    """The Markdown table of every (variant, threads) row of :func:`benchmark_latency`'s result."""
+    from munet.benchmarks import records
+
+    cols = ["model", "quantization", "threads", "MB", "pre", "inference", "post", "end to end", "peak RSS MB"]
+    rows = []
+    for name, v in result["variants"].items():
+        for t, res in v["results"].items():
+            times = [median_p90(res["stages"][k]) for k in STAGES]
+            gflops = None if res.get("gflops") is None else round(res["gflops"], 1)
+            mb, rss = round(v["size_bytes"] / 1e6, 2), round(res["peak_rss_mb"], 1)
+            rows.append([name, v["quantization"], t, mb, *times, rss, gflops, res.get("backend", "")])
+    return records.markdown_table([*cols, "GFLOP/s", "runtime"], rows)
+
+
 def latency_markdown(result: dict[str, Any]) -> str:
     """Markdown report of :func:`benchmark_latency`'s result."""
     from munet.benchmarks import records
 
-    rows = []
-    for name, v in result["variants"].items():
-        for t, res in v["results"].items():
-            s = res["stages"]
-            rows.append(
-                [
-                    name,
-                    v["quantization"],
-                    t,
-                    round(v["size_bytes"] / 1e6, 2),
-                    f"{s['pre_ms']['median']:.2f} / {s['pre_ms']['p90']:.2f}",
-                    f"{s['infer_ms']['median']:.2f} / {s['infer_ms']['p90']:.2f}",
-                    f"{s['post_ms']['median']:.2f} / {s['post_ms']['p90']:.2f}",
-                    f"{s['e2e_ms']['median']:.2f} / {s['e2e_ms']['p90']:.2f}",
-                    round(res["peak_rss_mb"], 1),
-                    None if res.get("gflops") is None else round(res["gflops"], 1),
-                    res.get("backend", ""),
-                ]
-            )
     lines = [
         f"# Latency ({result['runs']} timed runs after {result['warmup']} warm-up, {result['frames']} frames)\n",
         records.provenance_markdown(result),
         f"\nTimes in ms, median / p90; {_method_line(result)}\n\n",
-        records.markdown_table(
-            [
-                "model",
-                "quantization",
-                "threads",
-                "MB",
-                "pre",
-                "inference",
-                "post",
-                "end to end",
-                "peak RSS MB",
-                "GFLOP/s",
-                "runtime",
-            ],
-            rows,
-        ),
+        latency_table(result),
     ]
     peaks = result.get("float32_matmul_peak_gflops") or {}
     if peaks:
@@ -259,8 +226,6 @@ def _method_line(result: dict[str, Any]) -> str:
     """How the table was timed, the machine's load, and the busy flag (results from before: fresh processes)."""
     if "load" not in result:
         return "each row is a fresh process, one after another."
-    from munet.benchmarks.timing import describe_machine
-
     text = (
         f"all rows timed round-robin in one process ({result['runs']} rounds); peak RSS from a fresh process "
         f"per row. Machine: {describe_machine(result['load'])}."

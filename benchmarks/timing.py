@@ -1,20 +1,15 @@
 """Timing statistics and the state of the machine around a timed pass (NumPy only, no model runtime).
 
-Every latency result records the 1/5/15-minute load averages and the CPU steal (``/proc/stat``) before
-and after its pass, the number of timed runs and median / p10 / p90. :func:`busy_reasons` flags a pass
-whose numbers a reader should not trust; ``munet-bench latency --strict`` refuses it (exit 1). The rule:
+Every latency result records the 1/5/15-minute load averages before and after its pass, the CPU steal
+(``/proc/stat``) during it, the number of timed runs and median / p10 / p90. :func:`busy_reasons` flags a pass
+whose numbers a reader should not trust (the rule: :data:`BUSY_RULE`; ``munet-bench latency --strict`` refuses
+it): other work held half the cores when timing started, a variant's p90 / median shows disturbed runs (on a
+quiet machine LiteRT's p90 stays within ~10-20 % of the median), or the hypervisor took CPU time.
 
-- **load**: the 1-minute load average before the pass exceeds :data:`BUSY_LOAD_PER_CORE` (0.5) x cores:
-  other work held at least half the cores when timing started;
-- **spread**: a timed variant's p90 / median exceeds :data:`SPREAD_LIMIT` (1.5): its runs were disturbed
-  (on a quiet machine LiteRT's p90 stays within ~10-20 % of the median);
-- **steal**: the hypervisor took more than :data:`STEAL_LIMIT_PCT` (5 %) of the CPU time during the pass.
-
-The load average trails the machine by about a minute, so a pass timed right after the benchmark's own
-training or conversion reads as busy although nothing else runs (the three sweeps re-timed on 2026-12-03 read
-1.2-1.3 before their passes on an otherwise idle 2-core machine). :func:`settle` therefore waits, up to
-``$MUNET_SETTLE_S`` seconds (``munet-bench`` sets 180; 0 in the Python API), for the 1-minute load to fall
-to the busy threshold before a pass, and the record keeps how long it waited.
+The load average trails the machine by about a minute, so a pass timed right after the benchmark's own training
+or conversion reads as busy although nothing else runs (1.2-1.3 before three passes on an otherwise idle 2-core
+machine, 2026-12-03). :func:`settle` therefore waits, up to ``$MUNET_SETTLE_S`` seconds (``munet-bench`` sets 180;
+0 in the Python API), for the 1-minute load to fall to the busy threshold, and the record keeps the wait.
 """
 
 from __future__ import annotations
@@ -56,6 +51,11 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
         "mean": float(a.mean()),
         "runs": int(a.size),
     }
+
+
+def median_p90(stats: Mapping[str, float]) -> str:
+    """``"median / p90"`` of a :func:`summarize` result, in ms with two decimals (the reports' cells)."""
+    return f"{stats['median']:.2f} / {stats['p90']:.2f}"
 
 
 def parse_threads(spec: str | Sequence[int | str]) -> list[int]:

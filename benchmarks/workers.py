@@ -3,19 +3,21 @@
 Every round runs each variant once, so a load spike on a shared machine lands on all variants alike
 instead of on whichever one happened to be timed then (one variant per fresh process, one after another,
 once read 7.1 vs 2.4 ms for two identical int8 graphs on a busy 2-core machine). A variant is a model
-file at a thread count: LiteRT through :class:`munet.edge.runtime.Segmenter` or ONNX Runtime with the
-same pre/post-processing. ``python -m munet.benchmarks.workers SPEC`` runs one measurement in a fresh
-process (``munet-bench latency``: the ONNX Runtime peer may live in another Python).
+file at a thread count: LiteRT through :class:`munet.edge.runtime.Segmenter`, a bare LiteRT ``invoke``
+(``kind: bare``, any graph) or ONNX Runtime with the same pre/post-processing. ``python -m
+munet.benchmarks.workers SPEC`` runs one measurement in a fresh process, which also reports its peak memory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,6 +67,12 @@ def round_robin(
     return [{k: summarize(v) for k, v in rec.items()} for rec in recs], record
 
 
+def _timed_invoke(invoke: Callable[[], Any]) -> dict[str, float]:
+    t0 = time.perf_counter()
+    invoke()
+    return {"infer_ms": (time.perf_counter() - t0) * 1e3}
+
+
 def tflite_call(model: str | os.PathLike[str], threads: int, end_to_end: bool = True, backend: str = "auto"):
     """``(call, segmenter)`` timing LiteRT: ``segment`` (pre + inference + post) or ``invoke`` alone."""
     from munet.edge.runtime import Segmenter
@@ -78,11 +86,21 @@ def tflite_call(model: str | os.PathLike[str], threads: int, end_to_end: bool = 
         x = prepared.get(id(frame))
         if x is None:
             x = prepared[id(frame)] = seg.prepare(frame)
-        t0 = time.perf_counter()
-        seg.invoke(x)
-        return {"infer_ms": (time.perf_counter() - t0) * 1e3}
+        return _timed_invoke(lambda: seg.invoke(x))
 
     return infer, seg
+
+
+def bare_call(model: str | os.PathLike[str], threads: int, backend: str = "auto") -> tuple[Call, str]:
+    """``(call, backend)`` timing a bare ``invoke`` of any ``.tflite`` graph on zeros (no pre/post-processing)."""
+    from munet.edge.runtime import load_backend
+
+    name, module = load_backend(backend)
+    it = module.Interpreter(model_path=os.fspath(model), num_threads=threads)
+    it.allocate_tensors()
+    d = it.get_input_details()[0]
+    it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+    return (lambda _frame: _timed_invoke(it.invoke)), name
 
 
 def onnx_call(model: str | os.PathLike[str], threads: int) -> tuple[Call, tuple[int, int], str]:
@@ -148,40 +166,65 @@ def time_interleaved(
 
 
 # ------------------------------------------------------------------------------------- fresh-process kinds
+def _variant(v: dict[str, Any], spec: dict[str, Any]) -> tuple[Call, list[np.ndarray], dict[str, Any]]:
+    """A variant ``{kind: tflite|bare|onnx, model, threads}`` of ``spec``: its call, frames and backend."""
+    if v["kind"] == "onnx":
+        fn, size, backend = onnx_call(v["model"], v["threads"])
+    elif v["kind"] == "bare":
+        fn, backend = bare_call(v["model"], v["threads"])
+        size = (1, 1)  # its input stays zeros: the frames are not read
+    else:
+        fn, seg = tflite_call(v["model"], v["threads"], backend=v.get("backend", "auto"))
+        size, backend = seg.input_size, seg.backend_name
+    frames = frames_for(spec.get("images"), tuple(spec.get("frame_size") or size))
+    return fn, frames, {"backend": backend, "input_size": list(size)}
+
+
 def _interleaved_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """All variants of ``spec["variants"]`` (kind, model, threads) round-robin, with stage timings."""
-    calls, meta = [], []
-    for v in spec["variants"]:
-        if v["kind"] == "onnx":
-            fn, size, backend = onnx_call(v["model"], v["threads"])
-        else:
-            fn, seg = tflite_call(v["model"], v["threads"], backend=v.get("backend", "auto"))
-            size, backend = seg.input_size, seg.backend_name
-        calls.append((fn, frames_for(spec.get("images"), tuple(spec.get("frame_size") or size))))
-        meta.append({"backend": backend, "input_size": list(size)})
-    stats, record = round_robin(calls, spec["runs"], spec["warmup"])
-    return {"results": [{"stages": s, **m} for s, m in zip(stats, meta, strict=True)], "machine": record}
+    """All variants of ``spec["variants"]`` round-robin, with stage timings."""
+    loaded = [_variant(v, spec) for v in spec["variants"]]
+    stats, record = round_robin([(fn, frames) for fn, frames, _ in loaded], spec["runs"], spec["warmup"])
+    return {"results": [{"stages": s, **m} for s, (_, _, m) in zip(stats, loaded, strict=True)], "machine": record}
 
 
 def _rss_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Load one variant and run a few frames: this fresh process's peak RSS is the variant's."""
-    if spec["variant"]["kind"] == "onnx":
-        fn, size, _ = onnx_call(spec["variant"]["model"], spec["variant"]["threads"])
-    else:
-        fn, seg = tflite_call(spec["variant"]["model"], spec["variant"]["threads"])
-        size = seg.input_size
-    for frame in frames_for(spec.get("images"), tuple(spec.get("frame_size") or size)):
+    fn, frames, _ = _variant(spec["variant"], spec)
+    for frame in frames:
         fn(frame)
     return {}
 
 
 def _peak_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    from munet.benchmarks.probe import matmul_gflops
-
-    return matmul_gflops(int(spec.get("n", 1024)), int(spec.get("repeats", 5)))
+    """float32 ``n x n`` matmul GFLOP/s, best of ``repeats`` (BLAS threads: set by :func:`run_worker`)."""
+    n = int(spec.get("n", 1024))
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(int(spec.get("repeats", 5))):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return {"gflops": 2.0 * n**3 / best / 1e9, "n": n}
 
 
 WORKERS = {"interleaved": _interleaved_worker, "rss": _rss_worker, "peak": _peak_worker}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MiB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status`` (``ru_maxrss`` would carry the parent's peak over fork + exec).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
 def run_worker(
@@ -202,15 +245,7 @@ def run_worker(
     raise ModelError(f"{spec.get('model', spec['kind'])}: the {spec['kind']} benchmark process failed ({err})")
 
 
-def _main(argv: Sequence[str]) -> int:
-    from munet.benchmarks.probe import peak_rss_mb
-
-    spec = json.loads(argv[0])
-    out = WORKERS[spec["kind"]](spec)
-    out["peak_rss_mb"] = peak_rss_mb()
-    print(RESULT_TAG + json.dumps(out), flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))
+    spec = json.loads(sys.argv[1])
+    out = WORKERS[spec["kind"]](spec)
+    print(RESULT_TAG + json.dumps({**out, "peak_rss_mb": peak_rss_mb()}), flush=True)

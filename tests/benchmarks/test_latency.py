@@ -7,19 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from munet.benchmarks.latency import benchmark_latency, parse_threads, speed_ratios, summarize
-from munet.errors import InputError
-
-
-def test_summarize_and_threads() -> None:
-    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
-    assert s["median"] == 3.0 and s["p90"] >= s["median"] and s["min"] == 1.0
-    assert parse_threads("1,2,1") == [1, 2]
-    assert parse_threads("all")[0] >= 1
-    with pytest.raises(InputError):
-        parse_threads("two")
-    with pytest.raises(InputError):
-        parse_threads("0")
+from munet.benchmarks.latency import benchmark_latency, speed_ratios
 
 
 def test_latency_of_float32_and_int8(tiny_tflites: dict[str, Path], tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from munet.benchmarks.timing import (
     load_record,
     machine_state,
     parse_proc_stat,
+    parse_threads,
     summarize,
 )
 
@@ -27,6 +28,16 @@ ctxt 1990473
 def test_summary_has_percentiles_and_the_run_count() -> None:
     s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
     assert s["median"] == 3.0 and s["p10"] < s["median"] < s["p90"] and s["min"] == 1.0 and s["runs"] == 5
+
+
+def test_thread_counts() -> None:
+    from munet.errors import InputError
+
+    assert parse_threads("1,2,1") == [1, 2]
+    assert parse_threads("all")[0] >= 1
+    for bad in ("two", "0", ""):
+        with pytest.raises(InputError):
+            parse_threads(bad)
 
 
 def test_proc_stat_aggregate_line_is_parsed() -> None:

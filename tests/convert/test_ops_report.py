@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from munet.benchmarks.flops import count_tflite_macs
+from munet.convert.ops_report import count_tflite_macs
 from munet.errors import ModelError
 
 
