@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks import records
+from munet.benchmarks.render import render
 from munet.edge.evaluate import (  # noqa: F401  (agreement, lesion_split, patient_dice: importable from here too)
     Prediction,
     SegmenterPredictor,
@@ -362,7 +363,7 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
     for red in REDUCTIONS:
         rows = [[name, *(m[red][c] for c in cols)] for name, m in result["models"].items()]
         lines.append(f"\n## Metrics, {'mean over images' if red == 'per-image' else 'pixels pooled'} ({red})\n")
-        lines.append(records.markdown_table(["model", *cols], rows))
+        lines.append(render(rows, ["model", *cols]))
     split = [(n, m["lesion_split"]) for n, m in result["models"].items() if m.get("lesion_split")]
     if split and any(sp["lesion_free_images"] for _, sp in split):
         sp0 = split[0][1]
@@ -378,7 +379,7 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
         header = ["model", "Dice on lesion images", "lesion-free images with a false lesion", "median false px"]
         if all(sp.get("patient_dice") is not None for _, sp in split):
             header.append(f"per-patient volume Dice ({sp0['patients']} patients)")
-        lines.append(records.markdown_table(header, rows))
+        lines.append(render(rows, header))
     agree = [(n, m) for n, m in result["models"].items() if "agreement_with_float" in m]
     if agree:
         lines.append("\n## Agreement with the Keras float masks\n")
@@ -395,7 +396,7 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
         ]
         header = ["model", "quantization", "bytes", "mask Dice", "mask IoU", "worst-image Dice", "mean |Δprob|"]
         header += ["pooled Dice", "empty vs non-empty"]
-        lines.append(records.markdown_table(header, rows))
+        lines.append(render(rows, header))
         lines.append(
             "\nmask Dice/IoU: per-image means; pooled Dice: counts summed over all images; empty vs non-empty: "
             "images where exactly one of the two masks is empty (each scores Dice 0 per image).\n"
@@ -418,7 +419,7 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
             ]
             for n, e in flips
         ]
-        lines.append(records.markdown_table(header, rows))
+        lines.append(render(rows, header))
         lines.append(
             "\nDice/IoU: per-image means without and with flips; ms/image: median end-to-end `segment` time, the "
             "two runs interleaved image by image. AUROC score: how well the per-image uncertainty score (mean "

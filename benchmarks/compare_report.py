@@ -1,11 +1,20 @@
 """The Markdown of the architecture comparison (:mod:`munet.benchmarks.compare`): the Table 1/2 analogue, the
-paper's published values beside it, and the number formats of those tables."""
+paper's published values beside it, and the "learned" cell and rule shared with the README block."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from munet.benchmarks.learned import learned_cell, learned_rule
+from munet.benchmarks.analysis import (
+    LEARNED_MARGIN,
+    NEAR_TRIVIAL,
+    TRIVIAL,
+    has_lesion_free,
+    judge_learned,
+    split_values,
+)
+from munet.benchmarks.render import DASH, Column, dec, fixed, lookup, pct, render
 
 #: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed".
 ARCHS = ("unet-vgg19", "segnet", "unet-resnet50", "fcn", "unet", "munet")
@@ -25,6 +34,9 @@ PAPER_LABELS = {
 
 #: The paper's six metrics, in its column order.
 PAPER_METRICS = ("accuracy", "recall", "precision", "iou", "tversky", "dice")
+PAPER_HEADERS = dict(zip(PAPER_METRICS, ("Accuracy", "Recall", "Precision", "IoU", "Tversky", "Dice"), strict=True))
+#: The "Encoder init" cell: trained from scratch / ImageNet weights loaded.
+INIT = ("from scratch", "ImageNet")
 #: The paper's published values (%), for the reader's side-by-side (Tables 1 and 2; U-Net = "U-Net-224").
 PAPER_TABLES = {
     "isic": {
@@ -46,13 +58,36 @@ PAPER_TABLES = {
 }
 
 
-def _pct(v: float | None) -> str:
-    """A 0..1 value as a percentage with two decimals (the paper's tables)."""
-    return "–" if v is None else f"{100.0 * v:.2f}"
+def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None) -> str:
+    """ "yes", "**no** (why)" or "–" (a row from before the judgement), with an early stop noted
+    (:func:`munet.benchmarks.analysis.judge_learned`)."""
+    v = judge_learned(row, trivial, epochs)
+    if v is None:
+        return DASH
+    if v.learned:
+        return f"yes ({v.stopped})" if v.stopped else "yes"
+    why = "; ".join(w for w in (v.why, v.stopped) if w)
+    return f"**no** ({why})" if why else "**no**"
 
 
-def _num(v: float | None, digits: int = 2) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
+def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
+    """The sentence under a table: the trivial predictions' Dice and the rule (or how to add them); ``percent``:
+    Dice in % and the margin in points (the paper-style tables), else on the 0..1 scale (the README)."""
+    trivial = result.get("trivial")
+    if not trivial:
+        return (
+            f"Learned: – (not judged; `munet-bench compare --annotate compare_{result.get('name', '<name>')}.json` "
+            "scores the trivial predictions on the validation set)"
+        )
+    fmt = (lambda v: f"{pct(v)} %") if percent else dec(4)
+    values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
+    margin, near = (f"{100 * v:.0f} points" if percent else f"{v:.2f}" for v in (LEARNED_MARGIN, NEAR_TRIVIAL))
+    return (
+        f"Learned: float32 per-image Dice at least {margin} above both trivial "
+        f"predictions on this validation set ({values}; an empty mask predicted empty scores Dice 1). "
+        f"Why not: ≈ all-empty / ≈ all-full: within {near} of that trivial prediction (the model predicts about "
+        "that); short: above both, by less than the margin, after this budget"
+    )
 
 
 def _machine(result: dict[str, Any]) -> str:
@@ -65,86 +100,40 @@ def _machine(result: dict[str, Any]) -> str:
     return f" Machine during the timing pass: {describe_machine(result['load'])}.{busy}"
 
 
-def has_lesion_free(result: dict[str, Any]) -> bool:
-    """Whether the validation set of a comparison has lesion-free images split out in its rows (brain MRI): its
-    tables then add the Dice on lesion images and the share of lesion-free images given a false lesion."""
-    return any((r.get("lesion_split") or {}).get("lesion_free_images") for r in result.get("models", []))
+def ok(get: str | Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """A cell getter (a function or a dotted key) that gives None (–) on a failed row."""
+    return lambda r: None if r.get("error") else (get(r) if callable(get) else lookup(r, get))
 
 
-def split_values(row: dict[str, Any]) -> tuple[float | None, float | None]:
-    """A row's Dice on lesion images and share of lesion-free images with a false lesion (None: not recorded)."""
-    s = row.get("lesion_split") or {}
-    return s.get("dice_lesion_images"), s.get("false_positive_share")
+def compare_columns(result: dict[str, Any]) -> list[Column]:
+    """The columns of the Table 1/2 analogue (a failed row: dashes, its weights and its error)."""
+    split = ("Dice, lesion images", "False lesions") if has_lesion_free(result) else ()
+    return [
+        Column("Model", "label"),
+        *(Column(h, ok(lambda r, m=m: r["float32"][m]), pct) for m, h in PAPER_HEADERS.items()),
+        Column("Learned", lambda r: learned_cell(r, result.get("trivial"), result["budget"].get("epochs"))),
+        *(Column(h, ok(lambda r, i=i: split_values(r)[i]), pct) for i, h in enumerate(split)),
+        Column("mIoU", ok(lambda r: r["float32"]["miou"]), pct),
+        Column("ISIC Jaccard", ok(lambda r: r["float32"]["isic_jaccard"]), pct),
+        Column("Params", ok(lambda r: r["params"]), lambda v: f"{v:,}"),
+        Column(f"GMACs @{result['budget']['size'][0]}", ok(lambda r: r["macs"] / 1e9), dec(2)),
+        Column("GMACs @256", ok(lambda r: r["macs_256"] / 1e9), dec(2)),
+        Column("float32 ms", ok(lambda r: r["float_ms"]), dec(1)),
+        Column("int8 ms", ok(lambda r: r["int8_ms"]), dec(1)),
+        Column("int8 Dice", ok(lambda r: r["int8"]["dice"]), pct),
+        Column("Dice drop", ok(lambda r: r["int8_dice_drop"]), pct),
+        Column("Encoder init", lambda r: r["encoder_weights"] if r.get("error") else INIT[bool(r["imagenet"])]),
+        Column("Train s", lambda r: f"failed: {r['error']}" if r.get("error") else fixed(r["train_s"], 0)),
+    ]
 
 
 def compare_markdown(result: dict[str, Any]) -> str:
     """The Table 1/2 analogue with budget, provenance and weights."""
-    from munet.benchmarks.records import markdown_table, provenance_markdown
+    from munet.benchmarks.records import provenance_markdown
 
     split = has_lesion_free(result)
-    rows, header = (
-        [],
-        [
-            "Model",
-            "Accuracy",
-            "Recall",
-            "Precision",
-            "IoU",
-            "Tversky",
-            "Dice",
-            "Learned",
-            *(("Dice, lesion images", "False lesions") if split else ()),
-            "mIoU",
-            "ISIC Jaccard",
-            "Params",
-            f"GMACs @{result['budget']['size'][0]}",
-            "GMACs @256",
-            "float32 ms",
-            "int8 ms",
-            "int8 Dice",
-            "Dice drop",
-            "Encoder init",
-            "Train s",
-        ],
-    )
-    for r in result["models"]:
-        if r.get("error"):
-            dashes = ["–"] * 9
-            rows.append(
-                [
-                    r["label"],
-                    *dashes[:6],
-                    learned_cell(r, result.get("trivial"), result["budget"].get("epochs")),
-                    *(["–", "–"] if split else []),
-                    *dashes,
-                    r["encoder_weights"],
-                    f"failed: {r['error']}",
-                ]
-            )
-            continue
-        f, q = r["float32"], r["int8"]
-        rows.append(
-            [
-                r["label"],
-                *(_pct(f[m]) for m in PAPER_METRICS),
-                learned_cell(r, result.get("trivial"), result["budget"].get("epochs")),
-                *((_pct(v) for v in split_values(r)) if split else ()),
-                _pct(f["miou"]),
-                _pct(f["isic_jaccard"]),
-                f"{r['params']:,}",
-                _num(r["macs"] / 1e9),
-                _num(r["macs_256"] / 1e9),
-                _num(r["float_ms"], 1),
-                _num(r["int8_ms"], 1),
-                _pct(q["dice"]),
-                _pct(r["int8_dice_drop"]),
-                "ImageNet" if r["imagenet"] else "from scratch",
-                _num(r["train_s"], 0),
-            ]
-        )
-    name = result["name"]
     lines = [
-        f"# Architecture comparison: {name}",
+        f"# Architecture comparison: {result['name']}",
         "",
         f"Paper Tables 1/2 analogue. Budget: {result['budget_text']}.",
         f"Training data: `{result['train']}` ({result['n_train']} images); validation: `{result['val']}` "
@@ -159,7 +148,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "SegNet's max-unpooling places each feature at its window's argmax (builtin int8 TFLite ops; a tied "
         "maximum goes to the first tied position, as TensorFlow's argmax).",
         "",
-        markdown_table(header, rows),
+        render(result["models"], compare_columns(result)),
         learned_rule(result) + ".",
         *(
             [
@@ -178,7 +167,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
             f"Paper values (Table {'1' if result['paper_table'] == 'isic' else '2'}, 256x256, 60 epochs; "
             "its 'IOU' column is not comparable to a per-image lesion IoU):",
             "",
-            markdown_table(["Model", "Accuracy", "Recall", "Precision", "IOU", "Tversky", "Dice"], prow),
+            render(prow, ["Model", "Accuracy", "Recall", "Precision", "IOU", "Tversky", "Dice"]),
         ]
     lines += ["## Provenance", "", provenance_markdown(result["provenance"])]
     if result.get("earlier"):

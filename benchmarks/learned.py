@@ -1,9 +1,9 @@
-"""Did a row of the comparison learn? Its Dice against the trivial predictions on the same validation set.
+"""Did a row of the comparison learn? The trivial predictions' Dice on its validation set, and ``--annotate``.
 
-A row counts as **learned** when its float32 per-image Dice is at least :data:`LEARNED_MARGIN` (20 points) above
-both trivial predictions (every mask empty, every mask full) scored the same way (:func:`trivial_dice`): a tiny
-budget can leave a model predicting near-full or all-empty masks, whose Dice alone looks like a result.
-``munet-bench compare --annotate compare_<name>.json`` adds that judgement to a finished comparison (:func:`annotate`).
+A row counts as learned when its float32 per-image Dice lies :data:`~munet.benchmarks.analysis.LEARNED_MARGIN` above
+both trivial predictions (every mask empty, every mask full) scored the same way (:func:`trivial_dice`; the verdict:
+:func:`munet.benchmarks.analysis.is_learned`). ``munet-bench compare --annotate compare_<name>.json`` adds that
+judgement to a finished comparison (:func:`annotate`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from munet.benchmarks.analysis import TRIVIAL, is_learned
 from munet.data import subset_folder
 from munet.errors import InputError
-
-#: How far (0..1 Dice) a row's float32 per-image Dice must lie above both trivial predictions to count as learned.
-LEARNED_MARGIN = 0.20
-#: The trivial predictions a row is judged against: every mask empty / every mask full.
-TRIVIAL = ("all-empty", "all-full")
 
 
 def trivial_dice(truths: Sequence[Any]) -> dict[str, float]:
@@ -42,13 +38,6 @@ def trivial_dice(truths: Sequence[Any]) -> dict[str, float]:
         name: evaluate([np.full(m.shape, fill, dtype=bool) for m in masks], masks).per_image["dice"]
         for name, fill in zip(TRIVIAL, (False, True), strict=True)
     }
-
-
-def is_learned(row: dict[str, Any], trivial: dict[str, float]) -> bool:
-    """Whether a row's float32 per-image Dice is at least :data:`LEARNED_MARGIN` above both trivial predictions
-    (a failed row, or one without a float32 Dice, did not learn)."""
-    dice = (row.get("float32") or {}).get("dice")
-    return bool(not row.get("error") and dice is not None and dice >= max(trivial[k] for k in TRIVIAL) + LEARNED_MARGIN)
 
 
 def mark_learned(result: dict[str, Any], trivial: dict[str, float]) -> dict[str, Any]:
@@ -110,71 +99,6 @@ def annotate(path: Path, val_dir: Path | None = None, layout: str = "auto") -> d
     write_json(path, result)
     write_markdown(Path(path).with_suffix(".md"), compare_markdown(result))
     return result
-
-
-#: A row that did not learn and whose Dice lies within this of a trivial prediction is reported as that prediction.
-NEAR_TRIVIAL = 0.03
-
-
-def why_not_learned(row: dict[str, Any], trivial: dict[str, float] | None) -> str:
-    """Why a row did not learn: "failed", "≈ all-empty" / "≈ all-full" (its Dice is within :data:`NEAR_TRIVIAL` of
-    that trivial prediction: its masks are about that), or "short" (above both, by less than the margin)."""
-    dice = (row.get("float32") or {}).get("dice")
-    if row.get("error") or dice is None:
-        return "failed"
-    if trivial:
-        name, value = min(((k, trivial[k]) for k in TRIVIAL), key=lambda kv: abs(dice - kv[1]))
-        if abs(dice - value) <= NEAR_TRIVIAL:
-            return f"≈ {name}"
-    return "short"
-
-
-def stopped_note(row: dict[str, Any], epochs: int | None) -> str | None:
-    """ "collapsed at epoch 7 of 15" / "stopped at epoch 7 of 15" for a row whose training ended before the budget's
-    ``epochs`` (the trainer's collapse stop: ``row["stopped"]``), else None: the table must not present such a row
-    as trained for the whole budget."""
-    done = row.get("epochs")
-    if not epochs or not done or row.get("error") or int(done) >= int(epochs):
-        return None
-    how = "collapsed" if row.get("stopped") else "stopped"
-    return f"{how} at epoch {int(done)} of {int(epochs)}"
-
-
-def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None) -> str:
-    """A row's ``learned`` for a table: "yes", "**no** (why)" (:func:`why_not_learned`, given ``trivial``), or "–"
-    for a row from before the judgement; a row that ended before the budget's ``epochs`` says so
-    (:func:`stopped_note`)."""
-    learned = row.get("learned")
-    if learned is None:
-        return "–"
-    note = stopped_note(row, epochs)
-    if learned:
-        return f"yes ({note})" if note else "yes"
-    why = "; ".join(w for w in (why_not_learned(row, trivial) if trivial else None, note) if w)
-    return f"**no** ({why})" if why else "**no**"
-
-
-def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
-    """The sentence under a table: the trivial predictions' Dice and the rule (or how to add them); ``percent``:
-    Dice in % and the margin in points (the paper-style tables), else on the 0..1 scale (the README)."""
-    trivial = result.get("trivial")
-    if not trivial:
-        return (
-            f"Learned: – (not judged; `munet-bench compare --annotate compare_{result.get('name', '<name>')}.json` "
-            "scores the trivial predictions on the validation set)"
-        )
-    from munet.benchmarks.compare_report import _num, _pct  # the tables' formats (it imports this module)
-
-    fmt = (lambda v: f"{_pct(v)} %") if percent else (lambda v: _num(v, 4))
-    values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
-    margin = f"{100 * LEARNED_MARGIN:.0f} points" if percent else f"{LEARNED_MARGIN:.2f}"
-    near = f"{100 * NEAR_TRIVIAL:.0f} points" if percent else f"{NEAR_TRIVIAL:.2f}"
-    return (
-        f"Learned: float32 per-image Dice at least {margin} above both trivial "
-        f"predictions on this validation set ({values}; an empty mask predicted empty scores Dice 1). "
-        f"Why not: ≈ all-empty / ≈ all-full: within {near} of that trivial prediction (the model predicts about "
-        "that); short: above both, by less than the margin, after this budget"
-    )
 
 
 #: Options that --annotate uses (where the validation set lies); any other given with it is refused.

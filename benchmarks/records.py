@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from munet.atomic import atomic_path, write_text_atomic
+from munet.benchmarks.render import render
 
 #: Distributions whose versions are recorded with every result (``None`` when not installed).
 VERSIONED = (
@@ -143,20 +144,8 @@ def provenance_markdown(prov: dict[str, Any]) -> str:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub Markdown table; floats with 4 significant decimals."""
-
-    def fmt(v: Any) -> str:
-        if v is None:
-            return "–"
-        if isinstance(v, (float, np.floating)):
-            if not np.isfinite(v):
-                return "–"
-            return f"{v:.4f}" if abs(v) < 1 else (f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}")
-        return str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    """:func:`munet.benchmarks.render.render` with plain headers (kept for the modules that still call it)."""
+    return render(rows, header)
 
 
 # ----------------------------------------------------------------------------------------------------- images

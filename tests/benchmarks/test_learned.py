@@ -78,7 +78,8 @@ def test_trivial_predictions_are_scored_per_image_like_the_rows() -> None:
 
 
 def test_learned_needs_20_points_above_both_trivial_predictions() -> None:
-    from munet.benchmarks.learned import is_learned, mark_learned
+    from munet.benchmarks.analysis import is_learned
+    from munet.benchmarks.learned import mark_learned
 
     for trivial in ({"all-empty": 0.25, "all-full": 0.125}, {"all-empty": 0.125, "all-full": 0.25}):
         at = 0.25 + 0.20  # the higher trivial value decides, whichever it is
@@ -92,7 +93,7 @@ def test_learned_needs_20_points_above_both_trivial_predictions() -> None:
 
 
 def test_a_row_that_did_not_learn_says_which_trivial_prediction_it_resembles() -> None:
-    from munet.benchmarks.learned import learned_cell
+    from munet.benchmarks.compare_report import learned_cell
 
     trivial = {"all-empty": 0.6636, "all-full": 0.0127}  # brain MRI: 66 % tumour-free slices
     row = {"float32": {"dice": 0.0142}, "learned": False}
@@ -106,7 +107,7 @@ def test_a_row_that_did_not_learn_says_which_trivial_prediction_it_resembles() -
 def test_a_row_that_ended_before_the_budget_says_so() -> None:
     """A row scored from a training that stopped early (the trainer's collapse stop) is not shown as trained for the
     whole budget: its cell names the epoch it stopped at, learned or not."""
-    from munet.benchmarks.learned import learned_cell
+    from munet.benchmarks.compare_report import learned_cell
 
     trivial = {"all-empty": 0.6636, "all-full": 0.0127}
     collapsed = {"float32": {"dice": 0.7532}, "learned": False, "epochs": 7, "stopped": "epoch 7: training Dice fell"}

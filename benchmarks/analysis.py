@@ -1,0 +1,270 @@
+"""The verdicts of the reports, computed from result data: did a comparison row learn (and why not), how a recipe
+lever compares with its baseline's seed range, which file of a bundled model was shipped and how it was timed.
+Plain functions returning values and dataclasses; the renderers (:mod:`munet.benchmarks.readme_table`,
+:mod:`munet.benchmarks.compare_report`) only format them."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from munet.errors import InputError
+
+#: How far (0..1 Dice) a row's float32 per-image Dice must lie above both trivial predictions to count as learned.
+LEARNED_MARGIN = 0.20
+#: The trivial predictions a row is judged against: every mask empty / every mask full.
+TRIVIAL = ("all-empty", "all-full")
+#: A row that did not learn and whose Dice lies within this of a trivial prediction is reported as that prediction.
+NEAR_TRIVIAL = 0.03
+
+
+def is_learned(row: dict[str, Any], trivial: dict[str, float]) -> bool:
+    """Whether a row's float32 per-image Dice is at least :data:`LEARNED_MARGIN` above both trivial predictions
+    (a failed row, or one without a float32 Dice, did not learn)."""
+    dice = (row.get("float32") or {}).get("dice")
+    return bool(not row.get("error") and dice is not None and dice >= max(trivial[k] for k in TRIVIAL) + LEARNED_MARGIN)
+
+
+def why_not_learned(row: dict[str, Any], trivial: dict[str, float] | None) -> str:
+    """ "failed", "≈ all-empty" / "≈ all-full" (Dice within :data:`NEAR_TRIVIAL` of that trivial prediction), or
+    "short" (above both, by less than the margin)."""
+    dice = (row.get("float32") or {}).get("dice")
+    if row.get("error") or dice is None:
+        return "failed"
+    if trivial:
+        name, value = min(((k, trivial[k]) for k in TRIVIAL), key=lambda kv: abs(dice - kv[1]))
+        if abs(dice - value) <= NEAR_TRIVIAL:
+            return f"≈ {name}"
+    return "short"
+
+
+def stopped_note(row: dict[str, Any], epochs: int | None) -> str | None:
+    """ "collapsed/stopped at epoch 7 of 15" for a row whose training ended before the budget's ``epochs``."""
+    done = row.get("epochs")
+    if not epochs or not done or row.get("error") or int(done) >= int(epochs):
+        return None
+    how = "collapsed" if row.get("stopped") else "stopped"
+    return f"{how} at epoch {int(done)} of {int(epochs)}"
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A row's stored judgement, why it did not learn (given the trivial Dice) and whether it ended early."""
+
+    learned: bool
+    why: str | None = None
+    stopped: str | None = None
+
+
+def judge_learned(
+    row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None
+) -> Learned | None:
+    """The row's ``learned`` with its reasons; None for a row from before the judgement."""
+    if row.get("learned") is None:
+        return None
+    why = why_not_learned(row, trivial) if trivial and not row["learned"] else None
+    return Learned(bool(row["learned"]), why, stopped_note(row, epochs))
+
+
+def has_lesion_free(result: dict[str, Any]) -> bool:
+    """Whether a comparison's rows split out lesion-free validation images (brain MRI)."""
+    return any((r.get("lesion_split") or {}).get("lesion_free_images") for r in result.get("models", []))
+
+
+def split_values(row: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A row's Dice on lesion images and share of lesion-free images with a false lesion (None: not recorded)."""
+    s = row.get("lesion_split") or {}
+    return s.get("dice_lesion_images"), s.get("false_positive_share")
+
+
+# ------------------------------------------------------------------------------------------------ recipe study
+#: Keys that do not make a point a different recipe: the seed (baseline repeats) and where the weights lie.
+NOT_A_LEVER = ("seed", "encoder_weights")
+
+
+def lever(point: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The overrides in which ``point`` differs from the baseline point ``base`` (seed and weight paths aside)."""
+    o, b = point.get("overrides", {}), base.get("overrides", {})
+    return {k: v for k, v in o.items() if k not in NOT_A_LEVER and b.get(k) != v}
+
+
+def reference(point: dict[str, Any], points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The baseline ``point`` is judged against: ``<base>`` for ``<base>+<lever>[-seedN]``, else the first point."""
+    name = str(point.get("name", ""))
+    if "+" in name:
+        base = {p.get("name"): p for p in points}.get(name.split("+", 1)[0])
+        if base is not None:
+            return base
+    return points[0]
+
+
+@dataclass(frozen=True)
+class SeedRange:
+    """The int8 Dice of a baseline over its seed repeats."""
+
+    mean: float
+    low: float
+    high: float
+    seeds: int
+
+    def outside(self, dice: float) -> str:
+        """ "higher" / "lower" when ``dice`` lies outside the range (a resolved effect), else "no"."""
+        return "higher" if dice > self.high else "lower" if dice < self.low else "no"
+
+
+def seed_range(ref: dict[str, Any], points: list[dict[str, Any]]) -> SeedRange:
+    """:class:`SeedRange` of ``ref`` and the points that differ from it only in seed."""
+    dice = [p["dice_int8"] for p in points if not lever(p, ref) and not lever(ref, p)]
+    return SeedRange(statistics.fmean(dice), min(dice), max(dice), len(dice))
+
+
+@dataclass(frozen=True)
+class LeverRow:
+    """One point against its baseline: ``delta`` (int8 Dice minus the baseline's seed mean) and ``verdict``
+    (:meth:`SeedRange.outside`) are None for a baseline point."""
+
+    point: dict[str, Any]
+    reference: dict[str, Any]
+    lever: dict[str, Any]
+    delta: float | None
+    verdict: str | None
+
+
+@dataclass(frozen=True)
+class RecipeStudy:
+    """Every point judged (``rows``), each baseline's seed range (``ranges``, by name) and the levers measured over
+    several seeds (``repeated``: name, int8 mean, seeds, Δ vs the baseline's mean)."""
+
+    rows: list[LeverRow]
+    ranges: dict[str, SeedRange]
+    repeated: list[tuple[str, float, int, float]]
+
+
+def recipe_study(points: list[dict[str, Any]]) -> RecipeStudy:
+    """Judge each point's lever against the seed range of its baseline (:func:`reference`)."""
+    ranges: dict[str, SeedRange] = {}
+
+    def spread(ref: dict[str, Any]) -> SeedRange:
+        if ref["name"] not in ranges:
+            ranges[ref["name"]] = seed_range(ref, points)
+        return ranges[ref["name"]]
+
+    rows, groups = [], {}  # groups: a lever's seeds, the points named <lever> and <lever>-seedN
+    for p in points:
+        ref = reference(p, points)
+        diff, r = lever(p, ref), spread(ref)
+        dice = p["dice_int8"]
+        rows.append(LeverRow(p, ref, diff, dice - r.mean if diff else None, r.outside(dice) if diff else None))
+        if diff:
+            groups.setdefault(str(p.get("name", "")).rsplit("-seed", 1)[0], []).append(dice)
+    repeated = [
+        (name, statistics.fmean(d), len(d), statistics.fmean(d) - spread(reference({"name": name}, points)).mean)
+        for name, d in groups.items()
+        if len(d) > 1
+    ]
+    return RecipeStudy(rows, ranges, repeated)
+
+
+# ---------------------------------------------------------------------------------------------- decoder sweep
+def speedup(point: dict[str, Any], points: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """How many times faster ``point`` runs than the paper (transposed-conv) decoder at 1 and 2 threads."""
+    paper = next((p for p in points if p.get("decoder", {}).get("decoder_upsample") == "transpose"), None)
+    if paper is None or not point.get("latency_ms_1t") or not point.get("latency_ms_2t"):
+        return None
+    return paper["latency_ms_1t"] / point["latency_ms_1t"], paper["latency_ms_2t"] / point["latency_ms_2t"]
+
+
+# -------------------------------------------------------------------------------------------- bundled models
+#: Each bundled model (edge/models/index.json) and the result folder of the run that made it.
+BUNDLED_RESULTS = {"skin": "isic-edge", "brain": "brain-edge"}
+#: Sub-folder of a bundled model's results that re-scores the file as shipped (see :func:`shipped_row`).
+SHIPPED_DIR = "shipped"
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A results JSON file, with a one-line error."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: unreadable results JSON ({exc}); rerun the benchmark") from None
+
+
+def shipped_row(results: str | Path, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The row and document of the bundled file ``name`` as shipped (``<folder>/shipped/accuracy.json``, re-scored
+    after a rewrite without retraining); (None, None) when the folder's ``<name>_int8_kf`` row is the shipped file."""
+    path = Path(results) / BUNDLED_RESULTS[name] / SHIPPED_DIR / "accuracy.json"
+    if not path.is_file():
+        return None, None
+    doc = load(path)
+    row = doc.get("models", {}).get(name)
+    if row is None:
+        raise InputError(f"{path}: no {name!r} row; rerun STEP=shipped bash benchmarks/reproduce.sh")
+    return row, doc
+
+
+@dataclass(frozen=True)
+class Bundled:
+    """A bundled model's result folder: the converted file's row, the file as shipped (that row unless re-scored,
+    ``rescored``: the re-scoring document) and the float model's row."""
+
+    name: str
+    folder: str
+    doc: dict[str, Any]
+    converted: dict[str, Any]
+    shipped: dict[str, Any]
+    rescored: dict[str, Any] | None
+    floating: dict[str, Any]
+
+
+def bundled(results: str | Path) -> list[Bundled]:
+    """The bundled models whose result folder is committed (:data:`BUNDLED_RESULTS`)."""
+    out = []
+    for name, folder in BUNDLED_RESULTS.items():
+        path = Path(results) / folder / "accuracy.json"
+        if not path.is_file():
+            continue
+        doc = load(path)
+        converted = doc.get("models", {}).get(f"{name}_int8_kf")
+        if converted is None:
+            raise InputError(f"{path}: no {name}_int8_kf row (the bundled file); rerun reproduce.sh {folder}")
+        shipped, rescored = shipped_row(results, name)
+        floating = doc["models"].get("keras-float", {})
+        out.append(Bundled(name, folder, doc, converted, shipped or converted, rescored, floating))
+    return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A README summary row: the accuracy document, the model's row (a bundled model: as shipped), the latency
+    document ({} if none), the end-to-end median ms at 1 and 2 threads, and the accuracy pass's 1-thread ``segment``
+    median standing in where the latency pass has no 1-thread time (None otherwise)."""
+
+    acc: dict[str, Any]
+    row: dict[str, Any]
+    lat: dict[str, Any]
+    ms: tuple[float | None, float | None]
+    segment_ms: float | None
+
+
+def summary(results: str | Path, folder: str, model: str) -> Summary | None:
+    """The summary row of ``model`` in ``folder`` (None when the folder is not committed)."""
+    root = Path(results)
+    path = root / folder / "accuracy.json"
+    if not path.is_file():
+        return None
+    acc = load(path)
+    key = f"{model}_int8_kf" if BUNDLED_RESULTS.get(model) == folder else model
+    row = acc.get("models", {}).get(key)
+    if row is None:
+        raise InputError(f"{path}: no {key!r} row for the README summary; rerun its benchmark")
+    if key != model:
+        row = shipped_row(root, model)[0] or row
+    lat_path = root / folder / "latency.json"
+    lat = load(lat_path) if lat_path.is_file() else {}
+    stages = lat.get("variants", {}).get(key, {}).get("results", {})
+    ms = tuple(stages.get(t, {}).get("stages", {}).get("e2e_ms", {}).get("median") for t in ("1", "2"))
+    plain = (row.get("tta") or {}).get("ms_per_image_plain")
+    return Summary(acc, row, lat, ms, plain if ms[0] is None else None)  # type: ignore[arg-type]

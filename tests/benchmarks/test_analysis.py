@@ -1,0 +1,119 @@
+"""munet.benchmarks.analysis: the report verdicts, computed from result data (no Markdown)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from munet.benchmarks import analysis as an
+from munet.errors import InputError
+
+TRIVIAL = {"all-empty": 0.6636, "all-full": 0.0127}  # brain MRI: 66 % tumour-free slices
+
+
+def test_learned_flips_at_the_margin_above_the_higher_trivial_prediction() -> None:
+    at = max(TRIVIAL.values()) + an.LEARNED_MARGIN
+    assert an.is_learned({"float32": {"dice": at}}, TRIVIAL)
+    assert not an.is_learned({"float32": {"dice": at - 1e-9}}, TRIVIAL)
+    assert not an.is_learned({"float32": {"dice": 0.99}, "error": "oom"}, TRIVIAL)
+    assert not an.is_learned({"float32": None}, TRIVIAL)
+
+
+def test_why_not_learned_names_the_nearest_trivial_prediction_within_its_band() -> None:
+    near = TRIVIAL["all-empty"] + an.NEAR_TRIVIAL
+    assert an.why_not_learned({"float32": {"dice": near - 1e-9}}, TRIVIAL) == "≈ all-empty"
+    assert an.why_not_learned({"float32": {"dice": near + 1e-6}}, TRIVIAL) == "short"
+    assert an.why_not_learned({"float32": {"dice": 0.02}}, TRIVIAL) == "≈ all-full"
+    assert an.why_not_learned({"float32": {"dice": 0.02}}, None) == "short"
+    assert an.why_not_learned({"error": "oom"}, TRIVIAL) == "failed"
+
+
+def test_judge_learned_carries_the_stored_verdict_its_reason_and_an_early_stop() -> None:
+    assert an.judge_learned({"float32": {"dice": 0.9}}) is None  # from before the judgement
+    row = {"float32": {"dice": 0.0142}, "learned": False, "epochs": 7, "stopped": "collapse"}
+    assert an.judge_learned(row, TRIVIAL, 15) == an.Learned(False, "≈ all-full", "collapsed at epoch 7 of 15")
+    assert an.judge_learned(row, None, 7) == an.Learned(False, None, None)  # no trivial values, full budget
+    assert an.judge_learned(row | {"learned": True, "stopped": None}, TRIVIAL, 15) == an.Learned(
+        True, None, "stopped at epoch 7 of 15"
+    )
+    assert an.stopped_note({"epochs": 7, "error": "x"}, 15) is None
+
+
+def test_lesion_split_is_shown_only_where_the_set_has_lesion_free_images() -> None:
+    split = {"lesion_free_images": 73, "dice_lesion_images": 0.62, "false_positive_share": 0.01}
+    assert an.has_lesion_free({"models": [{}, {"lesion_split": split}]})
+    assert not an.has_lesion_free({"models": [{"lesion_split": split | {"lesion_free_images": 0}}]})
+    assert an.split_values({"lesion_split": split}) == (0.62, 0.01) and an.split_values({}) == (None, None)
+
+
+def _point(name: str, dice: float, **overrides) -> dict:
+    return {"name": name, "overrides": {"preset": "edge", **overrides}, "dice_int8": dice}
+
+
+def test_a_lever_counts_only_outside_its_baselines_seed_range() -> None:
+    points = [_point("edge", 0.860), _point("edge-seed1", 0.866, seed=1), _point("ema", 0.8661, ema=0.99)]
+    points += [
+        _point("bce", 0.866, loss="bce"),
+        _point("low", 0.8599, ema=0.9),
+        _point("ema-seed1", 0.868, ema=0.99, seed=1),
+    ]
+    study = an.recipe_study(points)
+    (name, seeds), *others = study.ranges.items()
+    assert name == "edge" and not others and (seeds.low, seeds.high, seeds.seeds) == (0.860, 0.866, 2)
+    assert seeds.mean == pytest.approx(0.863) and seeds.outside(0.866) == "no" and seeds.outside(0.8661) == "higher"
+    verdicts = {r.point["name"]: r.verdict for r in study.rows}
+    assert verdicts == {
+        "edge": None,
+        "edge-seed1": None,
+        "ema": "higher",
+        "bce": "no",
+        "low": "lower",
+        "ema-seed1": "higher",
+    }
+    assert study.rows[2].delta == pytest.approx(0.0031) and study.rows[2].lever == {"ema": 0.99}
+    assert [(n, k) for n, _, k, _ in study.repeated] == [("ema", 2)]
+    assert study.repeated[0][3] == pytest.approx((0.8661 + 0.868) / 2 - 0.863)
+
+
+def test_a_round_two_point_is_judged_against_its_named_base() -> None:
+    points = [_point("edge", 0.86), _point("ema", 0.87, ema=0.99), _point("ema+bce", 0.869, ema=0.99, loss="bce")]
+    assert an.reference(points[2], points)["name"] == "ema"
+    assert an.reference(_point("gone+bce", 0.8), points)["name"] == "edge"  # no such base: the first point
+    row = an.recipe_study(points).rows[2]
+    assert row.lever == {"loss": "bce"} and row.verdict == "lower" and row.delta == pytest.approx(-0.001)
+    assert an.lever(_point("x", 0, seed=3, encoder_weights="w"), points[0]) == {}  # seeds and weights are no lever
+
+
+def test_speedup_against_the_paper_decoder() -> None:
+    paper = {"decoder": {"decoder_upsample": "transpose"}, "latency_ms_1t": 4.0, "latency_ms_2t": 3.0}
+    edge = {"decoder": {"decoder_upsample": "nearest"}, "latency_ms_1t": 1.0, "latency_ms_2t": 1.5}
+    assert an.speedup(edge, [paper, edge]) == (4.0, 2.0)
+    assert an.speedup(edge, [edge]) is None and an.speedup(edge | {"latency_ms_2t": None}, [paper]) is None
+
+
+def test_bundled_and_summary_read_the_file_as_shipped(tmp_path: Path) -> None:
+    assert an.bundled(tmp_path) == [] and an.summary(tmp_path, "isic-edge", "skin") is None
+    kf = {"size_bytes": 2, "per-image": {"dice": 0.87}, "tta": {"ms_per_image_plain": 3.14}}
+    (tmp_path / "isic-edge" / an.SHIPPED_DIR).mkdir(parents=True)
+    (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps({"models": {"skin_int8_kf": kf}}))
+    (b,) = an.bundled(tmp_path)
+    assert b.shipped is b.converted and b.rescored is None and b.floating == {}
+    s = an.summary(tmp_path, "isic-edge", "skin")
+    assert s.row == kf and s.ms == (None, None) and s.segment_ms == 3.14  # no latency pass: the accuracy pass's
+    timing = {"1": {"stages": {"e2e_ms": {"median": 3.9}}}}
+    lat = {"variants": {"skin_int8_kf": {"results": timing}}}
+    (tmp_path / "isic-edge" / "latency.json").write_text(json.dumps(lat))
+    assert an.summary(tmp_path, "isic-edge", "skin").ms == (3.9, None)
+    assert an.summary(tmp_path, "isic-edge", "skin").segment_ms is None
+    shipped = {"models": {"skin": {"per-image": {"dice": 0.86}}}, "date": "2026-12-03"}
+    (tmp_path / "isic-edge" / an.SHIPPED_DIR / "accuracy.json").write_text(json.dumps(shipped))
+    (b,) = an.bundled(tmp_path)
+    assert b.shipped["per-image"]["dice"] == 0.86 and b.rescored == shipped
+    assert an.summary(tmp_path, "isic-edge", "skin").row["per-image"]["dice"] == 0.86
+    with pytest.raises(InputError, match="no 'munet_int8' row"):
+        an.summary(tmp_path, "isic-edge", "munet_int8")
+    (tmp_path / "isic-edge" / "accuracy.json").write_text("{")
+    with pytest.raises(InputError, match="unreadable results JSON"):
+        an.bundled(tmp_path)
