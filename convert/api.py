@@ -239,17 +239,31 @@ def convert(
 
 @dataclass
 class ValidationSet:
-    """Preprocessed validation inputs, optional ground truth, and the float Keras probabilities."""
+    """The gate's images: their float Keras predictions at the ORIGINAL size (the one evaluator's
+    :class:`~munet.edge.evaluate.Prediction` s), truths at the original size (``None`` without masks), the
+    preprocessed inputs ``x`` (the calibration diagnosis and the quantization debugger read them) and their source.
+    """
 
+    samples: list[Any]
     x: np.ndarray
-    truth: np.ndarray | None
-    float_probs: np.ndarray
+    truths: list[np.ndarray] | None
+    float_preds: list[Any]
     source: str
+
+    def images(self) -> Any:
+        """The RGB uint8 images, read one at a time (a large set never sits in memory at its original size)."""
+        from munet.convert.representative import read_sample
+
+        for s in self.samples:
+            yield read_sample(s, False)[0]
 
 
 def validation_set(conv: Converter, val_data: str | Path | None, max_images: int = 200) -> ValidationSet | None:
-    """``--val-data`` (or the images held back from ``--calib-data``) run through the float model once."""
-    from munet.convert.representative import find_samples, load_inputs, pick_evenly
+    """``--val-data`` (or the images held back from ``--calib-data``) run through the float model once, at the
+    original size as every other score (:class:`munet.train.predictor.KerasPredictor`, no ``min_area``)."""
+    from munet.convert.representative import find_samples, load_inputs, pick_evenly, read_sample
+    from munet.edge.evaluate import run_predictor
+    from munet.train.predictor import KerasPredictor
 
     if val_data is not None:
         samples, source = find_samples(val_data), str(val_data)
@@ -258,9 +272,12 @@ def validation_set(conv: Converter, val_data: str | Path | None, max_images: int
     else:
         return None
     samples = pick_evenly(samples, max_images)
-    x, truth, _ = load_inputs(samples, conv.input_size, "validation", with_masks=True)
-    probs = export.keras_predict(conv.model, x)
-    return ValidationSet(x, truth, probs, source)
+    x, truth, used = load_inputs(samples, conv.input_size, "validation", with_masks=True)
+    samples = [s for s in samples if s.image in set(used)]  # unreadable files were skipped (with a warning)
+    truths = [read_sample(s, True)[1] for s in samples] if truth is not None else None
+    val = ValidationSet(samples, x, truths, [], source)
+    val.float_preds = run_predictor(KerasPredictor(conv.model, min_area=0.0, name="float"), val.images())
+    return val
 
 
 def convert_all(
@@ -324,7 +341,7 @@ def convert_all(
         elif val is not None:
             echo(
                 f"gate: {val.x.shape[0]} validation images from {val.source}"
-                f"{' with masks' if val.truth is not None else ' (no masks: TFLite vs float only)'}"
+                f"{' with masks' if val.truths is not None else ' (no masks: TFLite vs float only)'}"
             )
         limits = (opts.max_dice_drop, opts.min_agreement)
         for step, mode in enumerate(modes, 1):
@@ -446,9 +463,7 @@ def _gate(
 ) -> Any:
     if val is None:
         return None
-    return gate_mod.evaluate(
-        mode, data, val.float_probs, val.x, val.truth, max_drop, calib_stats=calib, min_agreement=min_agreement
-    )
+    return gate_mod.evaluate(mode, data, val, max_drop, calib_stats=calib, min_agreement=min_agreement)
 
 
 def _blame_and_retry(

@@ -7,14 +7,18 @@ masks thresholded at 0.5 (the paper's post-processing, Sec. 3.3.2) with the one 
 fails when the TFLite Dice vs ground truth drops more than ``max_dice_drop`` points below the
 float Dice (without masks: when TFLite-vs-float Dice < 1 - max_dice_drop / 100).
 
-The gate scores at the MODEL size: ``munet.convert.api.validation_set`` hands it preprocessed inputs and float
-probabilities, not the original images (every other evaluator caller scores at the original size).
+Masks are scored at the ORIGINAL image size like every other score: the float masks come from
+:func:`munet.convert.api.validation_set` (:class:`munet.train.predictor.KerasPredictor`), the TFLite masks from the
+edge :class:`~munet.edge.runtime.Segmenter` (:class:`~munet.edge.evaluate.SegmenterPredictor`), both without
+``min_area``: the gate judges quantization, not post-processing. The mean |Δprob| stays at the model size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,23 +27,21 @@ from munet.edge.evaluate import agreement
 from munet.edge.evaluate import evaluate as score_predictions
 
 
-def mean_dice(preds: np.ndarray, truths: np.ndarray) -> float:
+def mean_dice(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
     """Per-image Dice of binary masks, averaged (empty vs empty = 1): the evaluator's ``per-image`` Dice."""
     return score_predictions(list(preds), list(truths)).per_image["dice"]
 
 
-def tflite_predict(model: str | Path | bytes, x: np.ndarray) -> np.ndarray:
-    """Probabilities ``(N, H, W)`` of a ``.tflite`` model on preprocessed inputs ``x`` ``(N, H, W, 3)``.
-
-    Runs the edge runtime itself (:class:`munet.edge.runtime.Segmenter`: the model's own input
-    quantization and output dequantization), so the gate measures what ``munet-run`` will do.
-    """
+def tflite_predictions(model: str | Path | bytes, images: Iterable[np.ndarray], threshold: float = 0.5) -> list[Any]:
+    """A ``.tflite`` model's :class:`~munet.edge.evaluate.Prediction` s of RGB uint8 images, masks at their original
+    size, through the edge runtime itself (the model's own input quantization and output dequantization), so the
+    gate measures what ``munet-run`` will do; no ``min_area``."""
     from munet.convert.quiet import captured_output
-    from munet.edge.runtime import Segmenter
+    from munet.edge.evaluate import SegmenterPredictor, run_predictor
 
     with captured_output():
-        seg = Segmenter(model)
-    return np.stack([seg.predict(xi) for xi in x.astype(np.float32)])
+        predictor = SegmenterPredictor(model, threshold=threshold, min_area=0.0)
+    return run_predictor(predictor, images)
 
 
 @dataclass
@@ -111,42 +113,41 @@ def diagnose_calibration(
 def evaluate(
     mode: str,
     tflite: str | Path | bytes,
-    float_probs: np.ndarray,
-    x: np.ndarray,
-    truth: np.ndarray | None,
+    val: Any,
     max_dice_drop: float = 1.0,
     threshold: float = 0.5,
     calib_stats: InputStats | None = None,
     min_agreement: float | None = None,
 ) -> GateResult:
-    """Gate one TFLite model against precomputed float probabilities ``float_probs`` for inputs ``x``.
+    """Gate one TFLite model against the float predictions of ``val`` (:class:`munet.convert.api.ValidationSet`).
 
     Fails when the Dice vs truth drops more than ``max_dice_drop`` points below float (without truth: when the
     per-image Dice vs the float masks is below ``1 - max_dice_drop / 100``) and, with ``min_agreement``, when the
     per-image Dice vs the float masks is below it (a model can keep its Dice vs truth while its masks move).
     """
-    probs = tflite_predict(tflite, x)
-    t_masks, f_masks = list(probs > threshold), list(float_probs > threshold)
-    vs_float = agreement(t_masks, f_masks, list(probs), list(float_probs))
+    preds = tflite_predictions(tflite, val.images(), threshold)
+    t_masks, f_masks = [p.mask for p in preds], [p.mask for p in val.float_preds]
+    t_probs, f_probs = [p.prob for p in preds], [p.prob for p in val.float_preds]
+    vs_float = agreement(t_masks, f_masks, t_probs, f_probs)
     res = GateResult(
         mode=mode,
-        n_images=int(x.shape[0]),
+        n_images=len(preds),
         dice_vs_float=vs_float["dice"],
         iou_vs_float=vs_float["iou"],
         mean_abs_prob_diff=vs_float["mean_abs_prob_diff"],
         max_dice_drop=max_dice_drop,
         min_agreement=min_agreement,
     )
-    if truth is not None:
-        truths = truth.astype(bool)
-        res.dice_float_vs_truth = mean_dice(f_masks, truths)
-        res.dice_tflite_vs_truth = mean_dice(t_masks, truths)
+    if val.truths is not None:
+        res.dice_float_vs_truth = mean_dice(f_masks, val.truths)
+        res.dice_tflite_vs_truth = mean_dice(t_masks, val.truths)
         res.passed = res.drop_points <= max_dice_drop
     else:
         res.passed = res.dice_vs_float >= 1 - max_dice_drop / 100
     agrees = min_agreement is None or res.dice_vs_float >= min_agreement
     if not res.passed:
-        res.reasons = diagnose_calibration(calib_stats if mode == "int8" else None, input_stats(x), probs, float_probs)
+        calib = calib_stats if mode == "int8" else None
+        res.reasons = diagnose_calibration(calib, input_stats(val.x), np.stack(t_probs), np.stack(f_probs))
     if not agrees:
         res.passed = False
         res.reasons.append(f"masks agree with float at Dice {res.dice_vs_float:.4f} < min agreement {min_agreement:g}")

@@ -109,7 +109,7 @@ def pick_evenly(samples: Sequence[Sample], count: int) -> list[Sample]:
     return [samples[i] for i in sorted(set(idx.tolist()))]
 
 
-def _read(sample: Sample, with_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def read_sample(sample: Sample, with_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """RGB image and (``with_mask``) ``{0, 1}`` mask of a sample; a figshare ``.mat`` file holds both."""
     if sample.image.suffix.lower() == ".mat":
         image, mask = load_mat(sample.image)
@@ -128,7 +128,7 @@ def load_inputs(
     masks_ok = with_masks and all(s.mask is not None for s in samples)
     for s in samples:
         try:
-            image, mask = _read(s, masks_ok)
+            image, mask = read_sample(s, masks_ok)
             x = preprocess(image, size)
             y = preprocess_mask(mask, size)[:, :, 0] if mask is not None else None
         except MunetError as exc:

@@ -84,22 +84,41 @@ def test_keep_float_op_type_leaves_decoder_in_float(session_converter) -> None:
     assert keras_layer_name("munet_1/encoder_1/block_5_add_1/Add") == "block_5_add"
 
 
-def test_min_agreement_fails_a_model_whose_masks_moved(tiny_tflites: dict[str, Path], blob_data: Path) -> None:
+def test_min_agreement_fails_a_model_whose_masks_moved(session_converter, tiny_tflites, blob_data: Path) -> None:
     """The gate's Dice vs truth can pass while the masks moved; --min-agreement catches that (and names it)."""
+    import dataclasses
+
     import numpy as np
 
     from munet.convert import gate
-    from munet.convert.representative import find_samples, load_inputs
+    from munet.convert.api import validation_set
+    from munet.edge.evaluate import Prediction
 
-    x, truth, _ = load_inputs(find_samples(blob_data)[:8], (64, 64), "gate", with_masks=True)
-    own = gate.tflite_predict(tiny_tflites["int8"], x)
-    same = gate.evaluate("int8", tiny_tflites["int8"], own, x, truth, min_agreement=0.985)
+    val = validation_set(session_converter, blob_data, max_images=8)
+    own = gate.tflite_predictions(tiny_tflites["int8"], val.images())
+    same_val = dataclasses.replace(val, float_preds=own)
+    same = gate.evaluate("int8", tiny_tflites["int8"], same_val, min_agreement=0.985)
     assert same.passed and same.dice_vs_float == 1.0 and "min Dice vs float" in same.table()
-    moved = np.roll(own, 16, axis=2)  # a "float model" whose masks sit elsewhere
-    res = gate.evaluate("int8", tiny_tflites["int8"], moved, x, truth, max_dice_drop=100.0, min_agreement=0.985)
+    moved = dataclasses.replace(  # a "float model" whose masks sit elsewhere
+        val, float_preds=[Prediction(np.roll(p.mask, 16, axis=1), np.roll(p.prob, 16, axis=1)) for p in own]
+    )
+    res = gate.evaluate("int8", tiny_tflites["int8"], moved, max_dice_drop=100.0, min_agreement=0.985)
     assert not res.passed
     assert any("min agreement 0.985" in r for r in res.reasons)
-    assert gate.evaluate("int8", tiny_tflites["int8"], moved, x, truth, max_dice_drop=100.0).passed  # off by default
+    assert gate.evaluate("int8", tiny_tflites["int8"], moved, max_dice_drop=100.0).passed  # off by default
+
+
+def test_gate_scores_masks_at_the_original_image_size(session_converter, tiny_tflites, blob_data: Path) -> None:
+    """The gate's float and TFLite masks are at each image's own size (the blobs are not 64x64), as every score."""
+    from munet.convert import gate
+    from munet.convert.api import validation_set
+    from munet.data import load_pair
+
+    val = validation_set(session_converter, blob_data, max_images=4)
+    image, truth = load_pair(val.samples[0])
+    assert image.shape[:2] != (64, 64) and val.truths[0].shape == truth.shape == val.float_preds[0].mask.shape
+    res = gate.evaluate("int8", tiny_tflites["int8"], val)
+    assert res.n_images == len(val.samples) and res.dice_tflite_vs_truth is not None
 
 
 def test_keep_float_by_layer_name_when_the_input_zero_point_is_zero(session_converter) -> None:

@@ -26,14 +26,14 @@ for path in sys.argv[1:]:
 
 
 def test_litert_runs_every_mode(converted: dict[str, Path]) -> None:
-    from munet.convert.gate import tflite_predict
+    from munet.convert.gate import tflite_predictions
 
-    x = np.zeros((1, 64, 64, 3), np.float32)
-    ref = tflite_predict(converted["float32"], x)
+    image = np.full((48, 80, 3), 128, np.uint8)  # not the model size: masks come back at the image's size
+    ref = tflite_predictions(converted["float32"], [image])[0]
     for mode, path in converted.items():
-        prob = tflite_predict(path, x)
-        assert prob.shape == (1, 64, 64)
-        assert np.abs(prob - ref).mean() < 0.05, mode
+        pred = tflite_predictions(path, [image])[0]
+        assert pred.prob.shape == (64, 64) and pred.mask.shape == (48, 80)
+        assert np.abs(pred.prob - ref.prob).mean() < 0.05, mode
 
 
 def test_tflite_runtime_214_runs_every_mode(converted: dict[str, Path]) -> None:
