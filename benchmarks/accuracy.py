@@ -1,18 +1,12 @@
 """Float Keras vs. TFLite variants: segmentation metrics, agreement with float, worst images, overlay grid.
 
-Every model is scored by the one evaluator (:mod:`munet.edge.evaluate`) on the same image/mask pairs with masks
-compared at the ORIGINAL image size: the Keras model through :class:`munet.train.predictor.KerasPredictor` (the
-edge's own ``preprocess`` and ``postprocess``, threshold 0.5, the paper's Sec. 3.3.2), the TFLite variants through
-:class:`munet.edge.evaluate.SegmenterPredictor` (the edge Segmenter) with the post-processing their metadata names
-(``min_area``, recorded per variant; the Keras model has none). Metrics are the paper's six
-(accuracy, precision, recall, IoU, Dice, Tversky; Sec. 5.2) plus the two-class mean IoU and the ISIC 2018
-thresholded Jaccard, each per image (macro) and pixel-pooled (micro).
-
-With ``tta`` (``hflip`` | ``flips``, :mod:`munet.edge.tta`) each TFLite variant is also run with test-time flips,
-interleaved image by image with the plain run so both latencies see the same machine load: Dice with and without
-flips, the median end-to-end ms per image both ways, and how well the per-image uncertainty score finds bad images
-(Dice < :data:`BAD_DICE` with flips): the rank-based AUROC and the share of bad images among the
-:data:`TOP_SHARE` most uncertain.
+Every model is scored by the one evaluator (:mod:`munet.edge.evaluate`) on the same pairs, masks compared at the
+ORIGINAL image size: Keras through :class:`munet.train.predictor.KerasPredictor` (the edge's pre/post-processing,
+threshold 0.5), TFLite through :class:`munet.edge.evaluate.SegmenterPredictor` with the post-processing its metadata
+names (``min_area``). Metrics: the paper's six plus two-class mean IoU and ISIC 2018 thresholded Jaccard, per image
+and pixel-pooled. With ``tta`` (:mod:`munet.edge.tta`) each TFLite variant also runs with test-time flips,
+interleaved image by image for fair timing: Dice and ms both ways, and how well the per-image uncertainty finds bad
+images (Dice < :data:`BAD_DICE`): rank AUROC and the bad share among the :data:`TOP_SHARE` most uncertain.
 """
 
 from __future__ import annotations
@@ -383,16 +377,9 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
     agree = [(n, m) for n, m in result["models"].items() if "agreement_with_float" in m]
     if agree:
         lines.append("\n## Agreement with the Keras float masks\n")
+        keys = ("dice", "iou", "min_dice", "mean_abs_prob_diff", "pooled_dice", "empty_mismatches")
         rows = [
-            [
-                n,
-                m["quantization"],
-                m["size_bytes"],
-                *(m["agreement_with_float"][k] for k in ("dice", "iou", "min_dice", "mean_abs_prob_diff")),
-                m["agreement_with_float"].get("pooled_dice"),
-                m["agreement_with_float"].get("empty_mismatches"),
-            ]
-            for n, m in agree
+            [n, m["quantization"], m["size_bytes"], *(m["agreement_with_float"].get(k) for k in keys)] for n, m in agree
         ]
         header = ["model", "quantization", "bytes", "mask Dice", "mask IoU", "worst-image Dice", "mean |Δprob|"]
         header += ["pooled Dice", "empty vs non-empty"]
@@ -407,16 +394,10 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
         lines.append(f"\n## Test-time flips ({t['tta']}: {t['passes']} passes per image)\n")
         header = ["model", "Dice", "Dice TTA", "Δ Dice", "IoU", "IoU TTA", "ms/image", "ms/image TTA"]
         header += [f"bad (Dice < {t['bad_dice']})", "AUROC score", "AUROC frame spread", "bad in top"]
+        keys = ("dice_plain", "dice", "dice_gain", "iou_plain", "iou", "ms_per_image_plain", "ms_per_image")
         rows = [
-            [
-                n,
-                *(e[k] for k in ("dice_plain", "dice", "dice_gain", "iou_plain", "iou")),
-                *(e[k] for k in ("ms_per_image_plain", "ms_per_image")),
-                f"{e['bad_images']} of {result['images']}",
-                e["uncertainty_auroc"],
-                e["frame_spread_auroc"],
-                f"{e['bad_share_in_top']:.2f} of {e['top_images']}",
-            ]
+            [n, *(e[k] for k in keys), f"{e['bad_images']} of {result['images']}", e["uncertainty_auroc"]]
+            + [e["frame_spread_auroc"], f"{e['bad_share_in_top']:.2f} of {e['top_images']}"]
             for n, e in flips
         ]
         lines.append(render(rows, header))

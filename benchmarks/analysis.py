@@ -1,7 +1,5 @@
-"""The verdicts of the reports, computed from result data: did a comparison row learn (and why not), how a recipe
-lever compares with its baseline's seed range, which file of a bundled model was shipped and how it was timed.
-Plain functions returning values and dataclasses; the renderers (:mod:`munet.benchmarks.readme_table`,
-:mod:`munet.benchmarks.compare_report`) only format them."""
+"""The reports' verdicts, from result data: did a comparison row learn (and why not), does a recipe lever leave its
+baseline's seed range, which file of a bundled model was shipped and how it was timed. The renderers only format."""
 
 from __future__ import annotations
 
@@ -29,8 +27,7 @@ def is_learned(row: dict[str, Any], trivial: dict[str, float]) -> bool:
 
 
 def why_not_learned(row: dict[str, Any], trivial: dict[str, float] | None) -> str:
-    """ "failed", "≈ all-empty" / "≈ all-full" (Dice within :data:`NEAR_TRIVIAL` of that trivial prediction), or
-    "short" (above both, by less than the margin)."""
+    """ "failed", "≈ all-empty" / "≈ all-full" (within :data:`NEAR_TRIVIAL` of it) or "short" (above, by too little)."""
     dice = (row.get("float32") or {}).get("dice")
     if row.get("error") or dice is None:
         return "failed"
@@ -80,8 +77,7 @@ def split_values(row: dict[str, Any]) -> tuple[float | None, float | None]:
     return s.get("dice_lesion_images"), s.get("false_positive_share")
 
 
-# ------------------------------------------------------------------------------------------------ recipe study
-#: Keys that do not make a point a different recipe: the seed (baseline repeats) and where the weights lie.
+#: Keys that do not make a recipe point a different recipe: the seed (baseline repeats) and where weights lie.
 NOT_A_LEVER = ("seed", "encoder_weights")
 
 
@@ -123,8 +119,7 @@ def seed_range(ref: dict[str, Any], points: list[dict[str, Any]]) -> SeedRange:
 
 @dataclass(frozen=True)
 class LeverRow:
-    """One point against its baseline: ``delta`` (int8 Dice minus the baseline's seed mean) and ``verdict``
-    (:meth:`SeedRange.outside`) are None for a baseline point."""
+    """A point against its baseline: ``delta`` (int8 Dice - the baseline's seed mean), ``verdict``; None: a baseline."""
 
     point: dict[str, Any]
     reference: dict[str, Any]
@@ -135,8 +130,7 @@ class LeverRow:
 
 @dataclass(frozen=True)
 class RecipeStudy:
-    """Every point judged (``rows``), each baseline's seed range (``ranges``, by name) and the levers measured over
-    several seeds (``repeated``: name, int8 mean, seeds, Δ vs the baseline's mean)."""
+    """Every point judged, each baseline's seed range by name, the levers over seeds (name, mean, seeds, Δ)."""
 
     rows: list[LeverRow]
     ranges: dict[str, SeedRange]
@@ -168,7 +162,6 @@ def recipe_study(points: list[dict[str, Any]]) -> RecipeStudy:
     return RecipeStudy(rows, ranges, repeated)
 
 
-# ---------------------------------------------------------------------------------------------- decoder sweep
 def speedup(point: dict[str, Any], points: list[dict[str, Any]]) -> tuple[float, float] | None:
     """How many times faster ``point`` runs than the paper (transposed-conv) decoder at 1 and 2 threads."""
     paper = next((p for p in points if p.get("decoder", {}).get("decoder_upsample") == "transpose"), None)
@@ -177,7 +170,6 @@ def speedup(point: dict[str, Any], points: list[dict[str, Any]]) -> tuple[float,
     return paper["latency_ms_1t"] / point["latency_ms_1t"], paper["latency_ms_2t"] / point["latency_ms_2t"]
 
 
-# -------------------------------------------------------------------------------------------- bundled models
 #: Each bundled model (edge/models/index.json) and the result folder of the run that made it.
 BUNDLED_RESULTS = {"skin": "isic-edge", "brain": "brain-edge"}
 #: Sub-folder of a bundled model's results that re-scores the file as shipped (see :func:`shipped_row`).
@@ -193,8 +185,8 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def shipped_row(results: str | Path, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The row and document of the bundled file ``name`` as shipped (``<folder>/shipped/accuracy.json``, re-scored
-    after a rewrite without retraining); (None, None) when the folder's ``<name>_int8_kf`` row is the shipped file."""
+    """Row and document of the bundled ``name`` re-scored as shipped (``<folder>/shipped/accuracy.json``, after a
+    rewrite without retraining); (None, None) when the folder's ``<name>_int8_kf`` row is the shipped file."""
     path = Path(results) / BUNDLED_RESULTS[name] / SHIPPED_DIR / "accuracy.json"
     if not path.is_file():
         return None, None
@@ -207,8 +199,7 @@ def shipped_row(results: str | Path, name: str) -> tuple[dict[str, Any] | None, 
 
 @dataclass(frozen=True)
 class Bundled:
-    """A bundled model's result folder: the converted file's row, the file as shipped (that row unless re-scored,
-    ``rescored``: the re-scoring document) and the float model's row."""
+    """A bundled model's folder: converted row, the file as shipped (re-scored in ``rescored``) and the float row."""
 
     name: str
     folder: str
@@ -238,9 +229,8 @@ def bundled(results: str | Path) -> list[Bundled]:
 
 @dataclass(frozen=True)
 class Summary:
-    """A README summary row: the accuracy document, the model's row (a bundled model: as shipped), the latency
-    document ({} if none), the end-to-end median ms at 1 and 2 threads, and the accuracy pass's 1-thread ``segment``
-    median standing in where the latency pass has no 1-thread time (None otherwise)."""
+    """A README summary row: accuracy document, the model's row (a bundled one as shipped), latency document ({} if
+    none), end-to-end median ms at 1 and 2 threads, and the accuracy pass's ``segment`` median where no 1-thread ms."""
 
     acc: dict[str, Any]
     row: dict[str, Any]

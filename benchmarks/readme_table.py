@@ -34,20 +34,18 @@ from munet.benchmarks.render import Column, dec, fixed, percent, render, signed
 from munet.benchmarks.timing import busy_summary, describe_machine
 from munet.errors import InputError
 
-START = "<!-- results:start -->"
-END = "<!-- results:end -->"
-COMPARE_START = "<!-- compare:start -->"
-COMPARE_END = "<!-- compare:end -->"
-PARETO_START = "<!-- pareto:start -->"
-PARETO_END = "<!-- pareto:end -->"
-DECODERS_START = "<!-- decoders:start -->"
-DECODERS_END = "<!-- decoders:end -->"
-RECIPE_START = "<!-- recipe:start -->"
-RECIPE_END = "<!-- recipe:end -->"
-BUNDLED_START = "<!-- bundled:start -->"
-BUNDLED_END = "<!-- bundled:end -->"
-SUMMARY_START = "<!-- summary:start -->"
-SUMMARY_END = "<!-- summary:end -->"
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+START, END = _markers("results")
+COMPARE_START, COMPARE_END = _markers("compare")
+PARETO_START, PARETO_END = _markers("pareto")
+DECODERS_START, DECODERS_END = _markers("decoders")
+RECIPE_START, RECIPE_END = _markers("recipe")
+BUNDLED_START, BUNDLED_END = _markers("bundled")
+SUMMARY_START, SUMMARY_END = _markers("summary")
 HEADER = ("result set", "model", "quantization", "MB", "Dice", "IoU", "mIoU", "ISIC Jaccard", "Dice vs float")
 HEADER += ("ms (threads)", "× float32 TFLite")
 
@@ -370,25 +368,15 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
     )
 
 
-#: The README's results summary: per dataset, (label, result folder, model row). A bundled name (``skin``, ``brain``)
-#: reads the file as shipped (:func:`munet.benchmarks.analysis.summary`); other rows are the folder's model rows.
-SUMMARY_ROWS: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
-    (
-        "ISIC 2017 skin lesions",
-        (
-            ("bundled `skin` (`--preset edge`, 128²)", "isic-edge", "skin"),
-            ("paper decoder, α=1.0, 128²", "isic128", "munet_int8"),
-            ("paper decoder, α=1.0, 192×256", "isic", "munet_int8"),
-        ),
-    ),
-    (
-        "LGG brain MRI",
-        (
-            ("bundled `brain` (`--preset edge`, 128²)", "brain-edge", "brain"),
-            ("bundled `brain` on 70 other patients", "cv-brain/bundled-brain-on-70-new-patients", "brain"),
-            ("paper decoder, α=1.0, 256²", "brain", "munet_int8"),
-        ),
-    ),
+#: The README's results summary: (dataset, label, result folder, model row); a bundled name (``skin``, ``brain``) in
+#: its own folder reads the file as shipped (:func:`munet.benchmarks.analysis.summary`).
+SUMMARY_ROWS = (
+    ("ISIC 2017 skin lesions", "bundled `skin` (`--preset edge`, 128²)", "isic-edge", "skin"),
+    ("ISIC 2017 skin lesions", "paper decoder, α=1.0, 128²", "isic128", "munet_int8"),
+    ("ISIC 2017 skin lesions", "paper decoder, α=1.0, 192×256", "isic", "munet_int8"),
+    ("LGG brain MRI", "bundled `brain` (`--preset edge`, 128²)", "brain-edge", "brain"),
+    ("LGG brain MRI", "bundled `brain` on 70 other patients", "cv-brain/bundled-brain-on-70-new-patients", "brain"),
+    ("LGG brain MRI", "paper decoder, α=1.0, 256²", "brain", "munet_int8"),
 )
 #: Where the summary's links point: the results root as seen from the README (the repository root).
 SUMMARY_LINK = "benchmarks/results"
@@ -404,27 +392,23 @@ def _where(doc: dict[str, Any]) -> str:
 def render_summary(results: str | os.PathLike[str]) -> str:
     """One short table per dataset (:data:`SUMMARY_ROWS`): int8 per-image Dice, file size and end-to-end median ms at
     1 and 2 threads, with where each was measured and the result folder it comes from."""
-    out = []
+    tables: dict[str, list[list[Any]]] = {}
     segment = False  # a row timed only by its accuracy pass
+    for dataset, label, folder, model in SUMMARY_ROWS:
+        if (s := summary(results, folder, model)) is None:
+            continue
+        shown = [fixed(v, 1) for v in s.ms]
+        if s.segment_ms is not None:
+            shown[0] = f"{s.segment_ms:.1f}*"  # no latency pass: the accuracy pass's `segment` median
+            segment = True
+        timed = f"; ms {_where(s.lat)}" if s.lat and any(v is not None for v in s.ms) else ""
+        tables.setdefault(dataset, []).append(
+            [label, s.acc.get("images"), fixed(s.row.get("per-image", {}).get("dice"), 3)]
+            + [f"{s.row['size_bytes'] / 1e6:.2f}", " / ".join(shown), f"Dice {_where(s.acc)}{timed}"]
+            + [f"[`{folder}`]({SUMMARY_LINK}/{folder}/accuracy.md)"]
+        )
     header = ("model", "images", "int8 Dice", "MB", "ms 1 / 2 threads", "measured", "results")
-    for dataset, rows in SUMMARY_ROWS:
-        cells = []
-        for label, folder, model in rows:
-            s = summary(results, folder, model)
-            if s is None:
-                continue
-            shown = [fixed(v, 1) for v in s.ms]
-            if s.segment_ms is not None:
-                shown[0] = f"{s.segment_ms:.1f}*"  # no latency pass: the accuracy pass's `segment` median
-                segment = True
-            timed = f"; ms {_where(s.lat)}" if s.lat and any(v is not None for v in s.ms) else ""
-            cells.append(
-                [label, s.acc.get("images"), fixed(s.row.get("per-image", {}).get("dice"), 3)]
-                + [f"{s.row['size_bytes'] / 1e6:.2f}", " / ".join(shown), f"Dice {_where(s.acc)}{timed}"]
-                + [f"[`{folder}`]({SUMMARY_LINK}/{folder}/accuracy.md)"]
-            )
-        if cells:
-            out.append(f"**{dataset}**\n\n" + render(cells, header))
+    out = [f"**{dataset}**\n\n" + render(cells, header) for dataset, cells in tables.items()]
     if not out:
         return "_No committed results yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
     note = (
@@ -459,31 +443,27 @@ BLOCKS = (
 
 
 def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False) -> bool:
-    """Regenerate every block whose start marker stands in ``readme``; returns whether it changed (``check``: do not
-    write). A file without the markers of any block is an error."""
+    """Regenerate every block whose start marker stands in ``readme`` (an error if none does); whether it changed
+    (``check``: do not write)."""
     readme = Path(readme)
-    text = readme.read_text()
-    new = text
-    found = False
-    for start, end, block in BLOCKS:
-        if start in new:
-            new = replace_between_markers(new, block(results), start, end)
-            found = True
-    if not found:
+    text = new = readme.read_text()
+    blocks = [(start, end, block) for start, end, block in BLOCKS if start in text]
+    if not blocks:
         raise InputError(f"{readme}: no generated-block markers (e.g. {START} ... {END}); add them where a table goes")
-    changed = new != text
-    if changed and not check:
+    for start, end, block in blocks:
+        new = replace_between_markers(new, block(results), start, end)
+    if new != text and not check:
         write_text_atomic(readme, new)
-    return changed
+    return new != text
 
 
 def generated_files(readme: str | os.PathLike[str], results: str | os.PathLike[str]) -> list[Path]:
     """``readme`` and every ``README.md`` under ``results`` that holds the start marker of a generated block."""
-    files = [Path(readme)]
-    for path in sorted(Path(results).rglob("README.md")):
-        if path.resolve() != files[0].resolve() and any(start in path.read_text() for start, _, _ in BLOCKS):
-            files.append(path)
-    return files
+    others = sorted(Path(results).rglob("README.md"))
+    others = [
+        p for p in others if p.resolve() != Path(readme).resolve() and any(s in p.read_text() for s, _, _ in BLOCKS)
+    ]
+    return [Path(readme), *others]
 
 
 def update_all(

@@ -23,17 +23,8 @@ from munet.atomic import atomic_path, write_text_atomic
 from munet.benchmarks.render import render
 
 #: Distributions whose versions are recorded with every result (``None`` when not installed).
-VERSIONED = (
-    "numpy",
-    "tensorflow",
-    "tensorflow-cpu",
-    "keras",
-    "ai-edge-litert",
-    "tflite-runtime",
-    "onnxruntime",
-    "opencv-python-headless",
-    "munet",
-)
+VERSIONED = ("numpy", "tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert", "tflite-runtime", "onnxruntime")
+VERSIONED += ("opencv-python-headless", "munet")
 
 
 def cpu_model() -> str:
