@@ -30,6 +30,42 @@ _FIELDS = ("file", "description", "training_data", "licence", "citation", "inten
 
 
 @dataclass(frozen=True)
+class Measured:
+    """What a bundled model was measured to do (index.json ``measured``, written from committed benchmark results
+    by ``munet-bench readme-table``): its recipe's cross-validated accuracy and its time on a named CPU."""
+
+    metric: str  # e.g. "per-image Dice"
+    mean: float
+    sd: float
+    folds: int
+    cv_source: str  # the results folder, e.g. benchmarks/results/cv-isic
+    ms: float | None = None  # end-to-end median per image (pre + inference + post)
+    threads: int | None = None
+    cpu: str = ""
+    ms_source: str = ""
+
+    @classmethod
+    def parse(cls, raw: object, where: str) -> Measured | None:
+        if raw is None:
+            return None
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError("not an object")
+            return cls(**raw)
+        except TypeError as exc:
+            raise ModelError(
+                f"{where}: unreadable 'measured' entry ({exc}); regenerate it (munet-bench readme-table)"
+            ) from None
+
+    def line(self) -> str:
+        text = f"    measured: {self.metric} {self.mean:.3f} ± {self.sd:.3f} ({self.folds}-fold CV of its recipe, int8"
+        text += f" as shipped: {self.cv_source})"
+        if self.ms is not None:
+            text += f"; {self.ms:.1f} ms/image end to end, {self.threads} thread(s), {self.cpu} ({self.ms_source})"
+        return text
+
+
+@dataclass(frozen=True)
 class BundledModel:
     """One entry of ``index.json``; :attr:`path` and :attr:`card_path` are in the models folder."""
 
@@ -42,6 +78,7 @@ class BundledModel:
     intended_use: str
     card: str
     folder: Path
+    measured: Measured | None = None
 
     @property
     def path(self) -> Path:
@@ -82,7 +119,8 @@ def bundled_models(folder: Path | None = None) -> dict[str, BundledModel]:
         bad = [k for k in _FIELDS if not isinstance(entry, dict) or not isinstance(entry.get(k), str)]
         if bad:
             raise ModelError(f"{index}: bundled model {name!r} lacks {', '.join(bad)} (strings); fix the index")
-        out[name] = BundledModel(name=name, folder=folder, **{k: entry[k] for k in _FIELDS})
+        measured = Measured.parse(entry.get("measured"), f"{index}: bundled model {name!r}")
+        out[name] = BundledModel(name=name, folder=folder, measured=measured, **{k: entry[k] for k in _FIELDS})
     return out
 
 
@@ -130,8 +168,8 @@ class ModelListing:
     info: ModelInfo | None = None  # the embedded metadata (or sidecar), None when absent
 
     def lines(self) -> list[str]:
-        """Name, size, input size, quantization and description; then the training data; then the data's licence,
-        the intended use and the model card."""
+        """Name, size, input size, quantization and description; the measured accuracy and time (when the index
+        has them); the training data; the data's licence, the intended use and the model card."""
         m = self.model
         if self.size_bytes is None:
             head = f"{m.name}: not installed ({m.path})"
@@ -145,6 +183,7 @@ class ModelListing:
             head = f"{m.name}: {size}, {spec}"
         return [
             f"{head}: {m.description}",
+            *([m.measured.line()] if m.measured is not None else []),
             f"    data: {m.training_data} ({m.citation})",
             f"    licence of the data: {m.licence}; use: {m.intended_use}; card: {m.card_path}",
         ]

@@ -112,16 +112,40 @@ def test_broken_index_is_one_line(models_folder: Path) -> None:
 
 
 def test_list_models_without_source(models_folder: Path, tiny_int8: Path) -> None:
+    index = json.loads((models_folder / INDEX_NAME).read_text())
+    index["models"]["skin"]["measured"] = {
+        "metric": "per-image Dice",
+        "mean": 0.8901,
+        "sd": 0.0062,
+        "folds": 5,
+        "cv_source": "benchmarks/results/cv-isic",
+        "ms": 3.93,
+        "threads": 1,
+        "cpu": "Intel(R) Xeon(R) Processor",
+        "ms_source": "benchmarks/results/isic-edge, 2026-12-02",
+    }
+    index["models"]["brain"].pop("measured", None)
+    (models_folder / INDEX_NAME).write_text(json.dumps(index))
     res = CliRunner().invoke(main, ["--list-models"])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
-    assert len(lines) == 6
+    assert len(lines) == 7
     size = f"{tiny_int8.stat().st_size / 1e6:.2f} MB"
     assert lines[0].startswith(f"skin: {size}, input 64x64 (HxW), int8, int8 I/O: skin lesion segmentation")
-    assert "ISIC 2017" in lines[1] and "Codella" in lines[1]
-    assert "licence of the data: ISIC Archive terms of use" in lines[2] and "not diagnosis" in lines[2]
-    assert lines[3].startswith(f"brain: not installed ({models_folder / 'brain.tflite'})")
-    assert "CC BY-NC-SA 4.0" in lines[5]
+    assert lines[1] == (
+        "    measured: per-image Dice 0.890 ± 0.006 (5-fold CV of its recipe, int8 as shipped: "
+        "benchmarks/results/cv-isic); 3.9 ms/image end to end, 1 thread(s), Intel(R) Xeon(R) Processor "
+        "(benchmarks/results/isic-edge, 2026-12-02)"
+    )
+    assert "ISIC 2017" in lines[2] and "Codella" in lines[2]
+    assert "licence of the data: ISIC Archive terms of use" in lines[3] and "not diagnosis" in lines[3]
+    assert lines[4].startswith(f"brain: not installed ({models_folder / 'brain.tflite'})")
+    assert "CC BY-NC-SA 4.0" in lines[6]
+    index["models"]["skin"]["measured"] = {"metric": "Dice"}  # fields missing: one line naming the entry
+    (models_folder / INDEX_NAME).write_text(json.dumps(index))
+    res = CliRunner().invoke(main, ["--list-models"])
+    assert res.exit_code == 2 and len(res.output.splitlines()) == 1
+    assert "bundled model 'skin': unreadable 'measured' entry" in res.output
 
 
 def test_list_models_error_and_missing_arguments(models_folder: Path) -> None:
