@@ -97,6 +97,12 @@ def timing_note(doc: dict[str, Any]) -> str:
     return text
 
 
+def _doc(results: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
+    """The results JSON ``name`` under ``results``; None if not committed."""
+    path = Path(results) / name
+    return _load(path) if path.is_file() else None
+
+
 def _cpu(doc: dict[str, Any]) -> str:
     return (doc.get("machine", {}) or {}).get("cpu", "?")
 
@@ -184,10 +190,8 @@ DICE = (("Dice float", "dice_float"), ("Dice int8", "dice_int8"), ("int8 vs floa
 
 def render_pareto(results: str | os.PathLike[str]) -> str:
     """The Pareto sweep (``pareto/pareto.json``): Dice vs int8 latency over alpha x input size."""
-    path = Path(results) / "pareto" / "pareto.json"
-    if not path.is_file():
+    if (doc := _doc(results, "pareto/pareto.json")) is None:
         return "_No committed Pareto sweep yet: run `munet-bench pareto` (see `benchmarks/README.md`)._\n"
-    doc = _load(path)
     cols = [
         Column("α", lambda p: f"{p['alpha']:g}"),
         Column("input", _size),
@@ -216,11 +220,8 @@ def _decoder_label(point: dict[str, Any]) -> str:
 
 def render_decoders(results: str | os.PathLike[str]) -> str:
     """The decoder sweep (``pareto/decoders/pareto.json``) and the per-block breakdown beside it, if committed."""
-    root = Path(results) / "pareto" / "decoders"
-    path = root / "pareto.json"
-    if not path.is_file():
+    if (doc := _doc(results, "pareto/decoders/pareto.json")) is None:
         return "_No committed decoder sweep yet: `bash benchmarks/reproduce.sh pareto-decoders`._\n"
-    doc = _load(path)
     points = doc.get("points", [])
     cols = [
         Column("point", "name"),
@@ -238,9 +239,7 @@ def render_decoders(results: str | os.PathLike[str]) -> str:
         f"\n{_source('pareto/decoders/pareto.json', doc)}; int8 ms: end-to-end median, "
         f"{doc.get('latency_method', ALONE_TIMING)}{timing_note(doc)}\n"
     )
-    bpath = root / "breakdown.json"
-    if bpath.is_file():
-        bdoc = _load(bpath)
+    if (bdoc := _doc(results, "pareto/decoders/breakdown.json")) is not None:
         for model in bdoc.get("models", []):
             stages = [s["stage"] for s in model["stages"]]
             cells = []
@@ -266,15 +265,13 @@ RECIPE_SETS = (("recipe", "ISIC 2017"), ("recipe-brain", "LGG brain MRI"))
 def render_recipe(results: str | os.PathLike[str]) -> str:
     """The training-recipe study (``recipe/pareto.json``, ``recipe-brain/pareto.json``): each lever against the
     seed-to-seed spread of its baseline (:func:`munet.benchmarks.analysis.recipe_study`)."""
-    blocks = [_recipe_block(Path(results) / name / "pareto.json", label) for name, label in RECIPE_SETS]
-    blocks = [b for b in blocks if b]
+    blocks = [b for name, label in RECIPE_SETS if (b := _recipe_block(results, name, label))]
     return "\n".join(blocks) if blocks else "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
 
 
-def _recipe_block(path: Path, label: str) -> str:
-    if not path.is_file():
+def _recipe_block(results: str | os.PathLike[str], name: str, label: str) -> str:
+    if (doc := _doc(results, f"{name}/pareto.json")) is None:
         return ""
-    doc = _load(path)
     points = doc.get("points", [])
     if not points:
         return f"**{label}**: no finished point yet.\n"
@@ -288,12 +285,10 @@ def _recipe_block(path: Path, label: str) -> str:
         Column("epochs", "point.epochs"),
         Column("train min", lambda r: r.point["seconds"] / 60 if r.point.get("seconds") is not None else None, dec(1)),
         *(Column(h, f"point.{k}", fixed) for h, k in DICE),
-        *(
-            [Column("Dice int8, lesion images", "point.dice_lesion_int8", fixed)]
-            + [Column("lesion-free with a false lesion", "point.fp_share_int8", percent)]
-            if split
-            else []
-        ),
+        *[
+            Column("Dice int8, lesion images", "point.dice_lesion_int8", fixed),
+            Column("lesion-free with a false lesion", "point.fp_share_int8", percent),
+        ][: 2 * split],
         Column("Δ int8 vs baseline mean", "delta", signed),
         Column("outside the seed range", lambda r: r.verdict or ""),
     ]
@@ -308,7 +303,7 @@ def _recipe_block(path: Path, label: str) -> str:
         + f"\n- baseline int8 Dice over seeds: {ranges}; per-image means on the validation set "
         f"`{doc.get('val_data', '')}`, masks at the original size\n"
         + (f"- levers over their seeds (int8 mean, Δ vs its baseline mean): {repeated}\n" if repeated else "")
-        + f"{_source(f'{path.parent.name}/pareto.json', doc)}; train min: wall-clock on that machine, conversion "
+        + f"{_source(f'{name}/pareto.json', doc)}; train min: wall-clock on that machine, conversion "
         "and scoring excluded (not a timing result: other jobs may have shared the machine)\n"
     )
 

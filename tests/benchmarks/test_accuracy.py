@@ -287,3 +287,10 @@ def test_a_bad_keras_model_is_a_one_line_error(tmp_path: Path) -> None:
     assert "\n" not in str(err.value)
     with pytest.raises(MunetError, match="not a Keras 3 .keras file; pass the .keras checkpoint"):
         load_keras(bad.rename(tmp_path / "m.tflite"))
+
+
+@pytest.mark.parametrize("folder", ["isic-edge/shipped", "brain-edge/shipped"])
+def test_the_committed_report_is_what_accuracy_markdown_renders(folder: str) -> None:
+    """The report renders from its JSON alone, byte for byte as committed (a formatting change shows up here)."""
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / folder
+    assert accuracy_markdown(json.loads((root / "accuracy.json").read_text())) == (root / "accuracy.md").read_text()

@@ -210,3 +210,13 @@ def test_annotate_errors_are_one_line(tmp_path: Path) -> None:
     assert out.exit_code == 0 and "trivial Dice: all-empty 0.3333, all-full 0.4667" in out.output
     out = runner.invoke(compare_command, ["--data", str(tmp_path)])
     assert out.exit_code == 2 and "--name is required" in out.output
+
+
+def test_the_committed_comparisons_render_as_committed() -> None:
+    """compare_markdown of each committed compare_*.json is its committed .md, byte for byte."""
+    from munet.benchmarks.compare_report import compare_markdown
+
+    paths = sorted((Path(__file__).resolve().parents[2] / "benchmarks" / "results").glob("compare_*.json"))
+    assert paths
+    for path in paths:
+        assert compare_markdown(json.loads(path.read_text())) + "\n" == path.with_suffix(".md").read_text(), path
