@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -167,75 +168,6 @@ def noise(
 
 
 @main.command()
-@click.option("--data", type=EXISTING, default=None, help="Training data (default: the synthetic set).")
-@click.option("--val-data", type=EXISTING, default=None, help="Validation data (default: split of --data).")
-@click.option("--alphas", default="0.35,0.5,1.0,1.4", show_default=True)
-@click.option("--sizes", default="128,192x256,256", show_default=True, help="Input sizes HxW, comma separated.")
-@click.option("--epochs", default=10, show_default=True)
-@click.option("--limit", type=int, default=None, help="Use only N training pairs (smoke runs).")
-@click.option(
-    "--weights",
-    type=EXISTING,
-    default=None,
-    help="ImageNet MobileNetV2 alpha=1.0 weights (.h5) for the alpha=1.0 points.",
-)
-@click.option("--threads", default=2, show_default=True, help="Threads for the int8 latency.")
-@click.option("--runs", default=30, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/pareto"), show_default=True)
-@click.option(
-    "--runs-dir",
-    type=click.Path(path_type=Path),
-    default=Path("runs/pareto"),
-    show_default=True,
-    help="Trained models go here (not committed).",
-)
-@click.option("--reuse", is_flag=True, help="Skip points already finished in --runs-dir (resume a cut-short sweep).")
-@click.option(
-    "--points",
-    "points_file",
-    type=EXISTING,
-    default=None,
-    help="YAML list of named training-config overrides (e.g. decoder variants) instead of --alphas x --sizes.",
-)
-@cli_errors
-def pareto(
-    data: Path | None,
-    val_data: Path | None,
-    alphas: str,
-    sizes: str,
-    epochs: int,
-    limit: int | None,
-    weights: Path | None,
-    threads: int,
-    runs: int,
-    out: Path,
-    runs_dir: Path,
-    reuse: bool,
-    points_file: Path | None,
-) -> None:
-    """Dice vs. int8 latency over alpha x input size, or over any --points (points from scratch are marked)."""
-    from munet.benchmarks.experiment import load_points
-    from munet.benchmarks.pareto import pareto_markdown, run_pareto
-
-    result = run_pareto(
-        data=data,
-        val_data=val_data,
-        alphas=[float(a) for a in alphas.split(",") if a],
-        sizes=[_size(s) for s in sizes.split(",") if s],
-        epochs=epochs,
-        limit=limit,
-        weights=weights,
-        threads=threads,
-        runs=runs,
-        out=out,
-        runs_dir=runs_dir,
-        reuse=reuse,
-        points=load_points(points_file) if points_file else None,
-    )
-    click.echo(pareto_markdown(result))
-
-
-@main.command()
 @click.option("--data", type=EXISTING, default=None, help="Your image/mask folder (default: the synthetic set).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("report"), show_default=True)
 @click.option("--epochs", default=None, type=int, help="Training epochs (default: the flow's small recipe).")
@@ -294,43 +226,82 @@ def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, ru
     click.echo(f"wrote {out / 'breakdown.json'} and breakdown.md")
 
 
+@main.command("sweep")
+@click.argument("config", type=EXISTING)
+@click.option("--reuse", is_flag=True, help="Keep finished rows (results JSON or runs), continue interrupted ones.")
+@click.option("--point", "points", multiple=True, help="Only this point (cv) or arch (compare); repeat.")
+@click.option("--fold", "folds", multiple=True, type=int, help="Only this fold (cv; repeat); default: every fold.")
+@click.option("--redo", default="", help="compare: comma-separated archs trained again under --reuse.")
+@click.option("--report", "report_only", is_flag=True, help="Train nothing: rewrite the report of the results.")
+@click.option("--threads", type=int, default=None, help="Interpreter threads (default: the config's, else 2).")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
+@cli_errors
+def sweep(
+    config: Path,
+    reuse: bool,
+    points: tuple[str, ...],
+    folds: tuple[int, ...],
+    redo: str,
+    report_only: bool,
+    threads: int | None,
+    runs_dir: Path | None,
+    out: Path | None,
+) -> None:
+    """Run the study of CONFIG (benchmarks/configs/*.yaml; kind: points | grid | cv | compare) and write its report.
+
+    Example: munet-bench sweep benchmarks/configs/recipe.yaml --reuse
+    """
+    from dataclasses import replace
+
+    from munet.benchmarks.records import command_line
+    from munet.benchmarks.sweep import load_sweep, run_sweep
+
+    cfg = load_sweep(config)
+    given = {"threads": threads, "runs_dir": runs_dir, "out": out}
+    cfg = replace(cfg, **{k: v for k, v in given.items() if v is not None})
+    if not report_only:
+        require_tensorflow()
+    result = run_sweep(
+        cfg, reuse, points, folds, report_only, click.echo, command_line(), [a for a in redo.split(",") if a]
+    )
+    if cfg.kind == "cv":
+        from munet.benchmarks.cv import cv_markdown as markdown
+    elif cfg.kind == "compare":
+        from munet.benchmarks.compare_report import compare_markdown as markdown
+    else:
+        from munet.benchmarks.pareto import pareto_markdown as markdown
+    click.echo(markdown(result))
+
+
+@main.command("pareto")
+@click.argument("config", type=EXISTING)
+@click.option("--reuse", is_flag=True, help="Keep finished points (runs or pareto.json), continue interrupted ones.")
+@click.option("--threads", type=int, default=None, help="Threads for the int8 latency (default: the config's).")
+@click.option("--report", "report_only", is_flag=True, help="Train nothing: rewrite pareto.md/.png of pareto.json.")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
+@click.pass_context
+def pareto(ctx: click.Context, config: Path, **kw: Any) -> None:
+    """Dice vs. int8 latency over the points of CONFIG (kind points or grid, e.g. benchmarks/configs/recipe.yaml):
+    `munet-bench sweep CONFIG` under its old name."""
+    ctx.invoke(sweep, config=config, points=(), folds=(), redo="", **kw)
+
+
 @main.command("cv")
 @click.argument("config", type=EXISTING)
 @click.option("--point", "points", multiple=True, help="Only this point (repeat); default: every point.")
 @click.option("--fold", "folds", multiple=True, type=int, help="Only this fold (repeat); default: every fold.")
 @click.option("--reuse", is_flag=True, help="Keep finished folds (results JSON or runs), continue interrupted ones.")
-@click.option("--threads", type=int, default=2, show_default=True, help="Interpreter threads for scoring.")
+@click.option("--threads", type=int, default=None, help="Interpreter threads for scoring (default 2).")
 @click.option("--report", "report_only", is_flag=True, help="Train nothing: rewrite the report of the results.")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: runs/cv/<config name>.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: benchmarks/results/cv-<name>.")
-@cli_errors
-def cv(
-    config: Path,
-    points: tuple[str, ...],
-    folds: tuple[int, ...],
-    reuse: bool,
-    threads: int,
-    report_only: bool,
-    runs_dir: Path | None,
-    out: Path | None,
-) -> None:
-    """K-fold cross-validation of the points of CONFIG (benchmarks/configs/cv_*.yaml), paired to its baseline."""
-    from munet.benchmarks.cv import cv_markdown, load_config, run_cv
-
-    cfg = load_config(config)
-    require_tensorflow()
-    result = run_cv(
-        cfg,
-        out=out or Path("benchmarks/results") / f"cv-{cfg.name}",
-        runs_dir=runs_dir or Path("runs/cv") / cfg.name,
-        only_points=points,
-        only_folds=folds,
-        reuse=reuse,
-        threads=threads,
-        echo=click.echo,
-        report_only=report_only,
-    )
-    click.echo(cv_markdown(result))
+@click.pass_context
+def cv(ctx: click.Context, config: Path, **kw: Any) -> None:
+    """K-fold cross-validation of CONFIG (benchmarks/configs/cv_*.yaml): `munet-bench sweep CONFIG` under its
+    old name."""
+    ctx.invoke(sweep, config=config, redo="", **kw)
 
 
 @main.command("cv-folds")

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ import click
 
 from munet.benchmarks.compare_report import ARCHS, SEQUENTIAL_TIMING, compare_markdown
 from munet.benchmarks.compare_report import PAPER_METRICS as PAPER_METRICS  # re-exported: the tests use it
-from munet.benchmarks.experiment import Point, Setup, run_point, time_rows
+from munet.benchmarks.experiment import Point, Row, Setup, run_point, time_rows
 from munet.benchmarks.learned import annotate_command, mark_learned, trivial_dice
 from munet.data import subset_folder
 from munet.errors import InputError, MunetError, cli_errors
@@ -187,8 +187,11 @@ def table_order(row: dict[str, Any]) -> tuple[int, bool]:
     return (ARCHS.index(arch) if arch in ARCHS else len(ARCHS), bool(sep))
 
 
-def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str, Any] | None:
-    """The committed comparison at ``path`` when it was made with ``budget`` on as many images (None: no file).
+def resumable(
+    path: Path, budget: Budget, n_train: int, n_val: int, fix: str = "use another --name or drop --reuse to resume it"
+) -> dict[str, Any] | None:
+    """The committed comparison at ``path`` when it was made with ``budget`` on as many images (None: no file): the
+    table-level half of the one resume rule (its rows are then kept by entry), for the CPU and the GPU sweep.
 
     Budgets are compared without :data:`TIMING_ONLY`; another budget or image count raises :class:`InputError`.
     """
@@ -208,18 +211,16 @@ def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str,
     then = training(made) | {"n_train": old.get("n_train"), "n_val": old.get("n_val")}
     if now != then:
         diff = ", ".join(f"{k} {then.get(k)} -> {v}" for k, v in now.items() if then.get(k) != v)
-        raise InputError(
-            f"{path}: made with another budget or data ({diff}); use another --name or drop --reuse to resume it"
-        )
+        raise InputError(f"{path}: made with another budget or data ({diff}); {fix}")
     return old
 
 
-def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) -> dict[str, Any]:
+def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) -> Row:
     """A resumed row's models for the timing pass: its trained TFLite files where they still exist, otherwise an
     untrained copy of its architecture converted like a run into ``base/<entry>-arch/`` (``timed_on`` set)."""
     files = {m: Path(row.get("run_dir") or "-") / f"model_{m}.tflite" for m in MODES}
     if all(p.is_file() for p in files.values()):
-        return {"models": {m: {"path": p.as_posix()} for m, p in files.items()}, "timed_on": None}
+        return Row(models={m: {"path": p.as_posix()} for m, p in files.items()})
     from munet.benchmarks.retime import architecture_models
 
     entry = row["arch"]
@@ -235,7 +236,7 @@ def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) 
         calib_count=budget.calib_count,
         seed=budget.seed,
     )
-    return {"models": {m: {"path": p.as_posix()} for m, p in paths.items()}, "timed_on": UNTRAINED}
+    return Row(models={m: {"path": p.as_posix()} for m, p in paths.items()}, timed_on=UNTRAINED)
 
 
 def macs_256(arch: str, size: Sequence[int], alpha: float, macs: int) -> int:
@@ -247,42 +248,44 @@ def macs_256(arch: str, size: Sequence[int], alpha: float, macs: int) -> int:
     return int(measure(arch, (256, 256), **({"alpha": alpha} if arch == "munet" else {})).macs)
 
 
-def latency_of(row: dict[str, Any], threads: int) -> dict[str, float]:
+def latency_of(row: Row | None, threads: int) -> dict[str, float]:
     """``float_ms``/``int8_ms`` and their 10th percentiles from a row's timing pass (empty when not timed)."""
     out: dict[str, float] = {}
     for mode, key in (("float32", "float"), ("int8", "int8")):
-        if stats := row.get("latency", {}).get(f"{mode}@{threads}"):
+        if stats := ((row and row.latency) or {}).get(f"{mode}@{threads}"):
             out |= {f"{key}_ms": stats["median"], f"{key}_ms_p10": stats["p10"]}
     return out
 
 
-def arch_result(row: dict[str, Any], entry: str, label: str, threads: int) -> ArchResult:
+def arch_result(row: Row | dict[str, Any], entry: str, label: str, threads: int) -> ArchResult:
     """The comparison's row of an experiment row (:func:`~munet.benchmarks.experiment.run_point`'s scores,
     models, latency); a ``row.json`` from before the runner (an :class:`ArchResult`) is taken as it is."""
-    if "scores" not in row:
-        return ArchResult(**{**row, "arch": entry, "label": label})
-    o, f, q = row["overrides"], row["scores"]["float32"], row["scores"]["int8"]
+    row = Row.from_dict(row) if isinstance(row, dict) else row
+    if row.scores is None:
+        names = {f.name for f in fields(ArchResult)}
+        return ArchResult(**{k: v for k, v in row.to_dict().items() if k in names} | {"arch": entry, "label": label})
+    o, f, q, models = row.overrides, row.scores["float32"], row.scores["int8"], row.models or {}
     start = str(o["encoder_weights"])
     return ArchResult(
         entry,
         label,
         start,
         start.lower() not in ("none", ""),
-        params=row["params"],
-        macs=row["macs"],
-        macs_256=macs_256(o["arch"], o["size"], o["alpha"], row["macs"]),
-        train_s=row["train_s"],
-        epochs=row["epochs"],
-        keras_val=row["keras_val"],
+        params=row.params or 0,
+        macs=row.macs or 0,
+        macs_256=macs_256(o["arch"], o["size"], o["alpha"], row.macs or 0),
+        train_s=row.train_s,
+        epochs=row.epochs,
+        keras_val=row.keras_val or {},
         float32=f["per-image"],
         int8=q["per-image"],
         float32_pixel=f["pixel"],
-        lesion_split=row.get("split", {}).get("float32", {}),
+        lesion_split=(row.split or {}).get("float32", {}),
         int8_dice_drop=f["per-image"]["dice"] - q["per-image"]["dice"],
-        float_mb=round(row["models"]["float32"]["size_bytes"] / 1e6, 2),
-        int8_mb=round(row["models"]["int8"]["size_bytes"] / 1e6, 2),
-        run_dir=row["run_dir"],
-        stopped=row.get("stopped"),
+        float_mb=round(models["float32"]["size_bytes"] / 1e6, 2),
+        int8_mb=round(models["int8"]["size_bytes"] / 1e6, 2),
+        run_dir=row.run_dir or "",
+        stopped=row.stopped,
         **latency_of(row, threads),
     )
 
@@ -379,7 +382,7 @@ def compare(
         write_json(json_path, mark_learned(saved, trivial))
         write_markdown(md_path, compare_markdown(saved))
 
-    rows: dict[str, dict[str, Any]] = {}  # entry -> the runner's row, for the timing pass
+    rows: dict[str, Row] = {}  # entry -> the runner's row, for the timing pass
     for entry, (arch, start, label) in entries.items():
         pending.pop(entry, None)
         if entry in resumed and not resumed[entry].get("error"):
@@ -394,8 +397,8 @@ def compare(
         except MunetError as exc:  # one architecture failing (e.g. no ImageNet download) keeps the others
             res = ArchResult(entry, label, start, False, error=str(exc))
         else:
-            if "scores" not in row:  # a row.json from before the runner: its files, for the timing pass
-                row.setdefault("models", {m: {"path": (base / entry / f"model_{m}.tflite").as_posix()} for m in MODES})
+            if row.scores is None and row.models is None:  # a row.json from before the runner: its files
+                row.models = {m: {"path": (base / entry / f"model_{m}.tflite").as_posix()} for m in MODES}
             rows[entry] = row
         result["models"].append(asdict(res))
         save()
@@ -405,8 +408,8 @@ def compare(
             rows[r["arch"]] = timing_models(r, budget, train_dir, base)
     timing = time_rows(list(rows.values()), [(m, budget.threads) for m in MODES], samples[0].image, budget.latency_runs)
     for r in result["models"]:
-        if latency := latency_of(rows.get(r["arch"], {}), budget.threads):
-            r |= latency | {"timed_on": rows[r["arch"]].get("timed_on")}
+        if latency := latency_of(rows.get(r["arch"]), budget.threads):
+            r |= latency | {"timed_on": rows[r["arch"]].timed_on}
     n = sum(bool(latency_of(row, budget.threads)) for row in rows.values())
     copies = [r["label"] for r in result["models"] if r.get("timed_on") == UNTRAINED]
     result["latency_method"] = (

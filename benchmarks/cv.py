@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.benchmarks.experiment import Point, overrides_key, parse_points
+from munet.benchmarks.experiment import Point, Row, overrides_key
 
 # The fold files are the core's (munet.data.folds); make_folds, write_folds and FoldItem stay importable from here.
 from munet.data import (  # noqa: F401
@@ -124,38 +124,14 @@ class CVConfig:
 
 
 def load_config(path: str | Path) -> CVConfig:
-    """Read a CV config; unknown keys and a baseline that is not a point get one-line errors."""
-    import yaml
+    """Read a CV config (a ``kind: cv`` sweep, :func:`munet.benchmarks.sweep.load_sweep`): unknown keys and a
+    baseline that is not a point get one-line errors."""
+    from munet.benchmarks.sweep import cv_config, load_sweep
 
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: unreadable CV config ({str(exc).splitlines()[0]})") from None
-    known = {"name", "folds", "data", "baseline", "headline", "ship", "points"}
-    if not isinstance(raw, dict) or not {"folds", "data", "baseline", "points"} <= set(raw):
-        raise InputError(f"{path}: a CV config is a mapping with folds, data, baseline and points")
-    if unknown := sorted(set(raw) - known):
-        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    ship = dict(raw.get("ship") or {})
-    if unknown := sorted(set(ship) - {"keep_float", "calibrate_postproc", "calib_count"}):
-        raise InputError(f"{path}: unknown ship key(s) {', '.join(unknown)}")
-    if raw.get("headline", "dice") not in METRICS:
-        raise InputError(f"{path}: headline {raw['headline']!r}: choose one of {', '.join(METRICS)}")
-    data = raw["data"] if isinstance(raw["data"], list) else [raw["data"]]
-    cfg = CVConfig(
-        name=str(raw.get("name") or path.stem),
-        folds=Path(raw["folds"]),
-        data=[Path(d) for d in data],
-        points=parse_points(raw["points"], path),
-        baseline=str(raw["baseline"]),
-        headline=str(raw.get("headline", "dice")),
-        keep_float=list(ship.get("keep_float") or []),
-        calibrate_postproc=bool(ship.get("calibrate_postproc", False)),
-        calib_count=int(ship.get("calib_count", 200)),
-    )
-    cfg.point(cfg.baseline)
-    return cfg
+    cfg = load_sweep(path)
+    if cfg.kind != "cv":
+        raise InputError(f"{path}: kind {cfg.kind}, not a cross-validation config (kind: cv)")
+    return cv_config(cfg)
 
 
 def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, Path]:
@@ -183,7 +159,7 @@ def run_fold(
     reuse: bool,
     threads: int | None,
     echo: Callable[[str], None] = print,
-) -> dict[str, Any]:
+) -> Row:
     """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
     from munet.benchmarks.accuracy import load_samples
     from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
@@ -213,27 +189,23 @@ def run_fold(
     convert_all(last, options, echo=lambda _m: None)
     samples = load_samples(val_dir)
     preds = run_predictor(SegmenterPredictor(model, threads=threads), [s.image for s in samples])
-    row = {
-        "point": point.name,
-        "fold": k,
-        "overrides": overrides_key(point.overrides),
-        "epochs": epochs,
-        "train_s": train_s,
-        "size_bytes": model.stat().st_size,
-        "val_curve": _val_curve(run_dir),
-        "scores": fold_scores(
+    row = Row(
+        point=point.name,
+        fold=k,
+        overrides=overrides_key(point.overrides),
+        epochs=epochs,
+        train_s=train_s,
+        size_bytes=model.stat().st_size,
+        val_curve=_val_curve(run_dir),
+        scores=fold_scores(
             preds, [s.truth for s in samples], [s.name for s in samples], [groups[s.name] for s in samples]
         ),
-    }
-    write_json(run_dir / "row.json", row)
+    )
+    write_json(run_dir / "row.json", row.to_dict())
     return row
 
 
-def _key(row: dict[str, Any]) -> tuple[str, int]:
-    return str(row["point"]), int(row["fold"])
-
-
-def load_results(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
+def load_results(path: Path) -> dict[tuple[str, int], Row]:
     """The fold rows of a results JSON (empty when there is none yet)."""
     if not path.is_file():
         return {}
@@ -241,30 +213,31 @@ def load_results(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
         rows = json.loads(path.read_text()).get("rows", [])
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: unreadable results ({exc}); restore it from git or delete it") from None
-    return {_key(r): r for r in rows}
+    return {(str(r["point"]), int(r["fold"])): Row.from_dict(r) for r in rows}
 
 
-def summarise(cfg: CVConfig, rows: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, Any]]:
+def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row]) -> list[dict[str, Any]]:
     """Per point: mean +- sd of every metric over its folds and, for each metric, the paired difference to the
     baseline over the folds both have."""
     out = []
-    base = {f: r["scores"] for (p, f), r in rows.items() if p == cfg.baseline}
+    base = {f: r.scores or {} for (p, f), r in rows.items() if p == cfg.baseline}
     for point in cfg.points:
-        mine = {f: r for (p, f), r in sorted(rows.items()) if p == point.name}
+        done = {f: r for (p, f), r in sorted(rows.items()) if p == point.name}
+        mine = {f: r.scores or {} for f, r in done.items()}
         if not mine:
             continue
-        metrics = [m for m in METRICS if all(r["scores"].get(m) is not None for r in mine.values())]
+        metrics = [m for m in METRICS if all(s.get(m) is not None for s in mine.values())]
         entry: dict[str, Any] = {
             "point": point.name,
             "folds": sorted(mine),
-            "train_s": sum(float(r["train_s"]) for r in mine.values()),
-            "size_bytes": max(int(r["size_bytes"]) for r in mine.values()),
-            "metrics": {m: mean_sd([r["scores"][m] for r in mine.values()]) for m in metrics},
+            "train_s": sum(float(r.train_s) for r in done.values()),
+            "size_bytes": max(int(r.size_bytes or 0) for r in done.values()),
+            "metrics": {m: mean_sd([s[m] for s in mine.values()]) for m in metrics},
         }
         if point.name != cfg.baseline:
             common = sorted(set(mine) & set(base))
             entry["vs_baseline"] = {
-                m: paired([mine[f]["scores"][m] for f in common], [base[f][m] for f in common])
+                m: paired([mine[f][m] for f in common], [base[f][m] for f in common])
                 for m in metrics
                 if all(base[f].get(m) is not None for f in common)
             }
@@ -303,7 +276,7 @@ def run_cv(
     for point in points:
         for k in chosen:
             done = rows.get((point.name, k))
-            if reuse and done is not None and done.get("overrides") == overrides_key(point.overrides):
+            if reuse and done is not None and done.overrides == overrides_key(point.overrides):
                 echo(f"[{point.name}/fold{k}] kept from {results}")
                 continue
             echo(f"[{point.name}/fold{k}] {len(folds[k])} held-out images")
@@ -312,7 +285,7 @@ def run_cv(
     return write_results(cfg, out, rows, len(folds))
 
 
-def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], dict[str, Any]], k: int) -> dict[str, Any]:
+def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], Row], k: int) -> dict[str, Any]:
     """``out/cv.json`` (config, summary, fold rows, provenance) and its Markdown ``out/README.md``."""
     from munet.benchmarks.records import provenance, write_json, write_markdown
 
@@ -324,7 +297,7 @@ def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], dict[str
             "points": {p.name: overrides_key(p.overrides) for p in cfg.points},
         },
         "summary": summarise(cfg, rows),
-        "rows": [rows[k] for k in sorted(rows)],
+        "rows": [rows[k].to_dict() for k in sorted(rows)],
         "provenance": provenance(),
     }
     write_json(out / RESULTS_NAME, result)

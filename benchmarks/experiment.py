@@ -39,6 +39,55 @@ class Point:
 
 
 @dataclass
+class Row:
+    """One result row of every sweep: a trained, converted and scored point (``run_point``) or a cross-validation
+    fold (``point`` + ``fold``). ``to_dict`` writes the JSON the results hold (unset fields left out, in this
+    order), ``from_dict`` reads it back (keys of older rows it does not know are kept in ``extra``)."""
+
+    name: str | None = None  # a sweep point's run folder
+    point: str | None = None  # cross-validation: the point and the held-out fold
+    fold: int | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    modes: list[str] | None = None
+    run_dir: str | None = None
+    epochs: int = 0
+    train_s: float = 0.0
+    params: int | None = None
+    macs: int | None = None
+    size_bytes: int | None = None
+    val_curve: list[float] | None = None
+    keras_val: dict[str, Any] | None = None
+    stopped: str | None = None  # the trainer's collapse stop (written for every sweep point, null or not)
+    models: dict[str, dict[str, Any]] | None = None  # mode -> {path, size_bytes}
+    latency: dict[str, Any] | None = None  # "<mode>@<threads>" -> median/p10/p90/runs ms
+    scores: dict[str, Any] | None = None
+    agreement: dict[str, Any] | None = None
+    split: dict[str, Any] | None = None
+    timed_on: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Row:
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        return cls(**{k: v for k, v in d.items() if k in known}, extra={k: v for k, v in d.items() if k not in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "extra" and (getattr(self, f.name) is not None or (f.name == "stopped" and self.name))
+        }
+        return out | self.extra
+
+    def __getitem__(self, key: str) -> Any:  # read access by key for callers still on the dict (munet.benchmarks.flow)
+        return self.to_dict()[key]
+
+    def model_path(self, mode: str) -> Path | None:
+        path = (self.models or {}).get(mode, {}).get("path")
+        return Path(path) if path else None
+
+
+@dataclass
 class Setup:
     """What every point of a sweep shares: data, where runs go, calibration, scoring threads, reuse."""
 
@@ -207,21 +256,21 @@ def score_models(models: dict[str, Path], samples: Sequence[Any], threads: int |
     return out
 
 
-def reused_row(point: Point, setup: Setup, echo: Callable[[str], None] = print) -> dict[str, Any] | None:
+def reused_row(point: Point, setup: Setup, echo: Callable[[str], None] = print) -> Row | None:
     """With ``reuse``, the scored row of ``point`` in ``runs_dir/<name>/row.json`` (refused when it was made with
     other overrides); None when there is none to take."""
     row_path = setup.runs_dir / point.name / "row.json"
     if not (setup.reuse and row_path.is_file()):
         return None
-    row = json.loads(row_path.read_text())
+    raw = json.loads(row_path.read_text())
     overrides = _jsonable(point.overrides)
-    if "overrides" in row and row["overrides"] != overrides:
+    if "overrides" in raw and raw["overrides"] != overrides:
         raise InputError(
-            f"{row_path}: made with other settings ({row['overrides']} vs {overrides}); "
+            f"{row_path}: made with other settings ({raw['overrides']} vs {overrides}); "
             "drop --reuse or use another --runs-dir"
         )
     echo(f"[{point.name}] reusing the scored row {row_path}")
-    return row
+    return Row.from_dict(raw)
 
 
 def ensure_trained(point: Point, setup: Setup, echo: Callable[[str], None] = print) -> tuple[int, float]:
@@ -263,7 +312,7 @@ def trained_checkpoint(
 
 def run_point(
     point: Point, setup: Setup, samples: Sequence[Any] | None = None, echo: Callable[[str], None] = print
-) -> dict[str, Any]:
+) -> Row:
     """Train (or reuse), convert, score one point; its row (also in ``runs_dir/<name>/row.json``)."""
     from munet.benchmarks.records import write_json
 
@@ -274,49 +323,44 @@ def run_point(
     params, macs = complexity_of(best)
     models = convert_point(best, point, setup, run_dir)
     metrics = run_dir / "metrics.json"
-    row: dict[str, Any] = {
-        "name": point.name,
-        "overrides": _jsonable(point.overrides),
-        "modes": list(point.modes),
-        "run_dir": run_dir.as_posix(),
-        "epochs": epochs,
-        "train_s": train_s,
-        "params": params,
-        "macs": macs,
-        "keras_val": json.loads(metrics.read_text()).get("per-image", {}) if metrics.is_file() else {},
-        "stopped": (_progress(run_dir) or {}).get("collapsed"),  # the trainer's collapse stop: fewer epochs
-        "models": {m: {"path": p.as_posix(), "size_bytes": p.stat().st_size} for m, p in models.items()},
-        "latency": {},
-    }
+    row = Row(
+        name=point.name,
+        overrides=_jsonable(point.overrides),
+        modes=list(point.modes),
+        run_dir=run_dir.as_posix(),
+        epochs=epochs,
+        train_s=train_s,
+        params=params,
+        macs=macs,
+        keras_val=json.loads(metrics.read_text()).get("per-image", {}) if metrics.is_file() else {},
+        stopped=(_progress(run_dir) or {}).get("collapsed"),  # the trainer's collapse stop: fewer epochs
+        models={m: {"path": p.as_posix(), "size_bytes": p.stat().st_size} for m, p in models.items()},
+        latency={},
+    )
     if samples is not None:
-        row |= score_models(models, samples, setup.threads)
-    write_json(run_dir / "row.json", row)
+        scored = score_models(models, samples, setup.threads)
+        row.scores, row.agreement, row.split = scored["scores"], scored["agreement"], scored["split"]
+    write_json(run_dir / "row.json", row.to_dict())
     return row
 
 
 def time_rows(
-    rows: Sequence[dict[str, Any]],
-    variants: Sequence[tuple[str, int]],
-    frame: Any,
-    runs: int,
-    end_to_end: bool = False,
+    rows: Sequence[Row], variants: Sequence[tuple[str, int]], frame: Any, runs: int, end_to_end: bool = False
 ) -> dict[str, Any] | None:
-    """Time every row's ``(mode, threads)`` variants round-robin in one pass into ``row["latency"]``.
-
-    Keys ``"<mode>@<threads>"`` hold median/p10/p90/runs ms. Rows whose model files are gone keep their
-    timing. Returns the pass's machine record and busy reasons (None when nothing could be timed).
-    """
+    """The one re-timing path of every sweep: each row's ``(mode, threads)`` variants timed round-robin in one pass
+    into ``row.latency`` (``"<mode>@<threads>"``: median/p10/p90/runs ms). Rows whose model files are gone keep
+    their timing. Returns the pass's machine record and busy reasons (None when nothing could be timed)."""
     from munet.benchmarks.workers import timed_pass
 
-    todo = []
-    for r in rows:
-        for mode, threads in variants:
-            path = Path(r.get("models", {}).get(mode, {}).get("path", ""))
-            if path.is_file():
-                todo.append((r, f"{mode}@{threads}", path, threads))
+    todo = [
+        (r, f"{mode}@{threads}", path, threads)
+        for r in rows
+        for mode, threads in variants
+        if (path := r.model_path(mode)) is not None and path.is_file()
+    ]
     if not todo:
         return None
     res = timed_pass([(p, t) for _, _, p, t in todo], frame, runs, end_to_end=end_to_end)
     for (r, key, _, _), stats in zip(todo, res["results"], strict=True):
-        r.setdefault("latency", {})[key] = stats
+        r.latency = {**(r.latency or {}), key: stats}
     return {"machine": res["machine"], "busy": res["busy"], "end_to_end": end_to_end, "runs": runs}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.benchmarks import records
-from munet.benchmarks.experiment import Point, Setup, has_run, overrides_key, run_point, time_rows
+from munet.benchmarks.experiment import Point, Row, Setup, has_run, overrides_key, run_point, time_rows
 from munet.data import sample_folder
 from munet.errors import InputError
 
@@ -62,36 +62,36 @@ def grid_points(
     ]
 
 
-def pareto_point(row: dict[str, Any], threads: int) -> dict[str, Any]:
+def pareto_point(row: Row, threads: int) -> dict[str, Any]:
     """The front's view of an experiment row: the run's effective config.yaml (presets expanded, sizes parsed),
     else the row's overrides."""
     from munet.train.config import config_from_run
 
-    values = dict(row["overrides"])
-    if (Path(row["run_dir"]) / "config.yaml").is_file():
-        values = {**values, **config_from_run(row["run_dir"]).to_dict()}
+    values = dict(row.overrides)
+    if (Path(row.run_dir or "-") / "config.yaml").is_file():
+        values = {**values, **config_from_run(row.run_dir).to_dict()}
     pretrained = str(values.get("encoder_weights", "none")).lower() not in ("none", "")
-    lat = row.get("latency", {})
+    scores, split = row.scores or {}, row.split or {}
     point = {
-        "name": row["name"],
+        "name": row.name,
         "alpha": values.get("alpha"),
         "size": values.get("size"),
         "decoder": {k: values[k] for k in DECODER_KEYS if values.get(k) is not None},
         "pretrained": pretrained,
         "init": "ImageNet" if pretrained else "scratch",
-        "epochs": row["epochs"],
-        "params": row["params"],
-        "gmacs": row["macs"] / 1e9,
-        "size_mb": row["models"]["int8"]["size_bytes"] / 1e6,
-        "dice_float": row["scores"]["float32"]["per-image"]["dice"],
-        "dice_int8": row["scores"]["int8"]["per-image"]["dice"],
-        "agreement_dice": row["agreement"]["int8"]["dice"],
-        "seconds": row["train_s"],
-        "overrides": {k: v for k, v in row["overrides"].items() if k != "encoder_weights"},
-        "dice_lesion_int8": row.get("split", {}).get("int8", {}).get("dice_lesion_images"),
-        "fp_share_int8": row.get("split", {}).get("int8", {}).get("false_positive_share"),
+        "epochs": row.epochs,
+        "params": row.params,
+        "gmacs": (row.macs or 0) / 1e9,
+        "size_mb": (row.models or {})["int8"]["size_bytes"] / 1e6,
+        "dice_float": scores["float32"]["per-image"]["dice"],
+        "dice_int8": scores["int8"]["per-image"]["dice"],
+        "agreement_dice": (row.agreement or {})["int8"]["dice"],
+        "seconds": row.train_s,
+        "overrides": overrides_key(row.overrides),
+        "dice_lesion_int8": split.get("int8", {}).get("dice_lesion_images"),
+        "fp_share_int8": split.get("int8", {}).get("false_positive_share"),
     }
-    return point | _latency_fields(lat, threads)
+    return point | _latency_fields(row.latency or {}, threads)
 
 
 def run_pareto(
@@ -153,7 +153,7 @@ def run_pareto(
         Point(p.name, {"epochs": epochs, "batch": batch, "encoder_weights": start(p), **p.overrides})
         for p in (points or grid_points(alphas, sizes, weights))
     ]
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     result: dict[str, Any] = {
         **prov,
         "train_data": train_dir.as_posix(),
@@ -184,7 +184,7 @@ def run_pareto(
         result["points"].append(pt := pareto_point(rows[-1], threads))
         echo(f"[pareto] {point.name}: Dice float32 {pt['dice_float']:.3f}, int8 {pt['dice_int8']:.3f}")
         _write(result, out)
-    copies: dict[str, dict[str, Any]] = {}  # one untrained model per architecture among the kept points
+    copies: dict[str, Row] = {}  # one untrained model per architecture among the kept points
     for e in entries:
         if "kept" in e:
             e["copy"] = untrained_copy(e["kept"], setup, copies, echo)
@@ -244,8 +244,8 @@ ARCH_KEYS = ("arch", "alpha", "input_size", "decoder_upsample", "decoder_conv", 
 
 
 def untrained_copy(
-    point: dict[str, Any], setup: Setup, cache: dict[str, dict[str, Any]], echo: Callable[[str], None] = print
-) -> dict[str, Any] | None:
+    point: dict[str, Any], setup: Setup, cache: dict[str, Row], echo: Callable[[str], None] = print
+) -> Row | None:
     """A timing row for a kept point: an untrained int8 model of its architecture (built once per architecture
     into ``runs_dir/arch-<n>/``, calibrated like a run). None when the point records no settings to build from."""
     from munet.benchmarks.retime import architecture_models
@@ -265,7 +265,7 @@ def untrained_copy(
             modes=("int8",),
             calib_count=setup.calib_count,
         )
-        cache[key] = {"name": folder.name, "models": {"int8": {"path": paths["int8"].as_posix()}}, "latency": {}}
+        cache[key] = Row(name=folder.name, models={"int8": {"path": paths["int8"].as_posix()}}, latency={})
     return cache[key]
 
 
@@ -276,13 +276,13 @@ def _latency_fields(latency: dict[str, Any], threads: int) -> dict[str, Any]:
     return fields
 
 
-def _retimed(point: dict[str, Any], copy: dict[str, Any] | None, threads: int) -> dict[str, Any]:
+def _retimed(point: dict[str, Any], copy: Row | None, threads: int) -> dict[str, Any]:
     """A kept point with the times of this pass (its untrained copy's), or none (a table's times come from one
     pass): earlier-pass fields such as ``latency_alone_ms`` are dropped."""
     kept = {k: v for k, v in point.items() if not k.startswith("latency_")}
     if copy is None:
         return kept | _latency_fields({}, threads)
-    return kept | _latency_fields(copy["latency"], threads) | {"timed_on": "untrained copy"}
+    return kept | _latency_fields(copy.latency or {}, threads) | {"timed_on": "untrained copy"}
 
 
 def _write(result: dict[str, Any], out: Path) -> None:

@@ -26,7 +26,6 @@ each fit one call complete the table across sessions.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import traceback
@@ -38,7 +37,7 @@ from typing import Any
 import click
 import numpy as np
 
-from munet.benchmarks.compare import ARCHS, ArchResult, Budget, parse_arch, parse_weights, table_order
+from munet.benchmarks.compare import ARCHS, ArchResult, Budget, parse_arch, parse_weights, resumable, table_order
 from munet.errors import InputError, cli_errors
 
 NOTE = "trained on GPU with Keras/JAX; int8 and latency: convert the returned weights on the CPU"
@@ -46,8 +45,6 @@ NOTE = "trained on GPU with Keras/JAX; int8 and latency: convert the returned we
 MIN_START_S = 30.0
 #: Seconds kept back at the end for the last row's scoring and files.
 RESERVE_S = 20.0
-#: Budget fields that must match for --previous rows to be kept.
-TRAINING = ("size", "epochs", "batch", "lr", "loss", "seed", "alpha")
 
 
 def load_data(path: Path) -> dict[str, Any]:
@@ -245,22 +242,12 @@ def save_weights(model: Any, out: Path, stem: str, max_mb: float, part_mb: float
 
 
 def previous_rows(path: Path | None, budget: Budget, n_train: int, n_val: int) -> dict[str, Any]:
-    """An earlier result's rows by entry when it was made with the same budget and pack counts (else an error)."""
+    """An earlier result's rows by entry when it was made with the same budget and pack counts (else an error): the
+    CPU comparison's rule (:func:`munet.benchmarks.compare.resumable`)."""
     if path is None:
         return {}
-    try:
-        old = json.loads(Path(path).read_text())
-        rows = {r["arch"]: r for r in old["models"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a readable compare result ({exc})") from None
-    now = {k: json.loads(json.dumps(asdict(budget)[k])) for k in TRAINING} | {"n_train": n_train, "n_val": n_val}
-    then = {k: old.get("budget", {}).get(k) for k in TRAINING} | {
-        "n_train": old.get("n_train"),
-        "n_val": old.get("n_val"),
-    }
-    if now != then:
-        diff = ", ".join(f"{k} {then.get(k)} -> {v}" for k, v in now.items() if then.get(k) != v)
-        raise InputError(f"{path}: made with another budget or pack ({diff}); drop --previous")
+    old = resumable(Path(path), budget, n_train, n_val, fix="drop --previous") or {}
+    rows = {r["arch"]: r for r in old.get("models", [])}
     return {"rows": rows, "provenance": old.get("provenance", {}), "earlier": old.get("earlier", [])}
 
 

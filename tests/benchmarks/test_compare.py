@@ -18,6 +18,7 @@ from munet.benchmarks.compare import (
     parse_weights,
     resolve_split,
 )
+from munet.benchmarks.experiment import Row
 from munet.benchmarks.learned import trivial_dice
 from munet.errors import InputError, MunetError
 
@@ -270,22 +271,24 @@ def _fake_training(monkeypatch: pytest.MonkeyPatch, tiny_tflites: dict[str, Path
     passes: list[int] = []
     real_time_rows = mod.time_rows
 
-    def run_point(point, setup, samples=None, echo=print) -> dict:
+    def run_point(point, setup, samples=None, echo=print) -> Row:
         trained.append(point.name)
-        return {
-            "name": point.name,
-            "overrides": point.overrides,
-            "run_dir": (setup.runs_dir / point.name).as_posix(),  # no model files there: they are elsewhere
-            "epochs": 1,
-            "train_s": 10.0 * len(trained),
-            "params": 100 * len(trained),
-            "macs": 20,
-            "keras_val": {},
-            "models": {m: {"path": p.as_posix(), "size_bytes": 1000} for m, p in tiny_tflites.items()},
-            "scores": {m: {"per-image": HALF, "pixel": HALF} for m in MODES},
-            "agreement": {},
-            "latency": {},
-        }
+        return Row.from_dict(
+            {
+                "name": point.name,
+                "overrides": point.overrides,
+                "run_dir": (setup.runs_dir / point.name).as_posix(),  # no model files there: they are elsewhere
+                "epochs": 1,
+                "train_s": 10.0 * len(trained),
+                "params": 100 * len(trained),
+                "macs": 20,
+                "keras_val": {},
+                "models": {m: {"path": p.as_posix(), "size_bytes": 1000} for m, p in tiny_tflites.items()},
+                "scores": {m: {"per-image": HALF, "pixel": HALF} for m in MODES},
+                "agreement": {},
+                "latency": {},
+            }
+        )
 
     def time_rows(rows, *args, **kw):
         passes.append(len(rows))

@@ -59,8 +59,8 @@ def test_an_interrupted_training_continues_from_its_last_epoch_and_counts_both_s
     assert any("continuing the interrupted training" in s and "after epoch 1" in s for s in said), said
     after = json.loads(progress.read_text())
     assert after["finished"] and after["epoch"] == 2
-    assert row["epochs"] == 2 and 1000.0 < row["train_s"] < 1000.0 + both_epochs_s + 60
-    assert Path(row["models"]["float32"]["path"]).is_file()
+    assert row.epochs == 2 and 1000.0 < row.train_s < 1000.0 + both_epochs_s + 60
+    assert row.model_path("float32").is_file()
 
 
 def test_a_training_stopped_by_ctrl_c_stops_the_sweep_without_a_row(

@@ -181,6 +181,7 @@ def test_points_file_names_decoder_variants(tmp_path: Path) -> None:
 
 def test_point_reads_the_effective_config_of_a_preset_run(tmp_path: Path) -> None:
     """A point given as ``preset: edge`` + ``size: 96`` shows the expanded decoder and a parsed HxW size."""
+    from munet.benchmarks.experiment import Row
     from munet.benchmarks.pareto import pareto_markdown, pareto_point
     from munet.train.config import make_config
 
@@ -202,7 +203,7 @@ def test_point_reads_the_effective_config_of_a_preset_run(tmp_path: Path) -> Non
         "agreement": {"int8": {"dice": 0.97}},
         "latency": {"int8@1": {"median": 1.5, "p90": 1.6}, "int8@2": {"median": 1.0, "p90": 1.1}},
     }
-    point = pareto_point(row, threads=2)
+    point = pareto_point(Row.from_dict(row), threads=2)
     assert point["size"] == [96, 96] and point["alpha"] == 1.0
     assert point["decoder"]["decoder_upsample"] == "nearest" and point["latency_ms"] == 1.0
     assert "96x96" in pareto_markdown(
@@ -226,4 +227,4 @@ def test_a_finished_training_is_converted_without_retraining_and_keeps_its_own_t
     (runs / "p" / "state").mkdir()
     (runs / "p" / "state" / "progress.json").write_text(json.dumps(progress))
     row = run_point(Point("p", {}, modes=("float32",)), Setup(blob_data, blob_data, runs, reuse=True), echo=str)
-    assert row["train_s"] == round(progress["wall_s"], 1) and Path(row["models"]["float32"]["path"]).is_file()
+    assert row.train_s == round(progress["wall_s"], 1) and row.model_path("float32").is_file()

@@ -70,15 +70,21 @@ def test_every_point_is_a_baseline_a_lever_or_a_seed_repeat_and_differs_in_its_l
 
 
 def test_reproduce_has_the_recipe_targets() -> None:
+    """The recipe studies are sweep configs with the settings of their committed runs; reproduce.sh runs them."""
+    from munet.benchmarks.sweep import load_sweep
+
+    for stem, data, points, epochs in (
+        ("recipe", "isic", "recipe_points.yaml", 8),
+        ("brain_recipe", "brain_mri", "brain_recipe_points.yaml", 15),
+    ):
+        cfg = load_sweep(CONFIGS / f"{stem}.yaml")
+        assert (cfg.kind, cfg.epochs, cfg.threads, cfg.runs) == ("points", epochs, 2, 50)
+        assert cfg.data == [Path(f"../shared/data/{data}/train")] and cfg.val_data == Path(f"../shared/data/{data}/val")
+        assert cfg.points == load_points(CONFIGS / points)
+        name = {"recipe": "recipe", "brain_recipe": "recipe-brain"}[stem]
+        assert (cfg.out, cfg.runs_dir) == (Path(f"benchmarks/results/{name}"), Path(f"runs/{name}"))
     script = (REPO / "benchmarks" / "reproduce.sh").read_text()
-    target = script.split("\n  recipe)\n", 1)[1].split(";;", 1)[0]
-    for part in ("munet-bench pareto", "--points benchmarks/configs/recipe_points.yaml", "--epochs 8", "--reuse"):
-        assert part in target
-    assert "--out benchmarks/results/recipe " in target and "--runs-dir runs/recipe " in target
-    brain = script.split("\n  recipe-brain)\n", 1)[1].split(";;", 1)[0]
-    for part in ("brain_mri/train", "--points benchmarks/configs/brain_recipe_points.yaml", "--epochs 15", "--reuse"):
-        assert part in brain
-    assert "--out benchmarks/results/recipe-brain" in brain and "--runs-dir runs/recipe-brain" in brain
+    assert "recipe) CFGS=(recipe)" in script and "recipe-brain) CFGS=(brain_recipe)" in script
 
 
 def test_brain_points_are_isic_points_under_the_same_names() -> None:

@@ -1,0 +1,252 @@
+"""One sweep engine: every study is a YAML file under ``benchmarks/configs/`` run by ``munet-bench sweep CONFIG``.
+
+A config names its ``kind`` and the settings of that study, nothing else::
+
+    kind: points          # named training-config overrides (points: a list, or a points file)
+    kind: grid            # alphas x sizes (the Pareto grid)
+    kind: cv              # K-fold cross-validation paired to a baseline (folds, baseline, headline, ship)
+    kind: compare         # the paper's architecture comparison (archs, budget, paper_table)
+
+Every kind goes through the one experiment runner (:mod:`munet.benchmarks.experiment`): the same resume rule
+(``--reuse``: a scored row is kept, a finished training is converted again, an interrupted one continues), the
+same re-timing path (:func:`~munet.benchmarks.experiment.time_rows`: all models in one interleaved pass) and the
+same typed result row (:class:`~munet.benchmarks.experiment.Row`). A config's unknown key or kind is a one-line
+error naming the file and what it accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from munet.benchmarks.experiment import Point, Row, load_points, parse_points
+from munet.errors import InputError
+
+__all__ = ["KINDS", "Row", "SweepConfig", "load_sweep", "run_sweep"]
+
+COMMON = ("kind", "name", "data", "runs_dir", "out", "threads", "points")
+KINDS: dict[str, tuple[str, ...]] = {
+    "points": ("val_data", "epochs", "batch", "runs", "limit", "weights"),
+    "grid": ("val_data", "epochs", "batch", "runs", "limit", "weights", "alphas", "sizes"),
+    "cv": ("folds", "baseline", "headline", "ship"),
+    "compare": ("archs", "budget", "weights", "paper_table", "layout"),
+}
+
+
+@dataclass
+class SweepConfig:
+    """A study: its kind, where its data, runs and results are, and the settings of its kind."""
+
+    kind: str
+    name: str
+    source: Path  # the YAML file (named in errors)
+    data: list[Path]
+    out: Path
+    runs_dir: Path
+    threads: int = 2
+    points: list[Point] = field(default_factory=list)
+    val_data: Path | None = None
+    epochs: int = 10
+    batch: int = 8
+    runs: int = 30
+    limit: int | None = None
+    weights: Any = None  # points/grid: the alpha=1.0 ImageNet .h5; compare: {arch: imagenet|none|FILE.h5}
+    alphas: list[float] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    archs: list[str] = field(default_factory=list)
+    paper_table: str | None = None
+    layout: str = "auto"
+    settings: dict[str, Any] = field(default_factory=dict)  # cv: folds/baseline/headline/ship; compare: budget
+
+
+def _size(value: Any) -> tuple[int, int]:
+    from munet.edge.preprocess import parse_size
+
+    return tuple(value) if isinstance(value, list) else parse_size(str(value))  # type: ignore[return-value]
+
+
+def load_sweep(path: str | Path) -> SweepConfig:
+    """Read a sweep config; an unknown kind or key, or a missing one, is a one-line :class:`InputError`."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: unreadable sweep config ({str(exc).splitlines()[0]})") from None
+    if isinstance(raw, list):
+        raise InputError(f"{path}: a points list, not a sweep config; name it in a config's 'points:' (kind: points)")
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: a sweep config is a mapping with a kind ({' | '.join(KINDS)})")
+    kind = raw.get("kind", "cv" if "folds" in raw else None)  # the cv configs came first, without a kind
+    if kind not in KINDS:
+        raise InputError(f"{path}: kind {kind!r}: write 'kind: {' | '.join(KINDS)}'")
+    known = (*COMMON, *KINDS[kind])
+    if unknown := sorted(set(raw) - set(known)):
+        raise InputError(f"{path}: unknown key(s) {', '.join(unknown)} for kind {kind}; known: {', '.join(known)}")
+    needs = {"points": ("data", "points"), "grid": ("data", "alphas", "sizes"), "compare": ("data", "archs")}
+    needs["cv"] = ("folds", "data", "baseline", "points")
+    if missing := [k for k in needs[kind] if k not in raw]:
+        raise InputError(f"{path}: kind {kind} needs {', '.join(missing)}")
+    name = str(raw.get("name") or path.stem)
+    data = raw["data"] if isinstance(raw["data"], list) else [raw["data"]]
+    points = raw.get("points") or []
+    default_out = {"cv": f"benchmarks/results/cv-{name}", "compare": "benchmarks/results"}
+    default_runs = {"cv": f"runs/cv/{name}", "compare": "runs/compare"}
+    cfg = SweepConfig(
+        kind=kind,
+        name=name,
+        source=path,
+        data=[Path(d) for d in data],
+        out=Path(raw.get("out") or default_out.get(kind, f"benchmarks/results/{name}")),
+        runs_dir=Path(raw.get("runs_dir") or default_runs.get(kind, f"runs/{name}")),
+        threads=int(raw.get("threads", 2)),
+        points=load_points(points) if isinstance(points, str) else parse_points(points, path) if points else [],
+        val_data=Path(raw["val_data"]) if raw.get("val_data") else None,
+        epochs=int(raw.get("epochs", 10)),
+        batch=int(raw.get("batch", 8)),
+        runs=int(raw.get("runs", 30)),
+        limit=raw.get("limit"),
+        weights=raw.get("weights"),
+        alphas=[float(a) for a in raw.get("alphas", [])],
+        sizes=[_size(s) for s in raw.get("sizes", [])],
+        archs=[str(a) for a in raw.get("archs", [])],
+        paper_table=raw.get("paper_table"),
+        layout=str(raw.get("layout", "auto")),
+        settings={k: raw[k] for k in ("folds", "baseline", "headline", "ship", "budget") if k in raw},
+    )
+    if kind == "cv":
+        cv_config(cfg)  # its own checks now (ship keys, headline, baseline among the points)
+    if kind == "compare":
+        budget_of(cfg)
+    return cfg
+
+
+def cv_config(cfg: SweepConfig) -> Any:
+    """The :class:`munet.benchmarks.cv.CVConfig` of a ``kind: cv`` sweep."""
+    from munet.benchmarks.cv import METRICS, CVConfig
+
+    s, where = cfg.settings, cfg.source
+    ship = dict(s.get("ship") or {})
+    if unknown := sorted(set(ship) - {"keep_float", "calibrate_postproc", "calib_count"}):
+        raise InputError(f"{where}: unknown ship key(s) {', '.join(unknown)}")
+    if s.get("headline", "dice") not in METRICS:
+        raise InputError(f"{where}: headline {s['headline']!r}: choose one of {', '.join(METRICS)}")
+    out = CVConfig(
+        name=cfg.name,
+        folds=Path(s["folds"]),
+        data=cfg.data,
+        points=cfg.points,
+        baseline=str(s["baseline"]),
+        headline=str(s.get("headline", "dice")),
+        keep_float=list(ship.get("keep_float") or []),
+        calibrate_postproc=bool(ship.get("calibrate_postproc", False)),
+        calib_count=int(ship.get("calib_count", 200)),
+    )
+    out.point(out.baseline)
+    return out
+
+
+def budget_of(cfg: SweepConfig) -> Any:
+    """The :class:`munet.benchmarks.compare.Budget` of a ``kind: compare`` sweep (its ``budget:`` mapping)."""
+    from dataclasses import fields
+
+    from munet.benchmarks.compare import Budget
+
+    raw = dict(cfg.settings.get("budget") or {})
+    known = [f.name for f in fields(Budget)]
+    if unknown := sorted(set(raw) - set(known)):
+        raise InputError(f"{cfg.source}: unknown budget key(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    if "size" in raw:
+        raw["size"] = _size(raw["size"])
+    return Budget(**raw)
+
+
+def run_sweep(
+    cfg: SweepConfig,
+    reuse: bool = False,
+    only_points: Sequence[str] = (),
+    only_folds: Sequence[int] = (),
+    report_only: bool = False,
+    echo: Callable[[str], None] = print,
+    command: str | None = None,
+    redo: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Run (or, ``report_only``, re-render) the study of ``cfg``; returns its results JSON as a dict.
+
+    ``only_points``: the points (compare: the archs) to run now; a compare keeps its other committed rows, a
+    points sweep refuses it (its table is rewritten whole: run all with ``--reuse``). ``only_folds``: cv only.
+    ``redo``: compare archs trained again although ``reuse`` would keep them (their model changed).
+    """
+    if only_folds and cfg.kind != "cv":
+        raise InputError(f"--fold: only cv sweeps have folds ({cfg.source} is kind {cfg.kind})")
+    if cfg.kind == "cv":
+        from munet.benchmarks.cv import run_cv
+
+        kw = {"only_points": only_points, "only_folds": only_folds, "reuse": reuse, "threads": cfg.threads}
+        return run_cv(cv_config(cfg), cfg.out, cfg.runs_dir, echo=echo, report_only=report_only, **kw)
+    if cfg.kind == "compare":
+        return _compare(cfg, reuse, only_points, report_only, command, redo)
+    if only_points:
+        raise InputError(f"--point: {cfg.source} is one table, rewritten whole; run it all with --reuse instead")
+    if report_only:
+        from munet.benchmarks.pareto import _write
+
+        path = cfg.out / "pareto.json"
+        if not path.is_file():
+            raise InputError(f"{path}: no results to report; run the sweep first")
+        result = json.loads(path.read_text())
+        _write(result, cfg.out)
+        return result
+    from munet.benchmarks.pareto import grid_points, run_pareto
+
+    points = cfg.points or grid_points(cfg.alphas, cfg.sizes, cfg.weights)
+    return run_pareto(
+        data=cfg.data[0],
+        val_data=cfg.val_data,
+        epochs=cfg.epochs,
+        batch=cfg.batch,
+        limit=cfg.limit,
+        weights=cfg.weights,
+        threads=cfg.threads,
+        runs=cfg.runs,
+        out=cfg.out,
+        runs_dir=cfg.runs_dir,
+        reuse=reuse,
+        points=points,
+        echo=echo,
+        command=command,
+    )
+
+
+def _compare(
+    cfg: SweepConfig, reuse: bool, only: Sequence[str], report_only: bool, command: str | None, redo: Sequence[str]
+) -> dict[str, Any]:
+    from munet.benchmarks.compare import compare, resolve_split
+    from munet.benchmarks.compare_report import compare_markdown
+    from munet.benchmarks.records import write_markdown
+
+    if report_only:
+        path = cfg.out / f"compare_{cfg.name}.json"
+        if not path.is_file():
+            raise InputError(f"{path}: no results to report; run the sweep first")
+        result = json.loads(path.read_text())
+        write_markdown(path.with_suffix(".md"), compare_markdown(result))
+        return result
+    if stray := [a for a in only if a not in cfg.archs]:
+        raise InputError(f"--point {stray[0]}: not among the archs of {cfg.source} ({', '.join(cfg.archs)})")
+    train, val = resolve_split(cfg.data[0], None, None)
+    archs = list(only) or cfg.archs
+    weights = {str(k): str(v) for k, v in (cfg.weights or {}).items()}
+    return compare(
+        train, val, cfg.name, archs, budget_of(cfg), weights, cfg.layout, cfg.out, cfg.runs_dir, reuse,
+        cfg.paper_table, command, list(redo),
+    )  # fmt: skip
+
+
+def row_of(d: dict[str, Any]) -> Row:
+    """A results row (``row.json``, a ``cv.json`` row) as the typed :class:`Row`."""
+    return Row.from_dict(d)
