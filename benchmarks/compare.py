@@ -1,48 +1,19 @@
 """The paper's comparison (Tables 1 and 2): every architecture, one training budget, the same metrics.
 
-A thin sweep over the experiment runner (:mod:`munet.benchmarks.experiment`): every ``--archs`` entry is one
-:class:`~munet.benchmarks.experiment.Point` (arch, alpha, size, encoder start, epochs, batch, lr, loss, seed)
-that :func:`~munet.benchmarks.experiment.run_point` trains into ``RUNS/<name>/<entry>`` with the same budget
-and no early stopping, converts to float32 and full-int8 TFLite (one traced model, int8 calibrated on
-the training images) and scores on every validation image with the shared scorer (``munet.edge.metrics``:
-masks at the original image size, the paper's six metrics + mIoU + ISIC thresholded Jaccard, per-image means
-and pixel-pooled); parameters and MACs come from ``munet.train.models.complexity``. Once every row is scored,
-one inference of every float32 and int8 model is timed **round-robin in one pass**
-(:func:`~munet.benchmarks.experiment.time_rows`: median, LiteRT, ``threads`` threads) with the machine's load
-recorded. Timing each model right after its own training put rows minutes apart under different machine
-load: two identical int8 graphs once read 7.1 and 2.4 ms on a shared 2-core machine, and the same at the
-10th percentile when interleaved.
+A ``kind: compare`` sweep (``benchmarks/configs/compare_*.yaml``) over the experiment runner: every ``archs``
+entry (``ARCH``, or ``ARCH@none|imagenet`` to name its encoder start) is one point trained into
+``RUNS/<name>/<entry>`` with the :class:`Budget` and no early stopping, converted to float32 and int8 and scored
+on every validation image at the original size; then all models are timed round-robin in one pass. Results go to
+``OUT/compare_<name>.json`` (after every architecture) and ``.md`` (:mod:`munet.benchmarks.compare_report`).
 
-An entry of ``--archs`` may name its encoder start, ``munet@none`` (MU-Net from scratch beside the
-ImageNet one: how much of the gap is the pretrained encoder) or ``unet-vgg19@imagenet``.
+``--reuse`` resumes from the committed JSON when it was made with the same budget (:func:`resumable`:
+:data:`TIMING_ONLY` aside) on as many images: its rows are kept, rows of other entries stay in the table, failed
+ones are trained again, and rows whose models are gone are timed on an untrained copy of their architecture
+(``timed_on``; LiteRT's latency does not depend on the weights). A row is **learned** when its float32 Dice is
+20 points above both trivial predictions (:mod:`munet.benchmarks.learned`; ``--annotate`` judges a finished table).
 
-Results go to ``OUT/compare_<name>.json`` (written after every architecture, so a long run that
-stops keeps what it finished) and ``OUT/compare_<name>.md`` (a Table 1/2 analogue with the budget,
-the exact command, the machine, the date and which models started from ImageNet weights); rows are listed
-in the paper's table order (:data:`ARCHS`). The Markdown is rendered by :mod:`munet.benchmarks.compare_report`.
-
-Runs accumulate across sessions with ``--reuse``: rows are resumed from the committed ``compare_<name>.json``.
-When that file was made with the same budget (every :class:`Budget` field except :data:`TIMING_ONLY`, which
-change neither training nor scoring) and the same number of training/validation images, each of its rows
-without an error is taken as it is for the ``--archs`` entries that name it, and its rows for other entries
-stay in the table, so ``--archs unet`` in a later session adds U-Net to the committed table; another budget
-under the same name is refused. Failed rows are trained again. Within a session, a finished architecture's
-scored row, kept in its run folder as ``row.json``, is reused as it is (``runs/`` is not committed). Resumed
-rows are timed again in the one pass with the others: on their trained TFLite files where this machine still
-has them, otherwise on an untrained copy of their architecture (:func:`munet.benchmarks.retime.architecture_models`:
-the same graph, random weights; LiteRT's latency does not depend on the weights' values), and such rows carry
-``"timed_on": "untrained copy"`` and are named in the Markdown's latency sentence.
-
-A row counts as **learned** when its float32 per-image Dice is at least 20 points above both trivial predictions
-(all-empty, all-full) on the same validation set (:mod:`munet.benchmarks.learned`); ``--annotate
-compare_<name>.json`` adds that judgement to a finished comparison without training.
-
-Smoke run (a few minutes on 2 cores)::
-
-    python -m munet.benchmarks.compare --data ../shared/data/isic --name isic-smoke --size 64 \\
-        --epochs 1 --train-limit 32 --val-limit 16 --out /tmp/compare --runs-dir /tmp/compare/runs
-
-Paper-style run on a GPU: ``--size 256 --epochs 60`` (the paper's settings) and no limits.
+Smoke run: ``python -m munet.benchmarks.compare --data ../shared/data/isic --name isic-smoke --size 64 --epochs 1
+--train-limit 32 --val-limit 16 --out /tmp/compare --runs-dir /tmp/compare/runs``.
 """
 
 from __future__ import annotations
@@ -166,16 +137,11 @@ def resolve_split(data: Path | None, train: Path | None, val: Path | None) -> tu
 
 
 # ------------------------------------------------------------------------------------------------- steps
-def weights_for(arch: str, spec: dict[str, str]) -> str:
-    """Encoder weights of ``arch``: ``--weights ARCH=...`` or ``none`` (from scratch)."""
-    return spec.get(arch, "none")
-
-
 def parse_arch(entry: str, spec: dict[str, str]) -> tuple[str, str, str]:
     """``(registry name, encoder weights, row label)`` of an ``--archs`` entry ``ARCH`` or ``ARCH@none|imagenet``."""
     arch, sep, start = entry.partition("@")
     if not sep:
-        return arch, weights_for(arch, spec), LABELS.get(arch, arch)
+        return arch, spec.get(arch, "none"), LABELS.get(arch, arch)
     if start not in ("none", "imagenet"):
         raise MunetError(f"--archs {entry!r}: expected ARCH@none or ARCH@imagenet (weight files go in --weights)")
     return arch, start, f"{LABELS.get(arch, arch)}, {'from scratch' if start == 'none' else 'ImageNet'}"

@@ -1,16 +1,10 @@
-"""Accuracy vs. edge latency over MU-Net variants (the Pareto front), on the experiment runner.
+"""Accuracy vs. edge latency over MU-Net variants (the Pareto front): ``kind: points`` and ``kind: grid`` sweeps.
 
-A point is any set of training-config overrides (:class:`munet.benchmarks.experiment.Point`): the default
-grid is width multiplier alpha x input size; ``points`` (``munet-bench pareto --points FILE.yaml``) takes
-named override dicts, e.g. decoder variants (``decoder_upsample``, ``decoder_conv``, ``decoder_filters``,
-``decoder_head``, ``preset``). Every point is trained, converted to float32 and int8 and scored
-(:func:`munet.benchmarks.experiment.run_point`); when all are done, every int8 model is timed end to end
-at 1 and 2 threads (and ``threads``) round-robin in ONE pass (:func:`~munet.benchmarks.experiment.time_rows`),
-with the load average and CPU steal recorded. Reported: MACs, parameters, file size, float32 and int8
-Dice, int8-vs-float32 agreement and the int8 latencies.
-
-Only alpha = 1.0 has ImageNet MobileNetV2 weights offline (``../shared/weights/``); grid points at other
-alphas are trained FROM SCRATCH and marked so: compare them with each other.
+A point is any set of training-config overrides (:class:`munet.benchmarks.experiment.Point`): the grid is width
+multiplier alpha x input size (:func:`grid_points`), a points file names override dicts (decoder variants, recipes,
+seeds). Every point is trained, converted to float32 and int8 and scored by the experiment runner, then every int8
+model is timed end to end at 1 and 2 threads (and ``threads``) round-robin in ONE pass. Only alpha = 1.0 has ImageNet
+weights offline: grid points at other alphas are trained FROM SCRATCH and marked so.
 """
 
 from __future__ import annotations
@@ -95,10 +89,9 @@ def pareto_point(row: Row, threads: int) -> dict[str, Any]:
 
 
 def run_pareto(
-    data: str | os.PathLike[str] | None = None,
-    val_data: str | os.PathLike[str] | None = None,
-    alphas: Sequence[float] = (0.35, 0.5, 1.0, 1.4),
-    sizes: Sequence[tuple[int, int]] = ((128, 128), (192, 256), (256, 256)),
+    data: str | os.PathLike[str],
+    val_data: str | os.PathLike[str] | None,
+    points: Sequence[Point],
     epochs: int = 10,
     limit: int | None = None,
     weights: str | os.PathLike[str] | None = None,
@@ -110,38 +103,22 @@ def run_pareto(
     command: str | None = None,
     runs_dir: str | os.PathLike[str] = "runs/pareto",
     reuse: bool = False,
-    points: Sequence[Point] | None = None,
 ) -> dict[str, Any]:
-    """Train, convert and score every point, then time all int8 models in one pass; write ``pareto.{json,md,png}``.
-
-    The results are rewritten after every point; each point's row is kept in ``runs_dir/<name>/row.json``:
-    with ``reuse`` a rerun of an interrupted sweep skips finished points.
-
-    Args:
-        data: training pairs (default: the synthetic set, 96 train + 24 val images).
-        val_data: validation pairs (default: ``data``'s ``val`` sibling when ``data`` ends in ``train``).
-        points: named override dicts (default: the ``alphas`` x ``sizes`` grid); ``epochs`` and ``batch``
-            apply where a point does not set them.
-        weights: ImageNet MobileNetV2 alpha=1.0 ``.h5`` used for the grid's alpha=1.0 points.
-        limit: use a seeded sample of ``limit`` training pairs (all when None).
-        runs_dir: where the trained models go (outside the committed results: they are tens of MB).
-    """
+    """Train, convert and score every point, then time all int8 models in one pass; write ``pareto.{json,md,png}``
+    after every point (each point's row also in ``runs_dir/<name>/row.json``; ``reuse``: the one resume rule, and
+    committed points whose run folder is gone are kept). ``epochs``/``batch`` apply where a point does not set them;
+    ``weights`` (ImageNet alpha=1.0 ``.h5``) starts the alpha=1.0 points; ``limit``: a seeded sample of the training
+    pairs; ``val_data`` defaults to ``data``'s ``val`` sibling."""
     from munet.benchmarks.accuracy import load_samples
 
     out, runs_dir = Path(out), Path(runs_dir)
     prov = records.provenance(command)
-    if data is None:
-        from munet.train.synthetic import make_synthetic_dataset
-
-        train_dir = make_synthetic_dataset(runs_dir / "data" / "train", n=96, size=(192, 256), seed=0)
-        val_dir = make_synthetic_dataset(runs_dir / "data" / "val", n=24, size=(192, 256), seed=1)
-    else:
-        train_dir = Path(data)
-        if val_data is None and train_dir.name == "train" and (train_dir.parent / "val").is_dir():
-            val_data = train_dir.parent / "val"
-        if val_data is None:
-            raise InputError(f"{data}: pass --val-data DIR (the Pareto points are scored on one fixed set)")
-        val_dir = Path(val_data)
+    train_dir = Path(data)
+    if val_data is None and train_dir.name == "train" and (train_dir.parent / "val").is_dir():
+        val_data = train_dir.parent / "val"
+    if val_data is None:
+        raise InputError(f"{data}: give val_data: DIR (the Pareto points are scored on one fixed set)")
+    val_dir = Path(val_data)
     train_dir = sample_folder(train_dir, limit, runs_dir / "data" / "train_subset")
     samples = load_samples(val_dir)
     setup = Setup(train_dir, val_dir, runs_dir, threads=threads, reuse=reuse)
@@ -150,8 +127,7 @@ def run_pareto(
         return str(weights) if weights and p.overrides.get("alpha") == PRETRAINED_ALPHA else "none"
 
     todo = [
-        Point(p.name, {"epochs": epochs, "batch": batch, "encoder_weights": start(p), **p.overrides})
-        for p in (points or grid_points(alphas, sizes, weights))
+        Point(p.name, {"epochs": epochs, "batch": batch, "encoder_weights": start(p), **p.overrides}) for p in points
     ]
     rows: list[Row] = []
     result: dict[str, Any] = {

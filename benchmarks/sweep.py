@@ -203,10 +203,10 @@ def run_sweep(
         return result
     from munet.benchmarks.pareto import grid_points, run_pareto
 
-    points = cfg.points or grid_points(cfg.alphas, cfg.sizes, cfg.weights)
     return run_pareto(
-        data=cfg.data[0],
-        val_data=cfg.val_data,
+        cfg.data[0],
+        cfg.val_data,
+        cfg.points or grid_points(cfg.alphas, cfg.sizes, cfg.weights),
         epochs=cfg.epochs,
         batch=cfg.batch,
         limit=cfg.limit,
@@ -216,7 +216,6 @@ def run_sweep(
         out=cfg.out,
         runs_dir=cfg.runs_dir,
         reuse=reuse,
-        points=points,
         echo=echo,
         command=command,
     )

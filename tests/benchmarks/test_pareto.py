@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from munet.benchmarks.pareto import pareto_front, pareto_markdown, plot_pareto
+from munet.benchmarks.pareto import grid_points, pareto_front, pareto_markdown, plot_pareto
 from munet.errors import InputError
 
 
@@ -83,8 +83,7 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
     result = run_pareto(
         data=tiny_pairs,
         val_data=tiny_pairs,
-        alphas=[0.35, 0.5],
-        sizes=[(64, 64)],
+        points=grid_points([0.35, 0.5], [(64, 64)], None),
         epochs=1,
         runs=3,
         out=out,
@@ -106,8 +105,7 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
         run_pareto(
             data=tiny_pairs,
             val_data=tiny_pairs,
-            alphas=[0.35],
-            sizes=[(64, 64)],
+            points=grid_points([0.35], [(64, 64)], None),
             epochs=2,
             out=out,
             runs_dir=runs,
