@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -250,7 +249,7 @@ def sweep(
 ) -> None:
     """Run the study of CONFIG (benchmarks/configs/*.yaml; kind: points | grid | cv | compare) and write its report.
 
-    Example: munet-bench sweep benchmarks/configs/recipe.yaml --reuse
+    Example: munet-bench sweep benchmarks/configs/recipe.yaml --reuse (`pareto` and `cv` are its old names)
     """
     from dataclasses import replace
 
@@ -274,34 +273,8 @@ def sweep(
     click.echo(markdown(result))
 
 
-@main.command("pareto")
-@click.argument("config", type=EXISTING)
-@click.option("--reuse", is_flag=True, help="Keep finished points (runs or pareto.json), continue interrupted ones.")
-@click.option("--threads", type=int, default=None, help="Threads for the int8 latency (default: the config's).")
-@click.option("--report", "report_only", is_flag=True, help="Train nothing: rewrite pareto.md/.png of pareto.json.")
-@click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
-@click.pass_context
-def pareto(ctx: click.Context, config: Path, **kw: Any) -> None:
-    """Dice vs. int8 latency over the points of CONFIG (kind points or grid, e.g. benchmarks/configs/recipe.yaml):
-    `munet-bench sweep CONFIG` under its old name."""
-    ctx.invoke(sweep, config=config, points=(), folds=(), redo="", **kw)
-
-
-@main.command("cv")
-@click.argument("config", type=EXISTING)
-@click.option("--point", "points", multiple=True, help="Only this point (repeat); default: every point.")
-@click.option("--fold", "folds", multiple=True, type=int, help="Only this fold (repeat); default: every fold.")
-@click.option("--reuse", is_flag=True, help="Keep finished folds (results JSON or runs), continue interrupted ones.")
-@click.option("--threads", type=int, default=None, help="Interpreter threads for scoring (default 2).")
-@click.option("--report", "report_only", is_flag=True, help="Train nothing: rewrite the report of the results.")
-@click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: runs/cv/<config name>.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: benchmarks/results/cv-<name>.")
-@click.pass_context
-def cv(ctx: click.Context, config: Path, **kw: Any) -> None:
-    """K-fold cross-validation of CONFIG (benchmarks/configs/cv_*.yaml): `munet-bench sweep CONFIG` under its
-    old name."""
-    ctx.invoke(sweep, config=config, redo="", **kw)
+main.add_command(sweep, "pareto")  # the old names of `sweep` (a points/grid config, a cv config)
+main.add_command(sweep, "cv")
 
 
 @main.command("cv-folds")

@@ -498,22 +498,7 @@ def compare_command(**kw: Any) -> None:
     if not kw["name"]:
         raise MunetError("--name is required (e.g. --name isic), except with --annotate FILE.json")
     train_dir, val_dir = resolve_split(kw["data"], kw["train_dir"], kw["val_dir"])
-    budget = Budget(
-        size=parse_size(kw["size"]),
-        epochs=kw["epochs"],
-        batch=kw["batch"],
-        lr=kw["lr"],
-        loss=kw["loss"],
-        lesion_share=kw["lesion_share"],
-        seed=kw["seed"],
-        monitor=kw["monitor"],
-        train_limit=kw["train_limit"],
-        val_limit=kw["val_limit"],
-        alpha=kw["alpha"],
-        calib_count=kw["calib_count"],
-        latency_runs=kw["latency_runs"],
-        threads=kw["threads"],
-    )
+    budget = Budget(**{f.name: kw[f.name] for f in fields(Budget)} | {"size": parse_size(kw["size"])})
     archs = [a.strip() for a in kw["archs"].split(",") if a.strip()]
     result = compare(
         train_dir,

@@ -396,15 +396,8 @@ def train_compare_command(**kw: Any) -> None:
     """Train the comparison's architectures on a pack with Keras (JAX on a GPU); rows like munet-bench compare."""
     from munet.edge.preprocess import parse_size
 
-    budget = Budget(
-        size=parse_size(kw["size"]),
-        epochs=kw["epochs"],
-        batch=kw["batch"],
-        lr=kw["lr"],
-        loss=kw["loss"],
-        seed=kw["seed"],
-        alpha=kw["alpha"],
-    )
+    keys = ("epochs", "batch", "lr", "loss", "seed", "alpha")
+    budget = Budget(size=parse_size(kw["size"]), **{k: kw[k] for k in keys})
     archs = [a.strip() for a in kw["archs"].split(",") if a.strip()]
     keys = ("max_minutes", "previous", "mixed_precision", "workers", "weights_mb", "part_mb", "paper_table")
     train_compare(
