@@ -28,7 +28,7 @@ import click
 
 from munet.benchmarks.compare_report import ARCHS, SEQUENTIAL_TIMING, compare_markdown
 from munet.benchmarks.compare_report import PAPER_METRICS as PAPER_METRICS  # re-exported: the tests use it
-from munet.benchmarks.experiment import Point, Row, Setup, run_point, time_rows
+from munet.benchmarks.experiment import UNTRAINED, Point, Row, Setup, run_point, time_rows, untrained_copy
 from munet.benchmarks.learned import annotate_command, mark_learned, trivial_dice
 from munet.data import subset_folder
 from munet.errors import InputError, MunetError, cli_errors
@@ -47,8 +47,6 @@ MODES = ("float32", "int8")
 #: Budget fields that change neither training nor scoring (every row is timed again in each run's pass), so a
 #: committed comparison whose budget differs only in them is resumed with ``--reuse``.
 TIMING_ONLY = ("latency_runs", "threads")
-#: ``timed_on`` of a row whose trained models were gone: timed on its architecture, untrained.
-UNTRAINED = "untrained copy"
 
 
 @dataclass
@@ -183,26 +181,13 @@ def resumable(
 
 def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) -> Row:
     """A resumed row's models for the timing pass: its trained TFLite files where they still exist, otherwise an
-    untrained copy of its architecture converted like a run into ``base/<entry>-arch/`` (``timed_on`` set)."""
+    untrained copy of its architecture in ``base/<entry>-arch/`` (``timed_on`` set)."""
     files = {m: Path(row.get("run_dir") or "-") / f"model_{m}.tflite" for m in MODES}
     if all(p.is_file() for p in files.values()):
         return Row(models={m: {"path": p.as_posix()} for m, p in files.items()})
-    from munet.benchmarks.retime import architecture_models
-
     entry = row["arch"]
-    # An untrained encoder ("none") has the ImageNet encoder's graph: LiteRT does the same work whatever the
-    # weights hold, and it needs neither a download nor the earlier session's weight file.
     overrides = {"arch": entry.partition("@")[0], "alpha": budget.alpha, "size": list(budget.size)}
-    _say(f"[{entry}] its models are gone: timing an untrained copy of the architecture")
-    paths = architecture_models(
-        overrides | {"encoder_weights": "none"},
-        calib,
-        base / f"{entry}-arch",
-        modes=MODES,
-        calib_count=budget.calib_count,
-        seed=budget.seed,
-    )
-    return Row(models={m: {"path": p.as_posix()} for m, p in paths.items()}, timed_on=UNTRAINED)
+    return untrained_copy(entry, overrides, calib, base / f"{entry}-arch", MODES, budget.calib_count, budget.seed, _say)
 
 
 def macs_256(arch: str, size: Sequence[int], alpha: float, macs: int) -> int:

@@ -363,3 +363,29 @@ def time_rows(
     for (r, key, _, _), stats in zip(todo, res["results"], strict=True):
         r.latency = {**(r.latency or {}), key: stats}
     return {"machine": res["machine"], "busy": res["busy"], "end_to_end": end_to_end, "runs": runs}
+
+
+#: ``timed_on`` of a row timed on an untrained copy of its architecture (its trained models were gone).
+UNTRAINED = "untrained copy"
+
+
+def untrained_copy(
+    name: str,
+    overrides: dict[str, Any],
+    calib: Path,
+    folder: Path,
+    modes: Sequence[str],
+    calib_count: int,
+    seed: int = 0,
+    echo: Callable[[str], None] = print,
+) -> Row:
+    """A timing row for a kept row whose models are gone: its architecture (``overrides``) built untrained and
+    converted like a run into ``folder`` (LiteRT's time does not depend on the weights; an untrained encoder has the
+    ImageNet one's graph and needs no weight file)."""
+    from munet.benchmarks.retime import architecture_models
+
+    echo(f"[{name}] timing an untrained copy of its architecture ({folder})")
+    kw = {"modes": tuple(modes), "calib_count": calib_count, "seed": seed}
+    paths = architecture_models({**overrides, "encoder_weights": "none"}, calib, folder, **kw)
+    models = {m: {"path": p.as_posix()} for m, p in paths.items()}
+    return Row(name=folder.name, models=models, latency={}, timed_on=UNTRAINED)

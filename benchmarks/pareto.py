@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.benchmarks import records
-from munet.benchmarks.experiment import Point, Row, Setup, has_run, overrides_key, run_point, time_rows
+from munet.benchmarks.experiment import Point, Row, Setup, has_run, overrides_key, run_point, time_rows, untrained_copy
 from munet.data import sample_folder
 from munet.errors import InputError
 
@@ -163,7 +163,7 @@ def run_pareto(
     copies: dict[str, Row] = {}  # one untrained model per architecture among the kept points
     for e in entries:
         if "kept" in e:
-            e["copy"] = untrained_copy(e["kept"], setup, copies, echo)
+            e["copy"] = architecture_copy(e["kept"], setup, copies, echo)
     timed = rows + [e["copy"] for e in entries if e.get("copy") is not None]
     timing = time_rows(timed, [("int8", t) for t in sorted({1, 2, threads})], samples[0].image, runs, end_to_end=True)
     if timing is not None:
@@ -219,12 +219,11 @@ def _kept_note(points: Sequence[dict[str, Any]]) -> str:
 ARCH_KEYS = ("arch", "alpha", "input_size", "decoder_upsample", "decoder_conv", "decoder_filters", "decoder_head")
 
 
-def untrained_copy(
+def architecture_copy(
     point: dict[str, Any], setup: Setup, cache: dict[str, Row], echo: Callable[[str], None] = print
 ) -> Row | None:
-    """A timing row for a kept point: an untrained int8 model of its architecture (built once per architecture
-    into ``runs_dir/arch-<n>/``, calibrated like a run). None when the point records no settings to build from."""
-    from munet.benchmarks.retime import architecture_models
+    """A kept point's timing row: one untrained int8 copy per architecture (:func:`~munet.benchmarks.experiment.
+    untrained_copy` into ``runs_dir/arch-<n>/``). None when the point records no settings to build from."""
     from munet.train.config import make_config
 
     if "overrides" not in point:
@@ -233,15 +232,9 @@ def untrained_copy(
     key = json.dumps({k: getattr(cfg, k) for k in ARCH_KEYS}, default=str, sort_keys=True)
     if key not in cache:
         folder = setup.runs_dir / f"arch-{len(cache)}"
-        echo(f"[{point['name']}] timing an untrained copy of its architecture ({folder})")
-        paths = architecture_models(
-            {**point["overrides"], "encoder_weights": "none"},
-            setup.train_dir,
-            folder,
-            modes=("int8",),
-            calib_count=setup.calib_count,
+        cache[key] = untrained_copy(
+            point["name"], point["overrides"], setup.train_dir, folder, ("int8",), setup.calib_count, echo=echo
         )
-        cache[key] = Row(name=folder.name, models={"int8": {"path": paths["int8"].as_posix()}}, latency={})
     return cache[key]
 
 
@@ -258,7 +251,7 @@ def _retimed(point: dict[str, Any], copy: Row | None, threads: int) -> dict[str,
     kept = {k: v for k, v in point.items() if not k.startswith("latency_")}
     if copy is None:
         return kept | _latency_fields({}, threads)
-    return kept | _latency_fields(copy.latency or {}, threads) | {"timed_on": "untrained copy"}
+    return kept | _latency_fields(copy.latency or {}, threads) | {"timed_on": copy.timed_on}
 
 
 def _write(result: dict[str, Any], out: Path) -> None:

@@ -241,11 +241,17 @@ def _compare(
     archs = list(only) or cfg.archs
     weights = {str(k): str(v) for k, v in (cfg.weights or {}).items()}
     return compare(
-        train, val, cfg.name, archs, budget_of(cfg), weights, cfg.layout, cfg.out, cfg.runs_dir, reuse,
-        cfg.paper_table, command, list(redo),
-    )  # fmt: skip
-
-
-def row_of(d: dict[str, Any]) -> Row:
-    """A results row (``row.json``, a ``cv.json`` row) as the typed :class:`Row`."""
-    return Row.from_dict(d)
+        train,
+        val,
+        cfg.name,
+        archs,
+        budget_of(cfg),
+        weights,
+        cfg.layout,
+        cfg.out,
+        cfg.runs_dir,
+        reuse,
+        cfg.paper_table,
+        command,
+        list(redo),
+    )
