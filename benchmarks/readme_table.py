@@ -29,6 +29,7 @@ from munet.benchmarks.analysis import (  # noqa: F401  (BUNDLED_RESULTS, SHIPPED
 )
 from munet.benchmarks.analysis import load as _load
 from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, learned_rule, ok
+from munet.benchmarks.model_index import EVIDENCE
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.render import Column, dec, fixed, percent, render, signed
 from munet.benchmarks.timing import busy_summary, describe_machine
@@ -46,6 +47,8 @@ DECODERS_START, DECODERS_END = _markers("decoders")
 RECIPE_START, RECIPE_END = _markers("recipe")
 BUNDLED_START, BUNDLED_END = _markers("bundled")
 SUMMARY_START, SUMMARY_END = _markers("summary")
+CV_START, CV_END = _markers("cv")
+MODELS_START, MODELS_END = _markers("models")
 HEADER = ("result set", "model", "quantization", "MB", "Dice", "IoU", "mIoU", "ISIC Jaccard", "Dice vs float")
 HEADER += ("ms (threads)", "× float32 TFLite")
 
@@ -415,6 +418,91 @@ def render_summary(results: str | os.PathLike[str]) -> str:
     return "\n".join(out) + note
 
 
+#: The cross-validation result folders the README summarises: (folder, data label).
+CV_SETS = (("cv-isic", "ISIC 2017"), ("cv-brain", "LGG brain MRI"))
+CV_LABELS = {
+    "dice": "per-image Dice",
+    "jaccard": "Jaccard",
+    "isic_jaccard": "thresholded Jaccard",
+    "patient_dice": "per-patient volume Dice",
+    "lesion_dice": "Dice on tumour slices",
+    "false_positive_share": "tumour-free slices flagged",
+}
+
+
+def _pm(stat: dict[str, Any] | None, share: bool = False) -> str:
+    if not stat or stat.get("mean") is None:
+        return "–"
+    scale, unit = (100, " %") if share else (1, "")
+    sd = f" ± {scale * stat['sd']:.{1 if share else 3}f}" if stat.get("sd") is not None else ""
+    return f"{scale * stat['mean']:.{1 if share else 3}f}{sd}{unit}"
+
+
+def render_cv(results: str | os.PathLike[str]) -> str:
+    """The cross-validation estimates (``cv-*/cv.json``): each point's mean ± sd over folds of the int8 files
+    converted as shipped, and a lever's paired difference to the baseline (± SE) with the sweep's verdict."""
+    from munet.data import read_folds
+
+    out = []
+    for folder, label in CV_SETS:
+        path = Path(results) / folder / "cv.json"
+        if not path.is_file():
+            continue
+        doc = _load(path)
+        cfg, rows = doc["config"], doc["rows"]
+        head = cfg.get("headline", "dice")
+        metrics = [head] + [m for m in CV_LABELS if m != head and any(m in r["scores"] for r in rows)]
+        items = read_folds(cfg["folds"])
+        groups = len({i.group for i in items})
+        size = f"{len(items):,} images" + (f", {groups} patients" if groups < len(items) else "")
+        cells = []
+        for p in doc["summary"]:
+            diff = (p.get("vs_baseline") or {}).get(head)
+            vs = "baseline" if p["point"] == cfg["baseline"] else "–"
+            if diff:
+                vs = f"{100 * diff['mean']:+.2f} ± {100 * diff['se']:.2f} points: {diff['verdict']}"
+            folds = f"{len(p['folds'])} of {cfg['k']}"
+            stats = [_pm(p["metrics"].get(m), m == "false_positive_share") for m in metrics]
+            cells.append([f"`{p['point']}`", folds, *stats, vs])
+        header = ["recipe", "folds", *(CV_LABELS[m] for m in metrics), f"{CV_LABELS[head]} vs `{cfg['baseline']}`"]
+        out.append(
+            f"**{label}** ({size} in {cfg['k']} folds of `{cfg['folds']}`; "
+            f"[`{folder}`]({SUMMARY_LINK}/{folder}/README.md))\n\n" + render(cells, header)
+        )
+    if not out:
+        return "_No cross-validation yet: `munet-bench cv benchmarks/configs/cv_isic.yaml`._\n"
+    return "\n".join(out) + (
+        "\nEach fold trains on the other folds, converts its last epoch to int8 as the bundled files are and scores "
+        "the held-out fold at the original image size; mean ± sd over folds. A lever's difference is paired fold by "
+        "fold (± its standard error); it is a gain or a loss only beyond 2 SE.\n"
+    )
+
+
+def render_models(results: str | os.PathLike[str]) -> str:
+    """The bundled models as ``munet-run --list-models`` shows them: file size, input, the recipe's cross-validated
+    accuracy and the ms of the shipped file on a named CPU (``edge/models/index.json``'s ``measured`` entries,
+    written from ``results`` by :func:`munet.benchmarks.model_index.update_index`)."""
+    from munet.benchmarks.model_index import measured
+    from munet.edge.bundled import PACKAGE_DIR, bundled_models
+    from munet.edge.metadata import read_model_info
+
+    cells = []
+    for name, model in bundled_models(PACKAGE_DIR).items():
+        m = measured(Path(results), EVIDENCE[name]) if name in EVIDENCE else None
+        info = read_model_info(model.path) if model.installed else None
+        size = f"{model.path.stat().st_size / 1e6:.2f}" if model.installed else "–"
+        accuracy = f"{m['metric']} {m['mean']:.3f} ± {m['sd']:.3f} ({m['folds']} folds)" if m else "–"
+        ms = f"{m['ms']:.1f} ({_short_cpu(m['cpu'])})" if m and m.get("ms") is not None else "–"
+        shape = "x".join(map(str, info.input_size)) if info else "–"
+        cells.append([f"`{name}`", size, shape, accuracy, ms, f"[{model.card}](edge/models/{model.card})"])
+    header = ("model", "MB", "input", "accuracy: its recipe's CV, int8 as shipped", "ms/image, 1 thread", "card")
+    return render(cells, header)
+
+
+def _short_cpu(cpu: str) -> str:
+    return cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
+
+
 def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with everything between ``start_marker`` and ``end_marker`` replaced by ``block``."""
     start, end = text.find(start_marker), text.find(end_marker)
@@ -434,6 +522,8 @@ BLOCKS = (
     (RECIPE_START, RECIPE_END, render_recipe),
     (BUNDLED_START, BUNDLED_END, render_bundled),
     (SUMMARY_START, SUMMARY_END, render_summary),
+    (CV_START, CV_END, render_cv),
+    (MODELS_START, MODELS_END, render_models),
 )
 
 

@@ -161,6 +161,44 @@ def test_optional_blocks_say_what_to_run_when_results_are_missing(tmp_path: Path
     assert "munet-bench pareto" in render_pareto(tmp_path)
 
 
+def test_cv_block_shows_each_point_over_its_folds_and_the_paired_verdict(tmp_path: Path) -> None:
+    """The cross-validation block: mean ± sd over the folds there are ("2 of 5" while a sweep runs), the sizes of
+    the fold file (patients where folds are grouped), and a lever's paired difference with the sweep's verdict."""
+    from munet.benchmarks.readme_table import render_cv
+
+    folds = tmp_path / "brain.csv"
+    folds.write_text("name,group,fold\n" + "".join(f"p{i // 3}_{i},p{i // 3},{i // 3 % 5}\n" for i in range(30)))
+    stat = {"folds": 2, "mean": 0.8123, "sd": 0.0411}
+    fp = {"folds": 2, "mean": 0.015, "sd": 0.001}
+    summary = [
+        {"point": "edge", "folds": [0, 1], "metrics": {"patient_dice": stat, "false_positive_share": fp}},
+        {
+            "point": "lesion_share",
+            "folds": [0, 1],
+            "metrics": {"patient_dice": stat | {"mean": 0.83}, "false_positive_share": fp},
+            "vs_baseline": {"patient_dice": {"folds": 2, "mean": 0.0177, "se": 0.004, "verdict": "gain"}},
+        },
+    ]
+    rows = [{"point": "edge", "fold": 0, "scores": {"images": 6, "patient_dice": 0.8, "false_positive_share": 0.01}}]
+    config = {"k": 5, "baseline": "edge", "headline": "patient_dice", "folds": str(folds)}
+    (tmp_path / "cv-brain").mkdir()
+    (tmp_path / "cv-brain" / "cv.json").write_text(json.dumps({"config": config, "summary": summary, "rows": rows}))
+    block = render_cv(tmp_path)
+    assert "**LGG brain MRI** (30 images, 10 patients in 5 folds" in block
+    assert "| `edge` | 2 of 5 | 0.812 ± 0.041 | 1.5 ± 0.1 % | baseline |" in block
+    assert "| `lesion_share` | 2 of 5 | 0.830 ± 0.041 | 1.5 ± 0.1 % | +1.77 ± 0.40 points: gain |" in block
+    assert "ISIC" not in block and "munet-bench cv" in render_cv(tmp_path / "none")
+
+
+def test_models_block_lists_every_bundled_file_with_its_size_and_card() -> None:
+    from munet.benchmarks.readme_table import render_models
+
+    block = render_models(REPO / "benchmarks" / "results")
+    for name in ("skin", "brain"):
+        size = (REPO / "edge" / "models" / f"{name}.tflite").stat().st_size / 1e6
+        assert f"| `{name}` | {size:.2f} | 128x128 |" in block and f"[{name}.md](edge/models/{name}.md)" in block
+
+
 def test_committed_readme_matches_the_committed_results() -> None:
     """No hand-edited number: every generated block of README.md and of the study READMEs under benchmarks/results/
     is exactly what `munet-bench readme-table` renders, and every block stands in one of them."""
@@ -172,8 +210,9 @@ def test_committed_readme_matches_the_committed_results() -> None:
     texts = {path.relative_to(REPO).as_posix(): path.read_text() for path in changed}
     homes = {start: [name for name, text in texts.items() if start in text] for start, _, _ in BLOCKS}
     assert all(len(files) == 1 for files in homes.values()), homes  # each block in exactly one file
-    assert homes["<!-- bundled:start -->"] == homes["<!-- summary:start -->"] == ["README.md"]
-    assert homes[START] == ["benchmarks/results/README.md"]
+    assert homes["<!-- models:start -->"] == homes["<!-- cv:start -->"] == homes["<!-- summary:start -->"]
+    assert homes["<!-- summary:start -->"] == ["README.md"]
+    assert homes[START] == homes["<!-- bundled:start -->"] == ["benchmarks/results/README.md"]
 
 
 def test_the_readme_points_to_every_study_readme() -> None:
@@ -196,7 +235,9 @@ def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
     (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
     readme = tmp_path / "README.md"
     readme.write_text(
-        README + f"{rt.BUNDLED_START}\nold\n{rt.BUNDLED_END}\n{rt.SUMMARY_START}\nold\n{rt.SUMMARY_END}\n"
+        README
+        + f"{rt.BUNDLED_START}\nold\n{rt.BUNDLED_END}\n{rt.SUMMARY_START}\nold\n{rt.SUMMARY_END}\n"
+        + f"{rt.CV_START}\nold\n{rt.CV_END}\n{rt.MODELS_START}\nold\n{rt.MODELS_END}\n"
     )
     study = results / "compare" / "README.md"
     study.write_text(f"# Compare\n\n{rt.COMPARE_START}\nold\n{rt.COMPARE_END}\n\nText.\n")
