@@ -124,3 +124,20 @@ def test_a_resumed_sweep_does_not_retrain_finished_points(
     assert "| a |" in (tmp_path / "out" / "pareto.md").read_text()
     with pytest.raises(InputError, match="--fold: only cv sweeps"):
         run_sweep(cfg, only_folds=[0])
+
+
+def test_a_compare_sweep_re_renders_its_committed_table_and_checks_its_points(tmp_path: Path) -> None:
+    """``--report`` writes the committed comparison's Markdown again from its JSON (byte for byte, no training);
+    ``--point`` must name one of the config's archs."""
+    import shutil
+    from dataclasses import replace
+
+    cfg = load_sweep(CONFIGS / "compare_brain_learned.yaml")
+    committed = REPO / "benchmarks" / "results" / f"compare_{cfg.name}"
+    shutil.copy(committed.with_suffix(".json"), tmp_path)
+    run_sweep(replace(cfg, out=tmp_path), report_only=True)
+    assert (tmp_path / f"compare_{cfg.name}.md").read_text() == committed.with_suffix(".md").read_text()
+    with pytest.raises(InputError, match="--point vgg: not among the archs of"):
+        run_sweep(replace(cfg, out=tmp_path), only_points=["vgg"])
+    with pytest.raises(InputError, match="--point: .* is one table"):
+        run_sweep(load_sweep(CONFIGS / "recipe.yaml"), only_points=["edge"])
