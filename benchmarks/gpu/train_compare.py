@@ -17,8 +17,9 @@ architecture; int8 and latency fields stay empty (see :data:`NOTE`). Each row's 
 run tool returns files of at most 16 MiB; ``cat X.weights.h5.part* > X.weights.h5`` joins them).
 ``--max-minutes`` bounds the whole run: the architectures train in the given order, each until its epochs are done
 or no further epoch fits; those not started are listed in ``not_reached``. ``--previous compare_<name>.json``
-(same budget and pack) keeps its rows and trains only the entries without a row of all epochs, so runs that
-each fit one call complete the table across sessions.
+(same budget and pack counts: the CPU comparison's rule, :func:`munet.benchmarks.compare.resumable`) keeps its rows
+and trains only the entries without a row of all epochs, so runs that each fit one call complete the table across
+sessions.
 
     KERAS_BACKEND=jax python -m munet.benchmarks.gpu.train_compare --pack gpu-pack/isic_256.npz --name isic-gpu \\
         --alpha 1.0 --weights munet=gpu-pack/mobilenet_v2_1.0_imagenet_qat_notop.h5 --max-minutes 5 --out $OUT
