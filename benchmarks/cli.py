@@ -297,14 +297,24 @@ def cv_folds(data: tuple[Path, ...], k: int, seed: int, out: Path, force: bool) 
 @main.command("readme-table")
 @click.option("--readme", type=EXISTING, default=Path("README.md"), show_default=True)
 @click.option("--results", type=EXISTING, default=Path("benchmarks/results"), show_default=True)
+@click.option(
+    "--index",
+    type=click.Path(path_type=Path),
+    default=Path("edge/models/index.json"),
+    show_default=True,
+    help="The bundled models' index: its 'measured' entries are written too (skipped when the file is absent).",
+)
 @click.option("--check", is_flag=True, help="Exit 1 if a generated block is out of date (CI); writes nothing.")
 @cli_errors
-def readme_table(readme: Path, results: Path, check: bool) -> None:
+def readme_table(readme: Path, results: Path, index: Path, check: bool) -> None:
     """Regenerate the result blocks (between their markers) of --readme and of the study READMEs under --results
-    (results/README.md, compare/, pareto/, pareto/decoders/, recipe/) from the results JSON files."""
+    (results/README.md, compare/, pareto/, pareto/decoders/, recipe/) from the results JSON files, and the
+    bundled models' measured numbers in --index (what munet-run --list-models shows)."""
+    from munet.benchmarks.model_index import update_index
     from munet.benchmarks.readme_table import update_all
 
-    changed = update_all(readme, results, check=check)
+    changed = {index: not update_index(index, results, check=check)} if index.is_file() else {}
+    changed |= update_all(readme, results, check=check)
     stale = [path.as_posix() for path, was in changed.items() if was]
     if check and stale:
         raise SystemExit(f"generated result blocks out of date in {', '.join(stale)}: run munet-bench readme-table")
