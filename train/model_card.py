@@ -47,6 +47,12 @@ def _metric_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _masks_at(metrics: dict[str, Any] | None) -> str:
+    """Where the final metrics scored the masks: the original image size since the one evaluator (older runs: the
+    model resolution)."""
+    return "the original image size" if (metrics or {}).get("masks_at") == "original size" else "model resolution"
+
+
 def write_model_card(path: Path, info: dict[str, Any], config_yaml: str, metrics: dict[str, Any] | None) -> Path:
     """``MODEL_CARD.md``: model, data, training, validation metrics and the effective config."""
     lines = [
@@ -86,7 +92,7 @@ def write_model_card(path: Path, info: dict[str, Any], config_yaml: str, metrics
         f"by {info['monitor']} = {info['best']}",
         f"- Wall time {info['wall_s']:.0f} s (all sessions, to the last completed epoch) on {info['device']}",
         "",
-        "## Validation metrics (best.keras, thresholded masks at model resolution)",
+        f"## Validation metrics (best.keras, thresholded masks at {_masks_at(metrics)})",
         "",
     ]
     if metrics:

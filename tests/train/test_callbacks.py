@@ -98,6 +98,9 @@ def test_model_card_says_the_run_collapsed(tmp_path: Path) -> None:
     info["collapsed"] = "epoch 5: training Dice fell to 0.000 after 0.70 at epoch 2"
     card = write_model_card(tmp_path / "MODEL_CARD.md", info, "lr: 5e-4\n", None).read_text()
     assert "**Stopped on a collapse**, epoch 5: training Dice fell to 0.000" in card
+    metrics = {"dice_per_image": 0.9, "masks_at": "original size"}  # the trainer's final metrics (one evaluator)
+    card = write_model_card(tmp_path / "MODEL_CARD.md", info, "lr: 5e-4\n", metrics).read_text()
+    assert "## Validation metrics (best.keras, thresholded masks at the original image size)" in card
 
 
 def _mark(cb: RunCallback, value: float) -> None:
