@@ -300,19 +300,20 @@ def cv_folds(data: tuple[Path, ...], k: int, seed: int, out: Path, force: bool) 
 @click.option(
     "--index",
     type=click.Path(path_type=Path),
-    default=Path("edge/models/index.json"),
-    show_default=True,
-    help="The bundled models' index: its 'measured' entries are written too (skipped when the file is absent).",
+    help="The bundled models' index whose 'measured' entries are written too [default: edge/models/index.json "
+    "of the repository holding --results; none when absent].",
 )
 @click.option("--check", is_flag=True, help="Exit 1 if a generated block is out of date (CI); writes nothing.")
 @cli_errors
-def readme_table(readme: Path, results: Path, index: Path, check: bool) -> None:
+def readme_table(readme: Path, results: Path, index: Path | None, check: bool) -> None:
     """Regenerate the result blocks (between their markers) of --readme and of the study READMEs under --results
     (results/README.md, compare/, pareto/, pareto/decoders/, recipe/) from the results JSON files, and the
     bundled models' measured numbers in --index (what munet-run --list-models shows)."""
     from munet.benchmarks.model_index import update_index
     from munet.benchmarks.readme_table import update_all
 
+    if index is None:  # benchmarks/results -> the repository's edge/models/index.json
+        index = Path(os.path.relpath(results.resolve().parents[1] / "edge" / "models" / "index.json"))
     changed = {index: not update_index(index, results, check=check)} if index.is_file() else {}
     changed |= update_all(readme, results, check=check)
     stale = [path.as_posix() for path, was in changed.items() if was]

@@ -372,8 +372,8 @@ SUMMARY_ROWS = (
     ("ISIC 2017 skin lesions", "bundled `skin` (`--preset edge`, 128²)", "isic-edge", "skin"),
     ("ISIC 2017 skin lesions", "paper decoder, α=1.0, 128²", "isic128", "munet_int8"),
     ("ISIC 2017 skin lesions", "paper decoder, α=1.0, 192×256", "isic", "munet_int8"),
-    ("LGG brain MRI", "bundled `brain` (`--preset edge`, 128²)", "brain-edge", "brain"),
-    ("LGG brain MRI", "bundled `brain` on 70 other patients", "cv-brain/bundled-brain-on-70-new-patients", "brain"),
+    ("LGG brain MRI", "previous `brain` (13 patients, until 2026-12-07)", "brain-edge", "brain_int8_kf"),
+    ("LGG brain MRI", "previous `brain` on 70 other patients", "cv-brain/bundled-brain-on-70-new-patients", "brain"),
     ("LGG brain MRI", "paper decoder, α=1.0, 256²", "brain", "munet_int8"),
 )
 #: Where the summary's links point: the results root as seen from the README (the repository root).

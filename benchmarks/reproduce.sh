@@ -5,7 +5,9 @@
 #   bash benchmarks/reproduce.sh recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned  # one study
 #   bash benchmarks/reproduce.sh isic|isic128|brain        # one run: alpha 1.0 at 192x256 / 128x128 / brain 256x256
 #   bash benchmarks/reproduce.sh isic-edge|brain-edge      # --preset edge: the bundled `skin` / `brain` models
-#   STEP=shipped bash benchmarks/reproduce.sh isic-edge  # re-score edge/models/skin.tflite as shipped (brain-edge: brain)
+#   STEP=shipped bash benchmarks/reproduce.sh isic-edge  # re-score edge/models/skin.tflite as shipped
+#   bash benchmarks/reproduce.sh brain-final  # the bundled `brain`: the CV'd edge recipe fitted on all 86 patients
+#   bash benchmarks/reproduce.sh bundled-latency  # the shipped files (and PREVIOUS=old.tflite ...) timed interleaved
 #   bash benchmarks/reproduce.sh breakdown   # per-block int8 time of the paper and edge decoders (after the sweep)
 #   bash benchmarks/reproduce.sh retime      # re-time isic/isic128/brain latency with untrained same-architecture
 #                                            # models (after a check that weights do not change LiteRT latency)
@@ -24,6 +26,36 @@ wait_quiet() {  # until the 1-min load average is under the busy bar (0.5 x core
   done; echo "load average still high: the pass will be flagged busy" >&2
 }
 case "${1:-}" in
+  brain-final)
+    # The bundled `brain` since 2026-12-07: cv_brain.yaml's `edge` point (its estimate: results/cv-brain) fitted on
+    # all 86 development patients (--val-split 0: nothing held out), its last epoch converted as the CV folds were,
+    # then rewritten to uint8 I/O with MediaPipe metadata. Needs data/brain_mri_more (../shared/data/brain_mri/MANIFEST.md).
+    RUN=runs/final/brain; OUT=benchmarks/results/brain-final; mkdir -p "$OUT"
+    python - <<'PY'
+from pathlib import Path
+from munet.benchmarks.cv import load_config
+from munet.data import pooled_pairs, subset_folder
+cfg = load_config("benchmarks/configs/cv_brain.yaml")
+print(subset_folder(pooled_pairs(cfg.data), None, 0, Path("data/brain_all"))[0])
+PY
+    munet-train --preset edge --data data/brain_all --val-split 0 --epochs 15 --encoder-weights "$WEIGHTS" --seed 0 \
+      --out "$RUN" ${RESUME:+--resume "$RUN"}
+    cp "$RUN/metrics.json" "$OUT/train_metrics.json"; cp "$RUN/log.csv" "$OUT/train_log.csv"
+    cp "$RUN/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
+    munet-convert "$RUN/last.keras" --int8 --keep-float expanded_conv_depthwise_relu --calibrate-postproc \
+      --calib-data data/brain_all --out "$RUN/brain_int8_kf.tflite" | tee "$OUT/convert_bundled.txt"
+    munet-convert "$RUN/brain_int8_kf.tflite" --io uint8 --mediapipe --out "$RUN/brain.tflite" | tee "$OUT/convert_uint8.txt"
+    echo "ship: cp $RUN/brain_mediapipe.tflite edge/models/brain.tflite  (uint8 I/O + munet and MediaPipe metadata)"
+    exit 0 ;;
+  bundled-latency)
+    # Every shipped file (and PREVIOUS="a.tflite b.tflite", e.g. the files they replaced) end to end, interleaved in
+    # one pass at 1 and 2 threads on the machine's own CPU; feeds `munet-run --list-models` (munet-bench readme-table).
+    wait_quiet
+    # shellcheck disable=SC2086
+    munet-bench latency --tflite edge/models/skin.tflite edge/models/brain.tflite ${PREVIOUS:-} --threads 1,2 \
+      --runs 200 --data "$SHARED/data/isic/val" --out benchmarks/results/bundled
+    munet-bench readme-table
+    exit 0 ;;
   isic-edge|brain-edge)
     if [[ $1 == isic-edge ]]; then DATA=$SHARED/data/isic; EXTRA=(); NAME=skin; else
       # brain: Adam 5e-4 as the preset (1e-4 did not learn the slim decoder in 15 epochs: runs notes in
@@ -111,7 +143,7 @@ case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 sweeps|recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned|isic|isic128|brain|isic-edge|brain-edge|retime|breakdown" >&2; exit 2 ;;
+  *) echo "usage: $0 brain-final|bundled-latency|sweeps|recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned|isic|isic128|brain|isic-edge|brain-edge|retime|breakdown" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1

@@ -54,3 +54,20 @@ def test_packaged_index_is_up_to_date_with_the_committed_results() -> None:
     assert update_index(repo / "edge" / "models" / "index.json", repo / "benchmarks" / "results", check=True), (
         "edge/models/index.json is stale: run munet-bench readme-table"
     )
+
+
+def test_readme_table_on_other_results_leaves_the_packaged_index_alone(tmp_path: Path) -> None:
+    """``munet-bench readme-table --results ELSEWHERE`` writes the index of ELSEWHERE's repository (none here), not
+    the package's: a test or a scratch results folder must not strip the shipped models' numbers."""
+    from click.testing import CliRunner
+
+    from munet.benchmarks.cli import main
+
+    index = PACKAGE_DIR / "index.json"
+    before = index.read_text()
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "README.md").write_text("# no markers\n")
+    args = ["--readme", str(tmp_path / "README.md"), "--results", str(tmp_path / "benchmarks" / "results")]
+    res = CliRunner().invoke(main, ["readme-table", *args])
+    assert res.exit_code != 0 and "markers" in res.output  # the README's own error, one line
+    assert index.read_text() == before

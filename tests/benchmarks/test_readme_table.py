@@ -370,7 +370,7 @@ def test_bundled_block_reads_the_shipped_file_row_and_refuses_a_result_without_i
     from munet.benchmarks.readme_table import render_bundled
 
     assert "No bundled model measured yet" in render_bundled(tmp_path)
-    folder = tmp_path / "brain-edge"
+    folder = tmp_path / "isic-edge"
     folder.mkdir()
     shipped = {
         "size_bytes": 2_463_152, "input_size": [128, 128], "per-image": {"dice": 0.93},
@@ -381,17 +381,17 @@ def test_bundled_block_reads_the_shipped_file_row_and_refuses_a_result_without_i
     doc = {
         "images": 110,
         "data": "val",
-        "models": {"keras-float": {"per-image": {"dice": 0.92}}, "brain_int8_kf": shipped},
+        "models": {"keras-float": {"per-image": {"dice": 0.92}}, "skin_int8_kf": shipped},
     }
     (folder / "accuracy.json").write_text(json.dumps(doc))
-    row = next(line for line in render_bundled(tmp_path).splitlines() if line.startswith("| `brain`"))
+    row = next(line for line in render_bundled(tmp_path).splitlines() if line.startswith("| `skin`"))
     assert (
         row
-        == "| `brain` | 2.46 | 128x128 | 110 | 0.9200 | 0.9300 | 0.9400 | 0.9800 | 0.8100 | 2.7 % | 0.88 | 3.9 / 14.6 |"
+        == "| `skin` | 2.46 | 128x128 | 110 | 0.9200 | 0.9300 | 0.9400 | 0.9800 | 0.8100 | 2.7 % | 0.88 | 3.9 / 14.6 |"
     )
-    del doc["models"]["brain_int8_kf"]
+    del doc["models"]["skin_int8_kf"]
     (folder / "accuracy.json").write_text(json.dumps(doc))
-    with pytest.raises(InputError, match="no brain_int8_kf row"):
+    with pytest.raises(InputError, match="no skin_int8_kf row"):
         render_bundled(tmp_path)
 
 
@@ -431,22 +431,27 @@ def test_summary_reads_the_shipped_file_and_the_latency_pass_of_each_row(tmp_pat
 
 
 def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
-    """edge/models/<name>.tflite has the byte size of the ``<name>_int8_kf`` row its result folder scored: a model
-    replaced without rerunning its benchmark (or the reverse) fails here."""
+    """edge/models/<name>.tflite has the byte size of the row its result folder scored (``<name>_int8_kf``, or the
+    re-scored file as shipped) and of the latency pass that timed the shipped files (``bundled``): a model replaced
+    without rerunning its benchmark (or the reverse) fails here."""
     from munet.benchmarks.readme_table import BUNDLED_RESULTS, shipped_row
 
     index = json.loads((REPO / "edge" / "models" / "index.json").read_text())["models"]
-    assert set(index) == set(BUNDLED_RESULTS)
-    for name, folder in BUNDLED_RESULTS.items():
-        doc = json.loads((REPO / "benchmarks" / "results" / folder / "accuracy.json").read_text())
-        shipped = (REPO / "edge" / "models" / index[name]["file"]).stat().st_size
-        row, _ = shipped_row(REPO / "benchmarks" / "results", name)  # re-scored after a rewrite without retraining
-        assert (row or doc["models"][f"{name}_int8_kf"])["size_bytes"] == shipped, name
+    assert set(BUNDLED_RESULTS) <= set(index)
+    timed = json.loads((REPO / "benchmarks" / "results" / "bundled" / "latency.json").read_text())["variants"]
+    for name, entry in index.items():
+        shipped = (REPO / "edge" / "models" / entry["file"]).stat().st_size
+        assert timed[name]["size_bytes"] == shipped, name
+        if name in BUNDLED_RESULTS:
+            doc = json.loads((REPO / "benchmarks" / "results" / BUNDLED_RESULTS[name] / "accuracy.json").read_text())
+            row, _ = shipped_row(REPO / "benchmarks" / "results", name)  # re-scored after a rewrite, no retraining
+            assert (row or doc["models"][f"{name}_int8_kf"])["size_bytes"] == shipped, name
 
 
 def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
-    """Each bundled card states the shipped file's per-image Dice, with and without flips, as its result folder
-    measured them (3 decimals): a retrained model with a stale card fails here."""
+    """Each bundled card states its numbers as the results measured them (3 decimals): the shipped file's per-image
+    Dice with and without flips where a validation set scored it; the cross-validated estimate of its recipe
+    (``brain``: a final fit, no validation set left). A retrained model with a stale card fails here."""
     from munet.benchmarks.readme_table import BUNDLED_RESULTS, shipped_row
 
     for name, folder in BUNDLED_RESULTS.items():
@@ -458,6 +463,14 @@ def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
         metrics = " ".join(card.split("## Recipe and validation metrics", 1)[1].split())  # line breaks as spaces
         assert f"per-image Dice {shipped['per-image']['dice']:.3f}" in metrics, name
         assert f"`--tta flips`: per-image Dice {shipped['tta']['dice']:.3f}" in metrics, name
+    for name, folder, metric, label in (
+        ("skin", "cv-isic", "dice", "per-image Dice"),
+        ("brain", "cv-brain", "patient_dice", "per-patient volume Dice"),
+    ):
+        doc = json.loads((REPO / "benchmarks" / "results" / folder / "cv.json").read_text())
+        stat = next(p for p in doc["summary"] if p["point"] == doc["config"]["baseline"])["metrics"][metric]
+        card = " ".join((REPO / "edge" / "models" / f"{name}.md").read_text().split())
+        assert f"{label} {stat['mean']:.3f} ± {stat['sd']:.3f}" in card, name
 
 
 def test_timing_note_states_the_machine_and_why_a_pass_was_busy() -> None:
