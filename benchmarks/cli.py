@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from munet.errors import cli_errors, require_tensorflow
+from munet.errors import InputError, cli_errors, require_tensorflow
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -232,6 +232,12 @@ def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, ru
 @click.option("--fold", "folds", multiple=True, type=int, help="Only this fold (cv; repeat); default: every fold.")
 @click.option("--redo", default="", help="compare: comma-separated archs trained again under --reuse.")
 @click.option("--report", "report_only", is_flag=True, help="Train nothing: rewrite the report of the results.")
+@click.option(
+    "--final",
+    "final_point",
+    default=None,
+    help="cv: fit this point on ALL the data (nothing held out, last epoch) and convert it as the folds were.",
+)
 @click.option("--threads", type=int, default=None, help="Interpreter threads (default: the config's, else 2).")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: the config's.")
@@ -243,6 +249,7 @@ def sweep(
     folds: tuple[int, ...],
     redo: str,
     report_only: bool,
+    final_point: str | None,
     threads: int | None,
     runs_dir: Path | None,
     out: Path | None,
@@ -261,6 +268,15 @@ def sweep(
     cfg = replace(cfg, **{k: v for k, v in given.items() if v is not None})
     if not report_only:
         require_tensorflow()
+    if final_point is not None:
+        if cfg.kind != "cv":
+            raise InputError(f"--final: only cv sweeps fit a chosen point on all data ({config} is kind {cfg.kind})")
+        from munet.benchmarks.cv import final_fit
+        from munet.benchmarks.sweep import cv_config
+
+        model = final_fit(cv_config(cfg), final_point, cfg.runs_dir, reuse, click.echo)
+        click.echo(f"final fit of {final_point}: {model} (its estimate: the cross-validation in {cfg.out})")
+        return
     result = run_sweep(
         cfg, reuse, points, folds, report_only, click.echo, command_line(), [a for a in redo.split(",") if a]
     )

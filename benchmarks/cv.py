@@ -205,6 +205,39 @@ def run_fold(
     return row
 
 
+def final_fit(
+    cfg: CVConfig, point_name: str, runs_dir: Path, reuse: bool = False, echo: Callable[[str], None] = print
+) -> Path:
+    """Fit ``point_name`` on ALL the config's data (``val_split`` 0: nothing held out; its last epoch, as the folds
+    chose nothing either) into ``runs_dir/<point>/final`` and convert it as the folds were; returns the int8 file.
+
+    What it does on unseen data is the point's cross-validated estimate, not anything this run measures. With
+    ``reuse`` a finished fit is converted again without training, an interrupted one continues.
+    """
+    from munet.benchmarks.experiment import Setup, trained_checkpoint
+    from munet.convert.api import convert_all
+    from munet.convert.options import ConvertOptions
+
+    point = cfg.point(point_name)
+    pairs = pooled_pairs(cfg.data)
+    data = subset_folder(pairs, None, 0, runs_dir / "_data" / "all")[0]
+    echo(f"[{point.name}/final] {len(pairs)} images, nothing held out")
+    final = Point("final", point.overrides | {"val_split": 0}, modes=("int8",))
+    setup = Setup(data, None, runs_dir / point.name, layout="auto", reuse=reuse)
+    last, _, _ = trained_checkpoint(final, setup, echo, "last.keras")
+    model = setup.runs_dir / final.name / "model_int8.tflite"
+    options = ConvertOptions(
+        formats=("int8",),
+        out=model,
+        calib_data=data,
+        calib_count=cfg.calib_count,
+        keep_float=tuple(cfg.keep_float or ()),
+        calibrate_postproc=cfg.calibrate_postproc,
+    )
+    convert_all(last, options, echo=echo)
+    return model
+
+
 def load_results(path: Path) -> dict[tuple[str, int], Row]:
     """The fold rows of a results JSON (empty when there is none yet)."""
     if not path.is_file():

@@ -91,7 +91,7 @@ class Setup:
     """What every point of a sweep shares: data, where runs go, calibration, scoring threads, reuse."""
 
     train_dir: Path
-    val_dir: Path
+    val_dir: Path | None  # None: a final fit (the point sets val_split 0)
     runs_dir: Path
     layout: str = "folder"
     calib_count: int = 64
@@ -159,7 +159,9 @@ def point_config(point: Point, setup: Setup, run_dir: Path) -> Any:
     """The ``TrainConfig`` that trains ``point`` into ``run_dir`` (no early stopping unless it sets patience)."""
     from munet.train.config import make_config
 
-    base = {"data": str(setup.train_dir), "val_data": str(setup.val_dir), "dataset": setup.layout}
+    base = {"data": str(setup.train_dir), "dataset": setup.layout}
+    if setup.val_dir is not None:
+        base["val_data"] = str(setup.val_dir)
     cfg = make_config(overrides={**base, **point.overrides, "out": str(run_dir)})
     if "patience" not in point.overrides:  # the same number of epochs for every point
         cfg = dataclasses.replace(cfg, patience=cfg.epochs + 1).validate()

@@ -226,3 +226,26 @@ def test_the_cli_gives_one_line_errors(tmp_path: Path, patients: Path) -> None:
     cfg.write_text(cfg.read_text().replace("baseline: base", "baseline: nope"))
     res = runner.invoke(bench, ["cv", str(cfg)])
     assert res.exit_code != 0 and "no point 'nope'" in res.output
+
+
+def test_final_fit_trains_the_chosen_point_on_every_image_and_converts_it_as_the_folds(
+    patients: Path, tmp_path: Path
+) -> None:
+    """``munet-bench cv CONFIG --final POINT``: all 24 images train (none held out), the last epoch is converted
+    with the config's ship settings, and a second call with --reuse trains nothing."""
+    pytest.importorskip("tensorflow")
+    from munet.edge.metadata import read_model_info
+
+    folds = cv.write_folds(tmp_path / "folds.csv", cv.make_folds(find_pairs(patients), k=2))
+    config = _config(tmp_path, patients, folds)
+    runs = tmp_path / "runs"
+    res = CliRunner().invoke(bench, ["cv", str(config), "--final", "base", "--runs-dir", str(runs)])
+    assert res.exit_code == 0, res.output
+    model = runs / "base" / "final" / "model_int8.tflite"
+    assert f"final fit of base: {model}" in res.output and read_model_info(model).quantization == "int8"
+    card = (runs / "base" / "final" / "MODEL_CARD.md").read_text()
+    assert "(24 images)" in card and "FINAL FIT on all 24 images" in card and "TRAINING images" in card
+    again = CliRunner().invoke(bench, ["cv", str(config), "--final", "base", "--runs-dir", str(runs), "--reuse"])
+    assert again.exit_code == 0 and "reusing the finished run" in again.output, again.output
+    res = CliRunner().invoke(bench, ["cv", str(config), "--final", "nope", "--runs-dir", str(runs)])
+    assert res.exit_code != 0 and "no point 'nope'" in res.output and "Traceback" not in res.output
