@@ -249,9 +249,10 @@ def load_results(path: Path) -> dict[tuple[str, int], Row]:
     return {(str(r["point"]), int(r["fold"])): Row.from_dict(r) for r in rows}
 
 
-def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row]) -> list[dict[str, Any]]:
+def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row], k: int | None = None) -> list[dict[str, Any]]:
     """Per point: mean +- sd of every metric over its folds and, for each metric, the paired difference to the
-    baseline over the folds both have."""
+    baseline over the folds both have. With ``k`` (the fold count) a lever paired on fewer than ``k`` folds gets no
+    gain/loss verdict yet: a sweep still running must not decide."""
     out = []
     base = {f: r.scores or {} for (p, f), r in rows.items() if p == cfg.baseline}
     for point in cfg.points:
@@ -274,6 +275,9 @@ def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row]) -> list[dict[str,
                 for m in metrics
                 if all(base[f].get(m) is not None for f in common)
             }
+            if k is not None and len(common) < k:
+                for diff in entry["vs_baseline"].values():
+                    diff["verdict"] = f"no verdict yet ({len(common)} of {k} folds)"
         out.append(entry)
     return out
 
@@ -329,7 +333,7 @@ def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], Row], k:
             "k": k,
             "points": {p.name: overrides_key(p.overrides) for p in cfg.points},
         },
-        "summary": summarise(cfg, rows),
+        "summary": summarise(cfg, rows, k),
         "rows": [rows[k].to_dict() for k in sorted(rows)],
         "provenance": provenance(),
     }

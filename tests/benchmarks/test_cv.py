@@ -249,3 +249,16 @@ def test_final_fit_trains_the_chosen_point_on_every_image_and_converts_it_as_the
     assert again.exit_code == 0 and "reusing the finished run" in again.output, again.output
     res = CliRunner().invoke(bench, ["cv", str(config), "--final", "nope", "--runs-dir", str(runs)])
     assert res.exit_code != 0 and "no point 'nope'" in res.output and "Traceback" not in res.output
+
+
+def test_a_lever_on_fewer_folds_than_the_fold_file_gets_no_verdict_yet() -> None:
+    from munet.benchmarks.experiment import Point, Row
+
+    cfg = cv.CVConfig("t", Path("f.csv"), [], [Point("base"), Point("lever")], "base")
+    rows = {
+        (p, f): Row(point=p, fold=f, scores={"dice": d}, train_s=1.0, size_bytes=1)
+        for p, f, d in [("base", 0, 0.80), ("base", 1, 0.82), ("lever", 0, 0.85), ("lever", 1, 0.86)]
+    }
+    diff = cv.summarise(cfg, rows, k=5)[1]["vs_baseline"]["dice"]
+    assert diff["verdict"] == "no verdict yet (2 of 5 folds)" and abs(diff["mean"] - 0.045) < 1e-9
+    assert cv.summarise(cfg, rows, k=2)[1]["vs_baseline"]["dice"]["verdict"] == "gain"
