@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.atomic import write_text_atomic
+from munet.benchmarks.analysis import load
 from munet.errors import InputError
 
 LABELS = {"dice": "per-image Dice", "patient_dice": "per-patient volume Dice"}
@@ -38,12 +39,7 @@ EVIDENCE = {
 
 
 def _load(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable result ({exc}); restore it from git") from None
+    return load(path) if path.is_file() else None
 
 
 def measured(results: Path, ev: Evidence, label: str = "benchmarks/results") -> dict[str, Any] | None:

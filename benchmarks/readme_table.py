@@ -380,11 +380,14 @@ SUMMARY_ROWS = (
 SUMMARY_LINK = "benchmarks/results"
 
 
+def _short_cpu(cpu: str) -> str:
+    """``Intel(R) Xeon(R) Processor`` → ``Intel Xeon``."""
+    return cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
+
+
 def _where(doc: dict[str, Any]) -> str:
-    """``DATE CPU`` with the CPU name shortened (``Intel(R) Xeon(R) Processor`` → ``Intel Xeon``)."""
-    cpu = (doc.get("machine", {}) or {}).get("cpu", "?")
-    cpu = cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
-    return f"{doc.get('date', '')[:10]} {cpu}"
+    """``DATE CPU`` with the CPU name shortened."""
+    return f"{doc.get('date', '')[:10]} {_short_cpu((doc.get('machine', {}) or {}).get('cpu', '?'))}"
 
 
 def render_summary(results: str | os.PathLike[str]) -> str:
@@ -497,10 +500,6 @@ def render_models(results: str | os.PathLike[str]) -> str:
         cells.append([f"`{name}`", size, shape, accuracy, ms, f"[{model.card}](edge/models/{model.card})"])
     header = ("model", "MB", "input", "accuracy: its recipe's CV, int8 as shipped", "ms/image, 1 thread", "card")
     return render(cells, header)
-
-
-def _short_cpu(cpu: str) -> str:
-    return cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
 
 
 def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
