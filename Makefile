@@ -7,7 +7,7 @@ STAMP := $(VENV)/.munet-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: setup demo test lint test-aarch64 web
+.PHONY: test-slow setup demo test lint test-aarch64 web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,9 +42,16 @@ lint: setup
 	$(BIN)/python .ci/lint_imports.py
 
 # MUNET_REQUIRE_MEDIAPIPE: the MediaPipe tests fail instead of skipping when that environment is missing.
+# `make test` leaves out the tests marked slow (each one a whole training or flow in subprocesses, 20-40 s); CI
+# (.ci/run) runs `make test-slow` after it, so nothing goes untested.
 test: lint mediapipe-env
 	MUNET_MEDIAPIPE_PYTHON=$(abspath $(MP_VENV))/bin/python MUNET_REQUIRE_MEDIAPIPE=1 \
-		$(BIN)/python -m pytest -q --durations=15
+		$(BIN)/python -m pytest -q -m "not slow" --durations=15
+	@echo "make test left out the slow tier (pytest -m slow: trainer SIGKILL/SIGINT, flow report, JAX GPU sweep," \
+		"sweep resume; about 2.5 min): run it with make test-slow (CI runs both)"
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow --durations=5 || [ $$? -eq 5 ]
 
 test-aarch64:
 	bash .ci/aarch64.sh

@@ -86,6 +86,7 @@ def test_rows_read_back_as_written() -> None:
     assert Row.from_dict(point).extra == {"odd": 1}
 
 
+@pytest.mark.slow
 def test_a_resumed_sweep_does_not_retrain_finished_points(
     blob_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
