@@ -149,6 +149,22 @@ def _val_curve(run_dir: Path, key: str = "val_dice_per_image") -> list[float]:
     return [round(float(r[key]), 4) for r in rows if r.get(key)]
 
 
+def ship_options(cfg: CVConfig, out: Path, calib_data: Path, gate: bool = True) -> Any:
+    """The int8 conversion of a fold's or a final fit's model: the config's ``ship`` settings, calibrated on its
+    training images (a fold's gate is off: its held-out images must choose nothing)."""
+    from munet.convert.options import ConvertOptions
+
+    return ConvertOptions(
+        formats=("int8",),
+        out=out,
+        calib_data=calib_data,
+        calib_count=cfg.calib_count,
+        keep_float=tuple(cfg.keep_float or ()),
+        gate=gate,
+        calibrate_postproc=cfg.calibrate_postproc,
+    )
+
+
 def run_fold(
     cfg: CVConfig,
     point: Point,
@@ -165,7 +181,6 @@ def run_fold(
     from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
     from munet.benchmarks.records import write_json
     from munet.convert.api import convert_all
-    from munet.convert.options import ConvertOptions
     from munet.edge.evaluate import SegmenterPredictor, run_predictor
 
     fold_point = Point(f"fold{k}", point.overrides, modes=("int8",))
@@ -177,16 +192,7 @@ def run_fold(
     run_dir = setup.runs_dir / fold_point.name
     last, epochs, train_s = trained_checkpoint(fold_point, setup, echo, "last.keras")
     model = run_dir / "model_int8.tflite"
-    options = ConvertOptions(
-        formats=("int8",),
-        out=model,
-        calib_data=train_dir,
-        calib_count=cfg.calib_count,
-        keep_float=tuple(cfg.keep_float or ()),
-        gate=False,
-        calibrate_postproc=cfg.calibrate_postproc,
-    )
-    convert_all(last, options, echo=lambda _m: None)
+    convert_all(last, ship_options(cfg, model, train_dir, gate=False), echo=lambda _m: None)
     samples = load_samples(val_dir)
     preds = run_predictor(SegmenterPredictor(model, threads=threads), [s.image for s in samples])
     row = Row(
@@ -216,7 +222,6 @@ def final_fit(
     """
     from munet.benchmarks.experiment import Setup, trained_checkpoint
     from munet.convert.api import convert_all
-    from munet.convert.options import ConvertOptions
 
     point = cfg.point(point_name)
     pairs = pooled_pairs(cfg.data)
@@ -226,15 +231,7 @@ def final_fit(
     setup = Setup(data, None, runs_dir / point.name, layout="auto", reuse=reuse)
     last, _, _ = trained_checkpoint(final, setup, echo, "last.keras")
     model = setup.runs_dir / final.name / "model_int8.tflite"
-    options = ConvertOptions(
-        formats=("int8",),
-        out=model,
-        calib_data=data,
-        calib_count=cfg.calib_count,
-        keep_float=tuple(cfg.keep_float or ()),
-        calibrate_postproc=cfg.calibrate_postproc,
-    )
-    convert_all(last, options, echo=echo)
+    convert_all(last, ship_options(cfg, model, data), echo=echo)
     return model
 
 
