@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from munet.benchmarks.compare import (
+    ARCHS,
     MODES,
     PAPER_METRICS,
     Budget,
@@ -67,6 +68,21 @@ def test_weights_option_parsing() -> None:
     assert parse_weights(["munet=w.h5", "fcn = imagenet"]) == {"munet": "w.h5", "fcn": "imagenet"}
     with pytest.raises(MunetError, match="ARCH=imagenet"):
         parse_weights(["munet"])
+
+
+def test_the_paper_budget_is_a_compare_config() -> None:
+    """The paper's own setting (256x256, 60 epochs, every architecture, MU-Net alpha 1.4) is a sweep config for a
+    GPU workstation, outside the configs that `reproduce.sh sweeps` runs on a CPU."""
+    from munet.benchmarks.sweep import budget_of, load_sweep
+
+    for name in ("isic", "brain"):
+        cfg = load_sweep(
+            Path(__file__).resolve().parents[2] / "benchmarks" / "configs" / "gpu" / f"compare_paper_{name}.yaml"
+        )
+        budget = budget_of(cfg)
+        assert (cfg.kind, cfg.name, cfg.paper_table) == ("compare", f"{name}-paper", name)
+        assert (budget.size, budget.epochs, budget.alpha, budget.train_limit) == ((256, 256), 60, 1.4, None)
+        assert {a.partition("@")[0] for a in cfg.archs} == set(ARCHS)
 
 
 def test_resolve_split(tmp_path: Path) -> None:
