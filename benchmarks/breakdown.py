@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.benchmarks.timing import busy_reasons
+from munet.device import busy_reasons
 from munet.benchmarks.workers import run_worker
 
 #: Decoder blocks of :mod:`munet.train.models.decoder` are named ``up1`` (deepest) .. ``up4``; the head ``mask*``.

@@ -31,7 +31,7 @@ def main() -> None:
     Each timed pass first waits up to $MUNET_SETTLE_S seconds (default here 180; 0 = never) for the 1-min load
     average to fall to 0.5 x cores: the benchmark's own training or conversion otherwise reads as a busy machine.
     """
-    from munet.benchmarks.timing import SETTLE_CLI_S, SETTLE_ENV
+    from munet.device import SETTLE_CLI_S, SETTLE_ENV
 
     os.environ.setdefault(SETTLE_ENV, f"{SETTLE_CLI_S:g}")
 
@@ -120,7 +120,7 @@ def latency(
     Example: munet-bench latency --tflite run/munet_float32.tflite run/munet_int8.tflite --threads 1,2,all --onnx
     """
     from munet.benchmarks.latency import benchmark_latency, latency_markdown
-    from munet.benchmarks.timing import BUSY_RULE, BusyMachine
+    from munet.device import BUSY_RULE, BusyMachine
 
     images = None
     if data is not None:
@@ -210,7 +210,7 @@ def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, ru
     from munet.benchmarks.breakdown import breakdown as run_breakdown
     from munet.benchmarks.breakdown import breakdown_markdown
     from munet.benchmarks.records import provenance, provenance_markdown, write_json, write_markdown
-    from munet.benchmarks.timing import parse_threads
+    from munet.edge.timing import parse_threads
 
     counts = parse_threads(threads)
     results = []
@@ -256,7 +256,7 @@ def sweep(
 ) -> None:
     """Run the study of CONFIG (benchmarks/configs/*.yaml; kind: points | grid | cv | compare) and write its report.
 
-    Example: munet-bench sweep benchmarks/configs/recipe.yaml --reuse (`pareto` and `cv` are its old names)
+    Example: munet-bench sweep benchmarks/configs/recipe.yaml --reuse (`pareto`, `cv`, `compare`: its old names)
     """
     from dataclasses import replace
 
@@ -289,8 +289,8 @@ def sweep(
     click.echo(markdown(result))
 
 
-main.add_command(sweep, "pareto")  # the old names of `sweep` (a points/grid config, a cv config)
-main.add_command(sweep, "cv")
+for _name in ("pareto", "cv", "compare"):  # the old names of `sweep` (a points/grid, cv or compare config)
+    main.add_command(sweep, _name)
 
 
 @main.command("cv-folds")
@@ -338,14 +338,6 @@ def readme_table(readme: Path, results: Path, index: Path | None, check: bool) -
     for path, was in changed.items():
         click.echo(f"{path.as_posix()}: {'updated' if was else 'up to date'}")
 
-
-def _add_compare() -> None:
-    from munet.benchmarks.compare import compare_command  # cheap: TF is imported inside compare()
-
-    main.add_command(compare_command, "compare")
-
-
-_add_compare()
 
 if __name__ == "__main__":
     main()

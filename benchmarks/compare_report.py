@@ -94,7 +94,7 @@ def _machine(result: dict[str, Any]) -> str:
     """The load of the timing pass (and why it looks busy) for the latency sentence; "" for older results."""
     if not result.get("load"):
         return ""
-    from munet.benchmarks.timing import describe_machine
+    from munet.device import describe_machine
 
     busy = f" **BUSY**: {'; '.join(result['busy'])}." if result.get("busy") else ""
     return f" Machine during the timing pass: {describe_machine(result['load'])}.{busy}"

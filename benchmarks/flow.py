@@ -26,7 +26,7 @@ from typing import Any
 
 from munet.benchmarks import records
 from munet.benchmarks.latency import benchmark_latency, latency_table
-from munet.benchmarks.timing import busy_summary, describe_machine
+from munet.device import busy_summary, describe_machine
 from munet.errors import InputError
 
 

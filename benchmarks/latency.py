@@ -2,7 +2,7 @@
 
 Every (variant, thread count) is loaded into ONE fresh process and timed round-robin
 (:mod:`munet.benchmarks.workers`), so machine load lands on all rows alike; the pass's load and CPU steal are
-recorded and judged by :mod:`munet.benchmarks.timing`'s busy rule. Per row: median / p10 / p90 of pre-processing,
+recorded and judged by :mod:`munet.device`'s busy rule. Per row: median / p10 / p90 of pre-processing,
 inference, post-processing and end to end, peak RSS from a fresh process per row, and achieved GFLOP/s
 (``2 * MACs / median inference``) next to the float32 BLAS peak with the same threads. The ONNX Runtime peer is the
 float32 TFLite file exported with tf2onnx; when this Python lacks onnxruntime the whole pass runs in one that has it
@@ -16,17 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks.timing import (
-    BUSY_RULE,
-    BusyMachine,
-    busy_reasons,
-    describe_machine,
-    machine_state,
-    median_p90,
-    parse_threads,
-    settle,
-)
-from munet.benchmarks.workers import STAGES, run_worker, time_interleaved  # noqa: F401 (documented as latency's)
+from munet.benchmarks.workers import run_worker, time_interleaved  # noqa: F401 (documented as latency's)
+from munet.device import BUSY_RULE, BusyMachine, busy_reasons, describe_machine, machine_state, settle
+from munet.edge.timing import STAGES, median_p90, parse_threads
 from munet.errors import InputError
 
 
@@ -82,7 +74,7 @@ def benchmark_latency(
         onnx: also time the float32 network on ONNX Runtime (exported from the float32 variant with tf2onnx
             unless ``onnx_model`` is given).
         out: folder for ``latency.json`` and ``latency.md`` (nothing written if None).
-        strict: raise :class:`~munet.benchmarks.timing.BusyMachine` (nothing written) when the pass is busy.
+        strict: raise :class:`~munet.device.BusyMachine` (nothing written) when the pass is busy.
     """
     from munet.benchmarks import records
     from munet.convert.ops_report import count_tflite_macs

@@ -323,7 +323,7 @@ def pareto_markdown(result: dict[str, Any]) -> str:
     ]
     machine = ""
     if result.get("load"):
-        from munet.benchmarks.timing import describe_machine
+        from munet.device import describe_machine
 
         machine = f" Machine: {describe_machine(result['load'])}."
         if result.get("busy"):

@@ -32,7 +32,7 @@ from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, lea
 from munet.benchmarks.model_index import EVIDENCE
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.render import Column, dec, fixed, percent, render, signed
-from munet.benchmarks.timing import busy_summary, describe_machine
+from munet.device import busy_summary, describe_machine
 from munet.errors import InputError
 
 

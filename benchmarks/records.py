@@ -21,30 +21,11 @@ import numpy as np
 
 from munet.atomic import atomic_path, write_text_atomic
 from munet.benchmarks.render import render
+from munet.device import cpu_model, int8_instructions, usable_cores
 
 #: Distributions whose versions are recorded with every result (``None`` when not installed).
 VERSIONED = ("numpy", "tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert", "tflite-runtime", "onnxruntime")
 VERSIONED += ("opencv-python-headless", "munet")
-
-
-def cpu_model() -> str:
-    """The CPU model name from ``/proc/cpuinfo`` (Linux), else :func:`platform.processor`."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Model", "Hardware", "cpu model"):
-                return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (CPU affinity where the OS has it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS / Windows
-        return os.cpu_count() or 1
 
 
 def package_versions(names: Sequence[str] = VERSIONED) -> dict[str, str | None]:
@@ -70,9 +51,10 @@ def command_line(argv: Sequence[str] | None = None) -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model, cores, OS, Python and library versions of this machine."""
+    """CPU model, its int8 instructions, cores, OS, Python and library versions of this machine."""
     return {
         "cpu": cpu_model(),
+        "int8": int8_instructions(),
         "machine": platform.machine(),
         "cores": os.cpu_count(),
         "usable_cores": usable_cores(),
@@ -121,6 +103,13 @@ def write_markdown(path: str | os.PathLike[str], text: str) -> Path:
     return path
 
 
+def _int8(machine: dict[str, Any]) -> str:
+    """`` (int8: avx512_vnni, ...)`` for a machine record that lists them (older records do not)."""
+    if "int8" not in machine:
+        return ""
+    return f" (int8: {', '.join(machine['int8']) or 'no dot-product instructions found'})"
+
+
 def provenance_markdown(prov: dict[str, Any]) -> str:
     """A short Markdown block: command, date, machine and versions."""
     m = prov.get("machine", {})
@@ -128,7 +117,7 @@ def provenance_markdown(prov: dict[str, Any]) -> str:
     return (
         f"- Command: `{prov.get('command', '')}`\n"
         f"- Date (UTC): {prov.get('date', '')}\n"
-        f"- Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores ({m.get('usable_cores', '?')} usable), "
+        f"- Machine: {m.get('cpu', '?')}{_int8(m)}, {m.get('cores', '?')} cores ({m.get('usable_cores', '?')} usable), "
         f"{m.get('os', '')}, Python {m.get('python', '')}\n"
         f"- Versions: {versions}\n"
     )

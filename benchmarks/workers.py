@@ -1,8 +1,6 @@
-"""Timed passes: every variant timed round-robin in one process, and the fresh processes that run them.
+"""Timed passes of several variants, round-robin in one fresh process (:func:`munet.edge.timing.round_robin`).
 
-Every round runs each variant once, so a load spike on a shared machine lands on all variants alike
-instead of on whichever one happened to be timed then (one variant per fresh process, one after another,
-once read 7.1 vs 2.4 ms for two identical int8 graphs on a busy 2-core machine). A variant is a model
+A variant is a model
 file at a thread count: LiteRT through :class:`munet.edge.runtime.Segmenter`, a bare LiteRT ``invoke``
 (``kind: bare``, any graph) or ONNX Runtime with the same pre/post-processing. ``python -m
 munet.benchmarks.workers SPEC`` runs one measurement in a fresh process, which also reports its peak memory.
@@ -16,79 +14,17 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from munet.benchmarks.timing import busy_reasons, load_record, machine_state, settle, summarize
-from munet.errors import InputError, ModelError
+from munet.device import busy_reasons
+from munet.edge.timing import Call, frames_for, round_robin, tflite_call, timed_invoke
+from munet.errors import ModelError
 
 RESULT_TAG = "MUNET_RESULT "
-STAGES = ("pre_ms", "infer_ms", "post_ms", "e2e_ms")
-Call = Callable[[np.ndarray], dict[str, float]]  # frame -> {pre_ms, infer_ms, post_ms}
-
-
-def frames_for(images: Sequence[str] | None, size: tuple[int, int], count: int = 4) -> list[np.ndarray]:
-    """RGB uint8 frames: the given image files (first ``count``) or deterministic noise frames of ``size``."""
-    if images:
-        from munet.imageio import load_image
-
-        return [load_image(p) for p in list(images)[:count]]
-    rng = np.random.default_rng(0)
-    return [rng.integers(0, 256, (*size, 3), dtype=np.uint8) for _ in range(count)]
-
-
-def round_robin(
-    calls: Sequence[tuple[Call, Sequence[np.ndarray]]], runs: int, warmup: int
-) -> tuple[list[dict[str, dict[str, float]]], dict[str, Any]]:
-    """Time ``calls`` (fn, frames) round-robin: per call, per stage summaries; and the machine record.
-
-    Each call is warmed up ``warmup`` times; then every round runs each call once on its next frame. Before
-    that, :func:`munet.benchmarks.timing.settle` waits (``$MUNET_SETTLE_S``) for the load average to settle.
-    """
-    if runs < 1:
-        raise InputError("--runs must be at least 1")
-    settled = settle()  # the models were just built/loaded here: let the load average forget it ($MUNET_SETTLE_S)
-    for fn, frames in calls:
-        for i in range(warmup):
-            fn(frames[i % len(frames)])
-    recs: list[dict[str, list[float]]] = [{k: [] for k in STAGES} for _ in calls]
-    before = machine_state()
-    for i in range(runs):
-        for (fn, frames), rec in zip(calls, recs, strict=True):
-            t0 = time.perf_counter()
-            timings = fn(frames[i % len(frames)])
-            rec["e2e_ms"].append((time.perf_counter() - t0) * 1e3)
-            for k in ("pre_ms", "infer_ms", "post_ms"):
-                rec[k].append(float(timings.get(k, 0.0)))
-    record = load_record(before, machine_state(), settled_s=settled)
-    return [{k: summarize(v) for k, v in rec.items()} for rec in recs], record
-
-
-def _timed_invoke(invoke: Callable[[], Any]) -> dict[str, float]:
-    t0 = time.perf_counter()
-    invoke()
-    return {"infer_ms": (time.perf_counter() - t0) * 1e3}
-
-
-def tflite_call(model: str | os.PathLike[str], threads: int, end_to_end: bool = True, backend: str = "auto"):
-    """``(call, segmenter)`` timing LiteRT: ``segment`` (pre + inference + post) or ``invoke`` alone."""
-    from munet.edge.runtime import Segmenter
-
-    seg = Segmenter(model, threads=threads, backend=backend)
-    if end_to_end:
-        return (lambda f: seg.segment(f).timings), seg
-    prepared: dict[int, np.ndarray] = {}
-
-    def infer(frame: np.ndarray) -> dict[str, float]:
-        x = prepared.get(id(frame))
-        if x is None:
-            x = prepared[id(frame)] = seg.prepare(frame)
-        return _timed_invoke(lambda: seg.invoke(x))
-
-    return infer, seg
 
 
 def bare_call(model: str | os.PathLike[str], threads: int, backend: str = "auto") -> tuple[Call, str]:
@@ -100,7 +36,7 @@ def bare_call(model: str | os.PathLike[str], threads: int, backend: str = "auto"
     it.allocate_tensors()
     d = it.get_input_details()[0]
     it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
-    return (lambda _frame: _timed_invoke(it.invoke)), name
+    return (lambda _frame: timed_invoke(it.invoke)), name
 
 
 def onnx_call(model: str | os.PathLike[str], threads: int) -> tuple[Call, tuple[int, int], str]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
 
+from munet.atomic import write_text_atomic
 from munet.edge.bundled import list_models
 from munet.edge.runner import RunFailed, RunOptions, run
 from munet.edge.runtime import BACKEND_CHOICES
-from munet.edge.sources import classify
+from munet.edge.sources import ImageSource, classify
 from munet.edge.tta import TTA_CHOICES
 from munet.errors import MunetError, cli_errors
 
@@ -133,6 +136,17 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     is_flag=True,
     help="Skip the model's content digest check (a file changed since conversion is refused without it).",
 )
+@click.option(
+    "--time",
+    "time_runs",
+    type=click.IntRange(min=1),
+    is_flag=False,
+    flag_value=50,
+    default=None,
+    help="Instead of segmenting: time MODEL on this device (pre, inference, post, end to end; median / p90 of "
+    "RUNS, default 50) on SOURCE's first 4 images or noise frames, naming the CPU, its int8 instructions and the "
+    "load; --out DIR also writes DIR/timing.json.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (shown only when stderr is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @cli_errors
@@ -157,6 +171,7 @@ def main(
     tta: str,
     review_above: float | None,
     no_verify: bool,
+    time_runs: int | None,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -180,6 +195,9 @@ def main(
         if source is not None:
             raise click.UsageError("--web serves a page whose camera or photo is the input: drop SOURCE")
         _serve_web(model, web_port, host)
+        return
+    if time_runs is not None:
+        _time(model, source, threads, backend, time_runs, out)
         return
     if source is None:
         raise click.UsageError("Missing argument 'SOURCE' (or --web PORT to run MODEL in a browser).")
@@ -232,6 +250,26 @@ def main(
         problem = f"{summary.skipped} input(s) skipped" if summary.skipped else f"{summary.source}: {summary.ended}"
         click.echo(f"finished with problems ({problem}): exit status 3", err=True)
         sys.exit(3)  # a batch script must not mistake a partial run for a complete one
+
+
+def _time(model: str, source: str | None, threads: int | None, backend: str, runs: int, out: str | None) -> None:
+    """``--time RUNS``: time MODEL on this device and print the report (and write OUT/timing.json)."""
+    from munet.edge.timing import time_model
+
+    images = None
+    if source is not None:
+        if classify(source) != "images":
+            kind = classify(source)
+            raise click.UsageError(f"--time reads image files: {source} is a {kind} (drop SOURCE to time on noise)")
+        images = [str(p) for p in ImageSource(source).paths[:4]]
+    timing = time_model(model, threads=threads, runs=runs, images=images, backend=backend)
+    for line in timing.lines():
+        click.echo(line)
+    if out is not None:
+        path = Path(out) / "timing.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(timing.to_dict(), indent=2) + "\n")
+        click.echo(f"wrote {path}")
 
 
 def _serve_web(model: str, port: int, host: str) -> None:

@@ -24,19 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from munet.device import cpu_model, int8_instructions
+
 DEFAULT_DATA = Path("../shared/data/isic/train")
 DEFAULT_OUT = Path("benchmarks/results")
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else ``platform.processor()``."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _rate(fn, images_per_call: int, min_seconds: float, min_calls: int = 3) -> dict:
@@ -147,6 +138,7 @@ def measure(
         "command": "python -m munet.train.pipeline_throughput " + shlex.join(sys.argv[1:]),
         "machine": {
             "cpu": cpu_model(),
+            "int8": int8_instructions(),
             "logical_cpus": os.cpu_count(),
             "load_average_1m_at_start": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         },

@@ -91,7 +91,7 @@ def test_strict_refuses_a_busy_pass_and_writes_nothing(tiny_tflites: dict[str, P
     """--strict exits 1 on a pass the busy rule flags (a load limit of -1 x cores flags every pass)."""
     from click.testing import CliRunner
 
-    from munet.benchmarks import timing
+    from munet import device as timing
     from munet.benchmarks.cli import main
 
     monkeypatch.setattr(timing, "BUSY_LOAD_PER_CORE", -1.0)
@@ -102,3 +102,19 @@ def test_strict_refuses_a_busy_pass_and_writes_nothing(tiny_tflites: dict[str, P
     assert res.exit_code == 0, res.output
     assert "BUSY machine" in (tmp_path / "o" / "latency.md").read_text()
     assert json.loads((tmp_path / "o" / "latency.json").read_text())["busy"][0].startswith("load average")
+
+
+def test_munet_bench_sets_a_settle_default_that_the_caller_can_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from click.testing import CliRunner
+
+    from munet.benchmarks.cli import main
+    from munet.device import SETTLE_CLI_S, SETTLE_ENV
+
+    monkeypatch.delenv(SETTLE_ENV, raising=False)
+    assert CliRunner().invoke(main, ["readme-table", "--help"]).exit_code == 0
+    assert os.environ[SETTLE_ENV] == f"{SETTLE_CLI_S:g}"
+    monkeypatch.setenv(SETTLE_ENV, "0")
+    CliRunner().invoke(main, ["readme-table", "--help"])
+    assert os.environ[SETTLE_ENV] == "0"

@@ -1,4 +1,4 @@
-"""munet.benchmarks.timing: statistics, /proc/stat parsing and the busy-machine rule on synthetic numbers."""
+"""munet.device: the CPU and its int8 instructions, /proc/stat and the busy-machine rule on synthetic numbers."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from munet.benchmarks.timing import (
+from munet.device import (
     BUSY_LOAD_PER_CORE,
     SPREAD_LIMIT,
     busy_reasons,
+    cpu_model,
     describe_machine,
+    int8_instructions,
     load_record,
     machine_state,
     parse_proc_stat,
-    parse_threads,
-    summarize,
 )
 
 PROC_STAT = """cpu  4705 356 584 3699176 23060 0 277 150 12 0
@@ -25,19 +25,36 @@ ctxt 1990473
 """
 
 
-def test_summary_has_percentiles_and_the_run_count() -> None:
-    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
-    assert s["median"] == 3.0 and s["p10"] < s["median"] < s["p90"] and s["min"] == 1.0 and s["runs"] == 5
+XEON = """processor	: 0
+model name	: Intel(R) Xeon(R) Platinum 8488C
+flags		: fpu sse2 avx2 avx512bw avx512_vnni amx_int8 avx_vnni
+"""
+PI5 = """processor	: 0
+BogoMIPS	: 108.00
+Features	: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp
+CPU part	: 0xd0b
+
+Model		: Raspberry Pi 5 Model B Rev 1.0
+"""
+OLD_X86 = "model name\t: Intel(R) Xeon(R) CPU E5-2680 v4\nflags\t\t: fpu sse2 avx2\n"
 
 
-def test_thread_counts() -> None:
-    from munet.errors import InputError
+@pytest.mark.parametrize(
+    ("text", "model", "int8"),
+    [
+        (XEON, "Intel(R) Xeon(R) Platinum 8488C", ["avx512_vnni", "avx_vnni", "amx_int8"]),
+        (PI5, "Raspberry Pi 5 Model B Rev 1.0", ["asimddp"]),  # Cortex-A76: dot product, no i8mm
+        (OLD_X86, "Intel(R) Xeon(R) CPU E5-2680 v4", []),
+    ],
+)
+def test_cpu_model_and_int8_instructions_from_cpuinfo(tmp_path: Path, text: str, model: str, int8: list[str]) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text(text)
+    assert cpu_model(info) == model and int8_instructions(info) == int8
 
-    assert parse_threads("1,2,1") == [1, 2]
-    assert parse_threads("all")[0] >= 1
-    for bad in ("two", "0", ""):
-        with pytest.raises(InputError):
-            parse_threads(bad)
+
+def test_an_unreadable_cpuinfo_still_names_a_cpu(tmp_path: Path) -> None:
+    assert cpu_model(tmp_path / "nope") and int8_instructions(tmp_path / "nope") == []
 
 
 def test_proc_stat_aggregate_line_is_parsed() -> None:
@@ -96,7 +113,7 @@ def test_unknown_load_and_steal_do_not_flag() -> None:
 
 def _fake_clock(monkeypatch: pytest.MonkeyPatch, loads: list[float]) -> list[float]:
     """os.getloadavg yields ``loads`` (then the last one forever); time.sleep advances a fake clock."""
-    import munet.benchmarks.timing as timing
+    import munet.device as timing
 
     now = [0.0]
     seq = iter(loads)
@@ -113,7 +130,7 @@ def _fake_clock(monkeypatch: pytest.MonkeyPatch, loads: list[float]) -> list[flo
 
 
 def test_settle_waits_for_the_load_to_fall_then_records_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    from munet.benchmarks.timing import settle
+    from munet.device import settle
 
     _fake_clock(monkeypatch, [1.6, 1.3, 1.1, 0.9])  # 2 cores: threshold 1.0, reached at the 4th reading
     said: list[str] = []
@@ -125,7 +142,7 @@ def test_settle_waits_for_the_load_to_fall_then_records_the_wait(monkeypatch: py
 
 
 def test_settle_gives_up_at_its_limit_and_the_pass_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
-    from munet.benchmarks.timing import settle
+    from munet.device import settle
 
     _fake_clock(monkeypatch, [1.8])  # another job keeps the machine busy
     waited = settle(max_wait=12, poll=5, cores=2, echo=lambda m: None)
@@ -135,7 +152,7 @@ def test_settle_gives_up_at_its_limit_and_the_pass_is_flagged(monkeypatch: pytes
 
 
 def test_settle_is_off_without_a_limit_and_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from munet.benchmarks.timing import SETTLE_ENV, settle
+    from munet.device import SETTLE_ENV, settle
     from munet.errors import InputError
 
     _fake_clock(monkeypatch, [1.8])
@@ -148,19 +165,3 @@ def test_settle_is_off_without_a_limit_and_reads_the_environment(monkeypatch: py
     monkeypatch.setenv(SETTLE_ENV, "soon")
     with pytest.raises(InputError, match="MUNET_SETTLE_S='soon'"):
         settle(cores=2)
-
-
-def test_munet_bench_sets_a_settle_default_that_the_caller_can_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    from click.testing import CliRunner
-
-    from munet.benchmarks.cli import main
-    from munet.benchmarks.timing import SETTLE_CLI_S, SETTLE_ENV
-
-    monkeypatch.delenv(SETTLE_ENV, raising=False)
-    assert CliRunner().invoke(main, ["readme-table", "--help"]).exit_code == 0
-    assert os.environ[SETTLE_ENV] == f"{SETTLE_CLI_S:g}"
-    monkeypatch.setenv(SETTLE_ENV, "0")
-    CliRunner().invoke(main, ["readme-table", "--help"])
-    assert os.environ[SETTLE_ENV] == "0"

@@ -1,10 +1,13 @@
-"""Timing statistics and the state of the machine around a timed pass (NumPy only, no model runtime).
+"""This machine, for every timed number: its CPU model, its int8 instructions, and its load around a timed pass.
 
-Every latency result records the 1/5/15-minute load averages before and after its pass, the CPU steal
-(``/proc/stat``) during it, the number of timed runs and median / p10 / p90. :func:`busy_reasons` flags a pass
-whose numbers a reader should not trust (the rule: :data:`BUSY_RULE`; ``munet-bench latency --strict`` refuses
-it): other work held half the cores when timing started, a variant's p90 / median shows disturbed runs (on a
-quiet machine LiteRT's p90 stays within ~10-20 % of the median), or the hypervisor took CPU time.
+Ratios such as int8 over float differ between CPUs (2.5x on one Xeon, 1.9x on another), mostly by the int8 dot-product
+instructions the kernels find (x86 VNNI/AMX, Arm dot product/i8mm), so every latency names :func:`cpu_model` and
+:func:`int8_instructions`.
+
+Every latency result also records the 1/5/15-minute load averages before and after its pass, the CPU steal
+(``/proc/stat``) during it and judges them by :func:`busy_reasons` (the rule: :data:`BUSY_RULE`; ``munet-bench latency
+--strict`` refuses a busy pass): other work held half the cores when timing started, a variant's p90 / median shows
+disturbed runs (on a quiet machine LiteRT's p90 stays within ~10-20 % of the median), or the hypervisor took CPU time.
 
 The load average trails the machine by about a minute, so a pass timed right after the benchmark's own training
 or conversion reads as busy although nothing else runs (1.2-1.3 before three passes on an otherwise idle 2-core
@@ -15,13 +18,12 @@ machine, 2026-12-03). :func:`settle` therefore waits, up to ``$MUNET_SETTLE_S`` 
 from __future__ import annotations
 
 import os
+import platform
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from munet.errors import InputError
 
@@ -40,46 +42,48 @@ class BusyMachine(Exception):
     """A timed pass that :func:`busy_reasons` flags, refused under ``--strict``."""
 
 
-def summarize(values: Sequence[float]) -> dict[str, float]:
-    """Median, 10th and 90th percentile, min, mean and the number of runs of a list of timings (ms)."""
-    a = np.asarray(values, dtype=np.float64)
-    return {
-        "median": float(np.median(a)),
-        "p10": float(np.percentile(a, 10)),
-        "p90": float(np.percentile(a, 90)),
-        "min": float(a.min()),
-        "mean": float(a.mean()),
-        "runs": int(a.size),
-    }
+#: The int8 dot-product instructions LiteRT's kernels (XNNPACK, ruy) use where the CPU has them, by ISA.
+INT8_FLAGS = ("avx512_vnni", "avx_vnni", "avx_vnni_int8", "amx_int8", "asimddp", "i8mm", "sve", "sve2")
 
 
-def median_p90(stats: Mapping[str, float]) -> str:
-    """``"median / p90"`` of a :func:`summarize` result, in ms with two decimals (the reports' cells)."""
-    return f"{stats['median']:.2f} / {stats['p90']:.2f}"
+def _cpuinfo(path: str | os.PathLike[str]) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
 
 
-def parse_threads(spec: str | Sequence[int | str]) -> list[int]:
-    """``"1,2,all"`` -> ``[1, 2, os.cpu_count()]`` without duplicates, in order."""
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    out: list[int] = []
-    for item in items:
-        text = str(item).strip().lower()
-        if not text:
-            continue
-        if text == "all":
-            n = os.cpu_count() or 1
-        else:
-            try:
-                n = int(text)
-            except ValueError:
-                raise InputError(f"--threads {spec!r}: expected numbers or 'all', e.g. 1,2,all") from None
-        if n < 1:
-            raise InputError(f"--threads {spec!r}: thread counts must be >= 1")
-        if n not in out:
-            out.append(n)
-    if not out:
-        raise InputError("--threads: give at least one thread count")
-    return out
+def cpu_model(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> str:
+    """The CPU model name from ``/proc/cpuinfo`` (Linux; a Raspberry Pi names its ``Model``), else the platform's."""
+    for line in _cpuinfo(cpuinfo).splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Model", "Hardware", "cpu model") and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine()
+
+
+def int8_instructions(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> list[str]:
+    """The :data:`INT8_FLAGS` this CPU reports (x86 ``flags``, Arm ``Features``); [] where none or unreadable."""
+    for line in _cpuinfo(cpuinfo).splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            have = set(value.split())
+            return [f for f in INT8_FLAGS if f in have]
+    return []
+
+
+def describe_cpu() -> str:
+    """``"<model> (int8: avx512_vnni, avx_vnni)"``, the CPU as every timed number names it."""
+    flags = int8_instructions()
+    return f"{cpu_model()} (int8: {', '.join(flags) if flags else 'no dot-product instructions found'})"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity where the OS has it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return os.cpu_count() or 1
 
 
 def parse_proc_stat(text: str) -> dict[str, int] | None:
