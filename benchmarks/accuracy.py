@@ -11,11 +11,9 @@ images (Dice < :data:`BAD_DICE`): rank AUROC and the bad share among the :data:`
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import numpy as np
 
 from munet.benchmarks import records
 from munet.benchmarks.render import render
+from munet.data import LoadedPair, load_pairs
 from munet.edge.evaluate import (  # noqa: F401  (agreement, lesion_split, patient_dice: importable from here too)
     Prediction,
     SegmenterPredictor,
@@ -32,7 +31,7 @@ from munet.edge.evaluate import (  # noqa: F401  (agreement, lesion_split, patie
     patient_dice,
     run_predictor,
 )
-from munet.edge.metrics import REDUCTIONS
+from munet.edge.metrics import REDUCTIONS, auroc, top_share  # noqa: F401 (importable from here too)
 from munet.edge.tta import check_tta
 from munet.errors import InputError
 from munet.progress import Stages
@@ -42,32 +41,6 @@ FLOAT_NAME = "keras-float"
 BAD_DICE = 0.7
 #: The uncertainty check reports the share of bad images among this fraction of most uncertain images.
 TOP_SHARE = 0.1
-
-
-@dataclass
-class Sample:
-    """One evaluation image with its ground truth."""
-
-    name: str
-    image: np.ndarray  # RGB uint8 (H, W, 3)
-    truth: np.ndarray  # {0, 1} uint8 (H, W)
-    group: str = ""  # the patient of an MRI slice (``Pair.group``); "" = the image is its own group
-
-
-def load_samples(data: str | os.PathLike[str], limit: int | None = None, layout: str = "auto") -> list[Sample]:
-    """Image/mask pairs of ``data`` (any layout ``munet.data.find_pairs`` knows), sorted."""
-    from munet.data import find_pairs, load_pair
-
-    pairs = find_pairs(data, layout)
-    if limit:
-        pairs = pairs[:limit]
-    samples = []
-    for pair in pairs:
-        image, mask = load_pair(pair)
-        samples.append(Sample(name=Path(pair.image).stem, image=image, truth=mask, group=pair.group))
-    if not samples:
-        raise InputError(f"{data}: no image/mask pairs found")
-    return samples
 
 
 def load_keras(path: str | os.PathLike[str]) -> Any:
@@ -117,36 +90,6 @@ def tta_outputs(
     return out
 
 
-def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
-    """Area under the ROC curve of ``scores`` for the positive ``labels``, rank-based (Mann-Whitney U).
-
-    Tied scores share their average rank (a tie between a positive and a negative counts one half);
-    ``None`` when all labels are equal (no curve).
-    """
-    s = np.asarray(scores, np.float64)
-    y = np.asarray(labels, bool)
-    n_pos = int(y.sum())
-    n_neg = y.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return None
-    order = np.argsort(s, kind="mergesort")
-    _, first, counts = np.unique(s[order], return_index=True, return_counts=True)
-    ranks = np.empty(y.size, np.float64)
-    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # 1-based average rank of each tie group
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
-def top_share(scores: Sequence[float], labels: Sequence[bool], share: float = TOP_SHARE) -> tuple[float | None, int]:
-    """The fraction of positive ``labels`` among the ``ceil(share * n)`` highest ``scores`` (earlier first on ties),
-    and that count."""
-    n = len(scores)
-    if n == 0:
-        return None, 0
-    k = max(1, math.ceil(share * n))
-    top = np.argsort(-np.asarray(scores, np.float64), kind="stable")[:k]
-    return float(np.mean(np.asarray(labels, bool)[top])), k
-
-
 def tta_summary(
     truths: Sequence[np.ndarray], o: dict[str, Any], tta: str, names: Sequence[str] | None = None
 ) -> dict[str, Any]:
@@ -154,7 +97,7 @@ def tta_summary(
     plain, flipped = evaluate(o["predictions"], truths).scores, evaluate(o["tta_masks"], truths).scores
     dices = [c["dice"] for c in flipped["cases"]]
     bad = [d < BAD_DICE for d in dices]
-    top, k = top_share(o["uncertainty"], bad)
+    top, k = top_share(o["uncertainty"], bad, TOP_SHARE)
     unc = np.asarray(o["uncertainty"], np.float64)
     entry: dict[str, Any] = {
         "tta": tta,
@@ -195,7 +138,7 @@ def variant_name(path: Path, taken: set[str]) -> str:
 def evaluate_accuracy(
     keras_model: str | os.PathLike[str] | None,
     tflite_models: Sequence[str | os.PathLike[str]],
-    data: str | os.PathLike[str] | Sequence[Sample],
+    data: str | os.PathLike[str] | Sequence[LoadedPair],
     out: str | os.PathLike[str] | None = None,
     worst: int = 5,
     limit: int | None = None,
@@ -224,7 +167,7 @@ def evaluate_accuracy(
         raise InputError("nothing to score: pass --keras and/or --tflite")
     if check_tta(tta) != "none" and not tflite_models:
         raise InputError(f"--tta {tta}: test-time flips are measured on TFLite models; pass --tflite")
-    samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_samples(data, limit)
+    samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_pairs(data, limit)
     images = [s.image for s in samples]
     truths = [s.truth for s in samples]
     outputs: dict[str, dict[str, Any]] = {}
@@ -325,7 +268,7 @@ def pick_pair(names: Sequence[str], quantizations: dict[str, str]) -> tuple[str,
 
 
 def _grid(
-    samples: list[Sample], outputs: dict[str, dict[str, Any]], truths: list[np.ndarray], worst: int, path: Path
+    samples: list[LoadedPair], outputs: dict[str, dict[str, Any]], truths: list[np.ndarray], worst: int, path: Path
 ) -> Path | None:
     pair = pick_pair(list(outputs), {k: str(v.get("quantization")) for k, v in outputs.items()})
     if pair is None or worst <= 0:

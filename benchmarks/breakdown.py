@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from munet.device import busy_reasons
 from munet.benchmarks.workers import run_worker
+from munet.device import busy_reasons
 
 #: Decoder blocks of :mod:`munet.train.models.decoder` are named ``up1`` (deepest) .. ``up4``; the head ``mask*``.
 BLOCKS = ("up1", "up2", "up3", "up4")

@@ -177,10 +177,10 @@ def run_fold(
     echo: Callable[[str], None] = print,
 ) -> Row:
     """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
-    from munet.benchmarks.accuracy import load_samples
     from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
     from munet.benchmarks.records import write_json
     from munet.convert.api import convert_all
+    from munet.data import load_pairs
     from munet.edge.evaluate import SegmenterPredictor, run_predictor
 
     fold_point = Point(f"fold{k}", point.overrides, modes=("int8",))
@@ -193,7 +193,7 @@ def run_fold(
     last, epochs, train_s = trained_checkpoint(fold_point, setup, echo, "last.keras")
     model = run_dir / "model_int8.tflite"
     convert_all(last, ship_options(cfg, model, train_dir, gate=False), echo=lambda _m: None)
-    samples = load_samples(val_dir)
+    samples = load_pairs(val_dir)
     preds = run_predictor(SegmenterPredictor(model, threads=threads), [s.image for s in samples])
     row = Row(
         point=point.name,

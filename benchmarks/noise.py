@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks import records
-from munet.benchmarks.accuracy import Sample, load_samples
+from munet.data import LoadedPair, load_pairs
 from munet.edge.evaluate import SegmenterPredictor, evaluate, run_predictor
 from munet.errors import InputError
 
@@ -59,7 +59,7 @@ def _rng(seed: int, kind: str, level: float, index: int) -> np.random.Generator:
 
 def evaluate_noise(
     tflite_models: Sequence[str | os.PathLike[str]],
-    data: str | os.PathLike[str] | Sequence[Sample],
+    data: str | os.PathLike[str] | Sequence[LoadedPair],
     out: str | os.PathLike[str] | None = None,
     levels: dict[str, Sequence[float]] | None = None,
     limit: int | None = None,
@@ -76,7 +76,7 @@ def evaluate_noise(
     if not tflite_models:
         raise InputError("noise: pass at least one --tflite model")
     levels = dict(levels or DEFAULT_LEVELS)
-    samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_samples(data, limit)
+    samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_pairs(data, limit)
     images, truths = [s.image for s in samples], [s.truth for s in samples]
     models: dict[str, Any] = {}
     for m in tflite_models:

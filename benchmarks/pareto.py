@@ -109,7 +109,7 @@ def run_pareto(
     committed points whose run folder is gone are kept). ``epochs``/``batch`` apply where a point does not set them;
     ``weights`` (ImageNet alpha=1.0 ``.h5``) starts the alpha=1.0 points; ``limit``: a seeded sample of the training
     pairs; ``val_data`` defaults to ``data``'s ``val`` sibling."""
-    from munet.benchmarks.accuracy import load_samples
+    from munet.data import load_pairs
 
     out, runs_dir = Path(out), Path(runs_dir)
     prov = records.provenance(command)
@@ -120,7 +120,7 @@ def run_pareto(
         raise InputError(f"{data}: give val_data: DIR (the Pareto points are scored on one fixed set)")
     val_dir = Path(val_data)
     train_dir = sample_folder(train_dir, limit, runs_dir / "data" / "train_subset")
-    samples = load_samples(val_dir)
+    samples = load_pairs(val_dir)
     setup = Setup(train_dir, val_dir, runs_dir, threads=threads, reuse=reuse)
 
     def start(p: Point) -> str:  # ImageNet for alpha 1.0 when --weights is given, else from scratch

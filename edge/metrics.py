@@ -18,6 +18,7 @@ has IoU = Dice = precision = recall = 1; an empty prediction on a non-empty trut
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -227,3 +228,34 @@ def score(
         "empty_mismatches": sum(1 for s in stats if (s.tp + s.fp == 0) != (s.tp + s.fn == 0)),
         "cases": cases,
     }
+
+
+# ------------------------------------------------- how well a per-image score (e.g. TTA uncertainty) finds bad images
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """Area under the ROC curve of ``scores`` for the positive ``labels``, rank-based (Mann-Whitney U).
+
+    Tied scores share their average rank (a tie between a positive and a negative counts one half);
+    ``None`` when all labels are equal (no curve).
+    """
+    s = np.asarray(scores, np.float64)
+    y = np.asarray(labels, bool)
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    _, first, counts = np.unique(s[order], return_index=True, return_counts=True)
+    ranks = np.empty(y.size, np.float64)
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # 1-based average rank of each tie group
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def top_share(scores: Sequence[float], labels: Sequence[bool], share: float) -> tuple[float | None, int]:
+    """The fraction of positive ``labels`` among the ``ceil(share * n)`` highest ``scores`` (earlier first on ties),
+    and that count."""
+    n = len(scores)
+    if n == 0:
+        return None, 0
+    k = max(1, math.ceil(share * n))
+    top = np.argsort(-np.asarray(scores, np.float64), kind="stable")[:k]
+    return float(np.mean(np.asarray(labels, bool)[top])), k

@@ -3,7 +3,8 @@
 * :mod:`.layouts`: the dataset layouts (ISIC challenge folders, LGG patient folders, ``images/`` + ``masks/``,
   flat folders, figshare ``.mat``) and :func:`find_pairs`, which finds their image/mask :class:`Pair` s; with
   ``masks=False`` images without masks too (int8 calibration needs only images).
-* :mod:`.read`: :func:`load_pair` -> RGB ``uint8`` image and ``{0, 1}`` mask.
+* :mod:`.read`: :func:`load_pair` -> RGB ``uint8`` image and ``{0, 1}`` mask; :func:`load_pairs` -> the
+  :class:`LoadedPair` s every evaluation scores.
 * :mod:`.splits`: the group-preserving train/validation split, seeded samples and sample folders.
 * :mod:`.folds`: K-fold files (``name,group,fold``), grouped by patient.
 
@@ -29,7 +30,7 @@ from munet.data.layouts import (
     detect_layout,
     find_pairs,
 )
-from munet.data.read import load_mat, load_pair, minmax_to_uint8
+from munet.data.read import LoadedPair, load_mat, load_pair, load_pairs, minmax_to_uint8
 from munet.data.splits import sample_folder, sample_pairs, split_pairs, subset_folder
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "LAYOUTS",
     "MASK_SUFFIXES",
     "FoldItem",
+    "LoadedPair",
     "Pair",
     "assign_pairs",
     "detect_layout",
@@ -45,6 +47,7 @@ __all__ = [
     "folds_csv",
     "load_mat",
     "load_pair",
+    "load_pairs",
     "make_folds",
     "minmax_to_uint8",
     "pooled_pairs",

@@ -7,12 +7,13 @@ binary (e.g. a JPEG mask) is binarised at 128 with one warning per process. figs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from munet.data.layouts import Pair, import_h5py
+from munet.data.layouts import Pair, find_pairs, import_h5py
 from munet.errors import InputError
 from munet.imageio import binarize_mask, to_rgb_uint8
 
@@ -89,3 +90,22 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
             f"{image.shape[1]}x{image.shape[0]} (WxH); resize the mask to the image size (nearest neighbour)"
         )
     return image, mask
+
+
+@dataclass
+class LoadedPair:
+    """One image with its ground truth, read (:func:`load_pairs`): what every evaluation scores."""
+
+    name: str
+    image: np.ndarray  # RGB uint8 (H, W, 3)
+    truth: np.ndarray  # {0, 1} uint8 (H, W)
+    group: str = ""  # the patient of an MRI slice (``Pair.group``); "" = the image is its own group
+
+
+def load_pairs(data: str | Path, limit: int | None = None, layout: str = "auto") -> list[LoadedPair]:
+    """The image/mask pairs of ``data`` (any layout :func:`munet.data.find_pairs` knows), sorted and read."""
+    pairs = find_pairs(data, layout)[:limit] if limit else find_pairs(data, layout)
+    loaded = [LoadedPair(Path(p.image).stem, *load_pair(p), group=p.group) for p in pairs]
+    if not loaded:
+        raise InputError(f"{data}: no image/mask pairs found")
+    return loaded

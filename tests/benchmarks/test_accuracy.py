@@ -13,13 +13,11 @@ from munet.benchmarks.accuracy import (
     FLOAT_NAME,
     accuracy_markdown,
     agreement,
-    auroc,
     evaluate_accuracy,
-    load_samples,
     pick_pair,
-    top_share,
 )
-from munet.edge.metrics import METRIC_NAMES, compute_metrics
+from munet.data import load_pairs
+from munet.edge.metrics import METRIC_NAMES, auroc, compute_metrics
 from munet.errors import MunetError
 
 
@@ -87,7 +85,7 @@ def test_masks_are_compared_at_the_original_size(tiny_tflites: dict[str, Path], 
     """Scoring the int8 model's own masks against the truth equals the report's per-image metrics."""
     from munet.edge.runtime import Segmenter
 
-    samples = load_samples(tiny_pairs)
+    samples = load_pairs(tiny_pairs)
     seg = Segmenter(tiny_tflites["int8"], threads=1)
     masks = [seg.segment(s.image).mask for s in samples]
     assert masks[0].shape == samples[0].truth.shape == (96, 128)
@@ -109,7 +107,7 @@ def test_tflite_masks_are_scored_with_the_metadata_min_area(
     model = tmp_path / "calibrated.tflite"
     # Same length: still a valid file; re-stamped, else the content digest refuses the edited copy.
     model.write_bytes(stamp_digest(data.replace(b'"min_area": 0.0', b'"min_area": 0.9')))
-    samples = load_samples(tiny_pairs)
+    samples = load_pairs(tiny_pairs)
     res = evaluate_accuracy(None, [tiny_tflites["int8"], model], samples, worst=1, threads=1)
     plain, calibrated = res["models"]["tiny_int8"], res["models"]["calibrated"]
     assert (plain["min_area"], calibrated["min_area"]) == (0.0, 0.9)
@@ -150,35 +148,6 @@ def test_pick_pair_prefers_keras_float_and_int8() -> None:
     assert pick_pair(["a"], {}) is None
 
 
-def test_auroc_hand_computed_cases() -> None:
-    # positives 0.35 and 0.8 against negatives 0.1 and 0.4: 3 of the 4 pairs ordered right
-    assert auroc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == pytest.approx(0.75)
-    # a positive tied with a negative counts one half: (0.5 + 1 + 1 + 1) / 4
-    assert auroc([0.5, 0.5, 0.2, 0.9], [True, False, False, True]) == pytest.approx(0.875)
-    assert auroc([1, 2, 3, 4], [0, 0, 1, 1]) == 1.0 and auroc([4, 3, 2, 1], [0, 0, 1, 1]) == 0.0
-    assert auroc([0.3, 0.3, 0.3], [1, 0, 1]) == pytest.approx(0.5)
-    assert auroc([0.1, 0.2], [True, True]) is None and auroc([0.1, 0.2], [0, 0]) is None
-
-
-def test_auroc_equals_the_pairwise_definition_with_ties() -> None:
-    rng = np.random.default_rng(0)
-    scores = rng.integers(0, 6, 60).astype(float)  # many ties
-    labels = rng.random(60) < 0.3
-    pos, neg = scores[labels], scores[~labels]
-    pairwise = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (
-        pos.size * neg.size
-    )
-    assert auroc(scores, labels) == pytest.approx(pairwise)
-
-
-def test_top_share_counts_bad_images_among_the_most_uncertain() -> None:
-    scores = [0.9, 0.1, 0.8, 0.2, 0.3, 0.05, 0.15, 0.25, 0.35, 0.45, 0.5, 0.6]  # 12 images -> top 2 (ceil 1.2)
-    bad = [True, False, False, False, False, False, False, False, False, False, False, True]
-    assert top_share(scores, bad) == (0.5, 2)
-    assert top_share(scores, bad, share=0.25) == (pytest.approx(2 / 3), 3)  # 0.9 and 0.6 bad, 0.8 not
-    assert top_share([], []) == (None, 0)
-
-
 @pytest.fixture(scope="module")
 def tta_result(tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("acc_tta")
@@ -191,7 +160,7 @@ def test_tta_entry_scores_the_flipped_masks(tta_result: dict, tiny_tflites: dict
     """Dice with flips equals the TTA Segmenter's own masks scored by hand; without flips, the plain entry."""
     from munet.edge.runtime import Segmenter
 
-    samples = load_samples(tiny_pairs)
+    samples = load_pairs(tiny_pairs)
     truths = [s.truth for s in samples]
     seg = Segmenter(tiny_tflites["int8"], threads=1, tta="flips")
     outs = [seg.segment(s.image) for s in samples]

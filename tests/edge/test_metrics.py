@@ -10,12 +10,14 @@ import pytest
 from munet.edge.metrics import (
     METRIC_NAMES,
     Stats,
+    auroc,
     binarize,
     compute_metrics,
     confusion,
     dice,
     isic_thresholded_jaccard,
     score,
+    top_share,
 )
 
 # Image A: pred [[1,1,0],[0,1,0]] vs truth [[1,0,0],[1,1,0]]
@@ -119,3 +121,32 @@ def test_edge_metrics_do_not_import_tensorflow() -> None:
 
     code = "import sys, munet.edge.metrics; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_auroc_hand_computed_cases() -> None:
+    # positives 0.35 and 0.8 against negatives 0.1 and 0.4: 3 of the 4 pairs ordered right
+    assert auroc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == pytest.approx(0.75)
+    # a positive tied with a negative counts one half: (0.5 + 1 + 1 + 1) / 4
+    assert auroc([0.5, 0.5, 0.2, 0.9], [True, False, False, True]) == pytest.approx(0.875)
+    assert auroc([1, 2, 3, 4], [0, 0, 1, 1]) == 1.0 and auroc([4, 3, 2, 1], [0, 0, 1, 1]) == 0.0
+    assert auroc([0.3, 0.3, 0.3], [1, 0, 1]) == pytest.approx(0.5)
+    assert auroc([0.1, 0.2], [True, True]) is None and auroc([0.1, 0.2], [0, 0]) is None
+
+
+def test_auroc_equals_the_pairwise_definition_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 6, 60).astype(float)  # many ties
+    labels = rng.random(60) < 0.3
+    pos, neg = scores[labels], scores[~labels]
+    pairwise = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (
+        pos.size * neg.size
+    )
+    assert auroc(scores, labels) == pytest.approx(pairwise)
+
+
+def test_top_share_counts_bad_images_among_the_most_uncertain() -> None:
+    scores = [0.9, 0.1, 0.8, 0.2, 0.3, 0.05, 0.15, 0.25, 0.35, 0.45, 0.5, 0.6]  # 12 images -> top 2 (ceil 1.2)
+    bad = [True, False, False, False, False, False, False, False, False, False, False, True]
+    assert top_share(scores, bad, 0.1) == (0.5, 2)
+    assert top_share(scores, bad, share=0.25) == (pytest.approx(2 / 3), 3)  # 0.9 and 0.6 bad, 0.8 not
+    assert top_share([], [], 0.1) == (None, 0)
