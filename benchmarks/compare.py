@@ -261,7 +261,7 @@ def compare(
     ``redo``: entries of ``archs`` trained again although ``reuse`` would keep them (their model changed); their
     committed row and run folder are replaced.
     """
-    from munet.benchmarks.accuracy import Sample
+    from munet.data import LoadedPair
     from munet.benchmarks.records import provenance, write_json, write_markdown
     from munet.data import find_pairs, load_pair
     from munet.train.models import get_builder
@@ -283,7 +283,7 @@ def compare(
         train_dir, train_pairs = subset_folder(train_pairs, n_train, budget.seed, base / "data" / "train")
         val_dir, val_pairs = subset_folder(val_pairs, n_val, budget.seed, base / "data" / "val")
         run_layout = "folder"
-    samples = [Sample(Path(p.image).stem, *load_pair(p)) for p in val_pairs]
+    samples = [LoadedPair(Path(p.image).stem, *load_pair(p)) for p in val_pairs]
     trivial = trivial_dice([s.truth for s in samples])
     setup = Setup(
         train_dir,

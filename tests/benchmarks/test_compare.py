@@ -97,10 +97,10 @@ def test_resolve_split(tmp_path: Path) -> None:
 
 def test_runner_scores_map_to_the_paper_metrics(tiny_tflites: dict[str, Path], tiny_pairs: Path) -> None:
     """The runner's row (shared scorer: per-image and pixel dicts) becomes the comparison's row."""
-    from munet.benchmarks.accuracy import load_samples
+    from munet.data import load_pairs
     from munet.benchmarks.experiment import score_models
 
-    row = score_models(tiny_tflites, load_samples(tiny_pairs, layout="folder"), threads=1)
+    row = score_models(tiny_tflites, load_pairs(tiny_pairs, layout="folder"), threads=1)
     row |= {
         "overrides": {"arch": "munet", "encoder_weights": "imagenet", **Budget(size=(256, 256)).overrides()},
         "run_dir": "r",
@@ -196,7 +196,7 @@ def test_reuse_takes_a_finished_scored_row_without_training(tiny_pairs: Path, tm
     """Adding a row to a comparison later must not retrain or rescore the finished ones."""
     import json
 
-    from munet.benchmarks.accuracy import load_samples
+    from munet.data import load_pairs
 
     run = tmp_path / "runs" / "x" / "munet@none"
     (run / "state").mkdir(parents=True)
@@ -214,7 +214,7 @@ def test_reuse_takes_a_finished_scored_row_without_training(tiny_pairs: Path, tm
     assert got["params"] == 123 and not (run / "best.keras").exists()  # nothing trained
     saved = json.loads((tmp_path / "compare_x.json").read_text())
     assert saved["models"][0]["params"] == 123
-    trivial = trivial_dice([s.truth for s in load_samples(tiny_pairs)])  # the trivial predictions, judged up front
+    trivial = trivial_dice([s.truth for s in load_pairs(tiny_pairs)])  # the trivial predictions, judged up front
     assert saved["trivial"] == pytest.approx(trivial) and result["trivial"] == trivial
     assert saved["models"][0]["learned"] is (max(trivial.values()) + 0.20 <= 0.5)
 
