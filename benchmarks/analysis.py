@@ -229,11 +229,19 @@ def bundled(results: str | Path) -> list[Bundled]:
     return out
 
 
+def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
+    """A latency variant's end-to-end median ms at ``threads`` (None if not timed)."""
+    return ((variant.get("results", {}).get(threads) or {}).get("stages", {}).get("e2e_ms") or {}).get("median")
+
+
 @dataclass(frozen=True)
 class Summary:
-    """A README summary row: accuracy document, the model's row (a bundled one as shipped), latency document ({} if
-    none), end-to-end median ms at 1 and 2 threads, and the accuracy pass's ``segment`` median where no 1-thread ms."""
+    """A README summary row: ``label``, result ``folder``, accuracy document, the model's row (a bundled one as
+    shipped), latency document ({} if none), end-to-end median ms at 1 and 2 threads, and the accuracy pass's
+    ``segment`` median where no 1-thread ms."""
 
+    label: str
+    folder: str
     acc: dict[str, Any]
     row: dict[str, Any]
     lat: dict[str, Any]
@@ -241,7 +249,7 @@ class Summary:
     segment_ms: float | None
 
 
-def summary(results: str | Path, folder: str, model: str) -> Summary | None:
+def summary(results: str | Path, folder: str, model: str, label: str = "") -> Summary | None:
     """The summary row of ``model`` in ``folder`` (None when the folder is not committed)."""
     root = Path(results)
     path = root / folder / "accuracy.json"
@@ -256,7 +264,6 @@ def summary(results: str | Path, folder: str, model: str) -> Summary | None:
         row = shipped_row(root, model)[0] or row
     lat_path = root / folder / "latency.json"
     lat = load(lat_path) if lat_path.is_file() else {}
-    stages = lat.get("variants", {}).get(key, {}).get("results", {})
-    ms = tuple(stages.get(t, {}).get("stages", {}).get("e2e_ms", {}).get("median") for t in ("1", "2"))
+    ms = tuple(e2e_ms(lat.get("variants", {}).get(key, {}), t) for t in ("1", "2"))
     plain = (row.get("tta") or {}).get("ms_per_image_plain")
-    return Summary(acc, row, lat, ms, plain if ms[0] is None else None)  # type: ignore[arg-type]
+    return Summary(label, folder, acc, row, lat, ms, plain if ms[0] is None else None)  # type: ignore[arg-type]

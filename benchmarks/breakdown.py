@@ -104,19 +104,20 @@ def breakdown(
 
 def breakdown_markdown(results: Sequence[dict[str, Any]]) -> str:
     """One table per model: stage, MACs, ms and share per thread count."""
+    from munet.benchmarks.render import Column, percent, render
+
     lines = []
     for r in results:
-        threads = list(r["timing"])
-        lines += [f"### `{r['model']}` ({r['input'][0]}x{r['input'][1]})", ""]
-        head = "| stage | MMACs | " + " | ".join(f"ms ({t} thr.) | share" for t in threads) + " |"
-        lines += [head, "|" + "---|" * (2 + 2 * len(threads))]
-        for i, st in enumerate(r["stages"]):
-            cells = [st["stage"], f"{st['macs'] / 1e6:.1f}"]
-            for t in threads:
-                row = r["timing"][t]["rows"][i]
-                cells += [f"{row['ms']:.3f}", f"{100 * row['share']:.0f} %"]
-            lines.append("| " + " | ".join(cells) + " |")
-        totals = ", ".join(f"{r['timing'][t]['total_ms']:.2f} ms at {t} thr." for t in threads)
-        busy = [f"{t} thr.: {'; '.join(r['timing'][t]['busy'])}" for t in threads if r["timing"][t]["busy"]]
-        lines += ["", f"Whole model (bare int8 invoke, median): {totals}." + (f" BUSY: {busy}" if busy else ""), ""]
+        timing = r["timing"]
+        cols = [Column("stage", "stage"), Column("MMACs", lambda st: f"{st['macs'] / 1e6:.1f}")]
+        for t in timing:
+            cols += [
+                Column(f"ms ({t} thr.)", lambda st, t=t: f"{st[t]['ms']:.3f}"),
+                Column("share", f"{t}.share", lambda v: percent(v, 0)),
+            ]
+        rows = [{**st, **{t: timing[t]["rows"][i] for t in timing}} for i, st in enumerate(r["stages"])]
+        totals = ", ".join(f"{v['total_ms']:.2f} ms at {t} thr." for t, v in timing.items())
+        busy = [f"{t} thr.: {'; '.join(v['busy'])}" for t, v in timing.items() if v["busy"]]
+        lines += [f"### `{r['model']}` ({r['input'][0]}x{r['input'][1]})", "", render(rows, cols)]
+        lines += [f"Whole model (bare int8 invoke, median): {totals}." + (f" BUSY: {busy}" if busy else ""), ""]
     return "\n".join(lines)

@@ -340,12 +340,6 @@ def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], Row], k:
 
 
 # ------------------------------------------------------------------------------------------------------- report
-def _pm(stat: dict[str, Any]) -> str:
-    if stat.get("mean") is None:
-        return "–"
-    return f"{stat['mean']:.3f} ± {stat['sd']:.3f}" if stat.get("sd") is not None else f"{stat['mean']:.3f}"
-
-
 def _diff(d: dict[str, Any] | None) -> str:
     if not d or d.get("folds", 0) == 0:
         return "–"
@@ -355,49 +349,40 @@ def _diff(d: dict[str, Any] | None) -> str:
 
 def cv_markdown(result: dict[str, Any]) -> str:
     """The CV table: per point mean ± sd over folds of the int8 scores, and the paired difference (points, ± SE)
-    of the headline metric to the baseline."""
-    from munet.benchmarks.records import markdown_table, provenance_markdown
+    of the headline metric to the baseline; each fold's scores; the validation curves."""
+    from munet.benchmarks.records import provenance_markdown
+    from munet.benchmarks.render import Column, dec, pm, render
 
-    cfg = result["config"]
-    head = cfg["headline"]
+    cfg, head = result["config"], result["config"]["headline"]
     metrics = [m for m in METRICS if any(m in s["metrics"] for s in result["summary"])]
-    lines = [
-        f"# Cross-validation: {cfg['name']}",
-        "",
-        f"{cfg['k']}-fold CV on {', '.join(cfg['data'])} (folds: `{cfg['folds']}`). "
-        "Each fold's model is trained on the other folds, its last epoch converted to int8 as the bundled models "
-        f"are (float-kept: {', '.join(cfg['keep_float']) or 'none'}; post-processing calibrated on the fold's "
-        f"training images: {'yes' if cfg['calibrate_postproc'] else 'no'}) and scored at the original image size. "
-        f"Mean ± sd over folds; Δ {head}: paired difference to `{cfg['baseline']}` in points ± its standard error "
-        "(a gain needs more than 2 SE).",
-        "",
+    points = [
+        *(Column("point", "point"), Column("folds done", lambda s: len(s["folds"]))),
+        *(Column(m, f"metrics.{m}", pm) for m in metrics),
+        Column(
+            f"Δ {head} (pts)",
+            lambda s: "baseline" if s["point"] == cfg["baseline"] else _diff(s.get("vs_baseline", {}).get(head)),
+        ),
+        Column("train min (wall)", lambda s: s["train_s"] / 60, dec(0)),
+        Column("int8 MB", lambda s: s["size_bytes"] / 1e6, dec(2)),
     ]
-    header = ["point", "folds done", *metrics, f"Δ {head} (pts)", "train min (wall)", "int8 MB"]
-    table = []
-    for s in result["summary"]:
-        table.append(
-            [
-                s["point"],
-                len(s["folds"]),
-                *[_pm(s["metrics"].get(m, {})) for m in metrics],
-                "baseline" if s["point"] == cfg["baseline"] else _diff(s.get("vs_baseline", {}).get(head)),
-                f"{s['train_s'] / 60:.0f}",
-                f"{s['size_bytes'] / 1e6:.2f}",
-            ]
-        )
-    lines += [markdown_table(header, table), ""]
-    lines += _curves_markdown(result["rows"])
-    lines += ["## Folds", ""]
-    fold_rows = [
-        [r["point"], r["fold"], r["scores"]["images"], *[_num(r["scores"].get(m)) for m in metrics], r["epochs"]]
-        for r in result["rows"]
+    folds = [
+        *(Column("point", "point"), Column("fold", "fold"), Column("images", "scores.images")),
+        *(Column(m, f"scores.{m}", dec(3)) for m in metrics),
+        Column("epochs", "epochs"),
     ]
-    lines += [markdown_table(["point", "fold", "images", *metrics, "epochs"], fold_rows), ""]
-    lines += [provenance_markdown(result["provenance"])]
-    return "\n".join(lines) + "\n"
+    return (
+        f"# Cross-validation: {cfg['name']}\n\n{cfg['k']}-fold CV on {', '.join(cfg['data'])} (folds: "
+        f"`{cfg['folds']}`). Each fold's model is trained on the other folds, its last epoch converted to int8 as the "
+        f"bundled models are (float-kept: {', '.join(cfg['keep_float']) or 'none'}; post-processing calibrated on the "
+        f"fold's training images: {'yes' if cfg['calibrate_postproc'] else 'no'}) and scored at the original image "
+        f"size. Mean ± sd over folds; Δ {head}: paired difference to `{cfg['baseline']}` in points ± its standard "
+        f"error (a gain needs more than 2 SE).\n\n{render(result['summary'], points)}\n\n"
+        f"{_curves_markdown(result['rows'])}## Folds\n\n{render(result['rows'], folds)}\n\n"
+        f"{provenance_markdown(result['provenance'])}\n"
+    )
 
 
-def _curves_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
+def _curves_markdown(rows: Sequence[dict[str, Any]]) -> str:
     """Float validation Dice by epoch on the held-out folds, averaged over each point's folds: the evidence for
     the epoch count of a final fit on all data (a final fit has no held-out images to choose an epoch)."""
     by_point: dict[str, list[list[float]]] = {}
@@ -405,14 +390,9 @@ def _curves_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
         if r.get("val_curve"):
             by_point.setdefault(r["point"], []).append(r["val_curve"])
     if not by_point:
-        return []
-    out = ["## Validation Dice by epoch", "", "Float Keras, per-image, model size, mean over the point's folds.", ""]
+        return ""
+    out = "## Validation Dice by epoch\n\nFloat Keras, per-image, model size, mean over the point's folds.\n\n"
     for point, curves in by_point.items():
-        n = min(len(c) for c in curves)
-        mean = np.mean([c[:n] for c in curves], axis=0)
-        out.append(f"- {point} ({len(curves)} folds): " + " ".join(f"{v:.3f}" for v in mean))
-    return [*out, ""]
-
-
-def _num(v: Any) -> str:
-    return "–" if v is None else f"{v:.3f}"
+        mean = np.mean([c[: min(map(len, curves))] for c in curves], axis=0)
+        out += f"- {point} ({len(curves)} folds): " + " ".join(f"{v:.3f}" for v in mean) + "\n"
+    return out + "\n"

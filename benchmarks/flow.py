@@ -26,6 +26,7 @@ from typing import Any
 
 from munet.benchmarks import records
 from munet.benchmarks.latency import benchmark_latency, latency_table
+from munet.benchmarks.render import Column, render
 from munet.device import busy_summary, describe_machine
 from munet.errors import InputError
 
@@ -184,60 +185,44 @@ def _rel(path: Path, base: Path) -> str:
 
 def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, Any], curves: Path, out: Path) -> str:
     """``REPORT.md``: what was run, the training curve, accuracy, the overlay grid and latency."""
-    cfg = result["config"]
+    cfg, r, seconds = result["config"], result["munet_run"], result["seconds"]
     data = "the embedded SYNTHETIC dermoscopy-like set" if result["synthetic"] else f"`{result['train_data']}`"
-    lines = [
-        "# MU-Net Edge flow report\n\n",
-        records.provenance_markdown(result),
-        f"\nMU-Net (MobileNetV2 encoder alpha={cfg['alpha']}, from scratch) trained {result['epochs_completed']} "
-        f"epoch(s) at {cfg['size'][0]}x{cfg['size'][1]} on {data}; validation images: `{result['val_data']}`.\n",
+    files = [
+        {"variant": k, "file": f"`{_rel(Path(v['path']), out)}`", "MB": v["size_bytes"] / 1e6}
+        for k, v in result["models"].items()
     ]
-    if result["synthetic"]:
-        lines.append("\n> Synthetic data: these numbers show the pipeline works, not clinical accuracy.\n")
-    lines.append("\n## Time per stage (s)\n\n")
-    lines.append(records.markdown_table(list(result["seconds"]), [list(result["seconds"].values())]))
-    if curves.is_file():
-        lines.append(f"\n## Training curve\n\n![training curve]({_rel(curves, out)})\n")
-    lines.append("\n## Models\n\n")
-    lines.append(
-        records.markdown_table(
-            ["variant", "file", "MB"],
-            [[k, f"`{_rel(Path(v['path']), out)}`", v["size_bytes"] / 1e6] for k, v in result["models"].items()],
-        )
-    )
-    r = result["munet_run"]
-    lines.append(
+    metrics = ("dice", "iou", "miou", "precision", "recall", "accuracy", "isic_jaccard")
+    scores = [{"model": n, **m["per-image"]} for n, m in acc["models"].items()]
+    agree = [{"model": n, **m["agreement_with_float"]} for n, m in acc["models"].items() if "agreement_with_float" in m]
+    lines = [
+        f"# MU-Net Edge flow report\n\n{records.provenance_markdown(result)}\nMU-Net (MobileNetV2 encoder "
+        f"alpha={cfg['alpha']}, from scratch) trained {result['epochs_completed']} epoch(s) at "
+        f"{cfg['size'][0]}x{cfg['size'][1]} on {data}; validation images: `{result['val_data']}`.\n",
+        "\n> Synthetic data: these numbers show the pipeline works, not clinical accuracy.\n"
+        if result["synthetic"]
+        else "",
+        f"\n## Time per stage (s)\n\n{render([list(seconds.values())], list(seconds))}",
+        f"\n## Training curve\n\n![training curve]({_rel(curves, out)})\n" if curves.is_file() else "",
+        f"\n## Models\n\n{render(files, [Column(c, c) for c in ('variant', 'file', 'MB')])}",
         f"\n`munet-run` (int8, {r['backend']}, {r['threads']} thread(s)) segmented {r['processed']} "
-        f"validation image(s) at {r['fps']:.1f} FPS into `masks/`.\n"
-    )
-    cols = ("dice", "iou", "miou", "precision", "recall", "accuracy", "isic_jaccard")
-    lines.append("\n## Accuracy (per-image means, masks at the original size)\n\n")
-    lines.append(
-        records.markdown_table(
-            ["model", *cols], [[n, *(m["per-image"][c] for c in cols)] for n, m in acc["models"].items()]
-        )
-    )
-    agree = [
-        [n, m["agreement_with_float"]["dice"], m["agreement_with_float"]["mean_abs_prob_diff"]]
-        for n, m in acc["models"].items()
-        if "agreement_with_float" in m
+        f"validation image(s) at {r['fps']:.1f} FPS into `masks/`.\n",
+        "\n## Accuracy (per-image means, masks at the original size)\n\n",
+        render(scores, [Column(c, c) for c in ("model", *metrics)]),
     ]
     if agree:
-        lines.append("\nAgreement with the Keras float masks:\n\n")
-        lines.append(records.markdown_table(["model", "mask Dice", "mean |Δprob|"], agree))
+        cols = [Column("model", "model"), Column("mask Dice", "dice"), Column("mean |Δprob|", "mean_abs_prob_diff")]
+        lines.append(f"\nAgreement with the Keras float masks:\n\n{render(agree, cols)}")
     if acc.get("grid"):
         lines.append(
             "\n## Float vs int8 on the worst images\n\nColumns: image, truth, Keras float, int8, "
-            "difference (magenta: float only, cyan: int8 only).\n\n![overlay grid](accuracy/"
-            f"{acc['grid']})\n"
+            f"difference (magenta: float only, cyan: int8 only).\n\n![overlay grid](accuracy/{acc['grid']})\n"
         )
-    lines.append("\n## Latency (ms, median / p90, all rows round-robin in one process)\n\n")
-    lines.append(latency_table(lat))
-    for t, ratio in lat.get("ratios", {}).items():
-        if "int8_vs_float32_tflite_e2e" in ratio:
-            lines.append(
-                f"\nint8 / float32 end-to-end latency at {t} thread(s): {ratio['int8_vs_float32_tflite_e2e']:.2f}\n"
-            )
+    lines.append("\n## Latency (ms, median / p90, all rows round-robin in one process)\n\n" + latency_table(lat))
+    lines += [
+        f"\nint8 / float32 end-to-end latency at {t} thread(s): {ratio['int8_vs_float32_tflite_e2e']:.2f}\n"
+        for t, ratio in lat.get("ratios", {}).items()
+        if "int8_vs_float32_tflite_e2e" in ratio
+    ]
     if lat.get("load"):
         lines.append(f"\nMachine during the pass: {describe_machine(lat['load'])}.\n")
     if busy := busy_summary(lat.get("busy") or []):

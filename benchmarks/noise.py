@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks import records
+from munet.benchmarks.render import Column, render
 from munet.data import LoadedPair, load_pairs
 from munet.edge.evaluate import SegmenterPredictor, evaluate, run_predictor
 from munet.errors import InputError
@@ -135,19 +136,14 @@ def plot_noise(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
 
 def noise_markdown(result: dict[str, Any]) -> str:
     """Markdown table of :func:`evaluate_noise`'s result."""
-    lines = [
-        f"# Noise robustness on `{result['data']}` ({result['images']} images, per-image means)\n",
-        records.provenance_markdown(result),
-        "\n",
-    ]
     rows = []
     for name, m in result["models"].items():
-        rows.append([name, "none", 0, *(m["clean"][k] for k in TABLE_METRICS), 1.0])
-        for kind, entries in m["noise"].items():
-            rows.extend(
-                [name, kind, r["strength"], *(r[k] for k in TABLE_METRICS), r["agreement_with_clean"]] for r in entries
-            )
-    lines.append(records.markdown_table(["model", "noise", "strength", *TABLE_METRICS, "Dice vs clean mask"], rows))
-    if result.get("plot"):
-        lines.append(f"\n![Dice under noise]({result['plot']})\n")
-    return "".join(lines)
+        rows.append({"model": name, "noise": "none", "strength": 0, **m["clean"], "agreement_with_clean": 1.0})
+        rows += [{"model": name, "noise": kind, **r} for kind, entries in m["noise"].items() for r in entries]
+    cols = [*(Column(c, c) for c in ("model", "noise", "strength", *TABLE_METRICS))]
+    cols.append(Column("Dice vs clean mask", "agreement_with_clean"))
+    return (
+        f"# Noise robustness on `{result['data']}` ({result['images']} images, per-image means)\n"
+        f"{records.provenance_markdown(result)}\n{render(rows, cols)}"
+        + (f"\n![Dice under noise]({result['plot']})\n" if result.get("plot") else "")
+    )

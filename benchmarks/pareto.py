@@ -17,6 +17,7 @@ from typing import Any
 
 from munet.benchmarks import records
 from munet.benchmarks.experiment import Point, Row, Setup, has_run, overrides_key, run_point, time_rows, untrained_copy
+from munet.benchmarks.render import Column, render
 from munet.data import sample_folder
 from munet.errors import InputError
 
@@ -272,22 +273,10 @@ def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     alphas = sorted({p["alpha"] for p in timed}, key=str)
     colors = {a: plt.cm.viridis(i / max(len(alphas) - 1, 1)) for i, a in enumerate(alphas)}
     for p in timed:
-        c = colors[p["alpha"]]
-        ax.scatter(
-            p["latency_ms"],
-            p["dice_int8"],
-            s=60,
-            edgecolors=[c],
-            facecolors=[c] if p["pretrained"] else "none",
-            linewidths=1.5,
-        )
-        ax.annotate(
-            p.get("name") or f"α={p['alpha']:g} {p['size'][0]}x{p['size'][1]}",
-            (p["latency_ms"], p["dice_int8"]),
-            fontsize=7,
-            xytext=(4, 3),
-            textcoords="offset points",
-        )
+        xy, c = (p["latency_ms"], p["dice_int8"]), colors[p["alpha"]]
+        ax.scatter(*xy, s=60, edgecolors=[c], facecolors=[c] if p["pretrained"] else "none", linewidths=1.5)
+        label = p.get("name") or f"α={p['alpha']:g} {p['size'][0]}x{p['size'][1]}"
+        ax.annotate(label, xy, fontsize=7, xytext=(4, 3), textcoords="offset points")
     front = sorted((p for p in result["points"] if p.get("on_front")), key=lambda p: p["latency_ms"])
     if len(front) > 1:
         ax.plot([p["latency_ms"] for p in front], [p["dice_int8"] for p in front], "--", color="gray", lw=1)
@@ -298,67 +287,39 @@ def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     return records.save_figure(fig, path)
 
 
+#: The columns of ``pareto.md``.
+PARETO_COLUMNS = (
+    Column("point", lambda p: p.get("name", "")),
+    Column("alpha", lambda p: f"{p['alpha']:g}"),
+    Column("size", lambda p: f"{p['size'][0]}x{p['size'][1]}"),
+    Column("encoder init", "init"),
+    Column(
+        "decoder", lambda p: ", ".join(f"{k.removeprefix('decoder_')}={v}" for k, v in p.get("decoder", {}).items())
+    ),
+    Column("epochs", "epochs"),
+    Column("train min", lambda p: None if p.get("seconds") is None else round(p["seconds"] / 60, 1)),
+    *(Column(h, k) for h, k in (("params", "params"), ("GMACs", "gmacs"), ("MB", "size_mb"))),
+    *(Column(h, k) for h, k in (("Dice float", "dice_float"), ("Dice int8", "dice_int8"))),
+    Column("int8 vs float Dice", "agreement_dice"),
+    Column("int8 ms 1t", "latency_ms_1t"),
+    Column("int8 ms 2t", lambda p: p.get("latency_ms_2t", p["latency_ms"])),
+    Column("Pareto", lambda p: "yes" if p["on_front"] else ""),
+)
+
+
 def pareto_markdown(result: dict[str, Any]) -> str:
     """Markdown table of :func:`run_pareto`'s points."""
-    rows = [
-        [
-            p.get("name", ""),
-            f"{p['alpha']:g}",
-            f"{p['size'][0]}x{p['size'][1]}",
-            p["init"],
-            ", ".join(f"{k.removeprefix('decoder_')}={v}" for k, v in p.get("decoder", {}).items()),
-            p["epochs"],
-            None if p.get("seconds") is None else round(p["seconds"] / 60, 1),
-            p.get("params"),
-            p["gmacs"],
-            p["size_mb"],
-            p["dice_float"],
-            p["dice_int8"],
-            p["agreement_dice"],
-            p.get("latency_ms_1t"),
-            p.get("latency_ms_2t", p["latency_ms"]),
-            "yes" if p["on_front"] else "",
-        ]
-        for p in result["points"]
-    ]
     machine = ""
     if result.get("load"):
         from munet.device import describe_machine
 
-        machine = f" Machine: {describe_machine(result['load'])}."
-        if result.get("busy"):
-            machine += f" **BUSY**: {'; '.join(result['busy'])}."
-    return "".join(
-        [
-            f"# Pareto: Dice vs. int8 latency (train `{result['train_data']}`, val `{result['val_data']}`)\n\n",
-            f"int8 ms: end-to-end median at 1 and 2 threads (front: {result.get('threads', '?')} threads), "
-            f"{result.get('latency_method', ALONE_TIMING)}.{machine}\n\n",
-            records.provenance_markdown(result),
-            "\n",
-            records.markdown_table(
-                [
-                    "point",
-                    "alpha",
-                    "size",
-                    "encoder init",
-                    "decoder",
-                    "epochs",
-                    "train min",
-                    "params",
-                    "GMACs",
-                    "MB",
-                    "Dice float",
-                    "Dice int8",
-                    "int8 vs float Dice",
-                    "int8 ms 1t",
-                    "int8 ms 2t",
-                    "Pareto",
-                ],
-                rows,
-            ),
-            f"\n![Pareto plot]({result['plot']})\n\n",
-            "Only alpha=1.0 has offline ImageNet weights; 'scratch' points start from random weights "
-            "and are handicapped by it.\n",
-            _kept_note(result["points"]),
-        ]
+        busy = f" **BUSY**: {'; '.join(result['busy'])}." if result.get("busy") else ""
+        machine = f" Machine: {describe_machine(result['load'])}.{busy}"
+    return (
+        f"# Pareto: Dice vs. int8 latency (train `{result['train_data']}`, val `{result['val_data']}`)\n\n"
+        f"int8 ms: end-to-end median at 1 and 2 threads (front: {result.get('threads', '?')} threads), "
+        f"{result.get('latency_method', ALONE_TIMING)}.{machine}\n\n{records.provenance_markdown(result)}\n"
+        + render(result["points"], PARETO_COLUMNS)
+        + f"\n![Pareto plot]({result['plot']})\n\nOnly alpha=1.0 has offline ImageNet weights; 'scratch' points "
+        "start from random weights and are handicapped by it.\n" + _kept_note(result["points"])
     )

@@ -1,17 +1,14 @@
-"""The generated result blocks of the README and the study READMEs, from ``benchmarks/results/`` (no hand-typed
-numbers).
+"""The generated blocks of the README and the study READMEs, from ``benchmarks/results/`` (no hand-typed numbers).
 
-Every folder under the results root that holds an ``accuracy.json`` (and maybe a ``latency.json``, joined by model
-name) is one result set of the table between :data:`START` and :data:`END`. The other blocks (:data:`BLOCKS`): the
-architecture comparison (``compare_*.json``), the Pareto and decoder sweeps, the training-recipe study, the bundled
-models and the README's results summary. Each block lives in whichever file holds its markers: README.md or a study
-README under the results root (:func:`update_all`). The verdicts come from :mod:`munet.benchmarks.analysis`; this
-module only formats them (:func:`munet.benchmarks.render.render`).
+Each block of :data:`BLOCKS` stands between its markers (``<!-- name:start -->`` ... ``<!-- name:end -->``) in
+whichever file holds them: README.md or a study README under the results root (:func:`update_all`). The verdicts
+come from :mod:`munet.benchmarks.analysis`; this module only formats them (:func:`munet.benchmarks.render.render`).
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from munet.benchmarks.analysis import (  # noqa: F401  (BUNDLED_RESULTS, SHIPPED
     BUNDLED_RESULTS,
     SHIPPED_DIR,
     bundled,
+    e2e_ms,
     has_lesion_free,
     recipe_study,
     shipped_row,
@@ -31,7 +29,7 @@ from munet.benchmarks.analysis import load as _load
 from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, learned_rule, ok
 from munet.benchmarks.model_index import EVIDENCE
 from munet.benchmarks.pareto import ALONE_TIMING
-from munet.benchmarks.render import Column, dec, fixed, percent, render, signed
+from munet.benchmarks.render import Column, dec, fixed, lookup, percent, pm, render, signed
 from munet.device import busy_summary, describe_machine
 from munet.errors import InputError
 
@@ -49,6 +47,45 @@ BUNDLED_START, BUNDLED_END = _markers("bundled")
 SUMMARY_START, SUMMARY_END = _markers("summary")
 CV_START, CV_END = _markers("cv")
 MODELS_START, MODELS_END = _markers("models")
+#: Where the README's links point: the results root as seen from the README (the repository root).
+SUMMARY_LINK = "benchmarks/results"
+
+
+def _doc(results: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
+    """The results JSON ``name`` under ``results``; None if not committed."""
+    path = Path(results) / name
+    return _load(path) if path.is_file() else None
+
+
+def short_cpu(cpu: str) -> str:
+    """``Intel(R) Xeon(R) Processor`` → ``Intel Xeon``."""
+    return cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
+
+
+def _cpu(doc: dict[str, Any]) -> str:
+    return (doc.get("machine") or {}).get("cpu", "?")
+
+
+def _source(where: str, doc: dict[str, Any]) -> str:
+    """``- `where`: `command` (date, cpu, N cores)`` (the opening of a provenance line)."""
+    cores = (doc.get("machine") or {}).get("cores", "?")
+    return f"- `{where}`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {_cpu(doc)}, {cores} cores)"
+
+
+def timing_note(doc: dict[str, Any]) -> str:
+    """``; machine during the pass: …`` and, for a pass flagged busy, why (spread flags counted, not listed)."""
+    if not doc.get("load"):
+        return ""
+    text = f"; machine during the pass: {describe_machine(doc['load'])}"
+    if busy := busy_summary(doc.get("busy") or []):
+        text += f"; **busy** ({busy}): trust the ratios within this pass more than its milliseconds"
+    return text
+
+
+def _timed(doc: dict[str, Any]) -> str:
+    return f"int8 ms: end-to-end median, {doc.get('latency_method', ALONE_TIMING)}{timing_note(doc)}\n"
+
+
 HEADER = ("result set", "model", "quantization", "MB", "Dice", "IoU", "mIoU", "ISIC Jaccard", "Dice vs float")
 HEADER += ("ms (threads)", "× float32 TFLite")
 
@@ -66,94 +103,60 @@ def collect(results: str | os.PathLike[str]) -> dict[str, dict[str, dict[str, An
 
 def rows_for(name: str, data: dict[str, dict[str, Any]]) -> list[list[Any]]:
     """Table rows of one result set (accuracy models first, then latency-only ones)."""
-    acc = data.get("accuracy", {}).get("models", {})
-    lat_doc = data.get("latency", {})
+    acc, lat_doc = data.get("accuracy", {}).get("models", {}), data.get("latency", {})
     lat = lat_doc.get("variants", {})
     counts = [str(t) for t in lat_doc.get("threads", [])]
-    threads = "2" if "2" in counts else (counts[-1] if counts else None)
-    ratios = lat_doc.get("ratios", {}).get(threads or "", {})
+    t = "2" if "2" in counts else (counts[-1] if counts else "")
     rows = []
     for model in [*acc, *(m for m in lat if m not in acc)]:
         a, v = acc.get(model, {}), lat.get(model, {})
-        metrics = a.get("per-image", {})
-        quant = a.get("quantization") or v.get("quantization")
-        size = a.get("size_bytes") or v.get("size_bytes")
-        ms = v.get("results", {}).get(threads or "", {}).get("stages", {}).get("e2e_ms", {}).get("median")
-        is_int8 = bool(v) and quant == "int8" and v.get("kind") == "tflite"
+        quant, size, ms = (
+            a.get("quantization") or v.get("quantization"),
+            a.get("size_bytes") or v.get("size_bytes"),
+            e2e_ms(v, t),
+        )
+        int8 = bool(v) and quant == "int8" and v.get("kind") == "tflite"
         rows.append(
             [name, model, quant, None if size is None else size / 1e6]
-            + [metrics.get(k) for k in ("dice", "iou", "miou", "isic_jaccard")]
-            + [a.get("agreement_with_float", {}).get("dice"), None if ms is None else f"{ms:.1f} ({threads})"]
-            + [ratios.get("int8_vs_float32_tflite_e2e") if is_int8 else None]
+            + [lookup(a, f"per-image.{k}") for k in ("dice", "iou", "miou", "isic_jaccard")]
+            + [lookup(a, "agreement_with_float.dice"), None if ms is None else f"{ms:.1f} ({t})"]
+            + [lookup(lat_doc, f"ratios.{t}.int8_vs_float32_tflite_e2e") if int8 else None]
         )
     return rows
 
 
-def timing_note(doc: dict[str, Any]) -> str:
-    """``; machine during the pass: …`` and, for a pass flagged busy, why (spread flags counted, not listed)."""
-    load = doc.get("load")
-    if not load:
-        return ""
-    text = f"; machine during the pass: {describe_machine(load)}"
-    if busy := busy_summary(doc.get("busy") or []):
-        text += f"; **busy** ({busy}): trust the ratios within this pass more than its milliseconds"
-    return text
-
-
-def _doc(results: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
-    """The results JSON ``name`` under ``results``; None if not committed."""
-    path = Path(results) / name
-    return _load(path) if path.is_file() else None
-
-
-def _cpu(doc: dict[str, Any]) -> str:
-    return (doc.get("machine", {}) or {}).get("cpu", "?")
-
-
-def _source(where: str, doc: dict[str, Any]) -> str:
-    """``- `where`: `command` (date, cpu, N cores)`` (the opening of a provenance line)."""
-    cores = (doc.get("machine", {}) or {}).get("cores", "?")
-    return f"- `{where}`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {_cpu(doc)}, {cores} cores)"
-
-
 def render_table(results: str | os.PathLike[str]) -> str:
     """The Markdown block (table + one provenance line per result set) for the README."""
-    sets = collect(results)
-    if not sets:
+    if not (sets := collect(results)):
         return "_No committed results yet: run `munet-bench accuracy/latency --out benchmarks/results/NAME`._\n"
-    lines = [render([row for name, data in sets.items() for row in rows_for(name, data)], HEADER), "\n"]
-    for name, data in sets.items():
-        lines += [_source(f"{name}/{kind}.json".removeprefix("./"), doc) + "\n" for kind, doc in data.items()]
-    lines.append(
-        "\nDice/IoU/mIoU/ISIC Jaccard: per-image means on the set's images, masks at the original size; "
+    rows = [row for name, data in sets.items() for row in rows_for(name, data)]
+    sources = [_source(f"{n}/{kind}.json".removeprefix("./"), doc) for n, d in sets.items() for kind, doc in d.items()]
+    return (
+        render(rows, HEADER)
+        + "\n"
+        + "".join(s + "\n" for s in sources)
+        + "\nDice/IoU/mIoU/ISIC Jaccard: per-image means on the set's images, masks at the original size; "
         "ms: end-to-end median (pre + inference + post) at the given thread count.\n"
     )
-    return "".join(lines)
-
-
-_INIT = ("scratch", "ImageNet")
 
 
 def _compare_columns(doc: dict[str, Any]) -> list[Column]:
     trivial, epochs = doc.get("trivial"), doc.get("budget", {}).get("epochs")
     split = ("Dice, lesion images", "false lesions") if has_lesion_free(doc) else ()  # brain MRI
-
-    def metric(header: str, key: str, fmt: Any = fixed) -> Column:
-        return Column(header, ok(key), fmt)
-
+    init = ("scratch", "ImageNet")
     return [
         Column("model", lambda r: r.get("label", r.get("arch"))),
-        Column("encoder init", lambda r: f"failed: {r['error']}" if r.get("error") else _INIT[bool(r.get("imagenet"))]),
+        Column("encoder init", lambda r: f"failed: {r['error']}" if r.get("error") else init[bool(r.get("imagenet"))]),
         Column("params (M)", ok(lambda r: r["params"] / 1e6 if r.get("params") else None), dec(2)),
         Column("GMACs @256²", ok(lambda r: r["macs_256"] / 1e9 if r.get("macs_256") else None), dec(2)),
-        metric("Dice", "float32.dice"),
+        Column("Dice", ok("float32.dice"), fixed),
         Column("learned", lambda r: learned_cell(r, trivial, epochs)),
         *(Column(h, ok(lambda r, i=i: split_values(r)[i]), fixed) for i, h in enumerate(split)),
-        *(metric(h, f"float32.{h.lower()}") for h in ("IoU", "mIoU", "precision", "recall")),
-        metric("int8 Dice", "int8.dice"),
-        metric("int8 Dice drop", "int8_dice_drop"),
-        metric("float32 ms", "float_ms", dec(1)),
-        metric("int8 ms", "int8_ms", dec(1)),
+        *(Column(h, ok(f"float32.{h.lower()}"), fixed) for h in ("IoU", "mIoU", "precision", "recall")),
+        Column("int8 Dice", ok("int8.dice"), fixed),
+        Column("int8 Dice drop", ok("int8_dice_drop"), fixed),
+        Column("float32 ms", ok("float_ms"), dec(1)),
+        Column("int8 ms", ok("int8_ms"), dec(1)),
     ]
 
 
@@ -161,26 +164,24 @@ def render_compare(results: str | os.PathLike[str]) -> str:
     """One table per ``compare_<name>.json``: the architectures under one training budget (paper Tables 1/2),
     with whether each row learned (:func:`munet.benchmarks.compare_report.learned_cell`)."""
     root = Path(results)
-    docs = [(path, _load(path)) for path in sorted(root.glob("compare_*.json"))]
-    if not docs:
-        return "_No committed comparison yet: run `munet-bench compare` (see `benchmarks/README.md`)._\n"
-    lines = []
-    for path, doc in docs:
-        prov = doc.get("provenance", {})
-        lines += [
+    out = []
+    for path in sorted(root.glob("compare_*.json")):
+        doc = _load(path)
+        out.append(
             f"**{doc.get('name')}** ({doc.get('n_train')} training / {doc.get('n_val')} validation images): "
-            f"{doc.get('budget_text', '')}.\n\n",
-            render(doc.get("models", []), _compare_columns(doc)),
-            f"\n- {learned_rule(doc, percent=False)}\n",
-            f"{_source(path.relative_to(root).as_posix(), prov)}; the paper's own values are in "
+            f"{doc.get('budget_text', '')}.\n\n"
+            + render(doc.get("models", []), _compare_columns(doc))
+            + f"\n- {learned_rule(doc, percent=False)}\n"
+            f"{_source(path.relative_to(root).as_posix(), doc.get('provenance', {}))}; the paper's own values are in "
             f"`{path.with_suffix('.md').relative_to(root).as_posix()}`; latency timed "
-            f"{doc.get('latency_method', SEQUENTIAL_TIMING)}{timing_note(doc)}\n\n",
-        ]
-    lines.append(
+            f"{doc.get('latency_method', SEQUENTIAL_TIMING)}{timing_note(doc)}\n\n"
+        )
+    if not out:
+        return "_No committed comparison yet: run `munet-bench compare` (see `benchmarks/README.md`)._\n"
+    return "".join(out) + (
         "Dice … recall: per-image means of the float32 TFLite masks at the original size; int8: full-int8 TFLite "
         "calibrated on training images; ms: median LiteRT inference (pre/post-processing excluded).\n"
     )
-    return "".join(lines)
 
 
 def _size(p: dict[str, Any]) -> str:
@@ -196,20 +197,14 @@ def render_pareto(results: str | os.PathLike[str]) -> str:
     if (doc := _doc(results, "pareto/pareto.json")) is None:
         return "_No committed Pareto sweep yet: run `munet-bench pareto` (see `benchmarks/README.md`)._\n"
     cols = [
-        Column("α", lambda p: f"{p['alpha']:g}"),
-        Column("input", _size),
-        Column("encoder init", "init"),
-        Column("epochs", "epochs"),
-        Column("GMACs", "gmacs", dec(2)),
-        Column("MB", "size_mb", dec(2)),
+        *(Column("α", lambda p: f"{p['alpha']:g}"), Column("input", _size), Column("encoder init", "init")),
+        *(Column("epochs", "epochs"), Column("GMACs", "gmacs", dec(2)), Column("MB", "size_mb", dec(2))),
         *(Column(h, k, fixed) for h, k in DICE),
         Column(f"int8 ms ({doc.get('threads')} thr.)", "latency_ms", dec(1)),
         Column("on the front", lambda p: "yes" if p.get("on_front") else ""),
     ]
-    return (
-        render(doc.get("points", []), cols)
-        + f"\n{_source('pareto/pareto.json', doc)}; plot: `benchmarks/results/pareto/pareto.png`; int8 ms: "
-        f"end-to-end median, {doc.get('latency_method', ALONE_TIMING)}{timing_note(doc)}\n"
+    return render(doc.get("points", []), cols) + (
+        f"\n{_source('pareto/pareto.json', doc)}; plot: `benchmarks/results/pareto/pareto.png`; {_timed(doc)}"
     )
 
 
@@ -227,28 +222,22 @@ def render_decoders(results: str | os.PathLike[str]) -> str:
         return "_No committed decoder sweep yet: `bash benchmarks/reproduce.sh pareto-decoders`._\n"
     points = doc.get("points", [])
     cols = [
-        Column("point", "name"),
-        Column("input", _size),
-        Column("decoder", _decoder_label),
+        *(Column("point", "name"), Column("input", _size), Column("decoder", _decoder_label)),
         Column("params (M)", lambda p: p.get("params", 0) / 1e6, dec(2)),
-        Column("GMACs", "gmacs", dec(3)),
-        Column("int8 MB", "size_mb", dec(2)),
+        *(Column("GMACs", "gmacs", dec(3)), Column("int8 MB", "size_mb", dec(2))),
         *(Column(h, k, fixed) for h, k in DICE),
-        Column("int8 ms 1 thr.", "latency_ms_1t", dec(2)),
-        Column("int8 ms 2 thr.", "latency_ms_2t", dec(2)),
+        *(Column(f"int8 ms {t} thr.", f"latency_ms_{t}t", dec(2)) for t in (1, 2)),
         Column("× paper decoder (1 / 2 thr.)", lambda p: speedup(p, points), lambda s: f"{s[0]:.2f} / {s[1]:.2f}"),
     ]
-    out = render(points, cols) + (
-        f"\n{_source('pareto/decoders/pareto.json', doc)}; int8 ms: end-to-end median, "
-        f"{doc.get('latency_method', ALONE_TIMING)}{timing_note(doc)}\n"
-    )
+    out = render(points, cols) + f"\n{_source('pareto/decoders/pareto.json', doc)}; {_timed(doc)}"
     if (bdoc := _doc(results, "pareto/decoders/breakdown.json")) is not None:
         for model in bdoc.get("models", []):
             stages = [s["stage"] for s in model["stages"]]
-            cells = []
-            for t, timing in model["timing"].items():
-                parts = ", ".join(f"{s} {100 * r['share']:.0f} %" for s, r in zip(stages, timing["rows"], strict=True))
-                cells.append(f"{t} thr. ({timing['total_ms']:.2f} ms): {parts}")
+            cells = [
+                f"{t} thr. ({timing['total_ms']:.2f} ms): "
+                + ", ".join(f"{s} {100 * r['share']:.0f} %" for s, r in zip(stages, timing["rows"], strict=True))
+                for t, timing in model["timing"].items()
+            ]
             out += f"- per-block int8 time of `{model['model']}`: " + "; ".join(cells) + "\n"
         out += f"- breakdown: `{bdoc.get('provenance', {}).get('command', '')}` (`pareto/decoders/breakdown.md`)\n"
     return out
@@ -263,85 +252,85 @@ def _lever_label(lever: dict[str, Any]) -> str:
 
 #: The recipe study's result sets: ISIC (every lever) and the brain MRI check of the levers that held on ISIC.
 RECIPE_SETS = (("recipe", "ISIC 2017"), ("recipe-brain", "LGG brain MRI"))
+RECIPE_COLUMNS = (
+    Column("point", "point.name"),
+    Column("baseline", "reference.name"),
+    Column("lever (vs. its baseline)", lambda r: _lever_label(r.lever)),
+    Column("seed", lambda r: r.point.get("overrides", {}).get("seed", 0)),
+    Column("epochs", "point.epochs"),
+    Column("train min", lambda r: r.point["seconds"] / 60 if r.point.get("seconds") is not None else None, dec(1)),
+    *(Column(h, f"point.{k}", fixed) for h, k in DICE),
+)
+#: The brain MRI columns (lesion-free images), then the verdict columns.
+LESION_COLUMNS = (
+    Column("Dice int8, lesion images", "point.dice_lesion_int8", fixed),
+    Column("lesion-free with a false lesion", "point.fp_share_int8", percent),
+)
+VERDICT_COLUMNS = (
+    Column("Δ int8 vs baseline mean", "delta", signed),
+    Column("outside the seed range", lambda r: r.verdict or ""),
+)
 
 
 def render_recipe(results: str | os.PathLike[str]) -> str:
     """The training-recipe study (``recipe/pareto.json``, ``recipe-brain/pareto.json``): each lever against the
     seed-to-seed spread of its baseline (:func:`munet.benchmarks.analysis.recipe_study`)."""
-    blocks = [b for name, label in RECIPE_SETS if (b := _recipe_block(results, name, label))]
+    blocks = []
+    for name, label in RECIPE_SETS:
+        if (doc := _doc(results, f"{name}/pareto.json")) is None:
+            continue
+        if not (points := doc.get("points", [])):
+            blocks.append(f"**{label}**: no finished point yet.\n")
+            continue
+        study = recipe_study(points)
+        split = any(p.get("fp_share_int8") is not None for p in points)  # brain MRI: lesion-free images
+        ranges = "; ".join(
+            f"{n} {r.mean:.4f} (range {r.low:.4f}–{r.high:.4f}, {r.seeds} seed{'s' if r.seeds > 1 else ''})"
+            for n, r in study.ranges.items()
+        )
+        repeated = "; ".join(f"{n} {mean:.4f} ({k} seeds, {delta:+.4f})" for n, mean, k, delta in study.repeated)
+        blocks.append(
+            f"**{label}**\n\n"
+            + render(study.rows, [*RECIPE_COLUMNS, *LESION_COLUMNS[: 2 * split], *VERDICT_COLUMNS])
+            + f"\n- baseline int8 Dice over seeds: {ranges}; per-image means on the validation set "
+            f"`{doc.get('val_data', '')}`, masks at the original size\n"
+            + (f"- levers over their seeds (int8 mean, Δ vs its baseline mean): {repeated}\n" if repeated else "")
+            + f"{_source(f'{name}/pareto.json', doc)}; train min: wall-clock on that machine, conversion "
+            "and scoring excluded (not a timing result: other jobs may have shared the machine)\n"
+        )
     return "\n".join(blocks) if blocks else "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
 
 
-def _recipe_block(results: str | os.PathLike[str], name: str, label: str) -> str:
-    if (doc := _doc(results, f"{name}/pareto.json")) is None:
-        return ""
-    points = doc.get("points", [])
-    if not points:
-        return f"**{label}**: no finished point yet.\n"
-    study = recipe_study(points)
-    split = any(p.get("fp_share_int8") is not None for p in points)  # brain MRI: lesion-free images
-    cols = [
-        Column("point", "point.name"),
-        Column("baseline", "reference.name"),
-        Column("lever (vs. its baseline)", lambda r: _lever_label(r.lever)),
-        Column("seed", lambda r: r.point.get("overrides", {}).get("seed", 0)),
-        Column("epochs", "point.epochs"),
-        Column("train min", lambda r: r.point["seconds"] / 60 if r.point.get("seconds") is not None else None, dec(1)),
-        *(Column(h, f"point.{k}", fixed) for h, k in DICE),
-        *[
-            Column("Dice int8, lesion images", "point.dice_lesion_int8", fixed),
-            Column("lesion-free with a false lesion", "point.fp_share_int8", percent),
-        ][: 2 * split],
-        Column("Δ int8 vs baseline mean", "delta", signed),
-        Column("outside the seed range", lambda r: r.verdict or ""),
-    ]
-    ranges = "; ".join(
-        f"{name} {r.mean:.4f} (range {r.low:.4f}–{r.high:.4f}, {r.seeds} seed{'s' if r.seeds > 1 else ''})"
-        for name, r in study.ranges.items()
+def _flips_ms(tta: dict[str, Any]) -> str:
+    return f"{tta['ms_per_image_plain']:.1f} / {tta['ms_per_image']:.1f}"
+
+
+def _lesion(key: str) -> Any:
+    return lambda b: (
+        lookup(b.shipped, f"lesion_split.{key}") if lookup(b.shipped, "lesion_split.lesion_free_images") else None
     )
-    repeated = "; ".join(f"{name} {mean:.4f} ({n} seeds, {delta:+.4f})" for name, mean, n, delta in study.repeated)
-    return (
-        f"**{label}**\n\n"
-        + render(study.rows, cols)
-        + f"\n- baseline int8 Dice over seeds: {ranges}; per-image means on the validation set "
-        f"`{doc.get('val_data', '')}`, masks at the original size\n"
-        + (f"- levers over their seeds (int8 mean, Δ vs its baseline mean): {repeated}\n" if repeated else "")
-        + f"{_source(f'{name}/pareto.json', doc)}; train min: wall-clock on that machine, conversion "
-        "and scoring excluded (not a timing result: other jobs may have shared the machine)\n"
-    )
-
-
-def _lesion(b: Any, key: str) -> Any:
-    split = b.shipped.get("lesion_split") or {}
-    return split.get(key) if split.get("lesion_free_images") else None
-
-
-def _flips_ms(b: Any) -> str | None:
-    tta = b.shipped.get("tta") or {}
-    return f"{tta['ms_per_image_plain']:.1f} / {tta['ms_per_image']:.1f}" if tta else None
 
 
 BUNDLED_COLUMNS = (
     Column("model", lambda b: f"`{b.name}`"),
-    Column("MB", lambda b: f"{b.shipped['size_bytes'] / 1e6:.2f}"),
+    Column("MB", lambda b: b.shipped["size_bytes"] / 1e6, dec(2)),
     Column("input", lambda b: "x".join(str(v) for v in b.shipped.get("input_size", []))),
     Column("val images", "doc.images"),
     Column("Dice float", "floating.per-image.dice", fixed),
     Column("Dice int8", lambda b: b.shipped["per-image"]["dice"], fixed),
     Column("Dice int8 + flips", "shipped.tta.dice", fixed),
     Column("mask Dice vs float", "converted.agreement_with_float.dice", fixed),
-    Column("Dice on lesion images", lambda b: _lesion(b, "dice_lesion_images"), fixed),
-    Column("lesion-free with a false lesion", lambda b: _lesion(b, "false_positive_share"), percent),
+    Column("Dice on lesion images", _lesion("dice_lesion_images"), fixed),
+    Column("lesion-free with a false lesion", _lesion("false_positive_share"), percent),
     Column("uncertainty AUROC", "shipped.tta.uncertainty_auroc", dec(2)),
-    Column("ms/image 1 thread (+ flips)", _flips_ms),
+    Column("ms/image 1 thread (+ flips)", lambda b: b.shipped.get("tta") or None, _flips_ms),
 )
 
 
 def render_bundled(results: str | os.PathLike[str]) -> str:
     """The bundled models (``edge/models``) as their result folders measured them on the validation sets: the shipped
     file with and without test-time flips, against the float model (:func:`munet.benchmarks.analysis.bundled`)."""
-    models = bundled(results)
-    if not models:
+    if not (models := bundled(results)):
         return "_No bundled model measured yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
     notes = []
     for b in models:
@@ -353,9 +342,8 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
             notes.append(
                 f"  - the file as shipped now (uint8 I/O for MediaPipe, rewritten from that int8-I/O file without "
                 f"retraining): `STEP=shipped bash benchmarks/reproduce.sh {b.folder}` → `results/{b.folder}/"
-                f"{SHIPPED_DIR}/accuracy.md` ({b.rescored.get('date', '')[:10]}, "
-                f"{_cpu(b.rescored)}); Dice float and "
-                "mask Dice vs float are the converted file's"
+                f"{SHIPPED_DIR}/accuracy.md` ({b.rescored.get('date', '')[:10]}, {_cpu(b.rescored)}); Dice float "
+                "and mask Dice vs float are the converted file's"
             )
     return (
         render(models, BUNDLED_COLUMNS)
@@ -376,49 +364,52 @@ SUMMARY_ROWS = (
     ("LGG brain MRI", "previous `brain` on 70 other patients", "cv-brain/bundled-brain-on-70-new-patients", "brain"),
     ("LGG brain MRI", "paper decoder, α=1.0, 256²", "brain", "munet_int8"),
 )
-#: Where the summary's links point: the results root as seen from the README (the repository root).
-SUMMARY_LINK = "benchmarks/results"
-
-
-def _short_cpu(cpu: str) -> str:
-    """``Intel(R) Xeon(R) Processor`` → ``Intel Xeon``."""
-    return cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
 
 
 def _where(doc: dict[str, Any]) -> str:
     """``DATE CPU`` with the CPU name shortened."""
-    return f"{doc.get('date', '')[:10]} {_short_cpu((doc.get('machine', {}) or {}).get('cpu', '?'))}"
+    return f"{doc.get('date', '')[:10]} {short_cpu(_cpu(doc))}"
+
+
+def _summary_ms(s: Any) -> str:
+    shown = [fixed(v, 1) for v in s.ms]
+    if s.segment_ms is not None:
+        shown[0] = f"{s.segment_ms:.1f}*"  # no latency pass: the accuracy pass's `segment` median
+    return " / ".join(shown)
+
+
+def _measured(s: Any) -> str:
+    timed = s.lat and any(v is not None for v in s.ms)
+    return f"Dice {_where(s.acc)}" + (f"; ms {_where(s.lat)}" if timed else "")
+
+
+SUMMARY_COLUMNS = (
+    Column("model", "label"),
+    Column("images", "acc.images"),
+    Column("int8 Dice", "row.per-image.dice", dec(3)),
+    Column("MB", lambda s: s.row["size_bytes"] / 1e6, dec(2)),
+    Column("ms 1 / 2 threads", _summary_ms),
+    Column("measured", _measured),
+    Column("results", lambda s: f"[`{s.folder}`]({SUMMARY_LINK}/{s.folder}/accuracy.md)"),
+)
 
 
 def render_summary(results: str | os.PathLike[str]) -> str:
     """One short table per dataset (:data:`SUMMARY_ROWS`): int8 per-image Dice, file size and end-to-end median ms at
     1 and 2 threads, with where each was measured and the result folder it comes from."""
-    tables: dict[str, list[list[Any]]] = {}
-    segment = False  # a row timed only by its accuracy pass
+    tables: dict[str, list[Any]] = {}
     for dataset, label, folder, model in SUMMARY_ROWS:
-        if (s := summary(results, folder, model)) is None:
-            continue
-        shown = [fixed(v, 1) for v in s.ms]
-        if s.segment_ms is not None:
-            shown[0] = f"{s.segment_ms:.1f}*"  # no latency pass: the accuracy pass's `segment` median
-            segment = True
-        timed = f"; ms {_where(s.lat)}" if s.lat and any(v is not None for v in s.ms) else ""
-        tables.setdefault(dataset, []).append(
-            [label, s.acc.get("images"), fixed(s.row.get("per-image", {}).get("dice"), 3)]
-            + [f"{s.row['size_bytes'] / 1e6:.2f}", " / ".join(shown), f"Dice {_where(s.acc)}{timed}"]
-            + [f"[`{folder}`]({SUMMARY_LINK}/{folder}/accuracy.md)"]
-        )
-    header = ("model", "images", "int8 Dice", "MB", "ms 1 / 2 threads", "measured", "results")
-    out = [f"**{dataset}**\n\n" + render(cells, header) for dataset, cells in tables.items()]
-    if not out:
+        if (s := summary(results, folder, model, label)) is not None:
+            tables.setdefault(dataset, []).append(s)
+    if not tables:
         return "_No committed results yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
-    note = (
+    segment = any(s.segment_ms is not None for rows in tables.values() for s in rows)  # timed by its accuracy pass
+    return "\n".join(f"**{dataset}**\n\n" + render(rows, SUMMARY_COLUMNS) for dataset, rows in tables.items()) + (
         "\nDice: per-image mean of the int8 file (a bundled model: the file as shipped), masks at the original size; "
         "ms: end-to-end median (pre-processing + inference + post-processing) of the result set's latency pass, "
         "every model of the set timed round-robin"
+        + ("; *: no latency pass, the 1-thread `segment` median of the accuracy pass.\n" if segment else ".\n")
     )
-    note += "; *: no latency pass, the 1-thread `segment` median of the accuracy pass.\n" if segment else ".\n"
-    return "\n".join(out) + note
 
 
 #: The cross-validation result folders the README summarises: (folder, data label).
@@ -433,12 +424,10 @@ CV_LABELS = {
 }
 
 
-def _pm(stat: dict[str, Any] | None, share: bool = False) -> str:
-    if not stat or stat.get("mean") is None:
-        return "–"
-    scale, unit = (100, " %") if share else (1, "")
-    sd = f" ± {scale * stat['sd']:.{1 if share else 3}f}" if stat.get("sd") is not None else ""
-    return f"{scale * stat['mean']:.{1 if share else 3}f}{sd}{unit}"
+def _vs(p: dict[str, Any], baseline: str, head: str) -> str:
+    if diff := (p.get("vs_baseline") or {}).get(head):
+        return f"{100 * diff['mean']:+.2f} ± {100 * diff['se']:.2f} points: {diff['verdict']}"
+    return "baseline" if p["point"] == baseline else "–"
 
 
 def render_cv(results: str | os.PathLike[str]) -> str:
@@ -448,29 +437,23 @@ def render_cv(results: str | os.PathLike[str]) -> str:
 
     out = []
     for folder, label in CV_SETS:
-        path = Path(results) / folder / "cv.json"
-        if not path.is_file():
+        if (doc := _doc(results, f"{folder}/cv.json")) is None:
             continue
-        doc = _load(path)
-        cfg, rows = doc["config"], doc["rows"]
-        head = cfg.get("headline", "dice")
-        metrics = [head] + [m for m in CV_LABELS if m != head and any(m in r["scores"] for r in rows)]
+        cfg, head = doc["config"], doc["config"].get("headline", "dice")
+        metrics = [head] + [m for m in CV_LABELS if m != head and any(m in r["scores"] for r in doc["rows"])]
         items = read_folds(cfg["folds"])
         groups = len({i.group for i in items})
         size = f"{len(items):,} images" + (f", {groups} patients" if groups < len(items) else "")
-        cells = []
-        for p in doc["summary"]:
-            diff = (p.get("vs_baseline") or {}).get(head)
-            vs = "baseline" if p["point"] == cfg["baseline"] else "–"
-            if diff:
-                vs = f"{100 * diff['mean']:+.2f} ± {100 * diff['se']:.2f} points: {diff['verdict']}"
-            folds = f"{len(p['folds'])} of {cfg['k']}"
-            stats = [_pm(p["metrics"].get(m), m == "false_positive_share") for m in metrics]
-            cells.append([f"`{p['point']}`", folds, *stats, vs])
-        header = ["recipe", "folds", *(CV_LABELS[m] for m in metrics), f"{CV_LABELS[head]} vs `{cfg['baseline']}`"]
+        share = partial(pm, digits=1, scale=100, unit=" %")
+        cols = [
+            Column("recipe", lambda p: f"`{p['point']}`"),
+            Column("folds", lambda p, k=cfg["k"]: f"{len(p['folds'])} of {k}"),
+            *(Column(CV_LABELS[m], f"metrics.{m}", share if m == "false_positive_share" else pm) for m in metrics),
+            Column(f"{CV_LABELS[head]} vs `{cfg['baseline']}`", partial(_vs, baseline=cfg["baseline"], head=head)),
+        ]
         out.append(
             f"**{label}** ({size} in {cfg['k']} folds of `{cfg['folds']}`; "
-            f"[`{folder}`]({SUMMARY_LINK}/{folder}/README.md))\n\n" + render(cells, header)
+            f"[`{folder}`]({SUMMARY_LINK}/{folder}/README.md))\n\n" + render(doc["summary"], cols)
         )
     if not out:
         return "_No cross-validation yet: `munet-bench cv benchmarks/configs/cv_isic.yaml`._\n"
@@ -481,6 +464,10 @@ def render_cv(results: str | os.PathLike[str]) -> str:
     )
 
 
+def _ms_cpu(m: dict[str, Any]) -> str:
+    return f"{m['ms']:.1f} ({short_cpu(m['cpu'])})"
+
+
 def render_models(results: str | os.PathLike[str]) -> str:
     """The bundled models as ``munet-run --list-models`` shows them: file size, input, the recipe's cross-validated
     accuracy and the ms of the shipped file on a named CPU (``edge/models/index.json``'s ``measured`` entries,
@@ -489,17 +476,24 @@ def render_models(results: str | os.PathLike[str]) -> str:
     from munet.edge.bundled import PACKAGE_DIR, bundled_models
     from munet.edge.metadata import read_model_info
 
-    cells = []
-    for name, model in bundled_models(PACKAGE_DIR).items():
-        m = measured(Path(results), EVIDENCE[name]) if name in EVIDENCE else None
-        info = read_model_info(model.path) if model.installed else None
-        size = f"{model.path.stat().st_size / 1e6:.2f}" if model.installed else "–"
-        accuracy = f"{m['metric']} {m['mean']:.3f} ± {m['sd']:.3f} ({m['folds']} folds)" if m else "–"
-        ms = f"{m['ms']:.1f} ({_short_cpu(m['cpu'])})" if m and m.get("ms") is not None else "–"
-        shape = "x".join(map(str, info.input_size)) if info else "–"
-        cells.append([f"`{name}`", size, shape, accuracy, ms, f"[{model.card}](edge/models/{model.card})"])
-    header = ("model", "MB", "input", "accuracy: its recipe's CV, int8 as shipped", "ms/image, 1 thread", "card")
-    return render(cells, header)
+    rows = [
+        {"name": name, "model": model, "m": measured(Path(results), EVIDENCE[name]) if name in EVIDENCE else None}
+        | {"info": read_model_info(model.path) if model.installed else None}
+        for name, model in bundled_models(PACKAGE_DIR).items()
+    ]
+    cols = [
+        Column("model", lambda r: f"`{r['name']}`"),
+        Column("MB", lambda r: r["model"].path.stat().st_size / 1e6 if r["model"].installed else None, dec(2)),
+        Column("input", "info.input_size", lambda v: "x".join(map(str, v))),
+        Column(
+            "accuracy: its recipe's CV, int8 as shipped",
+            "m",
+            lambda m: f"{m['metric']} {m['mean']:.3f} ± {m['sd']:.3f} ({m['folds']} folds)",
+        ),
+        Column("ms/image, 1 thread", lambda r: r["m"] if lookup(r, "m.ms") is not None else None, _ms_cpu),
+        Column("card", lambda r: f"[{r['model'].card}](edge/models/{r['model'].card})"),
+    ]
+    return render(rows, cols)
 
 
 def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:

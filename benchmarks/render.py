@@ -85,3 +85,11 @@ def render(rows: Sequence[Any], columns: Sequence[Column | str]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(map(auto, row) if plain else (c.cell(row) for c in cols)) + " |")
     return "\n".join(lines) + "\n"
+
+
+def pm(stat: Mapping[str, Any] | None, digits: int = 3, scale: float = 1, unit: str = "") -> str:
+    """A ``{"mean", "sd"}`` statistic as ``mean ± sd`` (the mean alone without an sd); – without a mean."""
+    if not stat or stat.get("mean") is None:
+        return DASH
+    sd = f" ± {scale * stat['sd']:.{digits}f}" if stat.get("sd") is not None else ""
+    return f"{scale * stat['mean']:.{digits}f}{sd}{unit}"
