@@ -44,16 +44,10 @@ TOP_SHARE = 0.1
 
 
 def load_keras(path: str | os.PathLike[str]) -> Any:
-    """Load a ``.keras`` file (or a run folder's ``best.keras``) for inference, with one-line errors
-    (:func:`munet.convert.export.load_keras`, the converter's loader)."""
-    from munet.convert.export import load_keras as load
+    """A ``.keras`` file or run folder, loaded by the converter's loader (one-line errors)."""
+    from munet.convert.export import load_keras, resolve_model
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / "best.keras"
-    if not path.is_file():
-        raise InputError(f"{path}: no such Keras model; pass a .keras file or a munet-train run folder")
-    return load(path)
+    return load_keras(resolve_model(path)[0])
 
 
 def tta_outputs(

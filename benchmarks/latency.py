@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from munet.benchmarks.render import render
 from munet.benchmarks.workers import run_worker, time_interleaved  # noqa: F401 (documented as latency's)
 from munet.device import BUSY_RULE, BusyMachine, busy_reasons, describe_machine, machine_state, settle
 from munet.edge.timing import STAGES, median_p90, parse_threads
@@ -173,7 +174,6 @@ def speed_ratios(variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, flo
 
 def latency_table(result: dict[str, Any]) -> str:
     """The Markdown table of every (variant, threads) row of :func:`benchmark_latency`'s result."""
-    from munet.benchmarks import records
 
     cols = ["model", "quantization", "threads", "MB", "pre", "inference", "post", "end to end", "peak RSS MB"]
     rows = []
@@ -183,7 +183,7 @@ def latency_table(result: dict[str, Any]) -> str:
             gflops = None if res.get("gflops") is None else round(res["gflops"], 1)
             mb, rss = round(v["size_bytes"] / 1e6, 2), round(res["peak_rss_mb"], 1)
             rows.append([name, v["quantization"], t, mb, *times, rss, gflops, res.get("backend", "")])
-    return records.markdown_table([*cols, "GFLOP/s", "runtime"], rows)
+    return render(rows, [*cols, "GFLOP/s", "runtime"])
 
 
 def latency_markdown(result: dict[str, Any]) -> str:
@@ -206,11 +206,7 @@ def latency_markdown(result: dict[str, Any]) -> str:
     if result.get("ratios"):
         lines.append("\n## int8 latency as a ratio (< 1: int8 faster)\n\n")
         keys = sorted({k for r in result["ratios"].values() for k in r})
-        lines.append(
-            records.markdown_table(
-                ["threads", *keys], [[t, *(r.get(k) for k in keys)] for t, r in result["ratios"].items()]
-            )
-        )
+        lines.append(render([[t, *(r.get(k) for k in keys)] for t, r in result["ratios"].items()], ["threads", *keys]))
     return "".join(lines)
 
 

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from munet.atomic import atomic_path, write_text_atomic
-from munet.benchmarks.render import render
 from munet.device import cpu_model, int8_instructions, usable_cores
 
 #: Distributions whose versions are recorded with every result (``None`` when not installed).
@@ -121,11 +120,6 @@ def provenance_markdown(prov: dict[str, Any]) -> str:
         f"{m.get('os', '')}, Python {m.get('python', '')}\n"
         f"- Versions: {versions}\n"
     )
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """:func:`munet.benchmarks.render.render` with plain headers (kept for the modules that still call it)."""
-    return render(rows, header)
 
 
 # ----------------------------------------------------------------------------------------------------- images

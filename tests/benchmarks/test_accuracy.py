@@ -247,8 +247,10 @@ def test_a_bad_keras_model_is_a_one_line_error(tmp_path: Path) -> None:
     """A missing file, an empty run folder and a non-Keras file each name the file and the fix."""
     from munet.benchmarks.accuracy import load_keras
 
-    with pytest.raises(MunetError, match=r"best\.keras: no such Keras model; pass a \.keras file or a munet-train run"):
+    with pytest.raises(MunetError, match=r"folder without best\.keras or last\.keras; pass a \.keras file or a run"):
         load_keras(tmp_path)  # a folder without best.keras
+    with pytest.raises(MunetError, match=r"nope\.keras: no such model file or run folder"):
+        load_keras(tmp_path / "nope.keras")
     bad = tmp_path / "m.keras"
     bad.write_bytes(b"not a zip")
     with pytest.raises(MunetError, match=r"m\.keras: not a Keras 3 \.keras file \(not a zip archive\)") as err:

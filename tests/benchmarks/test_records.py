@@ -32,14 +32,6 @@ def test_write_json_converts_numpy_and_paths(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temporary left behind
 
 
-def test_markdown_table_is_the_one_renderer_with_plain_headers() -> None:
-    from munet.benchmarks.render import render
-
-    text = records.markdown_table(["a", "b"], [[0.123456, 123.456], [None, "x"]])
-    assert text.splitlines()[2] == "| 0.1235 | 123.5 |"
-    assert "| – | x |" in text and text == render([[0.123456, 123.456], [None, "x"]], ["a", "b"])
-
-
 def test_overlay_grid_shape_and_colours(tmp_path: Path) -> None:
     import cv2
 
