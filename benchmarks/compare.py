@@ -1,8 +1,8 @@
 """The paper's comparison (Tables 1 and 2): every architecture, one training budget, the same metrics.
 
-A ``kind: compare`` sweep (``benchmarks/configs/compare_*.yaml``) over the experiment runner: every ``archs``
-entry (``ARCH``, or ``ARCH@none|imagenet`` to name its encoder start) is one point trained into
-``RUNS/<name>/<entry>`` with the :class:`Budget` and no early stopping, converted to float32 and int8 and scored
+A ``kind: compare`` sweep (``benchmarks/configs/compare_*.yaml``, run by ``munet-bench sweep``) over the experiment
+runner: every ``archs`` entry (``ARCH``, or ``ARCH@none|imagenet`` to name its encoder start) is one point trained
+into ``RUNS/<name>/<entry>`` with the :class:`Budget` and no early stopping, converted to float32 and int8 and scored
 on every validation image at the original size; then all models are timed round-robin in one pass. Results go to
 ``OUT/compare_<name>.json`` (after every architecture) and ``.md`` (:mod:`munet.benchmarks.compare_report`).
 
@@ -10,10 +10,7 @@ on every validation image at the original size; then all models are timed round-
 :data:`TIMING_ONLY` aside) on as many images: its rows are kept, rows of other entries stay in the table, failed
 ones are trained again, and rows whose models are gone are timed on an untrained copy of their architecture
 (``timed_on``; LiteRT's latency does not depend on the weights). A row is **learned** when its float32 Dice is
-20 points above both trivial predictions (:mod:`munet.benchmarks.learned`; ``--annotate`` judges a finished table).
-
-Smoke run: ``python -m munet.benchmarks.compare --data ../shared/data/isic --name isic-smoke --size 64 --epochs 1
---train-limit 32 --val-limit 16 --out /tmp/compare --runs-dir /tmp/compare/runs``.
+20 points above both trivial predictions (:func:`trivial_dice`, :func:`munet.benchmarks.analysis.is_learned`).
 """
 
 from __future__ import annotations
@@ -21,17 +18,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import click
-
+from munet.benchmarks.analysis import TRIVIAL, is_learned
 from munet.benchmarks.compare_report import ARCHS, SEQUENTIAL_TIMING, compare_markdown
 from munet.benchmarks.compare_report import PAPER_METRICS as PAPER_METRICS  # re-exported: the tests use it
 from munet.benchmarks.experiment import UNTRAINED, Point, Row, Setup, run_point, time_rows, untrained_copy
-from munet.benchmarks.learned import annotate_command, mark_learned, trivial_dice
 from munet.data import subset_folder
-from munet.errors import InputError, MunetError, cli_errors
+from munet.errors import InputError, MunetError
 
 #: Row labels of the comparison (an ``ARCH@none|imagenet`` entry adds its encoder start).
 LABELS = {
@@ -47,6 +43,7 @@ MODES = ("float32", "int8")
 #: Budget fields that change neither training nor scoring (every row is timed again in each run's pass), so a
 #: committed comparison whose budget differs only in them is resumed with ``--reuse``.
 TIMING_ONLY = ("latency_runs", "threads")
+_say = partial(print, flush=True)
 
 
 @dataclass
@@ -69,17 +66,17 @@ class Budget:
     monitor: str = "val_dice_per_image"  # the kept epoch: by the Dice the table reports (per image)
 
     def describe(self) -> str:
-        h, w = self.size
-        lim = f"{self.train_limit} training images" if self.train_limit else "all training images"
-        val = f"{self.val_limit} validation images" if self.val_limit else "all validation images"
+        (h, w), share = self.size, self.lesion_share
+        draws = f"{share:.0%} of draws from images with a lesion, " if share else ""
+        images = [
+            f"{n} {what} images" if n else f"all {what} images"
+            for n, what in ((self.train_limit, "training"), (self.val_limit, "validation"))
+        ]
         return (
             f"{h}x{w} inputs, {self.epochs} epochs (no early stopping), batch {self.batch}, Adam lr {self.lr:g}, "
-            f"{self.loss} loss, {self._sampling()}flips + rotation, seed {self.seed}, {lim}, {val}; "
+            f"{self.loss} loss, {draws}flips + rotation, seed {self.seed}, {', '.join(images)}; "
             f"MU-Net alpha {self.alpha}; epoch kept by {self.monitor}"
         )
-
-    def _sampling(self) -> str:
-        return f"{self.lesion_share:.0%} of draws from images with a lesion, " if self.lesion_share else ""
 
     def overrides(self) -> dict[str, Any]:
         """The training-config keys every architecture shares (the runner sets patience: no early stopping)."""
@@ -121,27 +118,22 @@ class ArchResult:
     stopped: str | None = None  # why training ended before the budget's epochs (the trainer's collapse stop)
 
 
-# ------------------------------------------------------------------------------------------------- data
-def resolve_split(data: Path | None, train: Path | None, val: Path | None) -> tuple[Path, Path]:
-    """``DATA/train`` + ``DATA/val``, or the explicit ``--train``/``--val`` folders."""
-    if data is not None:
-        train, val = train or data / "train", val or data / "val"
-    if train is None or val is None:
-        raise InputError("give --data DIR (with train/ and val/ inside) or both --train DIR and --val DIR")
+def resolve_split(data: Path, train: Path | None = None, val: Path | None = None) -> tuple[Path, Path]:
+    """``DATA/train`` + ``DATA/val`` (a compare config's ``data``), or the folders given."""
+    train, val = train or data / "train", val or data / "val"
     for p in (train, val):
         if not p.is_dir():
-            raise InputError(f"{p}: no such folder; --data needs train/ and val/ subfolders (or pass --train/--val)")
+            raise InputError(f"{p}: no such folder; a compare config's data needs train/ and val/ subfolders")
     return train, val
 
 
-# ------------------------------------------------------------------------------------------------- steps
 def parse_arch(entry: str, spec: dict[str, str]) -> tuple[str, str, str]:
-    """``(registry name, encoder weights, row label)`` of an ``--archs`` entry ``ARCH`` or ``ARCH@none|imagenet``."""
+    """``(registry name, encoder weights, row label)`` of an ``archs`` entry ``ARCH`` or ``ARCH@none|imagenet``."""
     arch, sep, start = entry.partition("@")
     if not sep:
         return arch, spec.get(arch, "none"), LABELS.get(arch, arch)
     if start not in ("none", "imagenet"):
-        raise MunetError(f"--archs {entry!r}: expected ARCH@none or ARCH@imagenet (weight files go in --weights)")
+        raise MunetError(f"archs {entry!r}: expected ARCH@none or ARCH@imagenet (weight files go in weights:)")
     return arch, start, f"{LABELS.get(arch, arch)}, {'from scratch' if start == 'none' else 'ImageNet'}"
 
 
@@ -151,32 +143,61 @@ def table_order(row: dict[str, Any]) -> tuple[int, bool]:
     return (ARCHS.index(arch) if arch in ARCHS else len(ARCHS), bool(sep))
 
 
-def resumable(
-    path: Path, budget: Budget, n_train: int, n_val: int, fix: str = "use another --name or drop --reuse to resume it"
-) -> dict[str, Any] | None:
+def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str, Any] | None:
     """The committed comparison at ``path`` when it was made with ``budget`` on as many images (None: no file): the
-    table-level half of the one resume rule (its rows are then kept by entry), for the CPU and the GPU sweep.
+    table-level half of the one resume rule (its rows are then kept by entry).
 
     Budgets are compared without :data:`TIMING_ONLY`; another budget or image count raises :class:`InputError`.
     """
     if not path.is_file():
         return None
+    fix = "give the config another name or drop --reuse"
     try:
         old = json.loads(path.read_text())
         # a field added since then had its default, except the monitor: results without it kept the pooled val_dice
         made = {**asdict(Budget()), "monitor": "val_dice", **old["budget"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a readable compare result ({exc}); use another --name or drop --reuse") from None
+        raise InputError(f"{path}: not a readable compare result ({exc}); {fix}") from None
 
-    def training(b: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in json.loads(json.dumps(b)).items() if k not in TIMING_ONLY}
+    def training(b: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        kept = {k: v for k, v in json.loads(json.dumps(b)).items() if k not in TIMING_ONLY}
+        return kept | {"n_train": result.get("n_train"), "n_val": result.get("n_val")}
 
-    now = training(asdict(budget)) | {"n_train": n_train, "n_val": n_val}
-    then = training(made) | {"n_train": old.get("n_train"), "n_val": old.get("n_val")}
+    now, then = training(asdict(budget), {"n_train": n_train, "n_val": n_val}), training(made, old)
     if now != then:
         diff = ", ".join(f"{k} {then.get(k)} -> {v}" for k, v in now.items() if then.get(k) != v)
         raise InputError(f"{path}: made with another budget or data ({diff}); {fix}")
     return old
+
+
+def trivial_dice(truths: Sequence[Any]) -> dict[str, float]:
+    """Per-image mean Dice (:func:`munet.edge.evaluate.evaluate`, the rows' scorer) of the trivial predictions.
+
+    ``{"all-empty": ..., "all-full": ...}``: every mask predicted empty, every mask predicted full. The scorer gives
+    an empty prediction on an empty truth Dice 1 ("nothing to get wrong"), and 0 on any non-empty truth. So on
+    brain MRI, where most slices are tumour-free, "all-empty" scores the share of tumour-free slices (e.g. 0.66),
+    not 0; "all-full" scores 0 on those slices and the lesion's area share on the others (and on ISIC, where every
+    image holds a lesion, "all-empty" is 0 and "all-full" the mean of 2|lesion| / (|lesion| + |image|)).
+    """
+    import numpy as np
+
+    from munet.edge.evaluate import evaluate
+
+    masks = [np.asarray(t) for t in truths]
+    if not masks:
+        raise InputError("no validation masks to score the trivial predictions on")
+    return {
+        name: evaluate([np.full(m.shape, fill, dtype=bool) for m in masks], masks).per_image["dice"]
+        for name, fill in zip(TRIVIAL, (False, True), strict=True)
+    }
+
+
+def mark_learned(result: dict[str, Any], trivial: dict[str, float]) -> dict[str, Any]:
+    """``result`` with ``trivial`` stored and ``learned`` set on every row (in place; returned for chaining)."""
+    result["trivial"] = {k: float(trivial[k]) for k in TRIVIAL}
+    for row in result["models"]:
+        row["learned"] = is_learned(row, result["trivial"])
+    return result
 
 
 def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) -> Row:
@@ -261,40 +282,27 @@ def compare(
     ``redo``: entries of ``archs`` trained again although ``reuse`` would keep them (their model changed); their
     committed row and run folder are replaced.
     """
-    from munet.data import LoadedPair
     from munet.benchmarks.records import provenance, write_json, write_markdown
-    from munet.data import find_pairs, load_pair
+    from munet.data import LoadedPair, find_pairs, load_pair
     from munet.train.models import get_builder
 
-    budget = budget or Budget()
-    weights = dict(weights or {})
+    budget, weights = budget or Budget(), dict(weights or {})
     entries = {entry: parse_arch(entry, weights) for entry in archs}
     if stray := [e for e in redo if e not in entries]:
-        raise InputError(f"--redo {','.join(stray)}: not among --archs ({','.join(entries)}); add it to --archs")
+        raise InputError(f"--redo {','.join(stray)}: not among the archs ({','.join(entries)})")
     for arch in [*(a for a, _, _ in entries.values()), *weights]:
         get_builder(arch)  # unknown names fail now, with the did-you-mean list
     base = runs_dir / name
-    train_pairs = find_pairs(train_dir, layout)
-    val_pairs = find_pairs(val_dir, layout)
-    run_layout = layout
+    train_pairs, val_pairs = find_pairs(train_dir, layout), find_pairs(val_dir, layout)
     if budget.train_limit or budget.val_limit:  # seeded subsets, both linked in the "folder" layout
-        n_train = budget.train_limit if budget.train_limit and budget.train_limit < len(train_pairs) else None
-        n_val = budget.val_limit if budget.val_limit and budget.val_limit < len(val_pairs) else None
-        train_dir, train_pairs = subset_folder(train_pairs, n_train, budget.seed, base / "data" / "train")
-        val_dir, val_pairs = subset_folder(val_pairs, n_val, budget.seed, base / "data" / "val")
-        run_layout = "folder"
+        (train_dir, train_pairs), (val_dir, val_pairs) = (
+            subset_folder(pairs, limit if limit and limit < len(pairs) else None, budget.seed, base / "data" / part)
+            for pairs, limit, part in ((train_pairs, budget.train_limit, "train"), (val_pairs, budget.val_limit, "val"))
+        )
+        layout = "folder"
     samples = [LoadedPair(Path(p.image).stem, *load_pair(p)) for p in val_pairs]
-    trivial = trivial_dice([s.truth for s in samples])
-    setup = Setup(
-        train_dir,
-        val_dir,
-        base,
-        layout=run_layout,
-        calib_count=budget.calib_count,
-        threads=budget.threads,
-        reuse=reuse,
-        verbose=2,
-    )
+    trivial = {k: float(v) for k, v in trivial_dice([s.truth for s in samples]).items()}
+    setup = Setup(train_dir, val_dir, base, layout, budget.calib_count, budget.threads, reuse=reuse, verbose=2)
     result: dict[str, Any] = {
         "name": name,
         "train": str(train_dir),
@@ -308,7 +316,7 @@ def compare(
         "trivial": trivial,
         "models": [],
     }
-    json_path, md_path = out_dir / f"compare_{name}.json", out_dir / f"compare_{name}.md"
+    json_path = out_dir / f"compare_{name}.json"
     old = resumable(json_path, budget, len(train_pairs), len(val_pairs)) if reuse else None
     resumed = {r["arch"]: r for r in (old or {}).get("models", []) if r["arch"] not in redo}
     for entry, (_, start, _) in entries.items():
@@ -316,7 +324,7 @@ def compare(
         if not then.get("error") and then.get("encoder_weights", start) != start:
             raise InputError(
                 f"{json_path}: its {entry} row started from {then['encoder_weights']!r}, this run from {start!r}; "
-                "use another --name, drop --reuse or pass the same --weights"
+                "give the config another name, drop --reuse or give the same weights"
             )
     if old is not None and any(e not in entries or not r.get("error") for e, r in resumed.items()):  # carried
         result |= {k: old[k] for k in ("latency_method", "load", "busy") if k in old}  # until this run's pass
@@ -328,10 +336,11 @@ def compare(
 
     def save() -> None:
         result["models"].sort(key=table_order)
-        mark_learned(result, trivial)
-        saved = result | {"models": sorted([*result["models"], *pending.values()], key=table_order)}
-        write_json(json_path, mark_learned(saved, trivial))
-        write_markdown(md_path, compare_markdown(saved))
+        saved = mark_learned(
+            result | {"models": sorted([*result["models"], *pending.values()], key=table_order)}, trivial
+        )
+        write_json(json_path, saved)
+        write_markdown(json_path.with_suffix(".md"), compare_markdown(saved))
 
     rows: dict[str, Row] = {}  # entry -> the runner's row, for the timing pass
     for entry, (arch, start, label) in entries.items():
@@ -362,149 +371,15 @@ def compare(
         if latency := latency_of(rows.get(r["arch"]), budget.threads):
             r |= latency | {"timed_on": rows[r["arch"]].timed_on}
     n = sum(bool(latency_of(row, budget.threads)) for row in rows.values())
-    copies = [r["label"] for r in result["models"] if r.get("timed_on") == UNTRAINED]
-    result["latency_method"] = (
-        f"interleaved: {n} row(s) timed round-robin in one pass after all training" if n else SEQUENTIAL_TIMING
-    ) + (
-        f"; {', '.join(copies)} on an untrained copy of the architecture (their trained models were from an earlier "
-        "session; LiteRT's latency does not depend on the weights' values)"
-        if copies
-        else ""
-    )
+    method = f"interleaved: {n} row(s) timed round-robin in one pass after all training" if n else SEQUENTIAL_TIMING
+    if copies := [r["label"] for r in result["models"] if r.get("timed_on") == UNTRAINED]:
+        method += (
+            f"; {', '.join(copies)} on an untrained copy of the architecture (their trained models were from an "
+            "earlier session; LiteRT's latency does not depend on the weights' values)"
+        )
+    result["latency_method"] = method
     if timing is not None:
         result["load"], result["busy"] = timing["machine"], timing["busy"]
-    _say(
-        f"[compare] {result['latency_method']}"
-        + (f"; BUSY: {'; '.join(timing['busy'])}" if timing and timing["busy"] else "")
-    )
+    _say(f"[compare] {method}" + (f"; BUSY: {'; '.join(timing['busy'])}" if timing and timing["busy"] else ""))
     save()
     return result
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
-
-
-# ------------------------------------------------------------------------------------------------- CLI
-def parse_weights(items: Sequence[str]) -> dict[str, str]:
-    """``--weights ARCH=imagenet|none|FILE.h5`` items as ``{arch: start}`` (one-line error on a malformed item)."""
-    out = {}
-    for item in items:
-        arch, sep, value = item.partition("=")
-        if not sep or not arch or not value:
-            raise MunetError(f"--weights {item!r}: expected ARCH=imagenet|none|FILE.h5, e.g. munet=weights.h5")
-        out[arch.strip()] = value.strip()
-    return out
-
-
-@click.command("compare", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--data", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder with train/ + val/."
-)
-@click.option("--train", "train_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
-@click.option("--val", "val_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
-@click.option("--name", default=None, help="Result name: writes compare_<name>.json/.md (e.g. isic, brain).")
-@click.option("--layout", default="auto", show_default=True, help="Dataset layout (auto|isic|lgg|figshare|folder).")
-@click.option(
-    "--archs",
-    default=",".join(ARCHS),
-    show_default=True,
-    help="Comma-separated registry names; ARCH@none / ARCH@imagenet overrides one row's encoder start.",
-)
-@click.option("--size", default="128", show_default=True, help="Input size N or HxW (multiples of 32).")
-@click.option("--epochs", default=10, show_default=True)
-@click.option("--batch", default=8, show_default=True)
-@click.option("--lr", default=1e-3, show_default=True)
-@click.option("--loss", default="focal-tversky", show_default=True)
-@click.option(
-    "--lesion-share",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Share of training draws from images with a lesion, for every row alike (0: the data's own share; "
-    "brain MRI slices are mostly tumour-free).",
-)
-@click.option("--seed", default=0, show_default=True)
-@click.option(
-    "--monitor",
-    default="val_dice_per_image",
-    show_default=True,
-    help="Validation key that picks the kept epoch (val_dice: the pooled Dice of results made before 2026-12).",
-)
-@click.option("--alpha", default=1.4, show_default=True, help="MU-Net width multiplier.")
-@click.option("--train-limit", type=int, default=None, help="Use N training images (seeded sample).")
-@click.option("--val-limit", type=int, default=None, help="Use N validation images (seeded sample).")
-@click.option("--weights", multiple=True, help="ARCH=imagenet|none|FILE.h5 (repeat); default: none (from scratch).")
-@click.option("--calib-count", default=100, show_default=True, help="int8 calibration images.")
-@click.option("--latency-runs", default=20, show_default=True)
-@click.option("--threads", default=1, show_default=True, help="LiteRT threads for evaluation and latency.")
-@click.option("--paper-table", type=click.Choice(["isic", "brain"]), default=None, help="Add the paper's table.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results"), show_default=True)
-@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs/compare"), show_default=True)
-@click.option(
-    "--reuse",
-    is_flag=True,
-    help="Resume: keep the rows of OUT/compare_<name>.json made with the same budget (and add --archs to them), "
-    "and reuse finished runs in runs-dir.",
-)
-@click.option(
-    "--redo",
-    default="",
-    help="Comma-separated entries of --archs to train again under --reuse (e.g. after their model changed); "
-    "their rows and run folders are replaced.",
-)
-@click.option(
-    "--annotate",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="No training: add the trivial predictions' Dice and every row's 'learned' to this compare_<name>.json "
-    "(its validation folder, or --data/--val) and rewrite it and its .md.",
-)
-@cli_errors
-def compare_command(**kw: Any) -> None:
-    """Train every architecture with one budget; paper metrics, params, MACs, float/int8 latency, int8 Dice drop.
-
-    Example: munet-bench compare --data ../shared/data/isic --name isic --paper-table isic --size 128 --epochs 10
-
-    A row is "learned" when its float32 Dice is >= 20 points above both trivial predictions (all-empty, all-full).
-    """
-    import os
-    import shlex
-    import sys
-
-    from munet.benchmarks.records import command_line
-    from munet.edge.preprocess import parse_size
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    if kw["annotate"] is not None:
-        annotate_command(kw)
-        return
-    if not kw["name"]:
-        raise MunetError("--name is required (e.g. --name isic), except with --annotate FILE.json")
-    train_dir, val_dir = resolve_split(kw["data"], kw["train_dir"], kw["val_dir"])
-    budget = Budget(**{f.name: kw[f.name] for f in fields(Budget)} | {"size": parse_size(kw["size"])})
-    archs = [a.strip() for a in kw["archs"].split(",") if a.strip()]
-    result = compare(
-        train_dir,
-        val_dir,
-        kw["name"],
-        archs,
-        budget,
-        parse_weights(kw["weights"]),
-        kw["layout"],
-        kw["out"],
-        kw["runs_dir"],
-        kw["reuse"],
-        kw["paper_table"],
-        command_line()
-        if not sys.argv[0].endswith("compare.py")
-        else shlex.join(["python", "-m", "munet.benchmarks.compare", *sys.argv[1:]]),
-        [a.strip() for a in kw["redo"].split(",") if a.strip()],
-    )
-    click.echo(compare_markdown(result))
-    click.echo(f"wrote {kw['out']}/compare_{kw['name']}.json and .md")
-
-
-if __name__ == "__main__":
-    compare_command()

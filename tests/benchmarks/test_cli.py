@@ -71,3 +71,11 @@ def test_accuracy_reports_progress_per_model_unless_quiet(
     assert "[1/2] tiny_int8.tflite: 4 images" in res.output and "[2/2] tiny_float32.tflite" in res.output
     quiet = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "b"), "--threads", "1", "--quiet"])
     assert quiet.exit_code == 0 and "[1/2]" not in quiet.output
+
+
+def test_compare_is_a_name_of_sweep(tmp_path: Path) -> None:
+    """`munet-bench compare CONFIG` runs the sweep engine; the flag-based comparison is gone."""
+    res = CliRunner().invoke(main, ["compare", "--help"])
+    assert res.exit_code == 0 and "Run the study of CONFIG" in res.output
+    res = CliRunner().invoke(main, ["compare", "--data", str(tmp_path), "--name", "x"])
+    assert res.exit_code == 2 and "No such option '--data'" in res.output

@@ -1,4 +1,4 @@
-"""A comparison row "learned" when its Dice clears both trivial predictions by 20 points; --annotate adds it."""
+"""A comparison row "learned" when its Dice clears both trivial predictions by 20 points."""
 
 from __future__ import annotations
 
@@ -8,30 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.benchmarks.compare import PAPER_METRICS, arch_result
-from munet.benchmarks.learned import trivial_dice
-from munet.data import subset_folder
-from munet.errors import InputError
-
-HAND_DICE = {"a": (1.0, 0.0), "b": (0.0, 0.4), "c": (0.0, 1.0)}
+from munet.benchmarks.compare import PAPER_METRICS, arch_result, mark_learned, trivial_dice
 
 
 def _hand_truths() -> dict[str, np.ndarray]:
     b = np.zeros((4, 4), np.uint8)
     b[1:3, 1:3] = 1
     return {"a": np.zeros((4, 4), np.uint8), "b": b, "c": np.ones((4, 4), np.uint8)}
-
-
-def _hand_folder(dest: Path) -> Path:
-    """The hand-made truths as a "folder" layout set (black images, {0, 255} PNG masks)."""
-    import cv2
-
-    for sub in ("images", "masks"):
-        (dest / sub).mkdir(parents=True)
-    for stem, truth in _hand_truths().items():
-        cv2.imwrite(str(dest / "images" / f"{stem}.png"), np.zeros((4, 4, 3), np.uint8))
-        cv2.imwrite(str(dest / "masks" / f"{stem}.png"), truth * 255)
-    return dest
 
 
 def _result(val: Path, dices: list[float], **budget) -> dict:
@@ -79,7 +62,6 @@ def test_trivial_predictions_are_scored_per_image_like_the_rows() -> None:
 
 def test_learned_needs_20_points_above_both_trivial_predictions() -> None:
     from munet.benchmarks.analysis import is_learned
-    from munet.benchmarks.learned import mark_learned
 
     for trivial in ({"all-empty": 0.25, "all-full": 0.125}, {"all-empty": 0.125, "all-full": 0.25}):
         at = 0.25 + 0.20  # the higher trivial value decides, whichever it is
@@ -141,75 +123,15 @@ def test_old_rows_without_learned_still_load() -> None:
     assert ArchResult(**row, learned=True).learned is True
 
 
-def test_annotate_rewrites_the_json_and_its_markdown(tmp_path: Path) -> None:
-    import json
+def test_the_table_shows_the_judgement_and_the_rule() -> None:
+    """Every row's "learned" cell and the sentence with the trivial predictions' Dice (in %)."""
+    from munet.benchmarks.compare_report import compare_markdown
 
-    from click.testing import CliRunner
-
-    from munet.benchmarks.compare import compare_command
-
-    val = _hand_folder(tmp_path / "val")
-    before = _result(val, [0.9, 0.6])  # threshold: (0 + 0.4 + 1) / 3 + 0.20 = 0.6667
-    path = tmp_path / "compare_x.json"
-    path.write_text(json.dumps(before))
-    (tmp_path / "compare_x.md").write_text("stale\n")
-    out = CliRunner().invoke(compare_command, ["--annotate", str(path)])
-    assert out.exit_code == 0, out.output
-    assert "not learned: Row 1; FCNet" in out.output
-    after = json.loads(path.read_text())
-    assert after["trivial"] == pytest.approx({"all-empty": 1 / 3, "all-full": 1.4 / 3})
-    assert [r["learned"] for r in after["models"]] == [True, False, False]
-    for r in after["models"]:
-        del r["learned"]
-    assert {k: v for k, v in after.items() if k != "trivial"} == before  # nothing else changed
-    md = (tmp_path / "compare_x.md").read_text()
+    trivial = trivial_dice(list(_hand_truths().values()))  # threshold: (0 + 0.4 + 1) / 3 + 0.20 = 0.6667
+    md = compare_markdown(mark_learned(_result(Path("v"), [0.9, 0.6]), trivial))
     assert "| Row 0 | 50.00 | 50.00 | 50.00 | 50.00 | 50.00 | 90.00 | yes | 50.00 |" in md
     assert "| 60.00 | **no** (short) |" in md and "| FCNet | – | – | – | – | – | – | **no** (failed) |" in md
     assert "all-empty 33.33 %, all-full 46.67 %" in md and "at least 20 points above both" in md
-
-
-def test_annotate_rebuilds_the_seeded_val_limit_subset(tmp_path: Path) -> None:
-    import json
-
-    from munet.benchmarks.learned import annotate
-    from munet.data import find_pairs
-
-    val = _hand_folder(tmp_path / "val")
-    path = tmp_path / "compare_x.json"
-    path.write_text(json.dumps(_result(val, [0.9], val_limit=2, seed=1) | {"n_val": 2}))
-    _, chosen = subset_folder(find_pairs(val, "folder"), 2, seed=1, dest=tmp_path / "sub")  # as compare() drew it
-    stems = [p.image.stem for p in chosen]
-    result = annotate(path)
-    assert result["trivial"] == pytest.approx(
-        {k: sum(HAND_DICE[s][i] for s in stems) / 2 for i, k in enumerate(("all-empty", "all-full"))}
-    )
-    path.write_text(json.dumps(_result(val, [0.9], val_limit=2, seed=1)))  # says 3 images were scored
-    with pytest.raises(InputError, match="2 validation pairs but the comparison scored 3"):
-        annotate(path)
-
-
-def test_annotate_errors_are_one_line(tmp_path: Path) -> None:
-    import json
-
-    from click.testing import CliRunner
-
-    from munet.benchmarks.compare import compare_command
-
-    path = tmp_path / "compare_x.json"
-    path.write_text(json.dumps(_result(tmp_path / "gone", [0.9])))
-    runner = CliRunner()
-    out = runner.invoke(compare_command, ["--annotate", str(path)])
-    assert out.exit_code == 2 and "validation folder is gone" in out.output and "--data DIR" in out.output
-    assert len(out.output.strip().splitlines()) == 1
-    out = runner.invoke(compare_command, ["--annotate", str(path), "--epochs", "3", "--name", "x"])
-    assert out.exit_code == 2 and "not --name, --epochs" in out.output
-    out = runner.invoke(compare_command, ["--annotate", str(path), "--data", str(tmp_path)])
-    assert out.exit_code == 2 and f"{tmp_path / 'val'}: no such validation folder" in out.output
-    val = _hand_folder(tmp_path / "other")
-    out = runner.invoke(compare_command, ["--annotate", str(path), "--val", str(val)])
-    assert out.exit_code == 0 and "trivial Dice: all-empty 0.3333, all-full 0.4667" in out.output
-    out = runner.invoke(compare_command, ["--data", str(tmp_path)])
-    assert out.exit_code == 2 and "--name is required" in out.output
 
 
 def test_the_committed_comparisons_render_as_committed() -> None:
