@@ -110,18 +110,18 @@ def compare_columns(result: dict[str, Any]) -> list[Column]:
     split = ("Dice, lesion images", "False lesions") if has_lesion_free(result) else ()
     return [
         Column("Model", "label"),
-        *(Column(h, ok(lambda r, m=m: r["float32"][m]), pct) for m, h in PAPER_HEADERS.items()),
+        *(Column(h, ok(f"float32.{m}"), pct) for m, h in PAPER_HEADERS.items()),
         Column("Learned", lambda r: learned_cell(r, result.get("trivial"), result["budget"].get("epochs"))),
         *(Column(h, ok(lambda r, i=i: split_values(r)[i]), pct) for i, h in enumerate(split)),
-        Column("mIoU", ok(lambda r: r["float32"]["miou"]), pct),
-        Column("ISIC Jaccard", ok(lambda r: r["float32"]["isic_jaccard"]), pct),
-        Column("Params", ok(lambda r: r["params"]), lambda v: f"{v:,}"),
+        Column("mIoU", ok("float32.miou"), pct),
+        Column("ISIC Jaccard", ok("float32.isic_jaccard"), pct),
+        Column("Params", ok("params"), lambda v: f"{v:,}"),
         Column(f"GMACs @{result['budget']['size'][0]}", ok(lambda r: r["macs"] / 1e9), dec(2)),
         Column("GMACs @256", ok(lambda r: r["macs_256"] / 1e9), dec(2)),
-        Column("float32 ms", ok(lambda r: r["float_ms"]), dec(1)),
-        Column("int8 ms", ok(lambda r: r["int8_ms"]), dec(1)),
-        Column("int8 Dice", ok(lambda r: r["int8"]["dice"]), pct),
-        Column("Dice drop", ok(lambda r: r["int8_dice_drop"]), pct),
+        Column("float32 ms", ok("float_ms"), dec(1)),
+        Column("int8 ms", ok("int8_ms"), dec(1)),
+        Column("int8 Dice", ok("int8.dice"), pct),
+        Column("Dice drop", ok("int8_dice_drop"), pct),
         Column("Encoder init", lambda r: r["encoder_weights"] if r.get("error") else INIT[bool(r["imagenet"])]),
         Column("Train s", lambda r: f"failed: {r['error']}" if r.get("error") else fixed(r["train_s"], 0)),
     ]
@@ -131,7 +131,6 @@ def compare_markdown(result: dict[str, Any]) -> str:
     """The Table 1/2 analogue with budget, provenance and weights."""
     from munet.benchmarks.records import provenance_markdown
 
-    split = has_lesion_free(result)
     lines = [
         f"# Architecture comparison: {result['name']}",
         "",
@@ -150,18 +149,14 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "",
         render(result["models"], compare_columns(result)),
         learned_rule(result) + ".",
-        *(
-            [
-                "Dice, lesion images: per-image Dice over the validation images with a lesion only; False lesions: "
-                "share of the lesion-free validation images given any lesion pixel (float32 masks)."
-            ]
-            if split
-            else []
-        ),
-        "",
     ]
-    paper = PAPER_TABLES.get(result.get("paper_table") or "")
-    if paper:
+    if has_lesion_free(result):
+        lines.append(
+            "Dice, lesion images: per-image Dice over the validation images with a lesion only; False lesions: "
+            "share of the lesion-free validation images given any lesion pixel (float32 masks)."
+        )
+    lines.append("")
+    if paper := PAPER_TABLES.get(result.get("paper_table") or ""):
         prow = [[PAPER_LABELS[a], *(f"{v:.2f}" for v in paper[a])] for a in ARCHS if a in paper]
         lines += [
             f"Paper values (Table {'1' if result['paper_table'] == 'isic' else '2'}, 256x256, 60 epochs; "
