@@ -184,15 +184,8 @@ def flow(
     require_tensorflow()  # before run_flow creates OUT
     from munet.benchmarks.flow import FlowConfig, run_flow
 
-    cfg = FlowConfig()
-    if epochs is not None:
-        cfg.epochs = epochs
-    if size is not None:
-        cfg.size = _size(size)  # type: ignore[assignment]
-    if alpha is not None:
-        cfg.alpha = alpha
-    if threads is not None:
-        cfg.threads = threads
+    given = {"epochs": epochs, "size": _size(size), "alpha": alpha, "threads": threads}
+    cfg = FlowConfig(**{k: v for k, v in given.items() if v is not None})
     report_path = run_flow(out, data=data, config=cfg, echo=click.echo)
     click.echo(f"report: {report_path}")
 
