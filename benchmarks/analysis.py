@@ -178,25 +178,30 @@ BUNDLED_RESULTS = {"skin": "isic-edge"}
 SHIPPED_DIR = "shipped"
 
 
-def load(path: Path) -> dict[str, Any]:
-    """A results JSON file, with a one-line error."""
+def load(path: Path, missing_ok: bool = False) -> dict[str, Any] | None:
+    """A results JSON file, with a one-line error (``missing_ok``: None when there is no such file)."""
+    if missing_ok and not path.is_file():
+        return None
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: unreadable results JSON ({exc}); rerun the benchmark") from None
 
 
+def _row(doc: dict[str, Any], path: Path, key: str, fix: str) -> dict[str, Any]:
+    """``doc``'s model row ``key`` (an error saying how to make it when it is missing)."""
+    if (row := doc.get("models", {}).get(key)) is None:
+        raise InputError(f"{path}: no {key!r} row; {fix}")
+    return row
+
+
 def shipped_row(results: str | Path, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Row and document of the bundled ``name`` re-scored as shipped (``<folder>/shipped/accuracy.json``, after a
     rewrite without retraining); (None, None) when the folder's ``<name>_int8_kf`` row is the shipped file."""
     path = Path(results) / BUNDLED_RESULTS[name] / SHIPPED_DIR / "accuracy.json"
-    if not path.is_file():
+    if (doc := load(path, missing_ok=True)) is None:
         return None, None
-    doc = load(path)
-    row = doc.get("models", {}).get(name)
-    if row is None:
-        raise InputError(f"{path}: no {name!r} row; rerun STEP=shipped bash benchmarks/reproduce.sh")
-    return row, doc
+    return _row(doc, path, name, "rerun STEP=shipped bash benchmarks/reproduce.sh"), doc
 
 
 @dataclass(frozen=True)
@@ -216,13 +221,9 @@ def bundled(results: str | Path) -> list[Bundled]:
     """The bundled models whose result folder is committed (:data:`BUNDLED_RESULTS`)."""
     out = []
     for name, folder in BUNDLED_RESULTS.items():
-        path = Path(results) / folder / "accuracy.json"
-        if not path.is_file():
+        if (doc := load(path := Path(results) / folder / "accuracy.json", missing_ok=True)) is None:
             continue
-        doc = load(path)
-        converted = doc.get("models", {}).get(f"{name}_int8_kf")
-        if converted is None:
-            raise InputError(f"{path}: no {name}_int8_kf row (the bundled file); rerun reproduce.sh {folder}")
+        converted = _row(doc, path, f"{name}_int8_kf", f"the bundled file: rerun reproduce.sh {folder}")
         shipped, rescored = shipped_row(results, name)
         floating = doc["models"].get("keras-float", {})
         out.append(Bundled(name, folder, doc, converted, shipped or converted, rescored, floating))
@@ -238,7 +239,7 @@ def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
 class Summary:
     """A README summary row: ``label``, result ``folder``, accuracy document, the model's row (a bundled one as
     shipped), latency document ({} if none), end-to-end median ms at 1 and 2 threads, and the accuracy pass's
-    ``segment`` median where no 1-thread ms."""
+    ``segment`` median where no 1-thread ms (``timed``: whether the latency pass timed it)."""
 
     label: str
     folder: str
@@ -248,22 +249,21 @@ class Summary:
     ms: tuple[float | None, float | None]
     segment_ms: float | None
 
+    @property
+    def timed(self) -> bool:
+        return bool(self.lat) and any(v is not None for v in self.ms)
+
 
 def summary(results: str | Path, folder: str, model: str, label: str = "") -> Summary | None:
     """The summary row of ``model`` in ``folder`` (None when the folder is not committed)."""
     root = Path(results)
-    path = root / folder / "accuracy.json"
-    if not path.is_file():
+    if (acc := load(path := root / folder / "accuracy.json", missing_ok=True)) is None:
         return None
-    acc = load(path)
     key = f"{model}_int8_kf" if BUNDLED_RESULTS.get(model) == folder else model
-    row = acc.get("models", {}).get(key)
-    if row is None:
-        raise InputError(f"{path}: no {key!r} row for the README summary; rerun its benchmark")
+    row = _row(acc, path, key, "rerun its benchmark for the README summary")
     if key != model:
         row = shipped_row(root, model)[0] or row
-    lat_path = root / folder / "latency.json"
-    lat = load(lat_path) if lat_path.is_file() else {}
+    lat = load(root / folder / "latency.json", missing_ok=True) or {}
     ms = tuple(e2e_ms(lat.get("variants", {}).get(key, {}), t) for t in ("1", "2"))
     plain = (row.get("tta") or {}).get("ms_per_image_plain")
     return Summary(label, folder, acc, row, lat, ms, plain if ms[0] is None else None)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.atomic import write_text_atomic
-from munet.benchmarks.analysis import load
+from munet.benchmarks.analysis import e2e_ms, load
 from munet.errors import InputError
 
 LABELS = {"dice": "per-image Dice", "patient_dice": "per-patient volume Dice"}
@@ -38,14 +38,10 @@ EVIDENCE = {
 }
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    return load(path) if path.is_file() else None
-
-
 def measured(results: Path, ev: Evidence, label: str = "benchmarks/results") -> dict[str, Any] | None:
     """The ``measured`` entry of one bundled model (None until every fold of its cross-validation is in);
     ``label`` is how the entry names the results folder."""
-    cv = _load(results / ev.cv / "cv.json")
+    cv = load(results / ev.cv / "cv.json", missing_ok=True)
     point = next((p for p in (cv or {}).get("summary", []) if p.get("point") == ev.point), None)
     stat = (point or {}).get("metrics", {}).get(ev.metric)
     if stat is None or stat.get("folds") != (cv or {}).get("config", {}).get("k"):
@@ -57,10 +53,8 @@ def measured(results: Path, ev: Evidence, label: str = "benchmarks/results") -> 
         "folds": stat["folds"],
         "cv_source": f"{label}/{ev.cv}",
     }
-    lat = _load(results / ev.latency / "latency.json")
-    e2e = (lat or {}).get("variants", {}).get(ev.variant, {}).get("results", {}).get("1", {})
-    ms = e2e.get("stages", {}).get("e2e_ms", {}).get("median")
-    if ms is not None:
+    lat = load(results / ev.latency / "latency.json", missing_ok=True) or {}
+    if (ms := e2e_ms(lat.get("variants", {}).get(ev.variant, {}), "1")) is not None:
         entry |= {
             "ms": round(ms, 2),
             "threads": 1,
@@ -74,8 +68,7 @@ def update_index(index: str | os.PathLike[str], results: str | os.PathLike[str],
     """Write each bundled model's ``measured`` entry into ``index``; with ``check`` only report whether it is
     up to date (True) without writing."""
     index, results = Path(index), Path(results)
-    doc = _load(index)
-    if doc is None:
+    if (doc := load(index, missing_ok=True)) is None:
         raise InputError(f"{index}: no index of bundled models")
     new = json.loads(json.dumps(doc))
     for name, entry in new.get("models", {}).items():

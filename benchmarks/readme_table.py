@@ -34,27 +34,19 @@ from munet.device import busy_summary, describe_machine
 from munet.errors import InputError
 
 
-def _markers(name: str) -> tuple[str, str]:
+def markers(name: str) -> tuple[str, str]:
+    """The start and end markers of the generated block ``name`` (:data:`BLOCKS`)."""
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
-START, END = _markers("results")
-COMPARE_START, COMPARE_END = _markers("compare")
-PARETO_START, PARETO_END = _markers("pareto")
-DECODERS_START, DECODERS_END = _markers("decoders")
-RECIPE_START, RECIPE_END = _markers("recipe")
-BUNDLED_START, BUNDLED_END = _markers("bundled")
-SUMMARY_START, SUMMARY_END = _markers("summary")
-CV_START, CV_END = _markers("cv")
-MODELS_START, MODELS_END = _markers("models")
+START, END = markers("results")
 #: Where the README's links point: the results root as seen from the README (the repository root).
 SUMMARY_LINK = "benchmarks/results"
 
 
 def _doc(results: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
     """The results JSON ``name`` under ``results``; None if not committed."""
-    path = Path(results) / name
-    return _load(path) if path.is_file() else None
+    return _load(Path(results) / name, missing_ok=True)
 
 
 def short_cpu(cpu: str) -> str:
@@ -379,8 +371,7 @@ def _summary_ms(s: Any) -> str:
 
 
 def _measured(s: Any) -> str:
-    timed = s.lat and any(v is not None for v in s.ms)
-    return f"Dice {_where(s.acc)}" + (f"; ms {_where(s.lat)}" if timed else "")
+    return f"Dice {_where(s.acc)}" + (f"; ms {_where(s.lat)}" if s.timed else "")
 
 
 SUMMARY_COLUMNS = (
@@ -496,28 +487,18 @@ def render_models(results: str | os.PathLike[str]) -> str:
     return render(rows, cols)
 
 
-def replace_between_markers(text: str, block: str, start_marker: str = START, end_marker: str = END) -> str:
-    """``text`` with everything between ``start_marker`` and ``end_marker`` replaced by ``block``."""
-    start, end = text.find(start_marker), text.find(end_marker)
-    if start < 0 or end < 0 or end < start:
-        raise InputError(
-            f"README: markers {start_marker} ... {end_marker} not found; add them where the generated table goes"
-        )
-    return text[: start + len(start_marker)] + "\n" + block.rstrip("\n") + "\n" + text[end:]
-
-
-#: Every generated block: its markers and its renderer (each block must stand in one of the files).
-BLOCKS = (
-    (START, END, render_table),
-    (COMPARE_START, COMPARE_END, render_compare),
-    (PARETO_START, PARETO_END, render_pareto),
-    (DECODERS_START, DECODERS_END, render_decoders),
-    (RECIPE_START, RECIPE_END, render_recipe),
-    (BUNDLED_START, BUNDLED_END, render_bundled),
-    (SUMMARY_START, SUMMARY_END, render_summary),
-    (CV_START, CV_END, render_cv),
-    (MODELS_START, MODELS_END, render_models),
-)
+#: Every generated block by name, with its renderer (each block must stand in one of the files).
+BLOCKS = {
+    "results": render_table,
+    "compare": render_compare,
+    "pareto": render_pareto,
+    "decoders": render_decoders,
+    "recipe": render_recipe,
+    "bundled": render_bundled,
+    "summary": render_summary,
+    "cv": render_cv,
+    "models": render_models,
+}
 
 
 def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False) -> bool:
@@ -525,11 +506,13 @@ def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str
     (``check``: do not write)."""
     readme = Path(readme)
     text = new = readme.read_text()
-    blocks = [(start, end, block) for start, end, block in BLOCKS if start in text]
-    if not blocks:
+    if not (names := [name for name in BLOCKS if markers(name)[0] in text]):
         raise InputError(f"{readme}: no generated-block markers (e.g. {START} ... {END}); add them where a table goes")
-    for start, end, block in blocks:
-        new = replace_between_markers(new, block(results), start, end)
+    for name in names:
+        (start, end), block = markers(name), BLOCKS[name](results)
+        if (j := new.find(end)) < (i := new.find(start)):
+            raise InputError(f"{readme}: markers {start} ... {end} not found; add them where the generated table goes")
+        new = new[: i + len(start)] + "\n" + block.rstrip("\n") + "\n" + new[j:]
     if new != text and not check:
         write_text_atomic(readme, new)
     return new != text
@@ -537,11 +520,8 @@ def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str
 
 def generated_files(readme: str | os.PathLike[str], results: str | os.PathLike[str]) -> list[Path]:
     """``readme`` and every ``README.md`` under ``results`` that holds the start marker of a generated block."""
-    others = sorted(Path(results).rglob("README.md"))
-    others = [
-        p for p in others if p.resolve() != Path(readme).resolve() and any(s in p.read_text() for s, _, _ in BLOCKS)
-    ]
-    return [Path(readme), *others]
+    others = [p for p in sorted(Path(results).rglob("README.md")) if p.resolve() != Path(readme).resolve()]
+    return [Path(readme), *(p for p in others if any(markers(n)[0] in p.read_text() for n in BLOCKS))]
 
 
 def update_all(
@@ -551,9 +531,8 @@ def update_all(
     ``{file: changed}`` (``check``: write nothing). Every block of :data:`BLOCKS` must stand in one of these files,
     so a block whose markers were lost in a move is an error, not a silently unchecked table."""
     files = generated_files(readme, results)
-    texts = {path: path.read_text() for path in files}
-    missing = [f"{start} ... {end}" for start, end, _ in BLOCKS if not any(start in t for t in texts.values())]
-    if missing:
+    texts = [path.read_text() for path in files]
+    if missing := [" ... ".join(markers(n)) for n in BLOCKS if not any(markers(n)[0] in t for t in texts)]:
         names = ", ".join(p.as_posix() for p in files)
         raise InputError(f"markers {'; '.join(missing)} not found in {names}; add them where the generated table goes")
     return {path: update_readme(path, results, check=check) for path in files}

@@ -88,7 +88,9 @@ def _compare_doc() -> dict:
 
 
 def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_path: Path) -> None:
-    from munet.benchmarks.readme_table import COMPARE_END, COMPARE_START, PARETO_END, PARETO_START
+    from munet.benchmarks.readme_table import markers
+
+    (COMPARE_START, COMPARE_END), (PARETO_START, PARETO_END) = markers("compare"), markers("pareto")
 
     results = tmp_path / "results"
     (results / "pareto").mkdir(parents=True)
@@ -202,13 +204,13 @@ def test_models_block_lists_every_bundled_file_with_its_size_and_card() -> None:
 def test_committed_readme_matches_the_committed_results() -> None:
     """No hand-edited number: every generated block of README.md and of the study READMEs under benchmarks/results/
     is exactly what `munet-bench readme-table` renders, and every block stands in one of them."""
-    from munet.benchmarks.readme_table import BLOCKS, update_all
+    from munet.benchmarks.readme_table import BLOCKS, markers, update_all
 
     changed = update_all(REPO / "README.md", REPO / "benchmarks" / "results", check=True)
     stale = [path.relative_to(REPO).as_posix() for path, was in changed.items() if was]
     assert not stale, f"{stale} out of date with benchmarks/results/: run `munet-bench readme-table`"
     texts = {path.relative_to(REPO).as_posix(): path.read_text() for path in changed}
-    homes = {start: [name for name, text in texts.items() if start in text] for start, _, _ in BLOCKS}
+    homes = {start: [name for name, text in texts.items() if start in text] for start, _ in map(markers, BLOCKS)}
     assert all(len(files) == 1 for files in homes.values()), homes  # each block in exactly one file
     assert homes["<!-- models:start -->"] == homes["<!-- cv:start -->"] == homes["<!-- summary:start -->"]
     assert homes["<!-- summary:start -->"] == ["README.md"]
@@ -235,16 +237,13 @@ def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
     (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
     readme = tmp_path / "README.md"
     readme.write_text(
-        README
-        + f"{rt.BUNDLED_START}\nold\n{rt.BUNDLED_END}\n{rt.SUMMARY_START}\nold\n{rt.SUMMARY_END}\n"
-        + f"{rt.CV_START}\nold\n{rt.CV_END}\n{rt.MODELS_START}\nold\n{rt.MODELS_END}\n"
+        README + "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("bundled", "summary", "cv", "models")))
     )
     study = results / "compare" / "README.md"
-    study.write_text(f"# Compare\n\n{rt.COMPARE_START}\nold\n{rt.COMPARE_END}\n\nText.\n")
+    study.write_text("# Compare\n\n{}\nold\n{}\n\nText.\n".format(*rt.markers("compare")))
     rest = results / "pareto" / "README.md"
     (results / "pareto").mkdir()
-    blocks = "".join(f"{s}\nold\n{e}\n" for s, e in ((rt.PARETO_START, rt.PARETO_END), (rt.DECODERS_START,
-        rt.DECODERS_END), (rt.RECIPE_START, rt.RECIPE_END)))  # fmt: skip
+    blocks = "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("pareto", "decoders", "recipe")))
     rest.write_text(blocks)
     (results / "notes").mkdir()
     (results / "notes" / "README.md").write_text("# no markers: not a generated file\n")
@@ -252,7 +251,9 @@ def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def test_each_block_is_written_into_the_file_that_holds_its_markers(tmp_path: Path) -> None:
-    from munet.benchmarks.readme_table import COMPARE_END, COMPARE_START, generated_files, update_all
+    from munet.benchmarks.readme_table import generated_files, markers, update_all
+
+    COMPARE_START, COMPARE_END = markers("compare")
 
     readme, study, rest = _study_files(tmp_path)
     results = tmp_path / "results"
@@ -274,7 +275,9 @@ def test_each_block_is_written_into_the_file_that_holds_its_markers(tmp_path: Pa
 
 
 def test_a_block_whose_markers_are_in_no_file_is_an_error(tmp_path: Path) -> None:
-    from munet.benchmarks.readme_table import COMPARE_START, update_all
+    from munet.benchmarks.readme_table import markers, update_all
+
+    COMPARE_START = markers("compare")[0]
 
     readme, study, _ = _study_files(tmp_path)
     study.write_text("# Compare\n\nthe markers were lost in a move\n")
@@ -391,7 +394,7 @@ def test_bundled_block_reads_the_shipped_file_row_and_refuses_a_result_without_i
     )
     del doc["models"]["skin_int8_kf"]
     (folder / "accuracy.json").write_text(json.dumps(doc))
-    with pytest.raises(InputError, match="no skin_int8_kf row"):
+    with pytest.raises(InputError, match="no 'skin_int8_kf' row"):
         render_bundled(tmp_path)
 
 
