@@ -26,27 +26,6 @@ def is_learned(row: dict[str, Any], trivial: dict[str, float]) -> bool:
     return bool(not row.get("error") and dice is not None and dice >= max(trivial[k] for k in TRIVIAL) + LEARNED_MARGIN)
 
 
-def why_not_learned(row: dict[str, Any], trivial: dict[str, float] | None) -> str:
-    """ "failed", "≈ all-empty" / "≈ all-full" (within :data:`NEAR_TRIVIAL` of it) or "short" (above, by too little)."""
-    dice = (row.get("float32") or {}).get("dice")
-    if row.get("error") or dice is None:
-        return "failed"
-    if trivial:
-        name, value = min(((k, trivial[k]) for k in TRIVIAL), key=lambda kv: abs(dice - kv[1]))
-        if abs(dice - value) <= NEAR_TRIVIAL:
-            return f"≈ {name}"
-    return "short"
-
-
-def stopped_note(row: dict[str, Any], epochs: int | None) -> str | None:
-    """ "collapsed/stopped at epoch 7 of 15" for a row whose training ended before the budget's ``epochs``."""
-    done = row.get("epochs")
-    if not epochs or not done or row.get("error") or int(done) >= int(epochs):
-        return None
-    how = "collapsed" if row.get("stopped") else "stopped"
-    return f"{how} at epoch {int(done)} of {int(epochs)}"
-
-
 @dataclass(frozen=True)
 class Learned:
     """A row's stored judgement, why it did not learn (given the trivial Dice) and whether it ended early."""
@@ -59,11 +38,20 @@ class Learned:
 def judge_learned(
     row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None
 ) -> Learned | None:
-    """The row's ``learned`` with its reasons; None for a row from before the judgement."""
+    """The row's stored ``learned`` (None for a row from before the judgement); why not, given the ``trivial``
+    Dice: "failed", "≈ all-empty" / "≈ all-full" (within :data:`NEAR_TRIVIAL` of it) or "short" (above, by too
+    little); and "collapsed/stopped at epoch 7 of 15" for a row whose training ended before the budget's ``epochs``."""
     if row.get("learned") is None:
         return None
-    why = why_not_learned(row, trivial) if trivial and not row["learned"] else None
-    return Learned(bool(row["learned"]), why, stopped_note(row, epochs))
+    dice, done, why, stopped = (row.get("float32") or {}).get("dice"), row.get("epochs"), None, None
+    if trivial and not row["learned"]:
+        why = "failed" if row.get("error") or dice is None else "short"
+        if why == "short":
+            name, value = min(((k, trivial[k]) for k in TRIVIAL), key=lambda kv: abs(dice - kv[1]))
+            why = f"≈ {name}" if abs(dice - value) <= NEAR_TRIVIAL else why
+    if epochs and done and not row.get("error") and int(done) < int(epochs):
+        stopped = f"{'collapsed' if row.get('stopped') else 'stopped'} at epoch {int(done)} of {int(epochs)}"
+    return Learned(bool(row["learned"]), why, stopped)
 
 
 def has_lesion_free(result: dict[str, Any]) -> bool:
@@ -135,6 +123,11 @@ class RecipeStudy:
     rows: list[LeverRow]
     ranges: dict[str, SeedRange]
     repeated: list[tuple[str, float, int, float]]
+
+    @property
+    def lesion_free(self) -> bool:
+        """Whether the points score lesion-free images apart (brain MRI)."""
+        return any(r.point.get("fp_share_int8") is not None for r in self.rows)
 
 
 def recipe_study(points: list[dict[str, Any]]) -> RecipeStudy:

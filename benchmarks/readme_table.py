@@ -269,13 +269,9 @@ def render_recipe(results: str | os.PathLike[str]) -> str:
     seed-to-seed spread of its baseline (:func:`munet.benchmarks.analysis.recipe_study`)."""
     blocks = []
     for name, label in RECIPE_SETS:
-        if (doc := _doc(results, f"{name}/pareto.json")) is None:
+        if (doc := _doc(results, f"{name}/pareto.json")) is None or not doc.get("points"):
             continue
-        if not (points := doc.get("points", [])):
-            blocks.append(f"**{label}**: no finished point yet.\n")
-            continue
-        study = recipe_study(points)
-        split = any(p.get("fp_share_int8") is not None for p in points)  # brain MRI: lesion-free images
+        study = recipe_study(doc["points"])
         ranges = "; ".join(
             f"{n} {r.mean:.4f} (range {r.low:.4f}–{r.high:.4f}, {r.seeds} seed{'s' if r.seeds > 1 else ''})"
             for n, r in study.ranges.items()
@@ -283,7 +279,7 @@ def render_recipe(results: str | os.PathLike[str]) -> str:
         repeated = "; ".join(f"{n} {mean:.4f} ({k} seeds, {delta:+.4f})" for n, mean, k, delta in study.repeated)
         blocks.append(
             f"**{label}**\n\n"
-            + render(study.rows, [*RECIPE_COLUMNS, *LESION_COLUMNS[: 2 * split], *VERDICT_COLUMNS])
+            + render(study.rows, [*RECIPE_COLUMNS, *LESION_COLUMNS[: 2 * study.lesion_free], *VERDICT_COLUMNS])
             + f"\n- baseline int8 Dice over seeds: {ranges}; per-image means on the validation set "
             f"`{doc.get('val_data', '')}`, masks at the original size\n"
             + (f"- levers over their seeds (int8 mean, Δ vs its baseline mean): {repeated}\n" if repeated else "")

@@ -22,12 +22,15 @@ def test_learned_flips_at_the_margin_above_the_higher_trivial_prediction() -> No
 
 
 def test_why_not_learned_names_the_nearest_trivial_prediction_within_its_band() -> None:
+    def why(row: dict, trivial: dict | None = TRIVIAL) -> str | None:
+        return an.judge_learned(row | {"learned": False}, trivial).why
+
     near = TRIVIAL["all-empty"] + an.NEAR_TRIVIAL
-    assert an.why_not_learned({"float32": {"dice": near - 1e-9}}, TRIVIAL) == "≈ all-empty"
-    assert an.why_not_learned({"float32": {"dice": near + 1e-6}}, TRIVIAL) == "short"
-    assert an.why_not_learned({"float32": {"dice": 0.02}}, TRIVIAL) == "≈ all-full"
-    assert an.why_not_learned({"float32": {"dice": 0.02}}, None) == "short"
-    assert an.why_not_learned({"error": "oom"}, TRIVIAL) == "failed"
+    assert why({"float32": {"dice": near - 1e-9}}) == "≈ all-empty"
+    assert why({"float32": {"dice": near + 1e-6}}) == "short"
+    assert why({"float32": {"dice": 0.02}}) == "≈ all-full"
+    assert why({"float32": {"dice": 0.02}}, None) is None  # no trivial values: no reason given
+    assert why({"error": "oom"}) == "failed" and why({"float32": None}) == "failed"
 
 
 def test_judge_learned_carries_the_stored_verdict_its_reason_and_an_early_stop() -> None:
@@ -38,7 +41,7 @@ def test_judge_learned_carries_the_stored_verdict_its_reason_and_an_early_stop()
     assert an.judge_learned(row | {"learned": True, "stopped": None}, TRIVIAL, 15) == an.Learned(
         True, None, "stopped at epoch 7 of 15"
     )
-    assert an.stopped_note({"epochs": 7, "error": "x"}, 15) is None
+    assert an.judge_learned({"epochs": 7, "error": "x", "learned": False}, None, 15).stopped is None  # failed
 
 
 def test_lesion_split_is_shown_only_where_the_set_has_lesion_free_images() -> None:
