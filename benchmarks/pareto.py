@@ -17,7 +17,7 @@ from typing import Any
 
 from munet.benchmarks import records
 from munet.benchmarks.experiment import Point, Row, Setup, has_run, overrides_key, run_point, time_rows, untrained_copy
-from munet.benchmarks.render import Column, render
+from munet.benchmarks.render import Column, machine_note, render
 from munet.data import sample_folder
 from munet.errors import InputError
 
@@ -309,17 +309,11 @@ PARETO_COLUMNS = (
 
 def pareto_markdown(result: dict[str, Any]) -> str:
     """Markdown table of :func:`run_pareto`'s points."""
-    machine = ""
-    if result.get("load"):
-        from munet.device import describe_machine
-
-        busy = f" **BUSY**: {'; '.join(result['busy'])}." if result.get("busy") else ""
-        machine = f" Machine: {describe_machine(result['load'])}.{busy}"
     return (
         f"# Pareto: Dice vs. int8 latency (train `{result['train_data']}`, val `{result['val_data']}`)\n\n"
         f"int8 ms: end-to-end median at 1 and 2 threads (front: {result.get('threads', '?')} threads), "
-        f"{result.get('latency_method', ALONE_TIMING)}.{machine}\n\n{records.provenance_markdown(result)}\n"
-        + render(result["points"], PARETO_COLUMNS)
+        f"{result.get('latency_method', ALONE_TIMING)}.{machine_note(result)}\n\n"
+        f"{records.provenance_markdown(result)}\n{render(result['points'], PARETO_COLUMNS)}"
         + f"\n![Pareto plot]({result['plot']})\n\nOnly alpha=1.0 has offline ImageNet weights; 'scratch' points "
         "start from random weights and are handicapped by it.\n" + _kept_note(result["points"])
     )

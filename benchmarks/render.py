@@ -93,3 +93,14 @@ def pm(stat: Mapping[str, Any] | None, digits: int = 3, scale: float = 1, unit: 
         return DASH
     sd = f" ± {scale * stat['sd']:.{digits}f}" if stat.get("sd") is not None else ""
     return f"{scale * stat['mean']:.{digits}f}{sd}{unit}"
+
+
+def machine_note(doc: Mapping[str, Any], label: str = "Machine") -> str:
+    """`` Machine: <the load around a timing pass>.`` and its busy flags; "" for results from before the load was
+    recorded."""
+    if not doc.get("load"):
+        return ""
+    from munet.device import describe_machine
+
+    busy = f" **BUSY**: {'; '.join(doc['busy'])}." if doc.get("busy") else ""
+    return f" {label}: {describe_machine(doc['load'])}.{busy}"

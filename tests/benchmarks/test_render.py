@@ -41,3 +41,23 @@ def test_formats() -> None:
     assert fixed(None) == fixed(float("nan")) == pct(None) == percent(None) == signed(None) == auto(None) == DASH
     assert pct(0.93781) == "93.78" and percent(0.0274) == "2.7 %" and signed(0.009) == "+0.0090"
     assert signed(-0.001) == "-0.0010" and auto(True) == "True" and auto(np.float64(2.5)) == "2.5"
+
+
+def test_machine_note_states_the_load_of_the_pass_and_its_busy_flags() -> None:
+    from munet.benchmarks.render import machine_note
+
+    assert machine_note({}) == ""  # results from before the load was recorded: nothing claimed
+    load = {"cores": 2, "load_before": [0.3, 0, 0], "load_after": [0.4, 0, 0], "steal_pct": 0.0}
+    machine = "load average 0.30 -> 0.40 (1 min), CPU steal 0.0 %, 2 cores"
+    assert machine_note({"load": load}) == f" Machine: {machine}."
+    assert (
+        machine_note({"load": load, "busy": ["a", "b"]}, "Machine then") == f" Machine then: {machine}. **BUSY**: a; b."
+    )
+
+
+def test_pm_writes_mean_and_sd_and_a_dash_without_a_mean() -> None:
+    from munet.benchmarks.render import pm
+
+    assert pm({"mean": 0.81234, "sd": 0.0411}) == "0.812 ± 0.041" and pm({"mean": 0.8, "sd": None}) == "0.800"
+    assert pm({"mean": 0.015, "sd": 0.001}, digits=1, scale=100, unit=" %") == "1.5 ± 0.1 %"
+    assert pm({}) == pm(None) == pm({"mean": None}) == DASH
