@@ -99,12 +99,6 @@ class SeedRange:
         return "higher" if dice > self.high else "lower" if dice < self.low else "no"
 
 
-def seed_range(ref: dict[str, Any], points: list[dict[str, Any]]) -> SeedRange:
-    """:class:`SeedRange` of ``ref`` and the points that differ from it only in seed."""
-    dice = [p["dice_int8"] for p in points if not lever(p, ref) and not lever(ref, p)]
-    return SeedRange(statistics.fmean(dice), min(dice), max(dice), len(dice))
-
-
 @dataclass(frozen=True)
 class LeverRow:
     """A point against its baseline: ``delta`` (int8 Dice - the baseline's seed mean), ``verdict``; None: a baseline."""
@@ -136,7 +130,8 @@ def recipe_study(points: list[dict[str, Any]]) -> RecipeStudy:
 
     def spread(ref: dict[str, Any]) -> SeedRange:
         if ref["name"] not in ranges:
-            ranges[ref["name"]] = seed_range(ref, points)
+            dice = [p["dice_int8"] for p in points if not lever(p, ref) and not lever(ref, p)]  # its seed repeats
+            ranges[ref["name"]] = SeedRange(statistics.fmean(dice), min(dice), max(dice), len(dice))
         return ranges[ref["name"]]
 
     rows, groups = [], {}  # groups: a lever's seeds, the points named <lever> and <lever>-seedN

@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from munet.atomic import write_text_atomic
-from munet.benchmarks.analysis import (  # noqa: F401  (BUNDLED_RESULTS, SHIPPED_DIR, shipped_row: importable here too)
-    BUNDLED_RESULTS,
+from munet.benchmarks.analysis import (
     SHIPPED_DIR,
     bundled,
     e2e_ms,
     has_lesion_free,
     recipe_study,
-    shipped_row,
     speedup,
     split_values,
     summary,
@@ -89,7 +87,7 @@ def collect(results: str | os.PathLike[str]) -> dict[str, dict[str, dict[str, An
     sets: dict[str, dict[str, dict[str, Any]]] = {}
     for kind in ("accuracy", "latency"):
         for path in sorted(root.rglob(f"{kind}.json")):
-            sets.setdefault(path.parent.relative_to(root).as_posix() or ".", {})[kind] = _load(path)
+            sets.setdefault(path.parent.relative_to(root).as_posix(), {})[kind] = _load(path)
     return dict(sorted((k, v) for k, v in sets.items() if "accuracy" in v))
 
 

@@ -401,7 +401,8 @@ def test_bundled_block_reads_the_shipped_file_row_and_refuses_a_result_without_i
 def test_summary_reads_the_shipped_file_and_the_latency_pass_of_each_row(tmp_path: Path) -> None:
     """The README's results summary: int8 Dice, size and ms of each row from its result folder; a bundled model's
     row is its file as shipped, and a folder without a latency pass shows the accuracy pass's `segment` median."""
-    from munet.benchmarks.readme_table import SHIPPED_DIR, render_summary
+    from munet.benchmarks.analysis import SHIPPED_DIR
+    from munet.benchmarks.readme_table import render_summary
 
     assert "No committed results yet" in render_summary(tmp_path)
     machine = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2}
@@ -437,7 +438,7 @@ def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
     """edge/models/<name>.tflite has the byte size of the row its result folder scored (``<name>_int8_kf``, or the
     re-scored file as shipped) and of the latency pass that timed the shipped files (``bundled``): a model replaced
     without rerunning its benchmark (or the reverse) fails here."""
-    from munet.benchmarks.readme_table import BUNDLED_RESULTS, shipped_row
+    from munet.benchmarks.analysis import BUNDLED_RESULTS, shipped_row
 
     index = json.loads((REPO / "edge" / "models" / "index.json").read_text())["models"]
     assert set(BUNDLED_RESULTS) <= set(index)
@@ -455,7 +456,7 @@ def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
     """Each bundled card states its numbers as the results measured them (3 decimals): the shipped file's per-image
     Dice with and without flips where a validation set scored it; the cross-validated estimate of its recipe
     (``brain``: a final fit, no validation set left). A retrained model with a stale card fails here."""
-    from munet.benchmarks.readme_table import BUNDLED_RESULTS, shipped_row
+    from munet.benchmarks.analysis import BUNDLED_RESULTS, shipped_row
 
     for name, folder in BUNDLED_RESULTS.items():
         converted = json.loads((REPO / "benchmarks" / "results" / folder / "accuracy.json").read_text())["models"][
