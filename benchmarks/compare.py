@@ -118,9 +118,9 @@ class ArchResult:
     stopped: str | None = None  # why training ended before the budget's epochs (the trainer's collapse stop)
 
 
-def resolve_split(data: Path, train: Path | None = None, val: Path | None = None) -> tuple[Path, Path]:
-    """``DATA/train`` + ``DATA/val`` (a compare config's ``data``), or the folders given."""
-    train, val = train or data / "train", val or data / "val"
+def resolve_split(data: Path) -> tuple[Path, Path]:
+    """``DATA/train`` + ``DATA/val`` of a compare config's ``data``."""
+    train, val = data / "train", data / "val"
     for p in (train, val):
         if not p.is_dir():
             raise InputError(f"{p}: no such folder; a compare config's data needs train/ and val/ subfolders")

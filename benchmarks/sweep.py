@@ -237,7 +237,7 @@ def _compare(
         return result
     if stray := [a for a in only if a not in cfg.archs]:
         raise InputError(f"--point {stray[0]}: not among the archs of {cfg.source} ({', '.join(cfg.archs)})")
-    train, val = resolve_split(cfg.data[0], None, None)
+    train, val = resolve_split(cfg.data[0])
     archs = list(only) or cfg.archs
     weights = {str(k): str(v) for k, v in (cfg.weights or {}).items()}
     return compare(

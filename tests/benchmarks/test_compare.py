@@ -83,7 +83,7 @@ def test_resolve_split(tmp_path: Path) -> None:
         resolve_split(tmp_path)
     (tmp_path / "train").mkdir()
     (tmp_path / "val").mkdir()
-    assert resolve_split(tmp_path, None, None) == (tmp_path / "train", tmp_path / "val")
+    assert resolve_split(tmp_path) == (tmp_path / "train", tmp_path / "val")
 
 
 def test_runner_scores_map_to_the_paper_metrics(tiny_tflites: dict[str, Path], tiny_pairs: Path) -> None:
