@@ -192,32 +192,6 @@ def shipped_row(results: str | Path, name: str) -> tuple[dict[str, Any] | None, 
     return _row(doc, path, name, "rerun STEP=shipped bash benchmarks/reproduce.sh"), doc
 
 
-@dataclass(frozen=True)
-class Bundled:
-    """A bundled model's folder: converted row, the file as shipped (re-scored in ``rescored``) and the float row."""
-
-    name: str
-    folder: str
-    doc: dict[str, Any]
-    converted: dict[str, Any]
-    shipped: dict[str, Any]
-    rescored: dict[str, Any] | None
-    floating: dict[str, Any]
-
-
-def bundled(results: str | Path) -> list[Bundled]:
-    """The bundled models whose result folder is committed (:data:`BUNDLED_RESULTS`)."""
-    out = []
-    for name, folder in BUNDLED_RESULTS.items():
-        if (doc := load(path := Path(results) / folder / "accuracy.json", missing_ok=True)) is None:
-            continue
-        converted = _row(doc, path, f"{name}_int8_kf", f"the bundled file: rerun reproduce.sh {folder}")
-        shipped, rescored = shipped_row(results, name)
-        floating = doc["models"].get("keras-float", {})
-        out.append(Bundled(name, folder, doc, converted, shipped or converted, rescored, floating))
-    return out
-
-
 def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
     """A latency variant's end-to-end median ms at ``threads`` (None if not timed)."""
     return ((variant.get("results", {}).get(threads) or {}).get("stages", {}).get("e2e_ms") or {}).get("median")
@@ -225,14 +199,18 @@ def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
 
 @dataclass(frozen=True)
 class Summary:
-    """A README summary row: ``label``, result ``folder``, accuracy document, the model's row (a bundled one as
-    shipped), latency document ({} if none), end-to-end median ms at 1 and 2 threads, and the accuracy pass's
-    ``segment`` median where no 1-thread ms (``timed``: whether the latency pass timed it)."""
+    """A model of a result folder (a README row): ``name``, ``label``, ``folder``, the accuracy document, the row as
+    scored (``converted``) and as shipped (``row``: a bundled model re-scored after a rewrite without retraining, that
+    document in ``rescored``), the latency document ({} if none), end-to-end median ms at 1 and 2 threads, and the
+    accuracy pass's ``segment`` median where no 1-thread ms (``timed``: whether the latency pass timed it)."""
 
+    name: str
     label: str
     folder: str
     acc: dict[str, Any]
+    converted: dict[str, Any]
     row: dict[str, Any]
+    rescored: dict[str, Any] | None
     lat: dict[str, Any]
     ms: tuple[float | None, float | None]
     segment_ms: float | None
@@ -241,17 +219,28 @@ class Summary:
     def timed(self) -> bool:
         return bool(self.lat) and any(v is not None for v in self.ms)
 
+    @property
+    def floating(self) -> dict[str, Any]:
+        """The float Keras model's row of the folder ({} if none)."""
+        return self.acc.get("models", {}).get("keras-float", {})
+
 
 def summary(results: str | Path, folder: str, model: str, label: str = "") -> Summary | None:
-    """The summary row of ``model`` in ``folder`` (None when the folder is not committed)."""
+    """``model`` in ``folder`` (None when the folder is not committed); a bundled name in its own folder
+    (:data:`BUNDLED_RESULTS`) is its ``<name>_int8_kf`` row, read as shipped."""
     root = Path(results)
     if (acc := load(path := root / folder / "accuracy.json", missing_ok=True)) is None:
         return None
     key = f"{model}_int8_kf" if BUNDLED_RESULTS.get(model) == folder else model
-    row = _row(acc, path, key, "rerun its benchmark for the README summary")
-    if key != model:
-        row = shipped_row(root, model)[0] or row
+    converted = _row(acc, path, key, f"rerun its benchmark (bash benchmarks/reproduce.sh {folder})")
+    shipped, rescored = shipped_row(root, model) if key != model else (None, None)
+    row = shipped or converted
     lat = load(root / folder / "latency.json", missing_ok=True) or {}
     ms = tuple(e2e_ms(lat.get("variants", {}).get(key, {}), t) for t in ("1", "2"))
-    plain = (row.get("tta") or {}).get("ms_per_image_plain")
-    return Summary(label, folder, acc, row, lat, ms, plain if ms[0] is None else None)  # type: ignore[arg-type]
+    plain = (row.get("tta") or {}).get("ms_per_image_plain") if ms[0] is None else None
+    return Summary(model, label, folder, acc, converted, row, rescored, lat, ms, plain)  # type: ignore[arg-type]
+
+
+def bundled(results: str | Path) -> list[Summary]:
+    """The bundled models whose result folder is committed (:data:`BUNDLED_RESULTS`)."""
+    return [s for name, folder in BUNDLED_RESULTS.items() if (s := summary(results, folder, name)) is not None]

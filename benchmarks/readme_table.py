@@ -292,24 +292,22 @@ def _flips_ms(tta: dict[str, Any]) -> str:
 
 
 def _lesion(key: str) -> Any:
-    return lambda b: (
-        lookup(b.shipped, f"lesion_split.{key}") if lookup(b.shipped, "lesion_split.lesion_free_images") else None
-    )
+    return lambda b: lookup(b.row, f"lesion_split.{key}") if lookup(b.row, "lesion_split.lesion_free_images") else None
 
 
 BUNDLED_COLUMNS = (
     Column("model", lambda b: f"`{b.name}`"),
-    Column("MB", lambda b: b.shipped["size_bytes"] / 1e6, dec(2)),
-    Column("input", lambda b: "x".join(str(v) for v in b.shipped.get("input_size", []))),
-    Column("val images", "doc.images"),
+    Column("MB", lambda b: b.row["size_bytes"] / 1e6, dec(2)),
+    Column("input", lambda b: "x".join(str(v) for v in b.row.get("input_size", []))),
+    Column("val images", "acc.images"),
     Column("Dice float", "floating.per-image.dice", fixed),
-    Column("Dice int8", lambda b: b.shipped["per-image"]["dice"], fixed),
-    Column("Dice int8 + flips", "shipped.tta.dice", fixed),
+    Column("Dice int8", lambda b: b.row["per-image"]["dice"], fixed),
+    Column("Dice int8 + flips", "row.tta.dice", fixed),
     Column("mask Dice vs float", "converted.agreement_with_float.dice", fixed),
     Column("Dice on lesion images", _lesion("dice_lesion_images"), fixed),
     Column("lesion-free with a false lesion", _lesion("false_positive_share"), percent),
-    Column("uncertainty AUROC", "shipped.tta.uncertainty_auroc", dec(2)),
-    Column("ms/image 1 thread (+ flips)", lambda b: b.shipped.get("tta") or None, _flips_ms),
+    Column("uncertainty AUROC", "row.tta.uncertainty_auroc", dec(2)),
+    Column("ms/image 1 thread (+ flips)", lambda b: b.row.get("tta") or None, _flips_ms),
 )
 
 
@@ -322,7 +320,7 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
     for b in models:
         notes.append(
             f"- `{b.name}`: `bash benchmarks/reproduce.sh {b.folder}` → `results/{b.folder}/accuracy.md` "
-            f"(`{b.doc.get('data', '')}`; {b.doc.get('date', '')[:10]}, {_cpu(b.doc)})"
+            f"(`{b.acc.get('data', '')}`; {b.acc.get('date', '')[:10]}, {_cpu(b.acc)})"
         )
         if b.rescored is not None:
             notes.append(

@@ -102,7 +102,7 @@ def test_bundled_and_summary_read_the_file_as_shipped(tmp_path: Path) -> None:
     (tmp_path / "isic-edge" / an.SHIPPED_DIR).mkdir(parents=True)
     (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps({"models": {"skin_int8_kf": kf}}))
     (b,) = an.bundled(tmp_path)
-    assert b.shipped is b.converted and b.rescored is None and b.floating == {}
+    assert b.row is b.converted and b.rescored is None and b.floating == {}
     s = an.summary(tmp_path, "isic-edge", "skin")
     assert s.row == kf and s.ms == (None, None) and s.segment_ms == 3.14  # no latency pass: the accuracy pass's
     timing = {"1": {"stages": {"e2e_ms": {"median": 3.9}}}}
@@ -113,7 +113,7 @@ def test_bundled_and_summary_read_the_file_as_shipped(tmp_path: Path) -> None:
     shipped = {"models": {"skin": {"per-image": {"dice": 0.86}}}, "date": "2026-12-03"}
     (tmp_path / "isic-edge" / an.SHIPPED_DIR / "accuracy.json").write_text(json.dumps(shipped))
     (b,) = an.bundled(tmp_path)
-    assert b.shipped["per-image"]["dice"] == 0.86 and b.rescored == shipped
+    assert b.row["per-image"]["dice"] == 0.86 and b.rescored == shipped and b.converted == kf
     assert an.summary(tmp_path, "isic-edge", "skin").row["per-image"]["dice"] == 0.86
     with pytest.raises(InputError, match="no 'munet_int8' row"):
         an.summary(tmp_path, "isic-edge", "munet_int8")
