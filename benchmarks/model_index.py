@@ -18,7 +18,15 @@ from munet.atomic import write_text_atomic
 from munet.benchmarks.analysis import e2e_ms, load
 from munet.errors import InputError
 
-LABELS = {"dice": "per-image Dice", "patient_dice": "per-patient volume Dice"}
+#: The cross-validation metrics as the README and the index name them.
+LABELS = {
+    "dice": "per-image Dice",
+    "jaccard": "Jaccard",
+    "isic_jaccard": "thresholded Jaccard",
+    "patient_dice": "per-patient volume Dice",
+    "lesion_dice": "Dice on tumour slices",
+    "false_positive_share": "tumour-free slices flagged",
+}
 
 
 @dataclass(frozen=True)

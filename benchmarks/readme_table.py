@@ -25,7 +25,7 @@ from munet.benchmarks.analysis import (
 )
 from munet.benchmarks.analysis import load as _load
 from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, learned_rule, ok
-from munet.benchmarks.model_index import EVIDENCE
+from munet.benchmarks.model_index import EVIDENCE, LABELS
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.render import Column, dec, fixed, lookup, percent, pm, render, signed
 from munet.device import busy_summary, describe_machine
@@ -397,14 +397,6 @@ def render_summary(results: str | os.PathLike[str]) -> str:
 
 #: The cross-validation result folders the README summarises: (folder, data label).
 CV_SETS = (("cv-isic", "ISIC 2017"), ("cv-brain", "LGG brain MRI"))
-CV_LABELS = {
-    "dice": "per-image Dice",
-    "jaccard": "Jaccard",
-    "isic_jaccard": "thresholded Jaccard",
-    "patient_dice": "per-patient volume Dice",
-    "lesion_dice": "Dice on tumour slices",
-    "false_positive_share": "tumour-free slices flagged",
-}
 
 
 def _vs(p: dict[str, Any], baseline: str, head: str) -> str:
@@ -423,7 +415,7 @@ def render_cv(results: str | os.PathLike[str]) -> str:
         if (doc := _doc(results, f"{folder}/cv.json")) is None:
             continue
         cfg, head = doc["config"], doc["config"].get("headline", "dice")
-        metrics = [head] + [m for m in CV_LABELS if m != head and any(m in r["scores"] for r in doc["rows"])]
+        metrics = [head] + [m for m in LABELS if m != head and any(m in r["scores"] for r in doc["rows"])]
         items = read_folds(cfg["folds"])
         groups = len({i.group for i in items})
         size = f"{len(items):,} images" + (f", {groups} patients" if groups < len(items) else "")
@@ -431,8 +423,8 @@ def render_cv(results: str | os.PathLike[str]) -> str:
         cols = [
             Column("recipe", lambda p: f"`{p['point']}`"),
             Column("folds", lambda p, k=cfg["k"]: f"{len(p['folds'])} of {k}"),
-            *(Column(CV_LABELS[m], f"metrics.{m}", share if m == "false_positive_share" else pm) for m in metrics),
-            Column(f"{CV_LABELS[head]} vs `{cfg['baseline']}`", partial(_vs, baseline=cfg["baseline"], head=head)),
+            *(Column(LABELS[m], f"metrics.{m}", share if m == "false_positive_share" else pm) for m in metrics),
+            Column(f"{LABELS[head]} vs `{cfg['baseline']}`", partial(_vs, baseline=cfg["baseline"], head=head)),
         ]
         out.append(
             f"**{label}** ({size} in {cfg['k']} folds of `{cfg['folds']}`; "
