@@ -14,7 +14,7 @@ from munet.benchmarks.analysis import (
     judge_learned,
     split_values,
 )
-from munet.benchmarks.render import DASH, Column, dec, fixed, lookup, pct, render
+from munet.benchmarks.render import DASH, Column, dec, fixed, lookup, machine_note, pct, render
 
 #: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed".
 ARCHS = ("unet-vgg19", "segnet", "unet-resnet50", "fcn", "unet", "munet")
@@ -70,14 +70,17 @@ def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None, e
     return f"**no** ({why})" if why else "**no**"
 
 
+TIMING_PASS = "Machine during the timing pass"
+
+
 def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
     """The sentence under a table: the trivial predictions' Dice and the rule (or how to add them); ``percent``:
     Dice in % and the margin in points (the paper-style tables), else on the 0..1 scale (the README)."""
     trivial = result.get("trivial")
     if not trivial:
         return (
-            f"Learned: – (not judged; `munet-bench compare --annotate compare_{result.get('name', '<name>')}.json` "
-            "scores the trivial predictions on the validation set)"
+            "Learned: – (not judged: a result from before the trivial predictions were scored; "
+            "`munet-bench sweep CONFIG --reuse` judges it)"
         )
     fmt = (lambda v: f"{pct(v)} %") if percent else dec(4)
     values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
@@ -88,16 +91,6 @@ def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
         f"Why not: ≈ all-empty / ≈ all-full: within {near} of that trivial prediction (the model predicts about "
         "that); short: above both, by less than the margin, after this budget"
     )
-
-
-def _machine(result: dict[str, Any]) -> str:
-    """The load of the timing pass (and why it looks busy) for the latency sentence; "" for older results."""
-    if not result.get("load"):
-        return ""
-    from munet.device import describe_machine
-
-    busy = f" **BUSY**: {'; '.join(result['busy'])}." if result.get("busy") else ""
-    return f" Machine during the timing pass: {describe_machine(result['load'])}.{busy}"
 
 
 def ok(get: str | Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
@@ -141,7 +134,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "(`munet.edge.metrics`, threshold 0.5); int8 = full-int8 TFLite calibrated on the training images; "
         f"latency: median of {result['budget']['latency_runs']} LiteRT inferences, "
         f"{result['budget']['threads']} thread(s), pre/post-processing excluded, "
-        f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{_machine(result)} Pixel-pooled metrics "
+        f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{machine_note(result, TIMING_PASS)} Pixel-pooled metrics "
         "(counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
         "SegNet's max-unpooling places each feature at its window's argmax (builtin int8 TFLite ops; a tied "

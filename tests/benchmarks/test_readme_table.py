@@ -108,7 +108,7 @@ def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_pat
     compare = text[text.index(COMPARE_START) : text.index(COMPARE_END)]
     assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | – |" in compare  # no learned flag in an older result
     assert "| FCNet | failed: out of memory | – | – | – | – |" in compare
-    assert "- Learned: – (not judged; `munet-bench compare --annotate compare_isic.json`" in compare
+    assert "- Learned: – (not judged: a result from before the trivial predictions were scored" in compare
     assert "| 0.8001 | 0.0122 | 40.2 | 11.5 |" in compare  # int8 Dice, drop, float32 and int8 ms
     assert "failed: out of memory" in compare and "64x64 inputs, 4 epochs" in compare
     assert "`munet-bench compare --name isic`" in compare
