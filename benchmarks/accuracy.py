@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from munet.atomic import write_json
 from munet.benchmarks import records
 from munet.benchmarks.render import render
 from munet.data import LoadedPair, load_pairs
+from munet.device import provenance
 from munet.edge.evaluate import (  # noqa: F401  (agreement, lesion_split, patient_dice: importable from here too)
     Prediction,
     SegmenterPredictor,
@@ -225,7 +227,7 @@ def evaluate_accuracy(
         models[name] = entry
 
     result = {
-        **records.provenance(command),
+        **provenance(command),
         "data": _display_path(data) if isinstance(data, (str, os.PathLike)) else "samples",
         "images": len(samples),
         "threshold": 0.5,
@@ -233,7 +235,7 @@ def evaluate_accuracy(
     }
     if out is not None:
         out = Path(out)
-        records.write_json(out / "accuracy.json", result)
+        write_json(out / "accuracy.json", result)
         grid = _grid(samples, outputs, truths, worst, out / "accuracy_grid.png")
         result["grid"] = grid.name if grid else None
         records.write_markdown(out / "accuracy.md", accuracy_markdown(result))

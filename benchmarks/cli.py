@@ -200,9 +200,11 @@ def flow(
 def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, runs: int, out: Path) -> None:
     """Per-block int8 time (encoder, decoder blocks up1..up4, head) from truncated sub-models timed round-robin."""
     require_tensorflow()
+    from munet.atomic import write_json
     from munet.benchmarks.breakdown import breakdown as run_breakdown
     from munet.benchmarks.breakdown import breakdown_markdown
-    from munet.benchmarks.records import provenance, provenance_markdown, write_json, write_markdown
+    from munet.benchmarks.records import provenance_markdown, write_markdown
+    from munet.device import provenance
     from munet.edge.timing import parse_threads
 
     counts = parse_threads(threads)
@@ -253,8 +255,8 @@ def sweep(
     """
     from dataclasses import replace
 
-    from munet.benchmarks.records import command_line
     from munet.benchmarks.sweep import load_sweep, run_sweep
+    from munet.device import command_line
 
     cfg = load_sweep(config)
     given = {"threads": threads, "runs_dir": runs_dir, "out": out}

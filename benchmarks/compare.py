@@ -282,8 +282,10 @@ def compare(
     ``redo``: entries of ``archs`` trained again although ``reuse`` would keep them (their model changed); their
     committed row and run folder are replaced.
     """
-    from munet.benchmarks.records import provenance, write_json, write_markdown
+    from munet.atomic import write_json
+    from munet.benchmarks.records import write_markdown
     from munet.data import LoadedPair, find_pairs, load_pair
+    from munet.device import provenance
     from munet.train.models import get_builder
 
     budget, weights = budget or Budget(), dict(weights or {})

@@ -177,8 +177,8 @@ def run_fold(
     echo: Callable[[str], None] = print,
 ) -> Row:
     """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
+    from munet.atomic import write_json
     from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
-    from munet.benchmarks.records import write_json
     from munet.convert.api import convert_all
     from munet.data import load_pairs
     from munet.edge.evaluate import SegmenterPredictor, run_predictor
@@ -321,7 +321,9 @@ def run_cv(
 
 def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], Row], k: int) -> dict[str, Any]:
     """``out/cv.json`` (config, summary, fold rows, provenance) and its Markdown ``out/README.md``."""
-    from munet.benchmarks.records import provenance, write_json, write_markdown
+    from munet.atomic import write_json
+    from munet.benchmarks.records import write_markdown
+    from munet.device import provenance
 
     result = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items() if k != "points"}

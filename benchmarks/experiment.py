@@ -315,7 +315,7 @@ def run_point(
     point: Point, setup: Setup, samples: Sequence[Any] | None = None, echo: Callable[[str], None] = print
 ) -> Row:
     """Train (or reuse), convert, score one point; its row (also in ``runs_dir/<name>/row.json``)."""
-    from munet.benchmarks.records import write_json
+    from munet.atomic import write_json
 
     if (row := reused_row(point, setup, echo)) is not None:
         return row

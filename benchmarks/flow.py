@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from munet.atomic import write_json
 from munet.benchmarks import records
 from munet.benchmarks.latency import benchmark_latency, latency_table
 from munet.benchmarks.render import Column, render
-from munet.device import busy_summary, describe_machine
+from munet.device import busy_summary, describe_machine, provenance
 from munet.errors import InputError
 
 
@@ -99,7 +100,7 @@ def run_flow(
     cfg = config or FlowConfig()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    prov = records.provenance(command)
+    prov = provenance(command)
     times: dict[str, float] = {}
     t_all = t = time.perf_counter()
 
@@ -170,7 +171,7 @@ def run_flow(
         "munet_run": {k: getattr(summary, k) for k in ("processed", "fps", "backend", "threads")},
         "seconds": times,
     }
-    records.write_json(out / "flow.json", result)
+    write_json(out / "flow.json", result)
     path = records.write_markdown(out / "REPORT.md", flow_markdown(result, acc, lat, curves, out))
     echo(f"[flow] done in {times['total']:.0f} s")
     return path

@@ -18,7 +18,7 @@ from typing import Any
 
 from munet.benchmarks.render import render
 from munet.benchmarks.workers import run_worker, time_interleaved  # noqa: F401 (documented as latency's)
-from munet.device import BUSY_RULE, BusyMachine, busy_reasons, describe_machine, machine_state, settle
+from munet.device import BUSY_RULE, BusyMachine, busy_reasons, describe_machine, machine_state, provenance, settle
 from munet.edge.timing import STAGES, median_p90, parse_threads
 from munet.errors import InputError
 
@@ -77,6 +77,7 @@ def benchmark_latency(
         out: folder for ``latency.json`` and ``latency.md`` (nothing written if None).
         strict: raise :class:`~munet.device.BusyMachine` (nothing written) when the pass is busy.
     """
+    from munet.atomic import write_json
     from munet.benchmarks import records
     from munet.convert.ops_report import count_tflite_macs
     from munet.edge.metadata import read_model_info
@@ -122,7 +123,7 @@ def benchmark_latency(
     peaks = {str(t): run_worker({"kind": "peak", "threads": t})["gflops"] for t in counts} if measure_peak else {}
     busy = busy_reasons(machine, {f"{n}@{t}": variants[n]["results"][str(t)]["stages"]["e2e_ms"] for n, t in rows})
     result = {
-        **records.provenance(command),
+        **provenance(command),
         "runs": runs,
         "warmup": warmup,
         "threads": counts,
@@ -139,7 +140,7 @@ def benchmark_latency(
         raise BusyMachine("; ".join(busy))
     if out is not None:
         out = Path(out)
-        records.write_json(out / "latency.json", result)
+        write_json(out / "latency.json", result)
         records.write_markdown(out / "latency.md", latency_markdown(result))
     return result
 

@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from munet.atomic import write_json
 from munet.benchmarks import records
 from munet.benchmarks.render import Column, render
 from munet.data import LoadedPair, load_pairs
+from munet.device import provenance
 from munet.edge.evaluate import SegmenterPredictor, evaluate, run_predictor
 from munet.errors import InputError
 
@@ -99,7 +101,7 @@ def evaluate_noise(
             entry["noise"][kind] = rows
         models[path.stem if path.stem not in models else path.as_posix()] = entry
     result = {
-        **records.provenance(command),
+        **provenance(command),
         "data": Path(data).as_posix() if isinstance(data, (str, os.PathLike)) else "samples",
         "images": len(samples),
         "seed": seed,
@@ -108,7 +110,7 @@ def evaluate_noise(
     }
     if out is not None:
         out = Path(out)
-        records.write_json(out / "noise.json", result)
+        write_json(out / "noise.json", result)
         plot_noise(result, out / "noise.png")
         result["plot"] = "noise.png"
         records.write_markdown(out / "noise.md", noise_markdown(result))

@@ -15,10 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from munet.atomic import write_json
 from munet.benchmarks import records
 from munet.benchmarks.experiment import Point, Row, Setup, has_run, overrides_key, run_point, time_rows, untrained_copy
 from munet.benchmarks.render import Column, machine_note, render
 from munet.data import sample_folder
+from munet.device import provenance
 from munet.errors import InputError
 
 PRETRAINED_ALPHA = 1.0
@@ -113,7 +115,7 @@ def run_pareto(
     from munet.data import load_pairs
 
     out, runs_dir = Path(out), Path(runs_dir)
-    prov = records.provenance(command)
+    prov = provenance(command)
     train_dir = Path(data)
     if val_data is None and train_dir.name == "train" and (train_dir.parent / "val").is_dir():
         val_data = train_dir.parent / "val"
@@ -260,7 +262,7 @@ def _write(result: dict[str, Any], out: Path) -> None:
     front = pareto_front(result["points"])
     for i, p in enumerate(result["points"]):
         p["on_front"] = i in front
-    records.write_json(out / "pareto.json", result)
+    write_json(out / "pareto.json", result)
     plot_pareto(result, out / "pareto.png")
     records.write_markdown(out / "pareto.md", pareto_markdown(result))
 

@@ -1,98 +1,19 @@
-"""Benchmark records: machine description, provenance, atomic JSON/Markdown writers, overlay grids and plots.
+"""Benchmark records: the Markdown side of every result (provenance block, atomic writer), overlay grids and plots.
 
-Every committed result carries the exact command, the machine (CPU model, cores, library versions)
-and the date, so a reader can tell where a number comes from and rerun it.
+Every committed result carries the exact command, the machine (CPU model and its int8 instructions, cores, library
+versions) and the date (:func:`munet.device.provenance`), so a reader can tell where a number comes from and rerun it.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
-import platform
-import shlex
-import sys
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from munet.atomic import atomic_path, write_text_atomic
-from munet.device import cpu_model, int8_instructions, usable_cores
-
-#: Distributions whose versions are recorded with every result (``None`` when not installed).
-VERSIONED = ("numpy", "tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert", "tflite-runtime", "onnxruntime")
-VERSIONED += ("opencv-python-headless", "munet")
-
-
-def package_versions(names: Sequence[str] = VERSIONED) -> dict[str, str | None]:
-    """Installed versions of ``names`` (read from package metadata: nothing is imported)."""
-    out: dict[str, str | None] = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def command_line(argv: Sequence[str] | None = None) -> str:
-    """The command as typed: ``munet-bench accuracy ...`` (program name without its folder)."""
-    argv = list(sys.argv if argv is None else argv)
-    if not argv:
-        return ""
-    prog = Path(argv[0]).name
-    if prog in ("__main__.py", "cli.py"):
-        prog = "munet-bench"
-    return shlex.join([prog, *argv[1:]])
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, its int8 instructions, cores, OS, Python and library versions of this machine."""
-    return {
-        "cpu": cpu_model(),
-        "int8": int8_instructions(),
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable_cores(),
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "versions": {k: v for k, v in package_versions().items() if v is not None},
-    }
-
-
-def provenance(command: str | None = None) -> dict[str, Any]:
-    """``{"command", "date", "machine"}`` to put at the top of every result."""
-    return {
-        "command": command if command is not None else command_line(),
-        "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "machine": machine_info(),
-    }
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return obj.as_posix()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
-def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
-    """Write ``data`` as indented JSON, atomically; NumPy scalars and paths are converted."""
-    path = Path(path)
-    write_text_atomic(path, json.dumps(_jsonable(data), indent=2) + "\n")
-    return path
 
 
 def write_markdown(path: str | os.PathLike[str], text: str) -> Path:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from munet.errors import MunetError
 
@@ -111,3 +114,25 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with paths, NumPy scalars/arrays and tuples made JSON-ready (non-finite floats -> None)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    if hasattr(obj, "tolist"):  # NumPy arrays and scalars (without importing NumPy here)
+        return jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
+    """Write ``data`` as indented JSON, atomically; NumPy scalars and paths are converted."""
+    path = Path(path)
+    write_text_atomic(path, json.dumps(jsonable(data), indent=2) + "\n")
+    return path

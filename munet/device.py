@@ -17,11 +17,14 @@ machine, 2026-12-03). :func:`settle` therefore waits, up to ``$MUNET_SETTLE_S`` 
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +209,54 @@ def describe_machine(record: Mapping[str, Any]) -> str:
     waited = f" (after {record['settled_s']:g} s waiting for the load to settle)" if record.get("settled_s") else ""
     text = f"{load} (1 min){waited}, CPU steal {'unknown' if steal is None else f'{steal:.1f} %'}"
     return f"{text}, {record.get('cores')} cores"
+
+
+# ------------------------------------------------------------------ provenance: what every result records
+#: Distributions whose versions are recorded with every result (``None`` when not installed).
+VERSIONED = ("numpy", "tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert", "tflite-runtime", "onnxruntime")
+VERSIONED += ("opencv-python-headless", "munet")
+
+
+def package_versions(names: Sequence[str] = VERSIONED) -> dict[str, str | None]:
+    """Installed versions of ``names`` (read from package metadata: nothing is imported)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """The command as typed: ``munet-bench accuracy ...`` (program name without its folder)."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    prog = Path(argv[0]).name
+    if prog in ("__main__.py", "cli.py"):
+        prog = "munet-bench"
+    return shlex.join([prog, *argv[1:]])
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, its int8 instructions, cores, OS, Python and library versions of this machine."""
+    return {
+        "cpu": cpu_model(),
+        "int8": int8_instructions(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable_cores(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": {k: v for k, v in package_versions().items() if v is not None},
+    }
+
+
+def provenance(command: str | None = None) -> dict[str, Any]:
+    """``{"command", "date", "machine"}`` to put at the top of every result."""
+    return {
+        "command": command if command is not None else command_line(),
+        "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "machine": machine_info(),
+    }

@@ -53,6 +53,15 @@ def _masks_at(metrics: dict[str, Any] | None) -> str:
     return "the original image size" if (metrics or {}).get("masks_at") == "original size" else "model resolution"
 
 
+def _machine(machine: dict[str, Any] | None) -> str:
+    """``, <CPU>; TensorFlow x, Keras y`` of the machine that trained (older runs: "")."""
+    if not machine:
+        return ""
+    versions = machine.get("versions", {})
+    tf = versions.get("tensorflow") or versions.get("tensorflow-cpu")
+    return f", {machine.get('cpu', '?')}; TensorFlow {tf}, Keras {versions.get('keras')}"
+
+
 def write_model_card(path: Path, info: dict[str, Any], config_yaml: str, metrics: dict[str, Any] | None) -> Path:
     """``MODEL_CARD.md``: model, data, training, validation metrics and the effective config."""
     lines = [
@@ -90,7 +99,8 @@ def write_model_card(path: Path, info: dict[str, Any], config_yaml: str, metrics
         ),
         f"- Loss `{info['loss']}`, Adam lr {info['lr']}, batch {info['batch']}; best epoch {info['best_epoch']} "
         f"by {info['monitor']} = {info['best']}",
-        f"- Wall time {info['wall_s']:.0f} s (all sessions, to the last completed epoch) on {info['device']}",
+        f"- Wall time {info['wall_s']:.0f} s (all sessions, to the last completed epoch) on {info['device']}"
+        + _machine(info.get("machine")),
         "",
         f"## Validation metrics (best.keras, thresholded masks at {_masks_at(metrics)})",
         "",

@@ -363,14 +363,17 @@ def _summarise(
     interrupted: bool,
 ) -> dict[str, Any]:
     import munet
+    from munet.device import provenance
     from munet.train.model_card import plot_curves, write_model_card
 
+    prov = provenance()  # the command, date, machine (CPU, int8 instructions) and library versions of this run
     metrics: dict[str, Any] = {}
     best = run_dir / "best.keras"
     if best.is_file():
         metrics = _evaluate(best, data, config)
         metrics.update({"monitor": config.monitor, "best_epoch": progress.best_epoch, "best_value": progress.best})
         metrics["config_hash"] = config.config_hash()  # as in MODEL_CARD.md and a converted model's metadata
+        metrics["provenance"] = prov
         write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     if progress.history:
         plot_curves(progress.history, run_dir / "curves.png")
@@ -400,6 +403,7 @@ def _summarise(
         "best": None if progress.best is None else round(progress.best, 4),
         "wall_s": wall,
         "device": device,
+        "machine": prov["machine"],
     }
     write_model_card(run_dir / "MODEL_CARD.md", info, config.to_yaml(), metrics or None)
     return metrics

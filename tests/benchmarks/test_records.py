@@ -1,35 +1,13 @@
-"""munet.benchmarks.records: provenance, atomic writers, tables and the overlay grid."""
+"""munet.benchmarks.records: the provenance Markdown and the overlay grid."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from munet.benchmarks import records
-
-
-def test_provenance_names_command_machine_and_date() -> None:
-    prov = records.provenance()
-    assert prov["command"]
-    assert prov["date"].endswith("+00:00")
-    m = prov["machine"]
-    assert m["cores"] >= 1 and m["usable_cores"] >= 1 and m["cpu"]
-    assert m["versions"]["numpy"] == np.__version__
-    assert records.command_line(["/x/y/munet-bench", "latency", "--tflite", "a b.tflite"]) == (
-        "munet-bench latency --tflite 'a b.tflite'"
-    )
-
-
-def test_write_json_converts_numpy_and_paths(tmp_path: Path) -> None:
-    path = records.write_json(
-        tmp_path / "sub" / "r.json", {"a": np.float32(0.5), "p": Path("x/y"), "n": float("nan"), "arr": np.arange(3)}
-    )
-    data = json.loads(path.read_text())
-    assert data == {"a": 0.5, "p": "x/y", "n": None, "arr": [0, 1, 2]}
-    assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temporary left behind
 
 
 def test_overlay_grid_shape_and_colours(tmp_path: Path) -> None:

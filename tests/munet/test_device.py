@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from munet.atomic import write_json
 from munet.device import (
     BUSY_LOAD_PER_CORE,
     SPREAD_LIMIT,
     busy_reasons,
+    command_line,
     cpu_model,
     describe_machine,
     int8_instructions,
     load_record,
     machine_state,
     parse_proc_stat,
+    provenance,
 )
 
 PROC_STAT = """cpu  4705 356 584 3699176 23060 0 277 150 12 0
@@ -165,3 +170,25 @@ def test_settle_is_off_without_a_limit_and_reads_the_environment(monkeypatch: py
     monkeypatch.setenv(SETTLE_ENV, "soon")
     with pytest.raises(InputError, match="MUNET_SETTLE_S='soon'"):
         settle(cores=2)
+
+
+def test_provenance_names_command_machine_and_date() -> None:
+    prov = provenance()
+    assert prov["command"]
+    assert prov["date"].endswith("+00:00")
+    m = prov["machine"]
+    assert m["cores"] >= 1 and m["usable_cores"] >= 1 and m["cpu"]
+    assert m["versions"]["numpy"] == np.__version__
+    assert command_line(["/x/y/munet-bench", "latency", "--tflite", "a b.tflite"]) == (
+        "munet-bench latency --tflite 'a b.tflite'"
+    )
+
+
+def test_write_json_converts_numpy_and_paths(tmp_path: Path) -> None:
+    path = write_json(
+        tmp_path / "sub" / "r.json",
+        {"a": np.float32(0.5), "p": Path("x/y"), "n": float("nan"), "arr": np.arange(3), "inf": np.array([np.inf])},
+    )
+    data = json.loads(path.read_text())
+    assert data == {"a": 0.5, "p": "x/y", "n": None, "arr": [0, 1, 2], "inf": [None]}  # valid JSON: no Infinity
+    assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temporary left behind

@@ -257,6 +257,13 @@ def test_trainer_ema_best_keras_holds_the_average(tmp_path: Path) -> None:
     assert sum(not np.allclose(r, e) for r, e in zip(raw, ema, strict=True)) > len(raw) // 2  # not the raw ones
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["model"] == "best.keras" and metrics["best_epoch"] == 1
+    # where it was trained: the provenance in metrics.json, the CPU and TF/Keras versions on the card
+    from munet.device import cpu_model
+
+    prov = metrics["provenance"]
+    assert prov["date"].endswith("+00:00") and prov["machine"]["cpu"] == cpu_model()
+    assert isinstance(prov["machine"]["int8"], list) and prov["machine"]["versions"]["keras"] == keras.__version__
+    assert f"{cpu_model()}; TensorFlow " in (run / "MODEL_CARD.md").read_text()
 
 
 # ----------------------------------------------------------------------------------------------- lesion share
