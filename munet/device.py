@@ -228,14 +228,18 @@ def package_versions(names: Sequence[str] = VERSIONED) -> dict[str, str | None]:
     return out
 
 
+#: The command of each package's ``cli.py`` (its folder name in a checkout), for :func:`command_line`.
+PROGRAMS = {"train": "munet-train", "convert": "munet-convert", "edge": "munet-run", "benchmarks": "munet-bench"}
+
+
 def command_line(argv: Sequence[str] | None = None) -> str:
     """The command as typed: ``munet-bench accuracy ...`` (program name without its folder)."""
     argv = list(sys.argv if argv is None else argv)
     if not argv:
         return ""
     prog = Path(argv[0]).name
-    if prog in ("__main__.py", "cli.py"):
-        prog = "munet-bench"
+    if prog in ("__main__.py", "cli.py"):  # python -m munet.<package>.cli: the command it implements
+        prog = PROGRAMS.get(Path(argv[0]).parent.name, "munet-bench")
     return shlex.join([prog, *argv[1:]])
 
 

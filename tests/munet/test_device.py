@@ -182,6 +182,7 @@ def test_provenance_names_command_machine_and_date() -> None:
     assert command_line(["/x/y/munet-bench", "latency", "--tflite", "a b.tflite"]) == (
         "munet-bench latency --tflite 'a b.tflite'"
     )
+    assert command_line(["/src/train/cli.py", "--data", "d"]) == "munet-train --data d"  # python -m munet.train.cli
 
 
 def test_write_json_converts_numpy_and_paths(tmp_path: Path) -> None:
