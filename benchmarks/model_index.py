@@ -69,6 +69,8 @@ def measured(results: Path, ev: Evidence, label: str = "benchmarks/results") -> 
             "cpu": lat.get("machine", {}).get("cpu", "?"),
             "ms_source": f"{label}/{ev.latency}, {str(lat.get('date', ''))[:10]}",
         }
+        if "int8" in lat.get("machine", {}):  # recorded since 2026-12-07
+            entry["cpu_int8"] = lat["machine"]["int8"]
     return entry
 
 

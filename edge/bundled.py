@@ -43,6 +43,7 @@ class Measured:
     threads: int | None = None
     cpu: str = ""
     ms_source: str = ""
+    cpu_int8: list[str] | None = None  # that CPU's int8 dot-product instructions (munet.device.int8_instructions)
 
     @classmethod
     def parse(cls, raw: object, where: str) -> Measured | None:
@@ -61,7 +62,10 @@ class Measured:
         text = f"    measured: {self.metric} {self.mean:.3f} ± {self.sd:.3f} ({self.folds}-fold CV of its recipe, int8"
         text += f" as shipped: {self.cv_source})"
         if self.ms is not None:
-            text += f"; {self.ms:.1f} ms/image end to end, {self.threads} thread(s), {self.cpu} ({self.ms_source})"
+            int8 = "" if self.cpu_int8 is None else f" (int8: {', '.join(self.cpu_int8) or 'none'})"
+            text += (
+                f"; {self.ms:.1f} ms/image end to end, {self.threads} thread(s), {self.cpu}{int8} ({self.ms_source})"
+            )
         return text
 
 

@@ -6,13 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-from munet.benchmarks.model_index import update_index
+from munet.benchmarks.model_index import EVIDENCE, update_index
 from munet.edge.bundled import PACKAGE_DIR, bundled_models
 
 
-def _cv(folder: Path, k: int, folds: int, metric: str, mean: float) -> None:
+def _cv(folder: Path, k: int, folds: int, metric: str, mean: float, point: str) -> None:
     folder.mkdir(parents=True)
-    summary = [{"point": "edge", "metrics": {metric: {"folds": folds, "mean": mean, "sd": 0.01234}}}]
+    summary = [{"point": point, "metrics": {metric: {"folds": folds, "mean": mean, "sd": 0.01234}}}]
     (folder / "cv.json").write_text(json.dumps({"config": {"k": k}, "summary": summary}))
 
 
@@ -20,13 +20,13 @@ def test_index_gets_cv_and_ms_from_results_and_check_mode_says_stale(tmp_path: P
     models = tmp_path / "models"
     shutil.copytree(PACKAGE_DIR, models, ignore=shutil.ignore_patterns("*.tflite"))
     results = tmp_path / "results"
-    _cv(results / "cv-isic", 5, 5, "dice", 0.89012)
-    _cv(results / "cv-brain", 5, 2, "patient_dice", 0.8)  # 2 of 5 folds: no estimate yet
+    _cv(results / "cv-isic", 5, 5, "dice", 0.89012, EVIDENCE["skin"].point)
+    _cv(results / "cv-brain", 5, 2, "patient_dice", 0.8, EVIDENCE["brain"].point)  # 2 of 5 folds: no estimate yet
     (results / "bundled").mkdir()
     stages = {"stages": {"e2e_ms": {"median": 1.4567}}}
     lat = {
         "date": "2026-12-07T06:00:00+00:00",
-        "machine": {"cpu": "AMD EPYC"},
+        "machine": {"cpu": "AMD EPYC", "int8": ["avx512_vnni", "avx_vnni"]},
         "variants": {"skin": {"results": {"1": stages}}},
     }
     (results / "bundled" / "latency.json").write_text(json.dumps(lat))
@@ -42,7 +42,8 @@ def test_index_gets_cv_and_ms_from_results_and_check_mode_says_stale(tmp_path: P
     assert brain is None
     assert (skin.metric, skin.mean, skin.sd, skin.folds, skin.ms) == ("per-image Dice", 0.8901, 0.0123, 5, 1.46)
     assert skin.cpu == "AMD EPYC" and skin.ms_source == "benchmarks/results/bundled, 2026-12-07"
-    _cv(results / "cv-brain-done", 5, 5, "patient_dice", 0.8)
+    assert skin.cpu_int8 == ["avx512_vnni", "avx_vnni"]  # the timing CPU's int8 instructions, where recorded
+    _cv(results / "cv-brain-done", 5, 5, "patient_dice", 0.8, EVIDENCE["brain"].point)
     shutil.rmtree(results / "cv-brain")
     (results / "cv-brain-done").rename(results / "cv-brain")
     assert update_index(index, results) is False

@@ -138,6 +138,10 @@ def test_list_models_without_source(models_folder: Path, tiny_int8: Path) -> Non
         "(benchmarks/results/isic-edge, 2026-12-02)"
     )
     assert "ISIC 2017" in lines[2] and "Codella" in lines[2]
+    index["models"]["skin"]["measured"]["cpu_int8"] = ["avx512_vnni", "avx_vnni"]  # recorded since 2026-12-07
+    (models_folder / INDEX_NAME).write_text(json.dumps(index))
+    res = CliRunner().invoke(main, ["--list-models"])
+    assert "1 thread(s), Intel(R) Xeon(R) Processor (int8: avx512_vnni, avx_vnni) (benchmarks" in res.output
     assert "licence of the data: ISIC Archive terms of use" in lines[3] and "not diagnosis" in lines[3]
     assert lines[4].startswith(f"brain: not installed ({models_folder / 'brain.tflite'})")
     assert "CC BY-NC-SA 4.0" in lines[6]
