@@ -145,7 +145,7 @@ def _list_models(ctx: click.Context, param: click.Parameter, value: bool) -> Non
     default=None,
     help="Instead of segmenting: time MODEL on this device (pre, inference, post, end to end; median / p90 of "
     "RUNS, default 50) on SOURCE's first 4 images or noise frames, naming the CPU, its int8 instructions and the "
-    "load; --out DIR also writes DIR/timing.json.",
+    "load (with --tta: the flipped passes too); --out DIR also writes DIR/timing.json.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (shown only when stderr is a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
@@ -197,7 +197,7 @@ def main(
         _serve_web(model, web_port, host)
         return
     if time_runs is not None:
-        _time(model, source, threads, backend, time_runs, out)
+        _time(model, source, threads, backend, time_runs, out, tta)
         return
     if source is None:
         raise click.UsageError("Missing argument 'SOURCE' (or --web PORT to run MODEL in a browser).")
@@ -252,7 +252,9 @@ def main(
         sys.exit(3)  # a batch script must not mistake a partial run for a complete one
 
 
-def _time(model: str, source: str | None, threads: int | None, backend: str, runs: int, out: str | None) -> None:
+def _time(
+    model: str, source: str | None, threads: int | None, backend: str, runs: int, out: str | None, tta: str
+) -> None:
     """``--time RUNS``: time MODEL on this device and print the report (and write OUT/timing.json)."""
     from munet.edge.timing import time_model
 
@@ -262,7 +264,7 @@ def _time(model: str, source: str | None, threads: int | None, backend: str, run
             kind = classify(source)
             raise click.UsageError(f"--time reads image files: {source} is a {kind} (drop SOURCE to time on noise)")
         images = [str(p) for p in ImageSource(source).paths[:4]]
-    timing = time_model(model, threads=threads, runs=runs, images=images, backend=backend)
+    timing = time_model(model, threads=threads, runs=runs, images=images, backend=backend, tta=tta)
     for line in timing.lines():
         click.echo(line)
     if out is not None:

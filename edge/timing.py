@@ -119,11 +119,18 @@ def timed_invoke(invoke: Callable[[], Any]) -> dict[str, float]:
     return {"infer_ms": (time.perf_counter() - t0) * 1e3}
 
 
-def tflite_call(model: str | os.PathLike[str], threads: int | None, end_to_end: bool = True, backend: str = "auto"):
-    """``(call, segmenter)`` timing LiteRT: ``segment`` (pre + inference + post) or ``invoke`` alone."""
+def tflite_call(
+    model: str | os.PathLike[str],
+    threads: int | None,
+    end_to_end: bool = True,
+    backend: str = "auto",
+    tta: str = "none",
+):
+    """``(call, segmenter)`` timing LiteRT: ``segment`` (pre + inference + post; with ``tta``, every flipped pass)
+    or ``invoke`` alone."""
     from munet.edge.runtime import Segmenter
 
-    seg = Segmenter(model, threads=threads, backend=backend)
+    seg = Segmenter(model, threads=threads, backend=backend, tta=tta)
     if end_to_end:
         return (lambda f: seg.segment(f).timings), seg
     prepared: dict[int, np.ndarray] = {}
@@ -144,6 +151,7 @@ class DeviceTiming:
     model: str
     threads: int
     backend: str
+    tta: str
     input_size: list[int]
     frames: str
     cpu: str
@@ -162,7 +170,8 @@ class DeviceTiming:
         cells = ", ".join(f"{STAGE_NAMES[k]} {median_p90(self.stages[k])}" for k in STAGES)
         out = [
             f"{self.model}: {h}x{w} input, {self.threads} thread(s), {self.backend}, "
-            f"{self.stages['e2e_ms']['runs']} runs on {self.frames}",
+            + ("" if self.tta == "none" else f"TTA {self.tta}, ")
+            + f"{self.stages['e2e_ms']['runs']} runs on {self.frames}",
             f"  ms median / p90: {cells}; {1e3 / e2e:.0f} images/s" if e2e > 0 else f"  ms median / p90: {cells}",
             f"  on {self.cpu} (int8: {', '.join(self.int8) or 'no dot-product instructions found'}); "
             + describe_machine(self.machine),
@@ -179,12 +188,14 @@ def time_model(
     warmup: int = 5,
     images: Sequence[str] | None = None,
     backend: str = "auto",
+    tta: str = "none",
 ) -> DeviceTiming:
     """Time ``model`` end to end (pre-processing, inference, mask back at the frame's size) on this device.
 
-    Frames: the first 4 of ``images``, else noise at the model's input size. ``threads`` defaults to every core.
+    Frames: the first 4 of ``images``, else noise at the model's input size. ``threads`` defaults to every core;
+    ``tta`` (``hflip``/``flips``) times the flipped passes too, as ``munet-run --tta`` runs them.
     """
-    call, seg = tflite_call(model, threads, backend=backend)
+    call, seg = tflite_call(model, threads, backend=backend, tta=tta)
     frames = frames_for(images, seg.input_size)
     stats, record = round_robin([(call, frames)], runs, warmup)
     what = f"{len(frames)} image(s)" if images else f"{len(frames)} noise frames"
@@ -192,6 +203,7 @@ def time_model(
         model=os.fspath(model),
         threads=seg.threads,
         backend=seg.backend_name,
+        tta=tta,
         input_size=list(seg.input_size),
         frames=what,
         cpu=cpu_model(),

@@ -65,6 +65,12 @@ def test_munet_run_time_on_images_writes_timing_json(edge_images: Path, tmp_path
     assert not list((tmp_path / "o").glob("*.png"))  # timing only: nothing segmented
 
 
+def test_munet_run_time_with_flips_times_every_pass() -> None:
+    res = CliRunner().invoke(main, ["skin", "--time", "3", "--threads", "1", "--tta", "flips"])
+    assert res.exit_code == 0, res.output
+    assert "1 thread(s), " in res.output and ", TTA flips, 3 runs on 4 noise frames" in res.output
+
+
 def test_munet_run_time_refuses_a_camera_and_a_bad_run_count() -> None:
     res = CliRunner().invoke(main, ["skin", "0", "--time"])
     assert res.exit_code == 2 and "--time reads image files: 0 is a camera" in res.output
