@@ -204,9 +204,8 @@ def latency_markdown(result: dict[str, Any]) -> str:
             + ", ".join(f"{t} thread(s): {g:.1f} GFLOP/s" for t, g in peaks.items())
             + "\n"
         )
-    if result.get("ratios"):
+    if keys := sorted({k for r in (result.get("ratios") or {}).values() for k in r}):  # needs an int8 and a float
         lines.append("\n## int8 latency as a ratio (< 1: int8 faster)\n\n")
-        keys = sorted({k for r in result["ratios"].values() for k in r})
         lines.append(render([[t, *(r.get(k) for k in keys)] for t, r in result["ratios"].items()], ["threads", *keys]))
     return "".join(lines)
 

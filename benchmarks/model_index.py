@@ -42,7 +42,7 @@ class Evidence:
 
 EVIDENCE = {
     "skin": Evidence("cv-isic", "edge", "dice", "bundled", "skin"),
-    "brain": Evidence("cv-brain", "edge", "patient_dice", "bundled", "brain"),
+    "brain": Evidence("cv-brain", "lesion_share", "patient_dice", "bundled", "brain"),
 }
 
 
@@ -56,8 +56,8 @@ def measured(results: Path, ev: Evidence, label: str = "benchmarks/results") -> 
         return None  # no estimate until every fold is in
     entry: dict[str, Any] = {
         "metric": LABELS.get(ev.metric, ev.metric),
-        "mean": round(stat["mean"], 4),
-        "sd": round(stat["sd"], 4),
+        "mean": round(stat["mean"], 6),  # 6 digits: shown rounded to 3 exactly as the CV tables show them
+        "sd": round(stat["sd"], 6),
         "folds": stat["folds"],
         "cv_source": f"{label}/{ev.cv}",
     }

@@ -6,7 +6,7 @@
 #   bash benchmarks/reproduce.sh isic|isic128|brain        # one run: alpha 1.0 at 192x256 / 128x128 / brain 256x256
 #   bash benchmarks/reproduce.sh isic-edge|brain-edge      # --preset edge: the bundled `skin` / `brain` models
 #   STEP=shipped bash benchmarks/reproduce.sh isic-edge  # re-score edge/models/skin.tflite as shipped
-#   bash benchmarks/reproduce.sh brain-final  # the bundled `brain`: the CV'd edge recipe fitted on all 86 patients
+#   bash benchmarks/reproduce.sh brain-final  # the bundled `brain`: the CV'd lesion_share recipe fitted on all 86 patients
 #   bash benchmarks/reproduce.sh bundled-latency  # the shipped files (and PREVIOUS=old.tflite ...) timed interleaved
 #   bash benchmarks/reproduce.sh breakdown   # per-block int8 time of the paper and edge decoders (after the sweep)
 #   bash benchmarks/reproduce.sh retime      # re-time isic/isic128/brain latency with untrained same-architecture
@@ -27,24 +27,17 @@ wait_quiet() {  # until the 1-min load average is under the busy bar (0.5 x core
 }
 case "${1:-}" in
   brain-final)
-    # The bundled `brain` since 2026-12-07: cv_brain.yaml's `edge` point (its estimate: results/cv-brain) fitted on
-    # all 86 development patients (--val-split 0: nothing held out), its last epoch converted as the CV folds were,
-    # then rewritten to uint8 I/O with MediaPipe metadata. Needs data/brain_mri_more (../shared/data/brain_mri/MANIFEST.md).
-    RUN=runs/final/brain; OUT=benchmarks/results/brain-final; mkdir -p "$OUT"
-    python - <<'PY'
-from pathlib import Path
-from munet.benchmarks.cv import load_config
-from munet.data import pooled_pairs, subset_folder
-cfg = load_config("benchmarks/configs/cv_brain.yaml")
-print(subset_folder(pooled_pairs(cfg.data), None, 0, Path("data/brain_all"))[0])
-PY
-    munet-train --preset edge --data data/brain_all --val-split 0 --epochs 15 --encoder-weights "$WEIGHTS" --seed 0 \
-      --out "$RUN" ${RESUME:+--resume "$RUN"}
+    # The bundled `brain` since 2026-12-07: cv_brain.yaml's `lesion_share` point (the edge preset, 15 epochs, half of
+    # each epoch's slices with tumour; its estimate: results/cv-brain) fitted on all 86 development patients
+    # (nothing held out), its last epoch converted as the CV folds were, then rewritten to uint8 I/O with MediaPipe
+    # metadata (needs .venv-mp: make mediapipe-env). Needs data/brain_mri_more (../shared/data/brain_mri/MANIFEST.md).
+    RUN=runs/cv/brain/lesion_share/final; OUT=benchmarks/results/brain-final; mkdir -p "$OUT"
+    munet-bench cv benchmarks/configs/cv_brain.yaml --reuse --final lesion_share --runs-dir runs/cv/brain \
+      | tee "$OUT/convert_bundled.txt"
     cp "$RUN/metrics.json" "$OUT/train_metrics.json"; cp "$RUN/log.csv" "$OUT/train_log.csv"
     cp "$RUN/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
-    munet-convert "$RUN/last.keras" --int8 --keep-float expanded_conv_depthwise_relu --calibrate-postproc \
-      --calib-data data/brain_all --out "$RUN/brain_int8_kf.tflite" | tee "$OUT/convert_bundled.txt"
-    munet-convert "$RUN/brain_int8_kf.tflite" --io uint8 --mediapipe --out "$RUN/brain.tflite" | tee "$OUT/convert_uint8.txt"
+    MUNET_MEDIAPIPE_PYTHON=${MUNET_MEDIAPIPE_PYTHON:-$PWD/.venv-mp/bin/python} \
+      munet-convert "$RUN/model_int8.tflite" --io uint8 --mediapipe --out "$RUN/brain.tflite" | tee "$OUT/convert_uint8.txt"
     echo "ship: cp $RUN/brain_mediapipe.tflite edge/models/brain.tflite  (uint8 I/O + munet and MediaPipe metadata)"
     exit 0 ;;
   bundled-latency)

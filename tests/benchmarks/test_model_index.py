@@ -40,7 +40,7 @@ def test_index_gets_cv_and_ms_from_results_and_check_mode_says_stale(tmp_path: P
     assert update_index(index, results) is False and update_index(index, results, check=True) is True
     skin, brain = (bundled_models(models)[n].measured for n in ("skin", "brain"))
     assert brain is None
-    assert (skin.metric, skin.mean, skin.sd, skin.folds, skin.ms) == ("per-image Dice", 0.8901, 0.0123, 5, 1.46)
+    assert (skin.metric, skin.mean, skin.sd, skin.folds, skin.ms) == ("per-image Dice", 0.89012, 0.01234, 5, 1.46)
     assert skin.cpu == "AMD EPYC" and skin.ms_source == "benchmarks/results/bundled, 2026-12-07"
     assert skin.cpu_int8 == ["avx512_vnni", "avx_vnni"]  # the timing CPU's int8 instructions, where recorded
     _cv(results / "cv-brain-done", 5, 5, "patient_dice", 0.8, EVIDENCE["brain"].point)
