@@ -199,25 +199,16 @@ def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
 
 @dataclass(frozen=True)
 class Summary:
-    """A model of a result folder (a README row): ``name``, ``label``, ``folder``, the accuracy document, the row as
-    scored (``converted``) and as shipped (``row``: a bundled model re-scored after a rewrite without retraining, that
-    document in ``rescored``), the latency document ({} if none), end-to-end median ms at 1 and 2 threads, and the
-    accuracy pass's ``segment`` median where no 1-thread ms (``timed``: whether the latency pass timed it)."""
+    """A bundled model's result folder: ``name``, ``folder``, the accuracy document, the row as scored
+    (``converted``) and as shipped (``row``: the file re-scored after a rewrite without retraining, that document in
+    ``rescored``)."""
 
     name: str
-    label: str
     folder: str
     acc: dict[str, Any]
     converted: dict[str, Any]
     row: dict[str, Any]
     rescored: dict[str, Any] | None
-    lat: dict[str, Any]
-    ms: tuple[float | None, float | None]
-    segment_ms: float | None
-
-    @property
-    def timed(self) -> bool:
-        return bool(self.lat) and any(v is not None for v in self.ms)
 
     @property
     def floating(self) -> dict[str, Any]:
@@ -225,20 +216,15 @@ class Summary:
         return self.acc.get("models", {}).get("keras-float", {})
 
 
-def summary(results: str | Path, folder: str, model: str, label: str = "") -> Summary | None:
-    """``model`` in ``folder`` (None when the folder is not committed); a bundled name in its own folder
-    (:data:`BUNDLED_RESULTS`) is its ``<name>_int8_kf`` row, read as shipped."""
+def summary(results: str | Path, folder: str, model: str) -> Summary | None:
+    """The bundled ``model`` in its result ``folder`` (None when the folder is not committed): its
+    ``<name>_int8_kf`` row, read as shipped."""
     root = Path(results)
     if (acc := load(path := root / folder / "accuracy.json", missing_ok=True)) is None:
         return None
-    key = f"{model}_int8_kf" if BUNDLED_RESULTS.get(model) == folder else model
-    converted = _row(acc, path, key, f"rerun its benchmark (bash benchmarks/reproduce.sh {folder})")
-    shipped, rescored = shipped_row(root, model) if key != model else (None, None)
-    row = shipped or converted
-    lat = load(root / folder / "latency.json", missing_ok=True) or {}
-    ms = tuple(e2e_ms(lat.get("variants", {}).get(key, {}), t) for t in ("1", "2"))
-    plain = (row.get("tta") or {}).get("ms_per_image_plain") if ms[0] is None else None
-    return Summary(model, label, folder, acc, converted, row, rescored, lat, ms, plain)  # type: ignore[arg-type]
+    converted = _row(acc, path, f"{model}_int8_kf", f"rerun its benchmark (bash benchmarks/reproduce.sh {folder})")
+    shipped, rescored = shipped_row(root, model)
+    return Summary(model, folder, acc, converted, shipped or converted, rescored)
 
 
 def bundled(results: str | Path) -> list[Summary]:

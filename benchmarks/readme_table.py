@@ -21,7 +21,6 @@ from munet.benchmarks.analysis import (
     recipe_study,
     speedup,
     split_values,
-    summary,
 )
 from munet.benchmarks.analysis import load as _load
 from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, learned_rule, ok
@@ -338,63 +337,6 @@ def render_bundled(results: str | os.PathLike[str]) -> str:
     )
 
 
-#: The README's results summary: (dataset, label, result folder, model row); a bundled name (``skin``, ``brain``) in
-#: its own folder reads the file as shipped (:func:`munet.benchmarks.analysis.summary`).
-SUMMARY_ROWS = (
-    ("ISIC 2017 skin lesions", "bundled `skin` (`--preset edge`, 128²)", "isic-edge", "skin"),
-    ("ISIC 2017 skin lesions", "paper decoder, α=1.0, 128²", "isic128", "munet_int8"),
-    ("ISIC 2017 skin lesions", "paper decoder, α=1.0, 192×256", "isic", "munet_int8"),
-    ("LGG brain MRI", "previous `brain` (13 patients, until 2026-12-07)", "brain-edge", "brain_int8_kf"),
-    ("LGG brain MRI", "previous `brain` on 70 other patients", "cv-brain/bundled-brain-on-70-new-patients", "brain"),
-    ("LGG brain MRI", "paper decoder, α=1.0, 256²", "brain", "munet_int8"),
-)
-
-
-def _where(doc: dict[str, Any]) -> str:
-    """``DATE CPU`` with the CPU name shortened."""
-    return f"{doc.get('date', '')[:10]} {short_cpu(_cpu(doc))}"
-
-
-def _summary_ms(s: Any) -> str:
-    shown = [fixed(v, 1) for v in s.ms]
-    if s.segment_ms is not None:
-        shown[0] = f"{s.segment_ms:.1f}*"  # no latency pass: the accuracy pass's `segment` median
-    return " / ".join(shown)
-
-
-def _measured(s: Any) -> str:
-    return f"Dice {_where(s.acc)}" + (f"; ms {_where(s.lat)}" if s.timed else "")
-
-
-SUMMARY_COLUMNS = (
-    Column("model", "label"),
-    Column("images", "acc.images"),
-    Column("int8 Dice", "row.per-image.dice", dec(3)),
-    Column("MB", lambda s: s.row["size_bytes"] / 1e6, dec(2)),
-    Column("ms 1 / 2 threads", _summary_ms),
-    Column("measured", _measured),
-    Column("results", lambda s: f"[`{s.folder}`]({SUMMARY_LINK}/{s.folder}/accuracy.md)"),
-)
-
-
-def render_summary(results: str | os.PathLike[str]) -> str:
-    """One short table per dataset (:data:`SUMMARY_ROWS`): int8 per-image Dice, file size and end-to-end median ms at
-    1 and 2 threads, with where each was measured and the result folder it comes from."""
-    tables: dict[str, list[Any]] = {}
-    for dataset, label, folder, model in SUMMARY_ROWS:
-        if (s := summary(results, folder, model, label)) is not None:
-            tables.setdefault(dataset, []).append(s)
-    if not tables:
-        return "_No committed results yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
-    segment = any(s.segment_ms is not None for rows in tables.values() for s in rows)  # timed by its accuracy pass
-    return "\n".join(f"**{dataset}**\n\n" + render(rows, SUMMARY_COLUMNS) for dataset, rows in tables.items()) + (
-        "\nDice: per-image mean of the int8 file (a bundled model: the file as shipped), masks at the original size; "
-        "ms: end-to-end median (pre-processing + inference + post-processing) of the result set's latency pass, "
-        "every model of the set timed round-robin"
-        + ("; *: no latency pass, the 1-thread `segment` median of the accuracy pass.\n" if segment else ".\n")
-    )
-
-
 #: The cross-validation result folders the README summarises: (folder, data label).
 CV_SETS = (("cv-isic", "ISIC 2017"), ("cv-brain", "LGG brain MRI"))
 
@@ -479,7 +421,6 @@ BLOCKS = {
     "decoders": render_decoders,
     "recipe": render_recipe,
     "bundled": render_bundled,
-    "summary": render_summary,
     "cv": render_cv,
     "models": render_models,
 }

@@ -212,8 +212,7 @@ def test_committed_readme_matches_the_committed_results() -> None:
     texts = {path.relative_to(REPO).as_posix(): path.read_text() for path in changed}
     homes = {start: [name for name, text in texts.items() if start in text] for start, _ in map(markers, BLOCKS)}
     assert all(len(files) == 1 for files in homes.values()), homes  # each block in exactly one file
-    assert homes["<!-- models:start -->"] == homes["<!-- cv:start -->"] == homes["<!-- summary:start -->"]
-    assert homes["<!-- summary:start -->"] == ["README.md"]
+    assert homes["<!-- models:start -->"] == homes["<!-- cv:start -->"] == ["README.md"]
     assert homes[START] == homes["<!-- bundled:start -->"] == ["benchmarks/results/README.md"]
 
 
@@ -237,7 +236,7 @@ def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
     (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
     readme = tmp_path / "README.md"
     readme.write_text(
-        README + "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("bundled", "summary", "cv", "models")))
+        README + "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("bundled", "cv", "models")))
     )
     study = results / "compare" / "README.md"
     study.write_text("# Compare\n\n{}\nold\n{}\n\nText.\n".format(*rt.markers("compare")))
@@ -396,42 +395,6 @@ def test_bundled_block_reads_the_shipped_file_row_and_refuses_a_result_without_i
     (folder / "accuracy.json").write_text(json.dumps(doc))
     with pytest.raises(InputError, match="no 'skin_int8_kf' row"):
         render_bundled(tmp_path)
-
-
-def test_summary_reads_the_shipped_file_and_the_latency_pass_of_each_row(tmp_path: Path) -> None:
-    """The README's results summary: int8 Dice, size and ms of each row from its result folder; a bundled model's
-    row is its file as shipped, and a folder without a latency pass shows the accuracy pass's `segment` median."""
-    from munet.benchmarks.analysis import SHIPPED_DIR
-    from munet.benchmarks.readme_table import render_summary
-
-    assert "No committed results yet" in render_summary(tmp_path)
-    machine = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2}
-    kf = {"size_bytes": 2_464_548, "per-image": {"dice": 0.87081}}
-    acc = {"images": 200, "date": "2026-12-02T18:00:00", "machine": machine, "models": {"skin_int8_kf": kf}}
-    (tmp_path / "isic-edge").mkdir()
-    (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps(acc))
-    timing = {"1": {"stages": {"e2e_ms": {"median": 3.93}}}, "2": {"stages": {"e2e_ms": {"median": 2.91}}}}
-    lat = {"date": "2026-12-02", "machine": {"cpu": "AMD EPYC"}, "variants": {"skin_int8_kf": {"results": timing}}}
-    (tmp_path / "isic-edge" / "latency.json").write_text(json.dumps(lat))
-    brain = {"size_bytes": 2_463_152, "per-image": {"dice": 0.92994}, "tta": {"ms_per_image_plain": 3.14}}
-    acc_brain = {"images": 110, "date": "2026-12-02", "machine": machine, "models": {"brain_int8_kf": brain}}
-    (tmp_path / "brain-edge").mkdir()
-    (tmp_path / "brain-edge" / "accuracy.json").write_text(json.dumps(acc_brain))
-    text = render_summary(tmp_path)
-    skin = next(line for line in text.splitlines() if line.startswith("| bundled `skin`"))
-    assert "| 200 | 0.871 | 2.46 | 3.9 / 2.9 | Dice 2026-12-02 Intel Xeon; ms 2026-12-02 AMD EPYC |" in skin
-    assert skin.endswith("| [`isic-edge`](benchmarks/results/isic-edge/accuracy.md) |")
-    assert "| 110 | 0.930 | 2.46 | 3.1* / – | Dice 2026-12-02 Intel Xeon |" in text and "*: no latency pass" in text
-    assert "isic128" not in text  # a folder that is not committed is left out, not invented
-    # the file as shipped (re-scored after a rewrite without retraining) replaces the converted file's row
-    (tmp_path / "isic-edge" / SHIPPED_DIR).mkdir()
-    shipped = {**acc, "models": {"skin": {"size_bytes": 2_463_152, "per-image": {"dice": 0.8690}}}}
-    (tmp_path / "isic-edge" / SHIPPED_DIR / "accuracy.json").write_text(json.dumps(shipped))
-    assert "| 200 | 0.869 | 2.46 |" in render_summary(tmp_path)
-    del acc["models"]["skin_int8_kf"]
-    (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps(acc))
-    with pytest.raises(InputError, match="no 'skin_int8_kf' row"):
-        render_summary(tmp_path)
 
 
 def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
