@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -51,16 +50,6 @@ class FlowConfig:
     seed: int = 0
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.exists() or dst.is_symlink():
-        dst.unlink()
-    try:
-        os.symlink(src.resolve(), dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
 def prepare_data(out: Path, data: Path | None, cfg: FlowConfig) -> tuple[Path, Path, bool]:
     """``(train_dir, val_dir, synthetic)``: folders of ``images/`` + ``masks/`` pairs."""
     if data is None:
@@ -69,7 +58,7 @@ def prepare_data(out: Path, data: Path | None, cfg: FlowConfig) -> tuple[Path, P
         train = make_synthetic_dataset(out / "data" / "train", n=cfg.n_train, size=cfg.synthetic_size, seed=cfg.seed)
         val = make_synthetic_dataset(out / "data" / "val", n=cfg.n_val, size=cfg.synthetic_size, seed=cfg.seed + 1)
         return train, val, True
-    from munet.data import find_pairs, split_pairs
+    from munet.data import find_pairs, split_pairs, subset_folder
 
     data = Path(data)
     if (data / "train").is_dir() and (data / "val").is_dir():
@@ -80,11 +69,8 @@ def prepare_data(out: Path, data: Path | None, cfg: FlowConfig) -> tuple[Path, P
     train_pairs, val_pairs = split_pairs(pairs, 0.2, seed=cfg.seed)
     if not train_pairs or not val_pairs:
         raise InputError(f"{data}: {len(pairs)} pair(s) cannot be split into training and validation; add images")
-    for name, subset in (("train", train_pairs), ("val", val_pairs)):
-        for p in subset:
-            _link_or_copy(p.image, out / "data" / name / "images" / p.image.name)
-            _link_or_copy(p.mask, out / "data" / name / "masks" / p.mask.name)  # type: ignore[arg-type]
-    return out / "data" / "train", out / "data" / "val", False
+    train = subset_folder(train_pairs, None, cfg.seed, out / "data" / "train")[0]  # links (copies where they fail)
+    return train, subset_folder(val_pairs, None, cfg.seed, out / "data" / "val")[0], False
 
 
 def run_flow(

@@ -58,3 +58,23 @@ def test_flow_writes_a_complete_report(tmp_path: Path) -> None:
     acc = json.loads((out / "accuracy" / "accuracy.json").read_text())
     assert acc["models"]["munet_float32"]["agreement_with_float"]["dice"] > 0.99
     assert acc["images"] == 4
+
+
+def test_a_user_folder_is_split_into_linked_training_and_validation_pairs(tmp_path: Path) -> None:
+    """``--data DIR`` without train/ + val/: a group-preserving 80/20 split, linked into the report folder (the
+    user's files are never moved or copied over); the synthetic set needs no data; image-only files are refused."""
+    from munet.benchmarks.flow import prepare_data
+    from munet.data import find_pairs
+    from munet.errors import InputError
+    from tests.conftest import write_blob_dataset
+
+    data = write_blob_dataset(tmp_path / "mine", n=10, size=(32, 40))
+    train, val, synthetic = prepare_data(tmp_path / "out", data, FlowConfig())
+    assert not synthetic and (len(find_pairs(train)), len(find_pairs(val))) == (8, 2)
+    linked = next((train / "images").iterdir())
+    assert linked.is_symlink() and linked.resolve().parent == (data / "images").resolve()
+    names = {p.name for p in (train / "images").iterdir()} | {p.name for p in (val / "images").iterdir()}
+    assert names == {p.name for p in (data / "images").iterdir()}  # every pair once, none lost
+    (data / "masks" / "img_000.png").unlink()
+    with pytest.raises(InputError):
+        prepare_data(tmp_path / "out2", data, FlowConfig())
