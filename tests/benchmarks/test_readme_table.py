@@ -235,9 +235,7 @@ def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
     (results / "compare").mkdir(parents=True)
     (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
     readme = tmp_path / "README.md"
-    readme.write_text(
-        README + "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("bundled", "cv", "models")))
-    )
+    readme.write_text(README + "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("bundled", "cv", "models"))))
     study = results / "compare" / "README.md"
     study.write_text("# Compare\n\n{}\nold\n{}\n\nText.\n".format(*rt.markers("compare")))
     rest = results / "pareto" / "README.md"
