@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from munet.atomic import atomic_path, write_text_atomic
+from munet.device import describe_cpu
 
 
 def write_markdown(path: str | os.PathLike[str], text: str) -> Path:
@@ -23,11 +24,10 @@ def write_markdown(path: str | os.PathLike[str], text: str) -> Path:
     return path
 
 
-def _int8(machine: dict[str, Any]) -> str:
-    """`` (int8: avx512_vnni, ...)`` for a machine record that lists them (older records do not)."""
-    if "int8" not in machine:
-        return ""
-    return f" (int8: {', '.join(machine['int8']) or 'no dot-product instructions found'})"
+def _cpu(machine: dict[str, Any]) -> str:
+    """The CPU with its int8 instructions where the record lists them (older records do not)."""
+    cpu = machine.get("cpu", "?")
+    return describe_cpu(cpu, machine["int8"]) if "int8" in machine else cpu
 
 
 def provenance_markdown(prov: dict[str, Any]) -> str:
@@ -37,7 +37,7 @@ def provenance_markdown(prov: dict[str, Any]) -> str:
     return (
         f"- Command: `{prov.get('command', '')}`\n"
         f"- Date (UTC): {prov.get('date', '')}\n"
-        f"- Machine: {m.get('cpu', '?')}{_int8(m)}, {m.get('cores', '?')} cores ({m.get('usable_cores', '?')} usable), "
+        f"- Machine: {_cpu(m)}, {m.get('cores', '?')} cores ({m.get('usable_cores', '?')} usable), "
         f"{m.get('os', '')}, Python {m.get('python', '')}\n"
         f"- Versions: {versions}\n"
     )

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from munet.device import describe_cpu
 from munet.edge.metadata import ModelInfo, read_model_info
 from munet.errors import ModelError
 
@@ -62,10 +63,8 @@ class Measured:
         text = f"    measured: {self.metric} {self.mean:.3f} ± {self.sd:.3f} ({self.folds}-fold CV of its recipe, int8"
         text += f" as shipped: {self.cv_source})"
         if self.ms is not None:
-            int8 = "" if self.cpu_int8 is None else f" (int8: {', '.join(self.cpu_int8) or 'none'})"
-            text += (
-                f"; {self.ms:.1f} ms/image end to end, {self.threads} thread(s), {self.cpu}{int8} ({self.ms_source})"
-            )
+            cpu = self.cpu if self.cpu_int8 is None else describe_cpu(self.cpu, self.cpu_int8)
+            text += f"; {self.ms:.1f} ms/image end to end, {self.threads} thread(s), {cpu} ({self.ms_source})"
         return text
 
 

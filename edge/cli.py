@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -12,7 +11,7 @@ from typing import Any
 
 import click
 
-from munet.atomic import write_text_atomic
+from munet.atomic import write_json
 from munet.edge.bundled import list_models
 from munet.edge.runner import RunFailed, RunOptions, run
 from munet.edge.runtime import BACKEND_CHOICES
@@ -260,18 +259,14 @@ def _time(
 
     images = None
     if source is not None:
-        if classify(source) != "images":
-            kind = classify(source)
+        if (kind := classify(source)) != "images":
             raise click.UsageError(f"--time reads image files: {source} is a {kind} (drop SOURCE to time on noise)")
         images = [str(p) for p in ImageSource(source).paths[:4]]
     timing = time_model(model, threads=threads, runs=runs, images=images, backend=backend, tta=tta)
     for line in timing.lines():
         click.echo(line)
     if out is not None:
-        path = Path(out) / "timing.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(timing.to_dict(), indent=2) + "\n")
-        click.echo(f"wrote {path}")
+        click.echo(f"wrote {write_json(Path(out) / 'timing.json', timing.to_dict())}")
 
 
 def _serve_web(model: str, port: int, host: str) -> None:

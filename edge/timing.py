@@ -20,6 +20,7 @@ import numpy as np
 from munet.device import (
     busy_reasons,
     cpu_model,
+    describe_cpu,
     describe_machine,
     int8_instructions,
     load_record,
@@ -173,8 +174,7 @@ class DeviceTiming:
             + ("" if self.tta == "none" else f"TTA {self.tta}, ")
             + f"{self.stages['e2e_ms']['runs']} runs on {self.frames}",
             f"  ms median / p90: {cells}; {1e3 / e2e:.0f} images/s" if e2e > 0 else f"  ms median / p90: {cells}",
-            f"  on {self.cpu} (int8: {', '.join(self.int8) or 'no dot-product instructions found'}); "
-            + describe_machine(self.machine),
+            f"  on {describe_cpu(self.cpu, self.int8)}; " + describe_machine(self.machine),
         ]
         if self.busy:
             out.append("  busy machine, do not trust these numbers: " + "; ".join(self.busy))

@@ -75,10 +75,9 @@ def int8_instructions(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> list
     return []
 
 
-def describe_cpu() -> str:
-    """``"<model> (int8: avx512_vnni, avx_vnni)"``, the CPU as every timed number names it."""
-    flags = int8_instructions()
-    return f"{cpu_model()} (int8: {', '.join(flags) if flags else 'no dot-product instructions found'})"
+def describe_cpu(cpu: str, int8: Sequence[str]) -> str:
+    """``"<model> (int8: avx512_vnni, avx_vnni)"``: a CPU as every timed number names it."""
+    return f"{cpu} (int8: {', '.join(int8) or 'no dot-product instructions found'})"
 
 
 def usable_cores() -> int:
