@@ -24,7 +24,6 @@ from typing import Any
 
 from munet.benchmarks.analysis import TRIVIAL, is_learned
 from munet.benchmarks.compare_report import ARCHS, SEQUENTIAL_TIMING, compare_markdown
-from munet.benchmarks.compare_report import PAPER_METRICS as PAPER_METRICS  # re-exported: the tests use it
 from munet.benchmarks.experiment import UNTRAINED, Point, Row, Setup, run_point, time_rows, untrained_copy
 from munet.data import subset_folder
 from munet.errors import InputError, MunetError

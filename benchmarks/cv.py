@@ -31,18 +31,7 @@ from typing import Any
 import numpy as np
 
 from munet.benchmarks.experiment import Point, Row, overrides_key
-
-# The fold files are the core's (munet.data.folds); make_folds, write_folds and FoldItem stay importable from here.
-from munet.data import (  # noqa: F401
-    FoldItem,
-    Pair,
-    assign_pairs,
-    make_folds,
-    pooled_pairs,
-    read_folds,
-    subset_folder,
-    write_folds,
-)
+from munet.data import Pair, assign_pairs, pooled_pairs, read_folds, subset_folder
 from munet.errors import InputError
 
 #: Metrics of a fold row, in report order (``patient_*`` and ``lesion_*`` only on grouped sets such as brain MRI).
@@ -121,17 +110,6 @@ class CVConfig:
             if p.name == name:
                 return p
         raise InputError(f"{self.name}: no point {name!r}; choose one of: {', '.join(p.name for p in self.points)}")
-
-
-def load_config(path: str | Path) -> CVConfig:
-    """Read a CV config (a ``kind: cv`` sweep, :func:`munet.benchmarks.sweep.load_sweep`): unknown keys and a
-    baseline that is not a point get one-line errors."""
-    from munet.benchmarks.sweep import cv_config, load_sweep
-
-    cfg = load_sweep(path)
-    if cfg.kind != "cv":
-        raise InputError(f"{path}: kind {cfg.kind}, not a cross-validation config (kind: cv)")
-    return cv_config(cfg)
 
 
 def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, Path]:

@@ -78,9 +78,6 @@ class Row:
         }
         return out | self.extra
 
-    def __getitem__(self, key: str) -> Any:  # read access by key for callers still on the dict (munet.benchmarks.flow)
-        return self.to_dict()[key]
-
     def model_path(self, mode: str) -> Path | None:
         path = (self.models or {}).get(mode, {}).get("path")
         return Path(path) if path else None

@@ -108,9 +108,9 @@ def run_flow(
     overrides |= {"encoder_weights": "none", "seed": cfg.seed, "patience": max(cfg.epochs, 1)}
     setup = Setup(train_dir, val_dir, out, calib_count=cfg.calib_count, models_dir=out / "models", model_stem="munet")
     row = run_point(Point("run", overrides, ("int8", "float32")), setup, echo=echo)
-    run_dir, models = Path(row["run_dir"]), {m: Path(v["path"]) for m, v in row["models"].items()}
+    run_dir, models = Path(row.run_dir or out / "run"), {m: Path(v["path"]) for m, v in (row.models or {}).items()}
     best = run_dir / "best.keras"
-    lap("train", row["train_s"])
+    lap("train", row.train_s)
     lap("convert")  # and the parameter/MAC count of the runner's row
 
     from munet.edge.runner import RunOptions
@@ -152,7 +152,7 @@ def run_flow(
         "train_data": str(train_dir),
         "val_data": str(val_dir),
         "run_dir": str(run_dir),
-        "epochs_completed": row["epochs"],
+        "epochs_completed": row.epochs,
         "models": {k: {"path": str(v), "size_bytes": v.stat().st_size} for k, v in models.items()},
         "munet_run": {k: getattr(summary, k) for k in ("processed", "fps", "backend", "threads")},
         "seconds": times,

@@ -10,7 +10,6 @@ import pytest
 from munet.benchmarks.compare import (
     ARCHS,
     MODES,
-    PAPER_METRICS,
     Budget,
     arch_result,
     compare,
@@ -19,6 +18,7 @@ from munet.benchmarks.compare import (
     resolve_split,
     trivial_dice,
 )
+from munet.benchmarks.compare_report import PAPER_METRICS
 from munet.benchmarks.experiment import Row
 from munet.errors import InputError, MunetError
 

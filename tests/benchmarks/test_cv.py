@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from munet import data
 from munet.benchmarks import cv
 from munet.benchmarks.cli import main as bench
+from munet.benchmarks.sweep import cv_config, load_sweep
 from munet.data import Pair, find_pairs
 from munet.errors import InputError
 from tests.conftest import TINY_ALPHA, TINY_SIZE
@@ -47,22 +49,22 @@ def patients(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_fold_files_are_stable_and_read_back(patients: Path, tmp_path: Path) -> None:
     pairs = find_pairs(patients)
-    items = cv.make_folds(pairs, k=3, seed=0)
-    assert items == cv.make_folds(list(reversed(pairs)), k=3, seed=0)  # the names decide, not the order given
-    assert items != cv.make_folds(pairs, k=3, seed=1)
-    path = cv.write_folds(tmp_path / "folds.csv", items)
-    assert cv.read_folds(path) == items
+    items = data.make_folds(pairs, k=3, seed=0)
+    assert items == data.make_folds(list(reversed(pairs)), k=3, seed=0)  # the names decide, not the order given
+    assert items != data.make_folds(pairs, k=3, seed=1)
+    path = data.write_folds(tmp_path / "folds.csv", items)
+    assert data.read_folds(path) == items
     before = path.read_text()
-    cv.write_folds(path, items)  # the same assignment again: allowed, unchanged
+    data.write_folds(path, items)  # the same assignment again: allowed, unchanged
     assert path.read_text() == before
     with pytest.raises(InputError, match="another assignment"):
-        cv.write_folds(path, cv.make_folds(pairs, k=3, seed=1))
+        data.write_folds(path, data.make_folds(pairs, k=3, seed=1))
     assert path.read_text() == before
 
 
 def test_no_patient_is_in_two_folds_and_folds_are_balanced(patients: Path) -> None:
     extra = [Pair(Path(f"TCGA_BIG_19990101_{i}.png"), None, "TCGA_BIG_19990101") for i in range(9)]
-    items = cv.make_folds(find_pairs(patients) + extra, k=3, seed=0)
+    items = data.make_folds(find_pairs(patients) + extra, k=3, seed=0)
     folds_of: dict[str, set[int]] = {}
     for i in items:
         folds_of.setdefault(i.group, set()).add(i.fold)
@@ -86,13 +88,13 @@ def test_a_bad_fold_file_gets_a_one_line_error(tmp_path: Path, text: str, messag
     path = tmp_path / "folds.csv"
     path.write_text(text)
     with pytest.raises(InputError, match=message) as err:
-        cv.read_folds(path)
+        data.read_folds(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_fold_file_and_data_must_match(patients: Path) -> None:
     pairs = find_pairs(patients)
-    items = cv.make_folds(pairs, k=2)
+    items = data.make_folds(pairs, k=2)
     with pytest.raises(InputError, match="in no fold"):
         cv.assign_pairs(pairs, items[1:], "folds.csv")
     with pytest.raises(InputError, match="not in the data"):
@@ -161,8 +163,8 @@ def test_a_cv_run_resumes_after_an_interrupted_fold_without_retraining_the_finis
     pytest.importorskip("tensorflow")
     from munet.benchmarks import experiment
 
-    folds = cv.write_folds(tmp_path / "folds.csv", cv.make_folds(find_pairs(patients), k=2))
-    cfg = cv.load_config(_config(tmp_path, patients, folds))
+    folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
+    cfg = cv_config(load_sweep(_config(tmp_path, patients, folds)))
     trained: list[str] = []
     real_train = experiment.train_point
 
@@ -236,7 +238,7 @@ def test_final_fit_trains_the_chosen_point_on_every_image_and_converts_it_as_the
     pytest.importorskip("tensorflow")
     from munet.edge.metadata import read_model_info
 
-    folds = cv.write_folds(tmp_path / "folds.csv", cv.make_folds(find_pairs(patients), k=2))
+    folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
     config = _config(tmp_path, patients, folds)
     runs = tmp_path / "runs"
     res = CliRunner().invoke(bench, ["cv", str(config), "--final", "base", "--runs-dir", str(runs)])

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.benchmarks.compare import PAPER_METRICS, arch_result, mark_learned, trivial_dice
+from munet.benchmarks.compare import arch_result, mark_learned, trivial_dice
+from munet.benchmarks.compare_report import PAPER_METRICS
 
 
 def _hand_truths() -> dict[str, np.ndarray]:
