@@ -59,12 +59,6 @@ def has_lesion_free(result: dict[str, Any]) -> bool:
     return any((r.get("lesion_split") or {}).get("lesion_free_images") for r in result.get("models", []))
 
 
-def split_values(row: dict[str, Any]) -> tuple[float | None, float | None]:
-    """A row's Dice on lesion images and share of lesion-free images with a false lesion (None: not recorded)."""
-    s = row.get("lesion_split") or {}
-    return s.get("dice_lesion_images"), s.get("false_positive_share")
-
-
 #: Keys that do not make a recipe point a different recipe: the seed (baseline repeats) and where weights lie.
 NOT_A_LEVER = ("seed", "encoder_weights")
 
@@ -78,11 +72,8 @@ def lever(point: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
 def reference(point: dict[str, Any], points: list[dict[str, Any]]) -> dict[str, Any]:
     """The baseline ``point`` is judged against: ``<base>`` for ``<base>+<lever>[-seedN]``, else the first point."""
     name = str(point.get("name", ""))
-    if "+" in name:
-        base = {p.get("name"): p for p in points}.get(name.split("+", 1)[0])
-        if base is not None:
-            return base
-    return points[0]
+    base = {p.get("name"): p for p in points}.get(name.split("+", 1)[0]) if "+" in name else None
+    return points[0] if base is None else base
 
 
 @dataclass(frozen=True)
@@ -112,16 +103,13 @@ class LeverRow:
 
 @dataclass(frozen=True)
 class RecipeStudy:
-    """Every point judged, each baseline's seed range by name, the levers over seeds (name, mean, seeds, Δ)."""
+    """Every point judged, each baseline's seed range by name, the levers over seeds (name, mean, seeds, Δ) and
+    whether the points score lesion-free images apart (brain MRI)."""
 
     rows: list[LeverRow]
     ranges: dict[str, SeedRange]
     repeated: list[tuple[str, float, int, float]]
-
-    @property
-    def lesion_free(self) -> bool:
-        """Whether the points score lesion-free images apart (brain MRI)."""
-        return any(r.point.get("fp_share_int8") is not None for r in self.rows)
+    lesion_free: bool
 
 
 def recipe_study(points: list[dict[str, Any]]) -> RecipeStudy:
@@ -147,7 +135,7 @@ def recipe_study(points: list[dict[str, Any]]) -> RecipeStudy:
         for name, d in groups.items()
         if len(d) > 1
     ]
-    return RecipeStudy(rows, ranges, repeated)
+    return RecipeStudy(rows, ranges, repeated, any(p.get("fp_share_int8") is not None for p in points))
 
 
 def speedup(point: dict[str, Any], points: list[dict[str, Any]]) -> tuple[float, float] | None:
@@ -162,7 +150,7 @@ def speedup(point: dict[str, Any], points: list[dict[str, Any]]) -> tuple[float,
 #: made it). `brain` is a final fit on all its development patients since 2026-12-07: no validation set is left, its
 #: estimate is its recipe's cross-validation (``cv-brain``); ``brain-edge`` holds the 13-patient model it replaced.
 BUNDLED_RESULTS = {"skin": "isic-edge"}
-#: Sub-folder of a bundled model's results that re-scores the file as shipped (see :func:`shipped_row`).
+#: Sub-folder of a bundled model's results that re-scores the file as shipped (see :func:`bundled`).
 SHIPPED_DIR = "shipped"
 
 
@@ -183,15 +171,6 @@ def _row(doc: dict[str, Any], path: Path, key: str, fix: str) -> dict[str, Any]:
     return row
 
 
-def shipped_row(results: str | Path, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Row and document of the bundled ``name`` re-scored as shipped (``<folder>/shipped/accuracy.json``, after a
-    rewrite without retraining); (None, None) when the folder's ``<name>_int8_kf`` row is the shipped file."""
-    path = Path(results) / BUNDLED_RESULTS[name] / SHIPPED_DIR / "accuracy.json"
-    if (doc := load(path, missing_ok=True)) is None:
-        return None, None
-    return _row(doc, path, name, "rerun STEP=shipped bash benchmarks/reproduce.sh"), doc
-
-
 def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
     """A latency variant's end-to-end median ms at ``threads`` (None if not timed)."""
     return ((variant.get("results", {}).get(threads) or {}).get("stages", {}).get("e2e_ms") or {}).get("median")
@@ -199,9 +178,8 @@ def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
 
 @dataclass(frozen=True)
 class Summary:
-    """A bundled model's result folder: ``name``, ``folder``, the accuracy document, the row as scored
-    (``converted``) and as shipped (``row``: the file re-scored after a rewrite without retraining, that document in
-    ``rescored``)."""
+    """A bundled model's result folder: the accuracy document, its ``<name>_int8_kf`` row (``converted``) and the
+    file as shipped (``row``: that row, or the file re-scored after a rewrite without retraining, ``rescored``)."""
 
     name: str
     folder: str
@@ -210,23 +188,17 @@ class Summary:
     row: dict[str, Any]
     rescored: dict[str, Any] | None
 
-    @property
-    def floating(self) -> dict[str, Any]:
-        """The float Keras model's row of the folder ({} if none)."""
-        return self.acc.get("models", {}).get("keras-float", {})
-
-
-def summary(results: str | Path, folder: str, model: str) -> Summary | None:
-    """The bundled ``model`` in its result ``folder`` (None when the folder is not committed): its
-    ``<name>_int8_kf`` row, read as shipped."""
-    root = Path(results)
-    if (acc := load(path := root / folder / "accuracy.json", missing_ok=True)) is None:
-        return None
-    converted = _row(acc, path, f"{model}_int8_kf", f"rerun its benchmark (bash benchmarks/reproduce.sh {folder})")
-    shipped, rescored = shipped_row(root, model)
-    return Summary(model, folder, acc, converted, shipped or converted, rescored)
-
 
 def bundled(results: str | Path) -> list[Summary]:
-    """The bundled models whose result folder is committed (:data:`BUNDLED_RESULTS`)."""
-    return [s for name, folder in BUNDLED_RESULTS.items() if (s := summary(results, folder, name)) is not None]
+    """The bundled models whose result folder is committed (:data:`BUNDLED_RESULTS`), each read as shipped."""
+    out = []
+    for name, folder in BUNDLED_RESULTS.items():
+        path, shipped = Path(results) / folder / "accuracy.json", Path(results) / folder / SHIPPED_DIR / "accuracy.json"
+        if (acc := load(path, missing_ok=True)) is None:
+            continue
+        converted = _row(acc, path, f"{name}_int8_kf", f"rerun its benchmark (bash benchmarks/reproduce.sh {folder})")
+        rescored = load(shipped, missing_ok=True)
+        fix = "rerun STEP=shipped bash benchmarks/reproduce.sh"
+        row = converted if rescored is None else _row(rescored, shipped, name, fix)
+        out.append(Summary(name, folder, acc, converted, row, rescored))
+    return out

@@ -6,32 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from munet.benchmarks.analysis import (
-    LEARNED_MARGIN,
-    NEAR_TRIVIAL,
-    TRIVIAL,
-    has_lesion_free,
-    judge_learned,
-    split_values,
-)
+from munet.benchmarks.analysis import LEARNED_MARGIN, NEAR_TRIVIAL, TRIVIAL, has_lesion_free, judge_learned
+from munet.benchmarks.records import provenance_markdown
 from munet.benchmarks.render import DASH, Column, dec, fixed, lookup, machine_note, pct, render
-
-#: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed".
-ARCHS = ("unet-vgg19", "segnet", "unet-resnet50", "fcn", "unet", "munet")
 
 #: How results from before the interleaved timing pass were timed (their ``latency_method``).
 SEQUENTIAL_TIMING = "per row, right after its training"
-
-#: Row names in the paper's tables.
-PAPER_LABELS = {
-    "unet-vgg19": "U-Net with VGG-19",
-    "segnet": "SegNet",
-    "unet-resnet50": "U-Net with ResNet-50",
-    "fcn": "FCNet",
-    "unet": "U-Net-224",
-    "munet": "Proposed (MU-Net)",
-}
-
+#: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed", and the paper's row names.
+ARCHS = ("unet-vgg19", "segnet", "unet-resnet50", "fcn", "unet", "munet")
+PAPER_LABELS = ("U-Net with VGG-19", "SegNet", "U-Net with ResNet-50", "FCNet", "U-Net-224", "Proposed (MU-Net)")
 #: The paper's six metrics, in its column order.
 PAPER_METRICS = ("accuracy", "recall", "precision", "iou", "tversky", "dice")
 PAPER_HEADERS = dict(zip(PAPER_METRICS, ("Accuracy", "Recall", "Precision", "IoU", "Tversky", "Dice"), strict=True))
@@ -61,16 +44,10 @@ PAPER_TABLES = {
 def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None) -> str:
     """ "yes", "**no** (why)" or "–" (a row from before the judgement), with an early stop noted
     (:func:`munet.benchmarks.analysis.judge_learned`)."""
-    v = judge_learned(row, trivial, epochs)
-    if v is None:
+    if (v := judge_learned(row, trivial, epochs)) is None:
         return DASH
-    if v.learned:
-        return f"yes ({v.stopped})" if v.stopped else "yes"
-    why = "; ".join(w for w in (v.why, v.stopped) if w)
-    return f"**no** ({why})" if why else "**no**"
-
-
-TIMING_PASS = "Machine during the timing pass"
+    word, why = "yes" if v.learned else "**no**", "; ".join(w for w in (v.why, v.stopped) if w)
+    return f"{word} ({why})" if why else word
 
 
 def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
@@ -100,12 +77,12 @@ def ok(get: str | Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]],
 
 def compare_columns(result: dict[str, Any]) -> list[Column]:
     """The columns of the Table 1/2 analogue (a failed row: dashes, its weights and its error)."""
-    split = ("Dice, lesion images", "False lesions") if has_lesion_free(result) else ()
+    split = {"Dice, lesion images": "dice_lesion_images", "False lesions": "false_positive_share"}
     return [
         Column("Model", "label"),
         *(Column(h, ok(f"float32.{m}"), pct) for m, h in PAPER_HEADERS.items()),
         Column("Learned", lambda r: learned_cell(r, result.get("trivial"), result["budget"].get("epochs"))),
-        *(Column(h, ok(lambda r, i=i: split_values(r)[i]), pct) for i, h in enumerate(split)),
+        *(Column(h, ok(f"lesion_split.{k}"), pct) for h, k in split.items() if has_lesion_free(result)),
         Column("mIoU", ok("float32.miou"), pct),
         Column("ISIC Jaccard", ok("float32.isic_jaccard"), pct),
         Column("Params", ok("params"), lambda v: f"{v:,}"),
@@ -122,8 +99,6 @@ def compare_columns(result: dict[str, Any]) -> list[Column]:
 
 def compare_markdown(result: dict[str, Any]) -> str:
     """The Table 1/2 analogue with budget, provenance and weights."""
-    from munet.benchmarks.records import provenance_markdown
-
     lines = [
         f"# Architecture comparison: {result['name']}",
         "",
@@ -134,8 +109,8 @@ def compare_markdown(result: dict[str, Any]) -> str:
         "(`munet.edge.metrics`, threshold 0.5); int8 = full-int8 TFLite calibrated on the training images; "
         f"latency: median of {result['budget']['latency_runs']} LiteRT inferences, "
         f"{result['budget']['threads']} thread(s), pre/post-processing excluded, "
-        f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{machine_note(result, TIMING_PASS)} Pixel-pooled metrics "
-        "(counts summed over all images) are in the JSON as `float32_pixel`.",
+        f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{machine_note(result, 'Machine during the timing pass')} "
+        "Pixel-pooled metrics (counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
         "SegNet's max-unpooling places each feature at its window's argmax (builtin int8 TFLite ops; a tied "
         "maximum goes to the first tied position, as TensorFlow's argmax).",
@@ -150,7 +125,7 @@ def compare_markdown(result: dict[str, Any]) -> str:
         )
     lines.append("")
     if paper := PAPER_TABLES.get(result.get("paper_table") or ""):
-        prow = [[PAPER_LABELS[a], *(f"{v:.2f}" for v in paper[a])] for a in ARCHS if a in paper]
+        prow = [[label, *(f"{v:.2f}" for v in paper[a])] for a, label in zip(ARCHS, PAPER_LABELS, strict=True)]
         lines += [
             f"Paper values (Table {'1' if result['paper_table'] == 'isic' else '2'}, 256x256, 60 epochs; "
             "its 'IOU' column is not comparable to a per-image lesion IoU):",

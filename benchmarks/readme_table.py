@@ -7,24 +7,14 @@ come from :mod:`munet.benchmarks.analysis`; this module only formats them (:func
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from munet.atomic import write_text_atomic
-from munet.benchmarks.analysis import (
-    SHIPPED_DIR,
-    bundled,
-    e2e_ms,
-    has_lesion_free,
-    recipe_study,
-    speedup,
-    split_values,
-)
-from munet.benchmarks.analysis import load as _load
+from munet.benchmarks.analysis import SHIPPED_DIR, bundled, e2e_ms, has_lesion_free, load, recipe_study, speedup
 from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, learned_rule, ok
-from munet.benchmarks.model_index import EVIDENCE, LABELS
+from munet.benchmarks.model_index import LABELS, measured
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.render import Column, dec, fixed, lookup, percent, pm, render, signed
 from munet.device import busy_summary, describe_machine
@@ -37,18 +27,11 @@ def markers(name: str) -> tuple[str, str]:
 
 
 START, END = markers("results")
-#: Where the README's links point: the results root as seen from the README (the repository root).
-SUMMARY_LINK = "benchmarks/results"
 
 
-def _doc(results: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
+def _doc(results: Path | str, name: str) -> dict[str, Any] | None:
     """The results JSON ``name`` under ``results``; None if not committed."""
-    return _load(Path(results) / name, missing_ok=True)
-
-
-def short_cpu(cpu: str) -> str:
-    """``Intel(R) Xeon(R) Processor`` → ``Intel Xeon``."""
-    return cpu.replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()
+    return load(Path(results) / name, missing_ok=True)
 
 
 def _cpu(doc: dict[str, Any]) -> str:
@@ -79,47 +62,37 @@ HEADER = ("result set", "model", "quantization", "MB", "Dice", "IoU", "mIoU", "I
 HEADER += ("ms (threads)", "× float32 TFLite")
 
 
-def collect(results: str | os.PathLike[str]) -> dict[str, dict[str, dict[str, Any]]]:
+def collect(results: Path | str) -> dict[str, dict[str, dict[str, Any]]]:
     """``{set name: {"accuracy": json, "latency": json}}`` for every folder under ``results`` with an
     ``accuracy.json`` (a latency-only folder, e.g. a methodology check, has no Dice to show)."""
-    root = Path(results)
     sets: dict[str, dict[str, dict[str, Any]]] = {}
     for kind in ("accuracy", "latency"):
-        for path in sorted(root.rglob(f"{kind}.json")):
-            sets.setdefault(path.parent.relative_to(root).as_posix(), {})[kind] = _load(path)
+        for path in sorted(Path(results).rglob(f"{kind}.json")):
+            sets.setdefault(path.parent.relative_to(results).as_posix(), {})[kind] = load(path)
     return dict(sorted((k, v) for k, v in sets.items() if "accuracy" in v))
 
 
-def rows_for(name: str, data: dict[str, dict[str, Any]]) -> list[list[Any]]:
-    """Table rows of one result set (accuracy models first, then latency-only ones)."""
-    acc, lat_doc = data.get("accuracy", {}).get("models", {}), data.get("latency", {})
-    lat = lat_doc.get("variants", {})
-    counts = [str(t) for t in lat_doc.get("threads", [])]
-    t = "2" if "2" in counts else (counts[-1] if counts else "")
-    rows = []
-    for model in [*acc, *(m for m in lat if m not in acc)]:
-        a, v = acc.get(model, {}), lat.get(model, {})
-        quant, size, ms = (
-            a.get("quantization") or v.get("quantization"),
-            a.get("size_bytes") or v.get("size_bytes"),
-            e2e_ms(v, t),
-        )
-        int8 = bool(v) and quant == "int8" and v.get("kind") == "tflite"
-        rows.append(
-            [name, model, quant, None if size is None else size / 1e6]
-            + [lookup(a, f"per-image.{k}") for k in ("dice", "iou", "miou", "isic_jaccard")]
-            + [lookup(a, "agreement_with_float.dice"), None if ms is None else f"{ms:.1f} ({t})"]
-            + [lookup(lat_doc, f"ratios.{t}.int8_vs_float32_tflite_e2e") if int8 else None]
-        )
-    return rows
-
-
-def render_table(results: str | os.PathLike[str]) -> str:
-    """The Markdown block (table + one provenance line per result set) for the README."""
+def render_table(results: Path | str) -> str:
+    """Every result set's models (accuracy models first, then latency-only ones), one provenance line per set."""
     if not (sets := collect(results)):
         return "_No committed results yet: run `munet-bench accuracy/latency --out benchmarks/results/NAME`._\n"
-    rows = [row for name, data in sets.items() for row in rows_for(name, data)]
-    sources = [_source(f"{n}/{kind}.json".removeprefix("./"), doc) for n, d in sets.items() for kind, doc in d.items()]
+    rows, sources = [], []
+    for name, data in sets.items():
+        acc, lat = data["accuracy"].get("models", {}), data.get("latency", {})
+        counts = [str(t) for t in lat.get("threads", [])]
+        t = "2" if "2" in counts else (counts[-1] if counts else "")
+        for model in [*acc, *(m for m in lat.get("variants", {}) if m not in acc)]:
+            a, v = acc.get(model, {}), lat.get("variants", {}).get(model, {})
+            quant, size = (a.get(k) or v.get(k) for k in ("quantization", "size_bytes"))
+            ms = e2e_ms(v, t)
+            int8 = bool(v) and quant == "int8" and v.get("kind") == "tflite"
+            rows.append(
+                [name, model, quant, None if size is None else size / 1e6]
+                + [lookup(a, f"per-image.{k}") for k in ("dice", "iou", "miou", "isic_jaccard")]
+                + [lookup(a, "agreement_with_float.dice"), None if ms is None else f"{ms:.1f} ({t})"]
+                + [lookup(lat, f"ratios.{t}.int8_vs_float32_tflite_e2e") if int8 else None]
+            )
+        sources += [_source(f"{name}/{kind}.json".removeprefix("./"), doc) for kind, doc in data.items()]
     return (
         render(rows, HEADER)
         + "\n"
@@ -131,8 +104,8 @@ def render_table(results: str | os.PathLike[str]) -> str:
 
 def _compare_columns(doc: dict[str, Any]) -> list[Column]:
     trivial, epochs = doc.get("trivial"), doc.get("budget", {}).get("epochs")
-    split = ("Dice, lesion images", "false lesions") if has_lesion_free(doc) else ()  # brain MRI
-    init = ("scratch", "ImageNet")
+    init, split = ("scratch", "ImageNet"), {"Dice, lesion images": "dice_lesion_images"}
+    split["false lesions"] = "false_positive_share"  # brain MRI
     return [
         Column("model", lambda r: r.get("label", r.get("arch"))),
         Column("encoder init", lambda r: f"failed: {r['error']}" if r.get("error") else init[bool(r.get("imagenet"))]),
@@ -140,7 +113,7 @@ def _compare_columns(doc: dict[str, Any]) -> list[Column]:
         Column("GMACs @256²", ok(lambda r: r["macs_256"] / 1e9 if r.get("macs_256") else None), dec(2)),
         Column("Dice", ok("float32.dice"), fixed),
         Column("learned", lambda r: learned_cell(r, trivial, epochs)),
-        *(Column(h, ok(lambda r, i=i: split_values(r)[i]), fixed) for i, h in enumerate(split)),
+        *(Column(h, ok(f"lesion_split.{k}"), fixed) for h, k in split.items() if has_lesion_free(doc)),
         *(Column(h, ok(f"float32.{h.lower()}"), fixed) for h in ("IoU", "mIoU", "precision", "recall")),
         Column("int8 Dice", ok("int8.dice"), fixed),
         Column("int8 Dice drop", ok("int8_dice_drop"), fixed),
@@ -149,13 +122,12 @@ def _compare_columns(doc: dict[str, Any]) -> list[Column]:
     ]
 
 
-def render_compare(results: str | os.PathLike[str]) -> str:
+def render_compare(results: Path | str) -> str:
     """One table per ``compare_<name>.json``: the architectures under one training budget (paper Tables 1/2),
     with whether each row learned (:func:`munet.benchmarks.compare_report.learned_cell`)."""
-    root = Path(results)
-    out = []
+    root, out = Path(results), []
     for path in sorted(root.glob("compare_*.json")):
-        doc = _load(path)
+        doc = load(path)
         out.append(
             f"**{doc.get('name')}** ({doc.get('n_train')} training / {doc.get('n_val')} validation images): "
             f"{doc.get('budget_text', '')}.\n\n"
@@ -173,20 +145,17 @@ def render_compare(results: str | os.PathLike[str]) -> str:
     )
 
 
-def _size(p: dict[str, Any]) -> str:
-    return f"{p['size'][0]}×{p['size'][1]}"
-
-
-#: The Dice columns of the sweeps: float, int8 and the int8 masks against the float ones.
+#: The columns of the sweeps: the input size, and the Dice of float, int8 and the int8 masks against the float ones.
+INPUT = Column("input", "size", lambda s: "×".join(map(str, s)))
 DICE = (("Dice float", "dice_float"), ("Dice int8", "dice_int8"), ("int8 vs float", "agreement_dice"))
 
 
-def render_pareto(results: str | os.PathLike[str]) -> str:
+def render_pareto(results: Path | str) -> str:
     """The Pareto sweep (``pareto/pareto.json``): Dice vs int8 latency over alpha x input size."""
     if (doc := _doc(results, "pareto/pareto.json")) is None:
         return "_No committed Pareto sweep yet: run `munet-bench pareto` (see `benchmarks/README.md`)._\n"
     cols = [
-        *(Column("α", lambda p: f"{p['alpha']:g}"), Column("input", _size), Column("encoder init", "init")),
+        *(Column("α", lambda p: f"{p['alpha']:g}"), INPUT, Column("encoder init", "init")),
         *(Column("epochs", "epochs"), Column("GMACs", "gmacs", dec(2)), Column("MB", "size_mb", dec(2))),
         *(Column(h, k, fixed) for h, k in DICE),
         Column(f"int8 ms ({doc.get('threads')} thr.)", "latency_ms", dec(1)),
@@ -205,13 +174,13 @@ def _decoder_label(point: dict[str, Any]) -> str:
     return f"{d.get('decoder_upsample')} + {d.get('decoder_conv')} {widths}, head {d.get('decoder_head')}"
 
 
-def render_decoders(results: str | os.PathLike[str]) -> str:
+def render_decoders(results: Path | str) -> str:
     """The decoder sweep (``pareto/decoders/pareto.json``) and the per-block breakdown beside it, if committed."""
     if (doc := _doc(results, "pareto/decoders/pareto.json")) is None:
         return "_No committed decoder sweep yet: `bash benchmarks/reproduce.sh pareto-decoders`._\n"
     points = doc.get("points", [])
     cols = [
-        *(Column("point", "name"), Column("input", _size), Column("decoder", _decoder_label)),
+        *(Column("point", "name"), INPUT, Column("decoder", _decoder_label)),
         Column("params (M)", lambda p: p.get("params", 0) / 1e6, dec(2)),
         *(Column("GMACs", "gmacs", dec(3)), Column("int8 MB", "size_mb", dec(2))),
         *(Column(h, k, fixed) for h, k in DICE),
@@ -261,7 +230,7 @@ VERDICT_COLUMNS = (
 )
 
 
-def render_recipe(results: str | os.PathLike[str]) -> str:
+def render_recipe(results: Path | str) -> str:
     """The training-recipe study (``recipe/pareto.json``, ``recipe-brain/pareto.json``): each lever against the
     seed-to-seed spread of its baseline (:func:`munet.benchmarks.analysis.recipe_study`)."""
     blocks = []
@@ -286,10 +255,6 @@ def render_recipe(results: str | os.PathLike[str]) -> str:
     return "\n".join(blocks) if blocks else "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
 
 
-def _flips_ms(tta: dict[str, Any]) -> str:
-    return f"{tta['ms_per_image_plain']:.1f} / {tta['ms_per_image']:.1f}"
-
-
 def _lesion(key: str) -> Any:
     return lambda b: lookup(b.row, f"lesion_split.{key}") if lookup(b.row, "lesion_split.lesion_free_images") else None
 
@@ -299,18 +264,20 @@ BUNDLED_COLUMNS = (
     Column("MB", lambda b: b.row["size_bytes"] / 1e6, dec(2)),
     Column("input", lambda b: "x".join(str(v) for v in b.row.get("input_size", []))),
     Column("val images", "acc.images"),
-    Column("Dice float", "floating.per-image.dice", fixed),
+    Column("Dice float", "acc.models.keras-float.per-image.dice", fixed),
     Column("Dice int8", lambda b: b.row["per-image"]["dice"], fixed),
     Column("Dice int8 + flips", "row.tta.dice", fixed),
     Column("mask Dice vs float", "converted.agreement_with_float.dice", fixed),
     Column("Dice on lesion images", _lesion("dice_lesion_images"), fixed),
     Column("lesion-free with a false lesion", _lesion("false_positive_share"), percent),
     Column("uncertainty AUROC", "row.tta.uncertainty_auroc", dec(2)),
-    Column("ms/image 1 thread (+ flips)", lambda b: b.row.get("tta") or None, _flips_ms),
+    Column(
+        "ms/image 1 thread (+ flips)", "row.tta", lambda t: f"{t['ms_per_image_plain']:.1f} / {t['ms_per_image']:.1f}"
+    ),
 )
 
 
-def render_bundled(results: str | os.PathLike[str]) -> str:
+def render_bundled(results: Path | str) -> str:
     """The bundled models (``edge/models``) as their result folders measured them on the validation sets: the shipped
     file with and without test-time flips, against the float model (:func:`munet.benchmarks.analysis.bundled`)."""
     if not (models := bundled(results)):
@@ -347,7 +314,7 @@ def _vs(p: dict[str, Any], baseline: str, head: str) -> str:
     return "baseline" if p["point"] == baseline else "–"
 
 
-def render_cv(results: str | os.PathLike[str]) -> str:
+def render_cv(results: Path | str) -> str:
     """The cross-validation estimates (``cv-*/cv.json``): each point's mean ± sd over folds of the int8 files
     converted as shipped, and a lever's paired difference to the baseline (± SE) with the sweep's verdict."""
     from munet.data import read_folds
@@ -370,7 +337,7 @@ def render_cv(results: str | os.PathLike[str]) -> str:
         ]
         out.append(
             f"**{label}** ({size} in {cfg['k']} folds of `{cfg['folds']}`; "
-            f"[`{folder}`]({SUMMARY_LINK}/{folder}/README.md))\n\n" + render(doc["summary"], cols)
+            f"[`{folder}`](benchmarks/results/{folder}/README.md))\n\n" + render(doc["summary"], cols)
         )
     if not out:
         return "_No cross-validation yet: `munet-bench cv benchmarks/configs/cv_isic.yaml`._\n"
@@ -382,19 +349,18 @@ def render_cv(results: str | os.PathLike[str]) -> str:
 
 
 def _ms_cpu(m: dict[str, Any]) -> str:
-    return f"{m['ms']:.1f} ({short_cpu(m['cpu'])})"
+    cpu = m["cpu"].replace("(R)", "").replace("(TM)", "").removesuffix(" Processor").strip()  # Intel Xeon
+    return f"{m['ms']:.1f} ({cpu})"
 
 
-def render_models(results: str | os.PathLike[str]) -> str:
+def render_models(results: Path | str) -> str:
     """The bundled models as ``munet-run --list-models`` shows them: file size, input, the recipe's cross-validated
-    accuracy and the ms of the shipped file on a named CPU (``edge/models/index.json``'s ``measured`` entries,
-    written from ``results`` by :func:`munet.benchmarks.model_index.update_index`)."""
-    from munet.benchmarks.model_index import measured
+    accuracy and the ms of the shipped file on a named CPU (:func:`munet.benchmarks.model_index.measured`)."""
     from munet.edge.bundled import PACKAGE_DIR, bundled_models
     from munet.edge.metadata import read_model_info
 
     rows = [
-        {"name": name, "model": model, "m": measured(Path(results), EVIDENCE[name]) if name in EVIDENCE else None}
+        {"name": name, "model": model, "m": measured(Path(results), name)}
         | {"info": read_model_info(model.path) if model.installed else None}
         for name, model in bundled_models(PACKAGE_DIR).items()
     ]
@@ -426,7 +392,7 @@ BLOCKS = {
 }
 
 
-def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False) -> bool:
+def update_readme(readme: Path | str, results: Path | str, check: bool = False) -> bool:
     """Regenerate every block whose start marker stands in ``readme`` (an error if none does); whether it changed
     (``check``: do not write)."""
     readme = Path(readme)
@@ -443,21 +409,16 @@ def update_readme(readme: str | os.PathLike[str], results: str | os.PathLike[str
     return new != text
 
 
-def generated_files(readme: str | os.PathLike[str], results: str | os.PathLike[str]) -> list[Path]:
-    """``readme`` and every ``README.md`` under ``results`` that holds the start marker of a generated block."""
-    others = [p for p in sorted(Path(results).rglob("README.md")) if p.resolve() != Path(readme).resolve()]
-    return [Path(readme), *(p for p in others if any(markers(n)[0] in p.read_text() for n in BLOCKS))]
-
-
-def update_all(
-    readme: str | os.PathLike[str], results: str | os.PathLike[str], check: bool = False
-) -> dict[Path, bool]:
-    """Regenerate the blocks of ``readme`` and of the study READMEs under ``results`` (:func:`generated_files`);
+def update_all(readme: Path | str, results: Path | str, check: bool = False) -> dict[Path, bool]:
+    """Regenerate the blocks of ``readme`` and of every ``README.md`` under ``results`` that holds a start marker;
     ``{file: changed}`` (``check``: write nothing). Every block of :data:`BLOCKS` must stand in one of these files,
     so a block whose markers were lost in a move is an error, not a silently unchecked table."""
-    files = generated_files(readme, results)
-    texts = [path.read_text() for path in files]
-    if missing := [" ... ".join(markers(n)) for n in BLOCKS if not any(markers(n)[0] in t for t in texts)]:
-        names = ", ".join(p.as_posix() for p in files)
+    starts = [markers(name)[0] for name in BLOCKS]
+    texts = {Path(readme): Path(readme).read_text()}
+    for path in sorted(Path(results).rglob("README.md")):
+        if path.resolve() != Path(readme).resolve() and any(s in (text := path.read_text()) for s in starts):
+            texts[path] = text
+    if missing := [" ... ".join(markers(n)) for n in BLOCKS if not any(markers(n)[0] in t for t in texts.values())]:
+        names = ", ".join(p.as_posix() for p in texts)
         raise InputError(f"markers {'; '.join(missing)} not found in {names}; add them where the generated table goes")
-    return {path: update_readme(path, results, check=check) for path in files}
+    return {path: update_readme(path, results, check=check) for path in texts}

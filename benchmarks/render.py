@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from munet.device import describe_machine
+
 #: What a missing value (None, NaN, ±inf) shows as.
 DASH = "–"
 
@@ -77,13 +79,11 @@ class Column:
 
 
 def render(rows: Sequence[Any], columns: Sequence[Column | str]) -> str:
-    """A GitHub Markdown table of ``rows`` (mappings or sequences). With plain-string ``columns`` (headers only) each
-    row is a sequence of values written with :func:`auto`."""
+    """A GitHub Markdown table of ``rows`` (mappings or sequences); a plain-string column is a header only, its cell
+    the row's value at that position written with :func:`auto`."""
     cols = [c if isinstance(c, Column) else Column(c, i) for i, c in enumerate(columns)]
-    plain = all(isinstance(c, str) for c in columns)
     lines = ["| " + " | ".join(c.header for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in rows:
-        lines.append("| " + " | ".join(map(auto, row) if plain else (c.cell(row) for c in cols)) + " |")
+    lines += ["| " + " | ".join(c.cell(row) for c in cols) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -100,7 +100,5 @@ def machine_note(doc: Mapping[str, Any], label: str = "Machine") -> str:
     recorded."""
     if not doc.get("load"):
         return ""
-    from munet.device import describe_machine
-
     busy = f" **BUSY**: {'; '.join(doc['busy'])}." if doc.get("busy") else ""
     return f" {label}: {describe_machine(doc['load'])}.{busy}"

@@ -48,7 +48,6 @@ def test_lesion_split_is_shown_only_where_the_set_has_lesion_free_images() -> No
     split = {"lesion_free_images": 73, "dice_lesion_images": 0.62, "false_positive_share": 0.01}
     assert an.has_lesion_free({"models": [{}, {"lesion_split": split}]})
     assert not an.has_lesion_free({"models": [{"lesion_split": split | {"lesion_free_images": 0}}]})
-    assert an.split_values({"lesion_split": split}) == (0.62, 0.01) and an.split_values({}) == (None, None)
 
 
 def _point(name: str, dice: float, **overrides) -> dict:
@@ -97,18 +96,22 @@ def test_speedup_against_the_paper_decoder() -> None:
 
 
 def test_bundled_reads_the_file_as_shipped(tmp_path: Path) -> None:
-    assert an.bundled(tmp_path) == [] and an.summary(tmp_path, "isic-edge", "skin") is None
+    assert an.bundled(tmp_path) == []  # no result folder committed
     kf = {"size_bytes": 2, "per-image": {"dice": 0.87}, "tta": {"ms_per_image_plain": 3.14}}
     (tmp_path / "isic-edge" / an.SHIPPED_DIR).mkdir(parents=True)
     (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps({"models": {"skin_int8_kf": kf}}))
     (b,) = an.bundled(tmp_path)
-    assert b.row is b.converted and b.rescored is None and b.floating == {} and b.row == kf
+    assert (b.name, b.folder) == ("skin", "isic-edge") and b.row is b.converted and b.rescored is None and b.row == kf
     shipped = {"models": {"skin": {"per-image": {"dice": 0.86}}}, "date": "2026-12-03"}
     (tmp_path / "isic-edge" / an.SHIPPED_DIR / "accuracy.json").write_text(json.dumps(shipped))
     (b,) = an.bundled(tmp_path)
     assert b.row["per-image"]["dice"] == 0.86 and b.rescored == shipped and b.converted == kf
-    with pytest.raises(InputError, match="no 'brain_int8_kf' row"):
-        an.summary(tmp_path, "isic-edge", "brain")
+    (tmp_path / "isic-edge" / an.SHIPPED_DIR / "accuracy.json").write_text(json.dumps({"models": {}}))
+    with pytest.raises(InputError, match="no 'skin' row; rerun STEP=shipped"):
+        an.bundled(tmp_path)
+    (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps({"models": {"brain_int8_kf": kf}}))
+    with pytest.raises(InputError, match="no 'skin_int8_kf' row"):
+        an.bundled(tmp_path)
     (tmp_path / "isic-edge" / "accuracy.json").write_text("{")
     with pytest.raises(InputError, match="unreadable results JSON"):
         an.bundled(tmp_path)

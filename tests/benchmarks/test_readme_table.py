@@ -248,14 +248,15 @@ def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def test_each_block_is_written_into_the_file_that_holds_its_markers(tmp_path: Path) -> None:
-    from munet.benchmarks.readme_table import generated_files, markers, update_all
+    from munet.benchmarks.readme_table import markers, update_all
 
     COMPARE_START, COMPARE_END = markers("compare")
 
     readme, study, rest = _study_files(tmp_path)
     results = tmp_path / "results"
-    assert generated_files(readme, results) == [readme, study, rest]  # a README.md without markers is left alone
-    assert update_all(readme, results) == {readme: True, study: True, rest: True}
+    changed = update_all(readme, results)
+    assert list(changed) == [readme, study, rest]  # a README.md without markers is left alone
+    assert changed == {readme: True, study: True, rest: True}
     text = study.read_text()
     block = text[text.index(COMPARE_START) : text.index(COMPARE_END)]
     assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 |" in block and text.endswith("\n\nText.\n")
@@ -399,7 +400,7 @@ def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
     """edge/models/<name>.tflite has the byte size of the row its result folder scored (``<name>_int8_kf``, or the
     re-scored file as shipped) and of the latency pass that timed the shipped files (``bundled``): a model replaced
     without rerunning its benchmark (or the reverse) fails here."""
-    from munet.benchmarks.analysis import BUNDLED_RESULTS, shipped_row
+    from munet.benchmarks.analysis import BUNDLED_RESULTS, bundled
 
     index = json.loads((REPO / "edge" / "models" / "index.json").read_text())["models"]
     assert set(BUNDLED_RESULTS) <= set(index)
@@ -407,27 +408,23 @@ def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
     for name, entry in index.items():
         shipped = (REPO / "edge" / "models" / entry["file"]).stat().st_size
         assert timed[name]["size_bytes"] == shipped, name
-        if name in BUNDLED_RESULTS:
-            doc = json.loads((REPO / "benchmarks" / "results" / BUNDLED_RESULTS[name] / "accuracy.json").read_text())
-            row, _ = shipped_row(REPO / "benchmarks" / "results", name)  # re-scored after a rewrite, no retraining
-            assert (row or doc["models"][f"{name}_int8_kf"])["size_bytes"] == shipped, name
+    models = bundled(REPO / "benchmarks" / "results")  # the row re-scored after a rewrite without retraining, if any
+    assert [b.name for b in models] == list(BUNDLED_RESULTS)
+    for b in models:
+        assert b.row["size_bytes"] == (REPO / "edge" / "models" / index[b.name]["file"]).stat().st_size, b.name
 
 
 def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
     """Each bundled card states its numbers as the results measured them (3 decimals): the shipped file's per-image
     Dice with and without flips where a validation set scored it; the cross-validated estimate of its recipe
     (``brain``: a final fit, no validation set left). A retrained model with a stale card fails here."""
-    from munet.benchmarks.analysis import BUNDLED_RESULTS, shipped_row
+    from munet.benchmarks.analysis import bundled
 
-    for name, folder in BUNDLED_RESULTS.items():
-        converted = json.loads((REPO / "benchmarks" / "results" / folder / "accuracy.json").read_text())["models"][
-            f"{name}_int8_kf"
-        ]
-        shipped = shipped_row(REPO / "benchmarks" / "results", name)[0] or converted
-        card = (REPO / "edge" / "models" / f"{name}.md").read_text()
+    for b in bundled(REPO / "benchmarks" / "results"):
+        card = (REPO / "edge" / "models" / f"{b.name}.md").read_text()
         metrics = " ".join(card.split("## Recipe and validation metrics", 1)[1].split())  # line breaks as spaces
-        assert f"per-image Dice {shipped['per-image']['dice']:.3f}" in metrics, name
-        assert f"`--tta flips`: per-image Dice {shipped['tta']['dice']:.3f}" in metrics, name
+        assert f"per-image Dice {b.row['per-image']['dice']:.3f}" in metrics, b.name
+        assert f"`--tta flips`: per-image Dice {b.row['tta']['dice']:.3f}" in metrics, b.name
     from munet.benchmarks.model_index import EVIDENCE, LABELS
 
     for name, ev in EVIDENCE.items():  # the CV point that is the shipped recipe
