@@ -2,14 +2,13 @@
 shows), written from committed results like every generated README block: no hand-typed numbers.
 
 Each bundled model names its evidence (:data:`EVIDENCE`): the cross-validation of its recipe (the point's mean ±
-sd of the headline metric over folds, int8 as shipped); the latency pass :data:`TIMED` timed the shipped files
-(end-to-end median at one thread, the CPU named).
+sd of the sweep's headline metric over folds, int8 as shipped); the latency pass :data:`TIMED` timed the shipped
+files (end-to-end median at one thread, the CPU named).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,9 @@ LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """The cross-validation of a bundled model's recipe, relative to ``benchmarks/results``."""
-
-    cv: str  # a cross-validation result folder (cv.json)
-    point: str  # its point that is the shipped recipe
-    metric: str  # the headline metric of that set
-
-
-EVIDENCE = {"skin": Evidence("cv-isic", "edge", "dice"), "brain": Evidence("cv-brain", "lesion_share", "patient_dice")}
+#: Each bundled model's cross-validation result folder (cv.json, under ``benchmarks/results``) and its point that is
+#: the shipped recipe.
+EVIDENCE = {"skin": ("cv-isic", "edge"), "brain": ("cv-brain", "lesion_share")}
 #: The latency result folder that timed the shipped files, each under its bundled name.
 TIMED = "bundled"
 
@@ -45,19 +37,21 @@ TIMED = "bundled"
 def measured(results: Path, name: str) -> dict[str, Any] | None:
     """The ``measured`` entry of the bundled model ``name`` (None without evidence or until every fold of its
     cross-validation is in)."""
-    if (ev := EVIDENCE.get(name)) is None:
+    if name not in EVIDENCE:
         return None
-    cv = load(results / ev.cv / "cv.json", missing_ok=True) or {}
-    point = next((p for p in cv.get("summary", []) if p.get("point") == ev.point), None)
-    stat = (point or {}).get("metrics", {}).get(ev.metric)
+    folder, recipe = EVIDENCE[name]
+    cv = load(results / folder / "cv.json", missing_ok=True) or {}
+    metric = cv.get("config", {}).get("headline", "dice")
+    point = next((p for p in cv.get("summary", []) if p.get("point") == recipe), None)
+    stat = (point or {}).get("metrics", {}).get(metric)
     if stat is None or stat.get("folds") != cv.get("config", {}).get("k"):
         return None  # no estimate until every fold is in
     entry: dict[str, Any] = {
-        "metric": LABELS.get(ev.metric, ev.metric),
+        "metric": LABELS.get(metric, metric),
         "mean": round(stat["mean"], 6),  # 6 digits: shown rounded to 3 exactly as the CV tables show them
         "sd": round(stat["sd"], 6),
         "folds": stat["folds"],
-        "cv_source": f"benchmarks/results/{ev.cv}",
+        "cv_source": f"benchmarks/results/{folder}",
     }
     lat = load(results / TIMED / "latency.json", missing_ok=True) or {}
     if (ms := e2e_ms(lat.get("variants", {}).get(name, {}), "1")) is not None:

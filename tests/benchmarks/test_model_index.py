@@ -13,15 +13,15 @@ from munet.edge.bundled import PACKAGE_DIR, bundled_models
 def _cv(folder: Path, k: int, folds: int, metric: str, mean: float, point: str) -> None:
     folder.mkdir(parents=True)
     summary = [{"point": point, "metrics": {metric: {"folds": folds, "mean": mean, "sd": 0.01234}}}]
-    (folder / "cv.json").write_text(json.dumps({"config": {"k": k}, "summary": summary}))
+    (folder / "cv.json").write_text(json.dumps({"config": {"k": k, "headline": metric}, "summary": summary}))
 
 
 def test_index_gets_cv_and_ms_from_results_and_check_mode_says_stale(tmp_path: Path) -> None:
     models = tmp_path / "models"
     shutil.copytree(PACKAGE_DIR, models, ignore=shutil.ignore_patterns("*.tflite"))
     results = tmp_path / "results"
-    _cv(results / "cv-isic", 5, 5, "dice", 0.89012, EVIDENCE["skin"].point)
-    _cv(results / "cv-brain", 5, 2, "patient_dice", 0.8, EVIDENCE["brain"].point)  # 2 of 5 folds: no estimate yet
+    _cv(results / "cv-isic", 5, 5, "dice", 0.89012, EVIDENCE["skin"][1])
+    _cv(results / "cv-brain", 5, 2, "patient_dice", 0.8, EVIDENCE["brain"][1])  # 2 of 5 folds: no estimate yet
     (results / "bundled").mkdir()
     stages = {"stages": {"e2e_ms": {"median": 1.4567}}}
     lat = {
@@ -43,7 +43,7 @@ def test_index_gets_cv_and_ms_from_results_and_check_mode_says_stale(tmp_path: P
     assert (skin.metric, skin.mean, skin.sd, skin.folds, skin.ms) == ("per-image Dice", 0.89012, 0.01234, 5, 1.46)
     assert skin.cpu == "AMD EPYC" and skin.ms_source == "benchmarks/results/bundled, 2026-12-07"
     assert skin.cpu_int8 == ["avx512_vnni", "avx_vnni"]  # the timing CPU's int8 instructions, where recorded
-    _cv(results / "cv-brain-done", 5, 5, "patient_dice", 0.8, EVIDENCE["brain"].point)
+    _cv(results / "cv-brain-done", 5, 5, "patient_dice", 0.8, EVIDENCE["brain"][1])
     shutil.rmtree(results / "cv-brain")
     (results / "cv-brain-done").rename(results / "cv-brain")
     assert update_index(index, results) is False
