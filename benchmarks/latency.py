@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from munet.atomic import write_json
+from munet.benchmarks import records
 from munet.benchmarks.render import render
-from munet.benchmarks.workers import run_worker, time_interleaved  # noqa: F401 (documented as latency's)
+from munet.benchmarks.workers import run_worker
 from munet.device import BUSY_RULE, BusyMachine, busy_reasons, describe_machine, machine_state, provenance, settle
 from munet.edge.timing import STAGES, median_p90, parse_threads
 from munet.errors import InputError
@@ -28,14 +30,14 @@ def _onnx_variant(variants: dict[str, dict[str, Any]], onnx_model: Any, python: 
 
     # The whole pass runs in that Python: it must time the TFLite rows on LiteRT too, not on tf.lite's interpreter.
     py = require_onnx(python, need=("onnxruntime", "ai_edge_litert"))
+    float32 = next((v for v in variants.values() if v["quantization"] == "float32"), None)
     if onnx_model is None:
-        floats = [v for v in variants.values() if v["quantization"] == "float32"]
-        if not floats:
+        if float32 is None:
             raise InputError(
                 "--onnx: pass a float32 .tflite among --tflite (it is exported with tf2onnx) "
                 "or an .onnx file with --onnx-model"
             )
-        src = Path(floats[0]["path"])
+        src = Path(float32["path"])
         onnx_model = export_onnx(src, (Path(out) if out else src.parent) / f"{src.stem}.onnx", require_onnx(python))
     onnx_model = Path(onnx_model)
     return {
@@ -44,7 +46,7 @@ def _onnx_variant(variants: dict[str, dict[str, Any]], onnx_model: Any, python: 
         "quantization": "float32",
         "size_bytes": onnx_model.stat().st_size,
         "python": py.as_posix(),
-        "macs": next((v["macs"] for v in variants.values() if v["quantization"] == "float32"), None),
+        "macs": float32["macs"] if float32 else None,
         "results": {},
     }
 
@@ -77,8 +79,6 @@ def benchmark_latency(
         out: folder for ``latency.json`` and ``latency.md`` (nothing written if None).
         strict: raise :class:`~munet.device.BusyMachine` (nothing written) when the pass is busy.
     """
-    from munet.atomic import write_json
-    from munet.benchmarks import records
     from munet.convert.ops_report import count_tflite_macs
     from munet.edge.metadata import read_model_info
     from munet.edge.runtime import read_tflite
@@ -149,27 +149,22 @@ def speed_ratios(variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, flo
     """Per thread count: int8 latency as a ratio of the float32 TFLite and the ONNX Runtime float32 latency
     (inference and end-to-end medians; < 1 means int8 is faster)."""
 
-    def pick(pred: Any) -> dict[str, Any] | None:
-        return next((v for v in variants.values() if pred(v)), None)
+    def pick(kind: str, quantization: str) -> dict[str, Any] | None:
+        return next((v for v in variants.values() if (v["kind"], v["quantization"]) == (kind, quantization)), None)
 
-    int8 = pick(lambda v: v["kind"] == "tflite" and v["quantization"] == "int8")
-    refs = {
-        "float32_tflite": pick(lambda v: v["kind"] == "tflite" and v["quantization"] == "float32"),
-        "onnxruntime_float32": pick(lambda v: v["kind"] == "onnx"),
-    }
-    out: dict[str, dict[str, float]] = {}
+    int8 = pick("tflite", "int8")
+    refs = {"float32_tflite": pick("tflite", "float32"), "onnxruntime_float32": pick("onnx", "float32")}
     if int8 is None:
-        return out
+        return {}
+    out: dict[str, dict[str, float]] = {}
     for t, res in int8["results"].items():
-        row: dict[str, float] = {}
+        out[t] = {}
         for ref_name, ref in refs.items():
             if ref is None or t not in ref["results"]:
                 continue
             for stage in ("infer_ms", "e2e_ms"):
-                a = res["stages"][stage]["median"]
-                b = ref["results"][t]["stages"][stage]["median"]
-                row[f"int8_vs_{ref_name}_{stage[:-3]}"] = a / b if b > 0 else float("nan")
-        out[t] = row
+                a, b = res["stages"][stage]["median"], ref["results"][t]["stages"][stage]["median"]
+                out[t][f"int8_vs_{ref_name}_{stage[:-3]}"] = a / b if b > 0 else float("nan")
     return out
 
 
@@ -189,12 +184,12 @@ def latency_table(result: dict[str, Any]) -> str:
 
 def latency_markdown(result: dict[str, Any]) -> str:
     """Markdown report of :func:`benchmark_latency`'s result."""
-    from munet.benchmarks import records
-
+    busy = f"\n\n> **BUSY machine** ({'; '.join(result['busy'])}): {result['busy_rule']}." if result["busy"] else ""
     lines = [
         f"# Latency ({result['runs']} timed runs after {result['warmup']} warm-up, {result['frames']} frames)\n",
         records.provenance_markdown(result),
-        f"\nTimes in ms, median / p90; {_method_line(result)}\n\n",
+        f"\nTimes in ms, median / p90; all rows timed round-robin in one process ({result['runs']} rounds); peak RSS "
+        f"from a fresh process per row. Machine: {describe_machine(result['load'])}.{busy}\n\n",
         latency_table(result),
     ]
     peaks = result.get("float32_matmul_peak_gflops") or {}
@@ -208,16 +203,3 @@ def latency_markdown(result: dict[str, Any]) -> str:
         lines.append("\n## int8 latency as a ratio (< 1: int8 faster)\n\n")
         lines.append(render([[t, *(r.get(k) for k in keys)] for t, r in result["ratios"].items()], ["threads", *keys]))
     return "".join(lines)
-
-
-def _method_line(result: dict[str, Any]) -> str:
-    """How the table was timed, the machine's load, and the busy flag (results from before: fresh processes)."""
-    if "load" not in result:
-        return "each row is a fresh process, one after another."
-    text = (
-        f"all rows timed round-robin in one process ({result['runs']} rounds); peak RSS from a fresh process "
-        f"per row. Machine: {describe_machine(result['load'])}."
-    )
-    if result.get("busy"):
-        text += f"\n\n> **BUSY machine** ({'; '.join(result['busy'])}): {result.get('busy_rule', '')}."
-    return text

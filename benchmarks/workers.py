@@ -1,8 +1,7 @@
-"""Timed passes of several variants, round-robin in one fresh process (:func:`munet.edge.timing.round_robin`).
+"""Timed passes of several variants, round-robin in one process (:func:`munet.edge.timing.round_robin`).
 
-A variant is a model
-file at a thread count: LiteRT through :class:`munet.edge.runtime.Segmenter`, a bare LiteRT ``invoke``
-(``kind: bare``, any graph) or ONNX Runtime with the same pre/post-processing. ``python -m
+A variant is a model file at a thread count: LiteRT through :class:`munet.edge.runtime.Segmenter`, a bare LiteRT
+``invoke`` (``kind: bare``, any graph) or ONNX Runtime with the same pre/post-processing. ``python -m
 munet.benchmarks.workers SPEC`` runs one measurement in a fresh process, which also reports its peak memory.
 """
 
@@ -27,8 +26,9 @@ from munet.errors import ModelError
 RESULT_TAG = "MUNET_RESULT "
 
 
-def bare_call(model: str | os.PathLike[str], threads: int, backend: str = "auto") -> tuple[Call, str]:
-    """``(call, backend)`` timing a bare ``invoke`` of any ``.tflite`` graph on zeros (no pre/post-processing)."""
+def bare_call(model: str | os.PathLike[str], threads: int, backend: str = "auto") -> tuple[Call, tuple[int, int], str]:
+    """``(call, (1, 1), backend)`` timing a bare ``invoke`` of any ``.tflite`` graph on zeros (no pre/post-processing:
+    the frames are not read)."""
     from munet.edge.runtime import load_backend
 
     name, module = load_backend(backend)
@@ -36,7 +36,7 @@ def bare_call(model: str | os.PathLike[str], threads: int, backend: str = "auto"
     it.allocate_tensors()
     d = it.get_input_details()[0]
     it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
-    return (lambda _frame: timed_invoke(it.invoke)), name
+    return (lambda _frame: timed_invoke(it.invoke)), (1, 1), name
 
 
 def onnx_call(model: str | os.PathLike[str], threads: int) -> tuple[Call, tuple[int, int], str]:
@@ -67,48 +67,31 @@ def onnx_call(model: str | os.PathLike[str], threads: int) -> tuple[Call, tuple[
 
 
 def timed_pass(
-    models: Sequence[str | os.PathLike[str] | tuple[str | os.PathLike[str], int]],
+    models: Sequence[tuple[str | os.PathLike[str], int]],
     frame: np.ndarray,
     runs: int,
-    threads: int = 1,
     warmup: int = 3,
     end_to_end: bool = False,
 ) -> dict[str, Any]:
-    """One round-robin pass over LiteRT models (a path, or ``(path, threads)``) on one frame.
+    """One round-robin pass over LiteRT models ``(path, threads)`` on one frame, in this process.
 
     Returns ``{"results": [median/p10/p90/runs ms per model, in order], "machine": load record,
     "busy": reasons}``. ``end_to_end`` times :meth:`Segmenter.segment` on ``frame`` (resize, inference,
     mask back at the frame's size); otherwise :meth:`Segmenter.invoke` on the prepared tensor.
     """
-    specs = [m if isinstance(m, tuple) else (m, threads) for m in models]
-    calls = [(tflite_call(p, t, end_to_end)[0], [frame]) for p, t in specs]
+    calls = [(tflite_call(p, t, end_to_end)[0], [frame]) for p, t in models]
     stats, record = round_robin(calls, max(runs, 1), warmup)
     stage = "e2e_ms" if end_to_end else "infer_ms"
     results = [{q: round(s[stage][q], 2) for q in ("median", "p10", "p90")} | {"runs": runs} for s in stats]
-    named = {f"{os.fspath(p)}@{t}": r for (p, t), r in zip(specs, results, strict=True)}
+    named = {f"{os.fspath(p)}@{t}": r for (p, t), r in zip(models, results, strict=True)}
     return {"results": results, "machine": record, "busy": busy_reasons(record, named)}
-
-
-def time_interleaved(
-    paths: Sequence[str | os.PathLike[str] | tuple[str | os.PathLike[str], int]],
-    frame: np.ndarray,
-    runs: int,
-    threads: int,
-    warmup: int = 3,
-    end_to_end: bool = False,
-) -> list[dict[str, float]]:
-    """Median, 10th and 90th percentile ms of each model from one round-robin pass (:func:`timed_pass`)."""
-    return timed_pass(paths, frame, runs, threads, warmup, end_to_end)["results"]
 
 
 # ------------------------------------------------------------------------------------- fresh-process kinds
 def _variant(v: dict[str, Any], spec: dict[str, Any]) -> tuple[Call, list[np.ndarray], dict[str, Any]]:
     """A variant ``{kind: tflite|bare|onnx, model, threads}`` of ``spec``: its call, frames and backend."""
-    if v["kind"] == "onnx":
-        fn, size, backend = onnx_call(v["model"], v["threads"])
-    elif v["kind"] == "bare":
-        fn, backend = bare_call(v["model"], v["threads"])
-        size = (1, 1)  # its input stays zeros: the frames are not read
+    if v["kind"] in ("onnx", "bare"):
+        fn, size, backend = (onnx_call if v["kind"] == "onnx" else bare_call)(v["model"], v["threads"])
     else:
         fn, seg = tflite_call(v["model"], v["threads"], backend=v.get("backend", "auto"))
         size, backend = seg.input_size, seg.backend_name
@@ -149,16 +132,12 @@ WORKERS = {"interleaved": _interleaved_worker, "rss": _rss_worker, "peak": _peak
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size in MiB.
-
-    Linux: ``VmHWM`` of ``/proc/self/status`` (``ru_maxrss`` would carry the parent's peak over fork + exec).
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
+    """This process's peak resident set size in MiB: Linux's ``VmHWM`` (``ru_maxrss`` would carry the parent's peak
+    over fork + exec), elsewhere ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    for line in status.read_text().splitlines() if status.is_file() else []:
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 

@@ -75,16 +75,17 @@ def test_interleaved_timing_end_to_end_includes_the_resize(tiny_tflites: dict[st
     """Round-robin timing returns one ordered summary per model; end to end costs more than inference alone."""
     import numpy as np
 
-    from munet.benchmarks.latency import time_interleaved
+    from munet.benchmarks.workers import timed_pass
 
     frame = np.random.default_rng(0).integers(0, 255, (1200, 1600, 3), dtype=np.uint8)  # a dermatoscope frame
-    paths = [tiny_tflites["float32"], tiny_tflites["int8"]]
-    infer = time_interleaved(paths, frame, runs=7, threads=1)
-    e2e = time_interleaved(paths, frame, runs=7, threads=1, end_to_end=True)
-    assert len(infer) == len(e2e) == 2
-    for a, b in zip(infer, e2e, strict=True):
-        assert 0 < a["p10"] <= a["median"] <= a["p90"]
+    models = [(tiny_tflites["float32"], 1), (tiny_tflites["int8"], 1)]
+    infer = timed_pass(models, frame, runs=7)
+    e2e = timed_pass(models, frame, runs=7, end_to_end=True)
+    assert len(infer["results"]) == len(e2e["results"]) == 2
+    for a, b in zip(infer["results"], e2e["results"], strict=True):
+        assert 0 < a["p10"] <= a["median"] <= a["p90"] and a["runs"] == 7
         assert b["median"] > a["median"]  # resizing a 1600x1200 frame and the mask back is not free
+    assert len(infer["machine"]["load_before"]) == 3 and isinstance(infer["busy"], list)
 
 
 def test_strict_refuses_a_busy_pass_and_writes_nothing(tiny_tflites: dict[str, Path], tmp_path: Path, monkeypatch):
@@ -118,3 +119,14 @@ def test_munet_bench_sets_a_settle_default_that_the_caller_can_override(monkeypa
     monkeypatch.setenv(SETTLE_ENV, "0")
     CliRunner().invoke(main, ["readme-table", "--help"])
     assert os.environ[SETTLE_ENV] == "0"
+
+
+@pytest.mark.parametrize("folder", ["isic-edge", "bundled", "retime-check"])
+def test_the_committed_report_is_what_latency_markdown_renders(folder: str) -> None:
+    """The report and the int8 ratios follow from the JSON's rows alone, byte for byte as committed."""
+    from munet.benchmarks.latency import latency_markdown
+
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / folder
+    doc = json.loads((root / "latency.json").read_text())
+    assert speed_ratios(doc["variants"]) == doc["ratios"]
+    assert latency_markdown(doc) == (root / "latency.md").read_text()
