@@ -24,54 +24,38 @@ def write_markdown(path: str | os.PathLike[str], text: str) -> Path:
     return path
 
 
-def _cpu(machine: dict[str, Any]) -> str:
-    """The CPU with its int8 instructions where the record lists them (older records do not)."""
-    cpu = machine.get("cpu", "?")
-    return describe_cpu(cpu, machine["int8"]) if "int8" in machine else cpu
-
-
 def provenance_markdown(prov: dict[str, Any]) -> str:
     """A short Markdown block: command, date, machine and versions."""
     m = prov.get("machine", {})
+    cpu = describe_cpu(m["cpu"], m["int8"]) if "int8" in m else m.get("cpu", "?")  # older records lack int8
     versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
     return (
         f"- Command: `{prov.get('command', '')}`\n"
         f"- Date (UTC): {prov.get('date', '')}\n"
-        f"- Machine: {_cpu(m)}, {m.get('cores', '?')} cores ({m.get('usable_cores', '?')} usable), "
+        f"- Machine: {cpu}, {m.get('cores', '?')} cores ({m.get('usable_cores', '?')} usable), "
         f"{m.get('os', '')}, Python {m.get('python', '')}\n"
         f"- Versions: {versions}\n"
     )
 
 
 # ----------------------------------------------------------------------------------------------------- images
-def _label(tile: np.ndarray, text: str) -> np.ndarray:
+def _tile(image: np.ndarray, text: str, size: tuple[int, int]) -> np.ndarray:
+    """``image`` resized (nearest) to ``size`` (width, height), ``text`` on a black strip at the top."""
     import cv2
 
-    tile = tile.copy()
-    cv2.rectangle(tile, (0, 0), (tile.shape[1], 16), (0, 0, 0), -1)
+    tile = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST)
+    cv2.rectangle(tile, (0, 0), (size[0], 16), (0, 0, 0), -1)
     cv2.putText(tile, text[:40], (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
     return tile
 
 
-def mask_overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (0, 255, 0)) -> np.ndarray:
-    """RGB image with ``mask`` blended in ``color`` and its outline drawn."""
-    import cv2
-
-    out = image.copy()
-    m = mask.astype(bool)
-    out[m] = (0.55 * out[m] + 0.45 * np.array(color)).astype(np.uint8)
-    contours, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(out, contours, -1, color, 1)
-    return out
-
-
 def difference_tile(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Where two masks disagree: magenta = only in ``a``, cyan = only in ``b``, gray = both."""
+    """Where two masks disagree (BGR): magenta = only in ``a``, cyan = only in ``b``, gray = both."""
     a, b = a.astype(bool), b.astype(bool)
     out = np.zeros((*a.shape, 3), np.uint8)
     out[a & b] = (90, 90, 90)
     out[a & ~b] = (255, 0, 255)
-    out[~a & b] = (0, 255, 255)
+    out[~a & b] = (255, 255, 0)
     return out
 
 
@@ -83,11 +67,13 @@ def overlay_grid(
 ) -> Path:
     """Write a PNG grid, one row per image: image, truth, ``names[0]`` mask, ``names[1]`` mask, difference.
 
-    Each row is ``{"image": RGB uint8, "truth": mask, "a": mask, "b": mask, "title": str}`` with all masks
-    at the image's size. The difference column shows ``a`` vs ``b`` (magenta: only ``a``; cyan: only ``b``).
+    Each row is ``{"image": RGB uint8, "truth": mask, "a": mask, "b": mask, "title": str}`` with all masks at the
+    image's size, drawn as ``munet-run`` draws them (:func:`munet.edge.outputs.overlay`). The difference column
+    shows ``a`` vs ``b`` (:func:`difference_tile`).
     """
     import cv2
 
+    from munet.edge.outputs import overlay
     from munet.imageio import write_png_atomic
 
     if not rows:
@@ -95,25 +81,19 @@ def overlay_grid(
     lines = []
     for row in rows:
         img = row["image"]
-        h, w = img.shape[:2]
-        tw = max(1, int(round(w * tile_height / h)))
-
-        def fit(t: np.ndarray, tw: int = tw) -> np.ndarray:
-            return cv2.resize(t, (tw, tile_height), interpolation=cv2.INTER_NEAREST)
-
+        size = (max(1, round(img.shape[1] * tile_height / img.shape[0])), tile_height)
         tiles = [
-            _label(fit(img), row.get("title", "image")),
-            _label(fit(mask_overlay(img, row["truth"], (0, 255, 0))), "truth"),
-            _label(fit(mask_overlay(img, row["a"], (255, 200, 0))), names[0]),
-            _label(fit(mask_overlay(img, row["b"], (255, 60, 60))), names[1]),
-            _label(fit(difference_tile(row["a"], row["b"])), f"{names[0]} vs {names[1]}"),
+            (cv2.cvtColor(img, cv2.COLOR_RGB2BGR), row.get("title", "image")),
+            (overlay(img, row["truth"]), "truth"),
+            (overlay(img, row["a"]), names[0]),
+            (overlay(img, row["b"]), names[1]),
+            (difference_tile(row["a"], row["b"]), f"{names[0]} vs {names[1]}"),
         ]
-        lines.append(np.concatenate(tiles, axis=1))
+        lines.append(np.concatenate([_tile(t, text, size) for t, text in tiles], axis=1))
     width = max(line.shape[1] for line in lines)
     lines = [np.pad(line, ((0, 2), (0, width - line.shape[1]), (0, 0))) for line in lines]
-    grid = np.concatenate(lines, axis=0)
     path = Path(path)
-    write_png_atomic(path, np.ascontiguousarray(grid[:, :, ::-1]))  # RGB -> OpenCV's BGR
+    write_png_atomic(path, np.concatenate(lines, axis=0))
     return path
 
 
