@@ -54,18 +54,6 @@ def convert_cuts(model: Any, calib: np.ndarray, out_dir: Path) -> list[tuple[str
     return out
 
 
-def time_cuts(paths: Sequence[Path], threads: int, runs: int = 100, warmup: int = 10) -> tuple[list[dict], dict]:
-    """Median/p10/p90 ms of a bare ``invoke`` of each model, round-robin in a fresh process; and the load record.
-
-    The fresh process has no TensorFlow loaded: the converter's idle thread pools and its own load in this one
-    made the timed pass busy (p90/median 2, two threads slower than one).
-    """
-    variants = [{"kind": "bare", "model": str(p), "threads": threads} for p in paths]
-    spec = {"kind": "interleaved", "variants": variants, "runs": runs, "warmup": warmup, "threads": threads}
-    res = run_worker(spec)
-    return [r["stages"]["infer_ms"] for r in res["results"]], res["machine"]
-
-
 def breakdown(
     keras_path: str | Path,
     calib_data: str | Path,
@@ -90,15 +78,17 @@ def breakdown(
         result["stages"].append({"stage": stage, "macs": macs - prev_macs, "cumulative_macs": macs})
         prev_macs = macs
     for t in threads:
-        stats, record = time_cuts([p for _, p, _ in cuts], t, runs=runs)
-        total = stats[-1]["median"]
-        rows, prev = [], 0.0
+        # Timed round-robin in a fresh process without TensorFlow: the converter's idle thread pools and its own
+        # load in this one made the pass busy (p90/median 2, two threads slower than one).
+        variants = [{"kind": "bare", "model": str(p), "threads": t} for _, p, _ in cuts]
+        res = run_worker({"kind": "interleaved", "variants": variants, "runs": runs, "warmup": 10, "threads": t})
+        stats = [r["stages"]["infer_ms"] for r in res["results"]]
+        total, rows, prev = stats[-1]["median"], [], 0.0
         for (stage, _, _), s in zip(cuts, stats, strict=True):
-            ms = s["median"] - prev
+            ms, prev = s["median"] - prev, s["median"]
             rows.append({"stage": stage, "ms": ms, "share": ms / total if total else 0.0, "cumulative_ms": s})
-            prev = s["median"]
-        busy = busy_reasons(record, {stage: s for (stage, _, _), s in zip(cuts, stats, strict=True)})
-        result["timing"][str(t)] = {"rows": rows, "total_ms": total, "load": record, "busy": busy}
+        busy = busy_reasons(res["machine"], {stage: s for (stage, _, _), s in zip(cuts, stats, strict=True)})
+        result["timing"][str(t)] = {"rows": rows, "total_ms": total, "load": res["machine"], "busy": busy}
     return result
 
 
