@@ -62,19 +62,14 @@ HEADER = ("result set", "model", "quantization", "MB", "Dice", "IoU", "mIoU", "I
 HEADER += ("ms (threads)", "× float32 TFLite")
 
 
-def collect(results: Path | str) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{set name: {"accuracy": json, "latency": json}}`` for every folder under ``results`` with an
-    ``accuracy.json`` (a latency-only folder, e.g. a methodology check, has no Dice to show)."""
-    sets: dict[str, dict[str, dict[str, Any]]] = {}
+def render_table(results: Path | str) -> str:
+    """Every result set (a folder under ``results`` with an ``accuracy.json``: a latency-only folder, e.g. a
+    methodology check, has no Dice to show): its models, accuracy ones first, and one provenance line per file."""
+    sets: dict[str, dict[str, dict[str, Any]]] = {}  # set name -> {"accuracy": json, "latency": json}
     for kind in ("accuracy", "latency"):
         for path in sorted(Path(results).rglob(f"{kind}.json")):
             sets.setdefault(path.parent.relative_to(results).as_posix(), {})[kind] = load(path)
-    return dict(sorted((k, v) for k, v in sets.items() if "accuracy" in v))
-
-
-def render_table(results: Path | str) -> str:
-    """Every result set's models (accuracy models first, then latency-only ones), one provenance line per set."""
-    if not (sets := collect(results)):
+    if not (sets := dict(sorted((k, v) for k, v in sets.items() if "accuracy" in v))):
         return "_No committed results yet: run `munet-bench accuracy/latency --out benchmarks/results/NAME`._\n"
     rows, sources = [], []
     for name, data in sets.items():
@@ -103,9 +98,8 @@ def render_table(results: Path | str) -> str:
 
 
 def _compare_columns(doc: dict[str, Any]) -> list[Column]:
-    trivial, epochs = doc.get("trivial"), doc.get("budget", {}).get("epochs")
-    init, split = ("scratch", "ImageNet"), {"Dice, lesion images": "dice_lesion_images"}
-    split["false lesions"] = "false_positive_share"  # brain MRI
+    trivial, epochs, init = doc.get("trivial"), doc.get("budget", {}).get("epochs"), ("scratch", "ImageNet")
+    split = {"Dice, lesion images": "dice_lesion_images", "false lesions": "false_positive_share"}  # brain MRI
     return [
         Column("model", lambda r: r.get("label", r.get("arch"))),
         Column("encoder init", lambda r: f"failed: {r['error']}" if r.get("error") else init[bool(r.get("imagenet"))]),
@@ -213,7 +207,7 @@ RECIPE_SETS = (("recipe", "ISIC 2017"), ("recipe-brain", "LGG brain MRI"))
 RECIPE_COLUMNS = (
     Column("point", "point.name"),
     Column("baseline", "reference.name"),
-    Column("lever (vs. its baseline)", lambda r: _lever_label(r.lever)),
+    Column("lever (vs. its baseline)", "lever", _lever_label),
     Column("seed", lambda r: r.point.get("overrides", {}).get("seed", 0)),
     Column("epochs", "point.epochs"),
     Column("train min", lambda r: r.point["seconds"] / 60 if r.point.get("seconds") is not None else None, dec(1)),
@@ -369,9 +363,7 @@ def render_models(results: Path | str) -> str:
         Column("MB", lambda r: r["model"].path.stat().st_size / 1e6 if r["model"].installed else None, dec(2)),
         Column("input", "info.input_size", lambda v: "x".join(map(str, v))),
         Column(
-            "accuracy: its recipe's CV, int8 as shipped",
-            "m",
-            lambda m: f"{m['metric']} {m['mean']:.3f} ± {m['sd']:.3f} ({m['folds']} folds)",
+            "accuracy: its recipe's CV, int8 as shipped", "m", lambda m: f"{m['metric']} {pm(m)} ({m['folds']} folds)"
         ),
         Column("ms/image, 1 thread", lambda r: r["m"] if lookup(r, "m.ms") is not None else None, _ms_cpu),
         Column("card", lambda r: f"[{r['model'].card}](edge/models/{r['model'].card})"),

@@ -40,14 +40,13 @@ def dec(digits: int) -> Callable[[Any], str]:
     return partial(fixed, digits=digits)
 
 
-def pct(v: Any) -> str:
-    """A 0..1 value as a percentage with two decimals, no sign (the paper's tables)."""
-    return DASH if missing(v) else f"{100.0 * v:.2f}"
-
-
-def percent(v: Any, digits: int = 1) -> str:
+def percent(v: Any, digits: int = 1, unit: str = " %") -> str:
     """A 0..1 share as ``"12.3 %"``."""
-    return DASH if missing(v) else f"{100 * v:.{digits}f} %"
+    return DASH if missing(v) else f"{100 * v:.{digits}f}{unit}"
+
+
+#: A 0..1 value as a percentage with two decimals and no unit (the paper's tables).
+pct = partial(percent, digits=2, unit="")
 
 
 def signed(v: Any) -> str:
