@@ -24,16 +24,8 @@ from munet.benchmarks import records
 from munet.benchmarks.render import render
 from munet.data import LoadedPair, load_pairs
 from munet.device import provenance
-from munet.edge.evaluate import (  # noqa: F401  (agreement, lesion_split, patient_dice: importable from here too)
-    Prediction,
-    SegmenterPredictor,
-    agreement,
-    evaluate,
-    lesion_split,
-    patient_dice,
-    run_predictor,
-)
-from munet.edge.metrics import REDUCTIONS, auroc, top_share  # noqa: F401 (importable from here too)
+from munet.edge.evaluate import Evaluation, Prediction, SegmenterPredictor, evaluate, run_predictor
+from munet.edge.metrics import REDUCTIONS, auroc, top_share
 from munet.edge.tta import check_tta
 from munet.errors import InputError
 from munet.progress import Stages
@@ -45,83 +37,65 @@ BAD_DICE = 0.7
 TOP_SHARE = 0.1
 
 
-def load_keras(path: str | os.PathLike[str]) -> Any:
-    """A ``.keras`` file or run folder, loaded by the converter's loader (one-line errors)."""
-    from munet.convert.export import load_keras, resolve_model
-
-    return load_keras(resolve_model(path)[0])
-
-
-def tta_outputs(
-    model_path: str | os.PathLike[str], images: Sequence[np.ndarray], tta: str, threads: int | None = None
-) -> dict[str, Any]:
-    """Plain and test-time-flip outputs of a ``.tflite`` model, run image by image in turn (round-robin timing).
-
-    Returns ``predictions`` (plain: :class:`munet.edge.evaluate.Prediction` s, scored by the one evaluator) and
-    ``ms``; ``tta_masks``, ``uncertainty``, ``frame_spread`` (mean spread over the whole frame, the cruder score it
-    is compared with) and ``tta_ms``: end-to-end ms of ``segment`` per image, after one untimed warm-up call each.
-    Also ``seg`` (the plain Segmenter) and ``passes``. Its own loop: the two runs interleave for fair timing.
-    """
+def tta_run(
+    model_path: str | os.PathLike[str],
+    images: Sequence[np.ndarray],
+    truths: Sequence[np.ndarray],
+    names: Sequence[str],
+    tta: str,
+    threads: int | None = None,
+) -> tuple[Any, list[Prediction], dict[str, Any]]:
+    """A ``.tflite`` model without and with test-time flips, the two runs interleaved image by image for fair timing
+    (end-to-end ``segment`` ms, after one untimed warm-up call each): its plain Segmenter, plain predictions and
+    ``tta`` entry (see the module docstring; ``frame_spread_auroc`` scores the cruder mean spread over the frame)."""
     from munet.edge.runtime import Segmenter
 
-    plain, flipped = Segmenter(model_path, threads=threads), Segmenter(model_path, threads=threads, tta=tta)
+    segs = (Segmenter(model_path, threads=threads), Segmenter(model_path, threads=threads, tta=tta))
     if images:  # warm-up: the first call of an interpreter is slow
-        plain.segment(images[0])
-        flipped.segment(images[0])
-    out: dict[str, Any] = {k: [] for k in ("predictions", "ms", "tta_masks", "uncertainty", "frame_spread")}
-    out["tta_ms"] = []
-    for im in images:
-        t0 = time.perf_counter()
-        r = plain.segment(im)
-        t1 = time.perf_counter()
-        f = flipped.segment(im)
-        t2 = time.perf_counter()
-        out["predictions"].append(Prediction(mask=r.mask, prob=r.prob))
-        out["ms"].append((t1 - t0) * 1e3)
-        out["tta_masks"].append(f.mask)
-        out["uncertainty"].append(f.uncertainty)
-        out["frame_spread"].append(float(f.spread.mean()))
-        out["tta_ms"].append((t2 - t1) * 1e3)
-    out["seg"], out["passes"] = plain, flipped.passes
-    return out
-
-
-def tta_summary(
-    truths: Sequence[np.ndarray], o: dict[str, Any], tta: str, names: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """The ``tta`` entry of one TFLite variant (see the module docstring) from :func:`tta_outputs`' output."""
-    plain, flipped = evaluate(o["predictions"], truths).scores, evaluate(o["tta_masks"], truths).scores
-    dices = [c["dice"] for c in flipped["cases"]]
-    bad = [d < BAD_DICE for d in dices]
-    top, k = top_share(o["uncertainty"], bad, TOP_SHARE)
-    unc = np.asarray(o["uncertainty"], np.float64)
-    entry: dict[str, Any] = {
+        for seg in segs:
+            seg.segment(images[0])
+    results: tuple[list[Any], list[Any]] = ([], [])
+    ms: tuple[list[float], list[float]] = ([], [])
+    for image in images:
+        for seg, out, times in zip(segs, results, ms, strict=True):
+            t0 = time.perf_counter()
+            out.append(seg.segment(image))
+            times.append((time.perf_counter() - t0) * 1e3)
+    plain, flipped = results
+    preds = [Prediction(mask=r.mask, prob=r.prob) for r in plain]
+    before, after = evaluate(preds, truths).per_image, evaluate([r.mask for r in flipped], truths).scores
+    dices = [c["dice"] for c in after["cases"]]
+    bad = np.array([d < BAD_DICE for d in dices], bool)
+    unc = np.array([r.uncertainty for r in flipped], np.float64)
+    top, k = top_share(unc, bad, TOP_SHARE)
+    entry = {
         "tta": tta,
-        "passes": o["passes"],
-        "per-image": flipped["per-image"],
-        "pixel": flipped["pixel"],
-        "dice": flipped["per-image"]["dice"],
-        "dice_plain": plain["per-image"]["dice"],
-        "dice_gain": flipped["per-image"]["dice"] - plain["per-image"]["dice"],
-        "iou": flipped["per-image"]["iou"],
-        "iou_plain": plain["per-image"]["iou"],
-        "ms_per_image": float(np.median(o["tta_ms"])),
-        "ms_per_image_plain": float(np.median(o["ms"])),
+        "passes": segs[1].passes,
+        "per-image": after["per-image"],
+        "pixel": after["pixel"],
+        "dice": after["per-image"]["dice"],
+        "dice_plain": before["dice"],
+        "dice_gain": after["per-image"]["dice"] - before["dice"],
+        "iou": after["per-image"]["iou"],
+        "iou_plain": before["iou"],
+        "ms_per_image": float(np.median(ms[1])),
+        "ms_per_image_plain": float(np.median(ms[0])),
         "bad_dice": BAD_DICE,
-        "bad_images": int(sum(bad)),
-        "uncertainty_auroc": auroc(o["uncertainty"], bad),
-        "frame_spread_auroc": auroc(o["frame_spread"], bad),
+        "bad_images": int(bad.sum()),
+        "uncertainty_auroc": auroc(unc, bad),
+        "frame_spread_auroc": auroc([float(r.spread.mean()) for r in flipped], bad),
         "top_share": TOP_SHARE,
         "top_images": k,
         "bad_share_in_top": top,
-        "bad_share_overall": float(np.mean(bad)) if bad else None,
-        "mean_uncertainty_bad": float(unc[bad].mean()) if any(bad) else None,
-        "mean_uncertainty_good": float(unc[~np.asarray(bad)].mean()) if not all(bad) else None,
+        "bad_share_overall": float(bad.mean()) if bad.size else None,
+        "mean_uncertainty_bad": float(unc[bad].mean()) if bad.any() else None,
+        "mean_uncertainty_good": float(unc[~bad].mean()) if not bad.all() else None,
+        "most_uncertain": [
+            {"image": names[i], "uncertainty": float(unc[i]), "dice": dices[i]}
+            for i in np.argsort(-unc, kind="stable")[:k]
+        ],
     }
-    if names is not None:
-        order = np.argsort(-unc, kind="stable")[:k]
-        entry["most_uncertain"] = [{"image": names[i], "uncertainty": float(unc[i]), "dice": dices[i]} for i in order]
-    return entry
+    return segs[0], preds, entry
 
 
 def variant_name(path: Path, taken: set[str]) -> str:
@@ -164,71 +138,50 @@ def evaluate_accuracy(
     if check_tta(tta) != "none" and not tflite_models:
         raise InputError(f"--tta {tta}: test-time flips are measured on TFLite models; pass --tflite")
     samples = list(data) if not isinstance(data, (str, os.PathLike)) else load_pairs(data, limit)
-    images = [s.image for s in samples]
-    truths = [s.truth for s in samples]
-    outputs: dict[str, dict[str, Any]] = {}
-    total = len(tflite_models) + (keras_model is not None)
-    stages = progress if progress is not None else Stages(total, quiet=True)
-    if keras_model is not None:
+    images, truths = [s.image for s in samples], [s.truth for s in samples]
+    names, groups = [s.name for s in samples], [s.group or s.name for s in samples]
+    stages = progress if progress is not None else Stages(len(tflite_models) + (keras_model is not None), quiet=True)
+    runs: list[tuple[str, dict[str, Any], list[Prediction], dict[str, Any] | None]] = []  # name, entry, preds, tta
+    if keras_model is not None:  # a .keras file or run folder, loaded by the converter (one-line errors)
+        from munet.convert.export import load_keras, resolve_model
         from munet.train.predictor import KerasPredictor
 
-        with stages.stage(f"{Path(keras_model).name}: {len(images)} images", 1):
-            keras = KerasPredictor(load_keras(keras_model), threshold=0.5, name=FLOAT_NAME)
+        path, file = Path(keras_model), resolve_model(keras_model)[0]
+        with stages.stage(f"{path.name}: {len(images)} images", 1):
+            keras = KerasPredictor(load_keras(file), threshold=0.5, name=FLOAT_NAME)
             preds = run_predictor(keras, images)
         stages.step_done()
-        path = Path(keras_model)
-        outputs[FLOAT_NAME] = {
-            "predictions": preds,
-            "path": path,
-            "quantization": "float32 (Keras)",
-            "size_bytes": _size(path),
-            "input_size": list(keras.input_size),
-        }
-    for step, tfl in enumerate(tflite_models, start=1 + (keras_model is not None)):
-        path = Path(tfl)
+        info = {"path": path.as_posix(), "quantization": "float32 (Keras)", "size_bytes": file.stat().st_size}
+        runs.append((FLOAT_NAME, info | {"input_size": list(keras.input_size)}, preds, None))
+    for step, tfl in enumerate(tflite_models, start=len(runs) + 1):
+        path, flips = Path(tfl), None
         with stages.stage(f"{path.name}: {len(images)} images" + (f", TTA {tta}" if tta != "none" else ""), step):
-            flipped = tta_outputs(path, images, tta, threads) if tta != "none" else None
-            if flipped is None:
+            if tta != "none":
+                seg, preds, flips = tta_run(path, images, truths, names, tta, threads)
+            else:
                 predictor = SegmenterPredictor(path, threads=threads)
                 seg, preds = predictor.seg, run_predictor(predictor, images)
-            else:
-                seg, preds = flipped["seg"], flipped["predictions"]
         stages.step_done()
-        name = variant_name(path, set(outputs))
-        outputs[name] = {
-            "tta_outputs": flipped,
-            "predictions": preds,
-            "path": path,
-            "quantization": seg.info.quantization,
-            "io_dtype": seg.info.io_dtype,
-            "size_bytes": path.stat().st_size,
-            "input_size": list(seg.input_size),
-            "backend": seg.backend_name,
-            "min_area": seg.min_area,
-        }
+        info = {"path": path.as_posix(), "quantization": seg.info.quantization, "io_dtype": seg.info.io_dtype}
+        info |= {"size_bytes": path.stat().st_size, "input_size": list(seg.input_size)}
+        info |= {"backend": seg.backend_name, "min_area": seg.min_area}
+        runs.append((variant_name(path, {r[0] for r in runs}), info, preds, flips))
 
-    ref = outputs.get(FLOAT_NAME)
-    names, groups = [s.name for s in samples], [s.group or s.name for s in samples]
+    float_preds = runs[0][2] if keras_model is not None else None
     models: dict[str, Any] = {}
-    for name, o in outputs.items():
-        entry: dict[str, Any] = {k: v for k, v in o.items() if k not in ("predictions", "tta_outputs")}
-        entry["path"] = _display_path(o["path"])
-        reference = ref["predictions"] if ref is not None and name != FLOAT_NAME else None
-        ev = evaluate(o["predictions"], truths, names, groups, reference=reference)
-        o["masks"], o["evaluation"] = ev.masks, ev
-        for red in REDUCTIONS:
-            entry[red] = ev.scores[red]
-        entry["worst"] = ev.worst(worst)
-        entry["lesion_split"] = ev.lesion
+    evaluations: dict[str, Evaluation] = {}
+    for name, entry, preds, flips in runs:
+        reference = None if name == FLOAT_NAME else float_preds
+        ev = evaluations[name] = evaluate(preds, truths, names, groups, reference=reference)
+        entry |= {red: ev.scores[red] for red in REDUCTIONS} | {"worst": ev.worst(worst), "lesion_split": ev.lesion}
         if ev.agreement is not None:
             entry["agreement_with_float"] = ev.agreement
-        if o.get("tta_outputs") is not None:
-            entry["tta"] = tta_summary(truths, o["tta_outputs"], tta, names)
+        if flips is not None:
+            entry["tta"] = flips
         models[name] = entry
-
     result = {
         **provenance(command),
-        "data": _display_path(data) if isinstance(data, (str, os.PathLike)) else "samples",
+        "data": Path(data).as_posix() if isinstance(data, (str, os.PathLike)) else "samples",
         "images": len(samples),
         "threshold": 0.5,
         "models": models,
@@ -236,21 +189,10 @@ def evaluate_accuracy(
     if out is not None:
         out = Path(out)
         write_json(out / "accuracy.json", result)
-        grid = _grid(samples, outputs, truths, worst, out / "accuracy_grid.png")
+        grid = _grid(samples, models, evaluations, worst, out / "accuracy_grid.png")
         result["grid"] = grid.name if grid else None
         records.write_markdown(out / "accuracy.md", accuracy_markdown(result))
     return result
-
-
-def _size(path: Path) -> int | None:
-    if path.is_dir():
-        path = path / "best.keras"
-    return path.stat().st_size if path.is_file() else None
-
-
-def _display_path(path: Any) -> str:
-    """A path as given (relative stays relative): committed results must not carry machine paths."""
-    return Path(path).as_posix()
 
 
 def pick_pair(names: Sequence[str], quantizations: dict[str, str]) -> tuple[str, str] | None:
@@ -264,26 +206,20 @@ def pick_pair(names: Sequence[str], quantizations: dict[str, str]) -> tuple[str,
 
 
 def _grid(
-    samples: list[LoadedPair], outputs: dict[str, dict[str, Any]], truths: list[np.ndarray], worst: int, path: Path
+    samples: list[LoadedPair], models: dict[str, Any], evaluations: dict[str, Evaluation], worst: int, path: Path
 ) -> Path | None:
-    pair = pick_pair(list(outputs), {k: str(v.get("quantization")) for k, v in outputs.items()})
+    """Overlay grid of the images where the compared (int8) model of :func:`pick_pair` is worst against the truth."""
+    pair = pick_pair(list(models), {k: str(m["quantization"]) for k, m in models.items()})
     if pair is None or worst <= 0:
         return None
-    a, b = pair
-    # rows: the images where the compared (int8) model is worst against the truth
-    dices = [c["dice"] for c in outputs[b]["evaluation"].cases]
+    a, b = evaluations[pair[0]], evaluations[pair[1]]
+    dices = [c["dice"] for c in b.cases]
     rows = []
     for i in np.argsort(dices, kind="stable")[:worst]:
-        rows.append(
-            {
-                "image": samples[i].image,
-                "truth": truths[i],
-                "a": outputs[a]["masks"][i],
-                "b": outputs[b]["masks"][i],
-                "title": f"{samples[i].name} Dice {dices[i]:.3f}",
-            }
-        )
-    return records.overlay_grid(rows, path, names=(a, b))
+        s = samples[i]
+        title = f"{s.name} Dice {dices[i]:.3f}"
+        rows.append({"image": s.image, "truth": s.truth, "a": a.masks[i], "b": b.masks[i], "title": title})
+    return records.overlay_grid(rows, path, names=pair)
 
 
 def accuracy_markdown(result: dict[str, Any]) -> str:

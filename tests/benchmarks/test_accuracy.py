@@ -8,15 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.benchmarks.accuracy import (
-    BAD_DICE,
-    FLOAT_NAME,
-    accuracy_markdown,
-    agreement,
-    evaluate_accuracy,
-    pick_pair,
-)
+from munet.benchmarks.accuracy import BAD_DICE, FLOAT_NAME, accuracy_markdown, evaluate_accuracy, pick_pair
 from munet.data import load_pairs
+from munet.edge.evaluate import agreement, lesion_split
 from munet.edge.metrics import METRIC_NAMES, auroc, compute_metrics
 from munet.errors import MunetError
 
@@ -220,10 +214,6 @@ def test_bench_cli_accuracy_tta(tiny_tflites: dict[str, Path], tiny_pairs: Path,
 
 
 def test_lesion_split_separates_lesion_dice_from_false_lesions_on_empty_images() -> None:
-    import numpy as np
-
-    from munet.benchmarks.accuracy import lesion_split
-
     empty = np.zeros((8, 8), bool)
     lesion = empty.copy()
     lesion[2:4, 2:4] = True
@@ -245,19 +235,21 @@ def test_lesion_split_separates_lesion_dice_from_false_lesions_on_empty_images()
 
 def test_a_bad_keras_model_is_a_one_line_error(tmp_path: Path) -> None:
     """A missing file, an empty run folder and a non-Keras file each name the file and the fix."""
-    from munet.benchmarks.accuracy import load_keras
+
+    def score(keras_model: Path) -> None:
+        evaluate_accuracy(keras_model, [], [])
 
     with pytest.raises(MunetError, match=r"folder without best\.keras or last\.keras; pass a \.keras file or a run"):
-        load_keras(tmp_path)  # a folder without best.keras
+        score(tmp_path)  # a folder without best.keras
     with pytest.raises(MunetError, match=r"nope\.keras: no such model file or run folder"):
-        load_keras(tmp_path / "nope.keras")
+        score(tmp_path / "nope.keras")
     bad = tmp_path / "m.keras"
     bad.write_bytes(b"not a zip")
     with pytest.raises(MunetError, match=r"m\.keras: not a Keras 3 \.keras file \(not a zip archive\)") as err:
-        load_keras(bad)
+        score(bad)
     assert "\n" not in str(err.value)
     with pytest.raises(MunetError, match="not a Keras 3 .keras file; pass the .keras checkpoint"):
-        load_keras(bad.rename(tmp_path / "m.tflite"))
+        score(bad.rename(tmp_path / "m.tflite"))
 
 
 @pytest.mark.parametrize("folder", ["isic-edge/shipped", "brain-edge/shipped"])
