@@ -171,11 +171,6 @@ def _row(doc: dict[str, Any], path: Path, key: str, fix: str) -> dict[str, Any]:
     return row
 
 
-def e2e_ms(variant: dict[str, Any], threads: str) -> float | None:
-    """A latency variant's end-to-end median ms at ``threads`` (None if not timed)."""
-    return ((variant.get("results", {}).get(threads) or {}).get("stages", {}).get("e2e_ms") or {}).get("median")
-
-
 @dataclass(frozen=True)
 class Summary:
     """A bundled model's result folder: the accuracy document, its ``<name>_int8_kf`` row (``converted``) and the

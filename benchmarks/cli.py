@@ -320,8 +320,7 @@ def readme_table(readme: Path, results: Path, index: Path | None, check: bool) -
     """Regenerate the result blocks (between their markers) of --readme and of the study READMEs under --results
     (results/README.md, compare/, pareto/, pareto/decoders/, recipe/) from the results JSON files, and the
     bundled models' measured numbers in --index (what munet-run --list-models shows)."""
-    from munet.benchmarks.model_index import update_index
-    from munet.benchmarks.readme_table import update_all
+    from munet.benchmarks.readme_table import update_all, update_index
 
     if index is None:  # benchmarks/results -> the repository's edge/models/index.json
         index = Path(os.path.relpath(results.resolve().parents[1] / "edge" / "models" / "index.json"))

@@ -1,20 +1,24 @@
-"""The generated blocks of the README and the study READMEs, from ``benchmarks/results/`` (no hand-typed numbers).
+"""The generated blocks of the README and the study READMEs, and the bundled models' measured numbers in
+``edge/models/index.json`` (what ``munet-run --list-models`` shows), from ``benchmarks/results/``: no hand-typed
+numbers.
 
 Each block of :data:`BLOCKS` stands between its markers (``<!-- name:start -->`` ... ``<!-- name:end -->``) in
 whichever file holds them: README.md or a study README under the results root (:func:`update_all`). The verdicts
 come from :mod:`munet.benchmarks.analysis`; this module only formats them (:func:`munet.benchmarks.render.render`).
+Each bundled model names its evidence (:data:`EVIDENCE`): the cross-validation of its recipe (the point's mean ± sd
+of the sweep's headline metric over folds, int8 as shipped); :data:`TIMED` timed the shipped files (:func:`measured`).
 """
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from munet.atomic import write_text_atomic
-from munet.benchmarks.analysis import SHIPPED_DIR, bundled, e2e_ms, has_lesion_free, load, recipe_study, speedup
+from munet.benchmarks.analysis import SHIPPED_DIR, bundled, has_lesion_free, load, recipe_study, speedup
 from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, learned_rule, ok
-from munet.benchmarks.model_index import LABELS, measured
 from munet.benchmarks.pareto import ALONE_TIMING
 from munet.benchmarks.render import Column, dec, fixed, lookup, percent, pm, render, signed
 from munet.device import busy_summary, describe_machine
@@ -79,7 +83,7 @@ def render_table(results: Path | str) -> str:
         for model in [*acc, *(m for m in lat.get("variants", {}) if m not in acc)]:
             a, v = acc.get(model, {}), lat.get("variants", {}).get(model, {})
             quant, size = (a.get(k) or v.get(k) for k in ("quantization", "size_bytes"))
-            ms = e2e_ms(v, t)
+            ms = lookup(v, f"results.{t}.stages.e2e_ms.median")
             int8 = bool(v) and quant == "int8" and v.get("kind") == "tflite"
             rows.append(
                 [name, model, quant, None if size is None else size / 1e6]
@@ -298,6 +302,15 @@ def render_bundled(results: Path | str) -> str:
     )
 
 
+#: The cross-validation metrics as the README and the index name them.
+LABELS = {
+    "dice": "per-image Dice",
+    "jaccard": "Jaccard",
+    "isic_jaccard": "thresholded Jaccard",
+    "patient_dice": "per-patient volume Dice",
+    "lesion_dice": "Dice on tumour slices",
+    "false_positive_share": "tumour-free slices flagged",
+}
 #: The cross-validation result folders the README summarises: (folder, data label).
 CV_SETS = (("cv-isic", "ISIC 2017"), ("cv-brain", "LGG brain MRI"))
 
@@ -349,7 +362,7 @@ def _ms_cpu(m: dict[str, Any]) -> str:
 
 def render_models(results: Path | str) -> str:
     """The bundled models as ``munet-run --list-models`` shows them: file size, input, the recipe's cross-validated
-    accuracy and the ms of the shipped file on a named CPU (:func:`munet.benchmarks.model_index.measured`)."""
+    accuracy and the ms of the shipped file on a named CPU (:func:`measured`)."""
     from munet.edge.bundled import PACKAGE_DIR, bundled_models
     from munet.edge.metadata import read_model_info
 
@@ -369,6 +382,63 @@ def render_models(results: Path | str) -> str:
         Column("card", lambda r: f"[{r['model'].card}](edge/models/{r['model'].card})"),
     ]
     return render(rows, cols)
+
+
+#: Each bundled model's cross-validation result folder (cv.json, under ``benchmarks/results``) and its point that is
+#: the shipped recipe.
+EVIDENCE = {"skin": ("cv-isic", "edge"), "brain": ("cv-brain", "lesion_share")}
+#: The latency result folder that timed the shipped files, each under its bundled name.
+TIMED = "bundled"
+
+
+def measured(results: Path, name: str) -> dict[str, Any] | None:
+    """The ``measured`` entry of the bundled model ``name`` (None without evidence or until every fold of its
+    cross-validation is in)."""
+    if name not in EVIDENCE:
+        return None
+    folder, recipe = EVIDENCE[name]
+    cv = load(results / folder / "cv.json", missing_ok=True) or {}
+    metric = cv.get("config", {}).get("headline", "dice")
+    point = next((p for p in cv.get("summary", []) if p.get("point") == recipe), None)
+    stat = (point or {}).get("metrics", {}).get(metric)
+    if stat is None or stat.get("folds") != cv.get("config", {}).get("k"):
+        return None  # no estimate until every fold is in
+    entry: dict[str, Any] = {
+        "metric": LABELS.get(metric, metric),
+        "mean": round(stat["mean"], 6),  # 6 digits: shown rounded to 3 exactly as the CV tables show them
+        "sd": round(stat["sd"], 6),
+        "folds": stat["folds"],
+        "cv_source": f"benchmarks/results/{folder}",
+    }
+    lat = load(results / TIMED / "latency.json", missing_ok=True) or {}
+    if (ms := lookup(lat, f"variants.{name}.results.1.stages.e2e_ms.median")) is not None:
+        entry |= {
+            "ms": round(ms, 2),
+            "threads": 1,
+            "cpu": lat.get("machine", {}).get("cpu", "?"),
+            "ms_source": f"benchmarks/results/{TIMED}, {str(lat.get('date', ''))[:10]}",
+        }
+        if "int8" in lat.get("machine", {}):  # recorded since 2026-12-07
+            entry["cpu_int8"] = lat["machine"]["int8"]
+    return entry
+
+
+def update_index(index: Path | str, results: Path | str, check: bool = False) -> bool:
+    """Write each bundled model's ``measured`` entry into ``index``; with ``check`` only report whether it is
+    up to date (True) without writing."""
+    index, results = Path(index), Path(results)
+    if (doc := load(index, missing_ok=True)) is None:
+        raise InputError(f"{index}: no index of bundled models")
+    new = json.loads(json.dumps(doc))
+    for name, entry in new.get("models", {}).items():
+        entry.pop("measured", None)
+        if (value := measured(results, name)) is not None:
+            entry["measured"] = value
+    if new == doc:
+        return True
+    if not check:
+        write_text_atomic(index, json.dumps(new, indent=2, ensure_ascii=False) + "\n")
+    return False
 
 
 #: Every generated block by name, with its renderer (each block must stand in one of the files).

@@ -1,4 +1,4 @@
-"""The bundled models' measured numbers in index.json come from committed results (benchmarks/model_index.py)."""
+"""The bundled models' measured numbers in index.json come from committed results (benchmarks/readme_table.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from munet.benchmarks.model_index import EVIDENCE, update_index
+from munet.benchmarks.readme_table import EVIDENCE, update_index
 from munet.edge.bundled import PACKAGE_DIR, bundled_models
 
 

@@ -425,7 +425,7 @@ def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
         metrics = " ".join(card.split("## Recipe and validation metrics", 1)[1].split())  # line breaks as spaces
         assert f"per-image Dice {b.row['per-image']['dice']:.3f}" in metrics, b.name
         assert f"`--tta flips`: per-image Dice {b.row['tta']['dice']:.3f}" in metrics, b.name
-    from munet.benchmarks.model_index import EVIDENCE, LABELS
+    from munet.benchmarks.readme_table import EVIDENCE, LABELS
 
     for name, (folder, recipe) in EVIDENCE.items():  # the CV point that is the shipped recipe
         doc = json.loads((REPO / "benchmarks" / "results" / folder / "cv.json").read_text())
