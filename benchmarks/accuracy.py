@@ -201,8 +201,7 @@ def pick_pair(names: Sequence[str], quantizations: dict[str, str]) -> tuple[str,
         return None
     ref = FLOAT_NAME if FLOAT_NAME in names else names[0]
     others = [n for n in names if n != ref]
-    int8 = [n for n in others if quantizations.get(n) == "int8"]
-    return ref, (int8[0] if int8 else others[-1])
+    return ref, next((n for n in others if quantizations.get(n) == "int8"), others[-1])
 
 
 def _grid(
@@ -240,15 +239,12 @@ def accuracy_markdown(result: dict[str, Any]) -> str:
             f"\n## Lesion and lesion-free images ({sp0['lesion_images']} with a lesion, "
             f"{sp0['lesion_free_images']} without)\n"
         )
-        rows = [
-            [n, sp["dice_lesion_images"], sp["false_positive_share"], sp["false_positive_px_median"]]
-            + ([sp["patient_dice"]] if sp.get("patient_dice") is not None else [])
-            for n, sp in split
-        ]
+        keys = ["dice_lesion_images", "false_positive_share", "false_positive_px_median"]
         header = ["model", "Dice on lesion images", "lesion-free images with a false lesion", "median false px"]
         if all(sp.get("patient_dice") is not None for _, sp in split):
+            keys.append("patient_dice")
             header.append(f"per-patient volume Dice ({sp0['patients']} patients)")
-        lines.append(render(rows, header))
+        lines.append(render([[n, *(sp[k] for k in keys)] for n, sp in split], header))
     agree = [(n, m) for n, m in result["models"].items() if "agreement_with_float" in m]
     if agree:
         lines.append("\n## Agreement with the Keras float masks\n")

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from munet.benchmarks.workers import run_worker
 from munet.device import busy_reasons
 
@@ -39,21 +37,6 @@ def cut_models(model: Any) -> list[tuple[str, Any]]:
     return [*models, ("head", model)]
 
 
-def convert_cuts(model: Any, calib: np.ndarray, out_dir: Path) -> list[tuple[str, Path, int]]:
-    """Full-int8 ``.tflite`` of every cut: ``[(stage, path, MACs)]``."""
-    from munet.convert.export import convert_model, serving_function
-    from munet.convert.representative import representative_dataset
-    from munet.train.models.complexity import count_macs
-
-    out = []
-    for stage, sub in cut_models(model):
-        data = convert_model(serving_function(sub), "int8", representative_dataset(calib))
-        path = out_dir / f"cut_{stage}_int8.tflite"
-        path.write_bytes(data)
-        out.append((stage, path, int(count_macs(sub))))
-    return out
-
-
 def breakdown(
     keras_path: str | Path,
     calib_data: str | Path,
@@ -62,32 +45,38 @@ def breakdown(
     calib_count: int = 50,
     out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Per-stage int8 ms (median of the cut minus the previous cut) and MACs of the model in ``keras_path``."""
-    from munet.convert.export import input_size, load_keras
-    from munet.convert.representative import calibration_arrays
+    """Per-stage int8 ms (median of the cut minus the previous cut) and MACs of the model in ``keras_path``; the
+    full-int8 ``cut_<stage>_int8.tflite`` files go to ``out_dir`` (default: a temporary folder)."""
+    from munet.convert.export import convert_model, input_size, load_keras, serving_function
+    from munet.convert.representative import calibration_arrays, representative_dataset
+    from munet.train.models.complexity import count_macs
 
     model = load_keras(keras_path)
     size = input_size(model)
     calib, _ = calibration_arrays(calib_data, size, count=calib_count, holdout=False)
     work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="munet-breakdown-"))
     work.mkdir(parents=True, exist_ok=True)
-    cuts = convert_cuts(model, calib, work)
     result: dict[str, Any] = {"model": str(keras_path), "input": list(size), "stages": [], "timing": {}}
+    cuts: list[tuple[str, Path]] = []
     prev_macs = 0
-    for stage, _, macs in cuts:
+    for stage, sub in cut_models(model):
+        path = work / f"cut_{stage}_int8.tflite"
+        path.write_bytes(convert_model(serving_function(sub), "int8", representative_dataset(calib)))
+        cuts.append((stage, path))
+        macs = int(count_macs(sub))
         result["stages"].append({"stage": stage, "macs": macs - prev_macs, "cumulative_macs": macs})
         prev_macs = macs
     for t in threads:
         # Timed round-robin in a fresh process without TensorFlow: the converter's idle thread pools and its own
         # load in this one made the pass busy (p90/median 2, two threads slower than one).
-        variants = [{"kind": "bare", "model": str(p), "threads": t} for _, p, _ in cuts]
+        variants = [{"kind": "bare", "model": str(p), "threads": t} for _, p in cuts]
         res = run_worker({"kind": "interleaved", "variants": variants, "runs": runs, "warmup": 10, "threads": t})
         stats = [r["stages"]["infer_ms"] for r in res["results"]]
         total, rows, prev = stats[-1]["median"], [], 0.0
-        for (stage, _, _), s in zip(cuts, stats, strict=True):
+        for (stage, _), s in zip(cuts, stats, strict=True):
             ms, prev = s["median"] - prev, s["median"]
             rows.append({"stage": stage, "ms": ms, "share": ms / total if total else 0.0, "cumulative_ms": s})
-        busy = busy_reasons(res["machine"], {stage: s for (stage, _, _), s in zip(cuts, stats, strict=True)})
+        busy = busy_reasons(res["machine"], {stage: s for (stage, _), s in zip(cuts, stats, strict=True)})
         result["timing"][str(t)] = {"rows": rows, "total_ms": total, "load": res["machine"], "busy": busy}
     return result
 

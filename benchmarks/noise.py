@@ -93,12 +93,11 @@ def evaluate_noise(
             "noise": {},
         }
         for kind, strengths in levels.items():
-            rows = []
+            rows = entry["noise"][kind] = []
             for level in strengths:
                 noisy = (add_noise(im, kind, level, _rng(seed, kind, level, i)) for i, im in enumerate(images))
                 ev = evaluate(run_predictor(predictor, noisy), truths, reference=clean)
                 rows.append({"strength": float(level), **ev.per_image, "agreement_with_clean": ev.agreement["dice"]})
-            entry["noise"][kind] = rows
         models[path.stem if path.stem not in models else path.as_posix()] = entry
     result = {
         **provenance(command),

@@ -99,12 +99,10 @@ def overlay_grid(
 
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
+    pyplot().close(fig)
     return path
 
 
