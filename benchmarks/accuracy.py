@@ -98,13 +98,6 @@ def tta_run(
     return segs[0], preds, entry
 
 
-def variant_name(path: Path, taken: set[str]) -> str:
-    name = path.stem
-    while name in taken:
-        name = f"{path.parent.name}/{name}" if "/" not in name else name + "'"
-    return name
-
-
 def evaluate_accuracy(
     keras_model: str | os.PathLike[str] | None,
     tflite_models: Sequence[str | os.PathLike[str]],
@@ -128,7 +121,7 @@ def evaluate_accuracy(
         limit: score only the first ``limit`` pairs (smoke runs).
         threads: interpreter threads for the TFLite variants.
         tta: ``none`` | ``hflip`` | ``flips``: also score each TFLite variant with test-time flips (its ``tta``
-            entry: Dice both ways, ms per image both ways, uncertainty AUROC and top-share; see the module docstring).
+            entry, :func:`tta_run`: Dice and ms both ways, uncertainty AUROC and top-share).
         progress: reports each model as it is scored (:class:`munet.progress.Stages`; default: silent).
 
     Returns the result dictionary (what ``accuracy.json`` holds).
@@ -165,7 +158,10 @@ def evaluate_accuracy(
         info = {"path": path.as_posix(), "quantization": seg.info.quantization, "io_dtype": seg.info.io_dtype}
         info |= {"size_bytes": path.stat().st_size, "input_size": list(seg.input_size)}
         info |= {"backend": seg.backend_name, "min_area": seg.min_area}
-        runs.append((variant_name(path, {r[0] for r in runs}), info, preds, flips))
+        name = path.stem
+        while name in {r[0] for r in runs}:  # the same file name twice: the folder's name in front
+            name = f"{path.parent.name}/{name}" if "/" not in name else name + "'"
+        runs.append((name, info, preds, flips))
 
     float_preds = runs[0][2] if keras_model is not None else None
     models: dict[str, Any] = {}

@@ -21,7 +21,7 @@ from munet.benchmarks import records
 from munet.benchmarks.render import render
 from munet.benchmarks.workers import run_worker
 from munet.device import BUSY_RULE, BusyMachine, busy_reasons, describe_machine, machine_state, provenance, settle
-from munet.edge.timing import STAGES, median_p90, parse_threads
+from munet.edge.timing import STAGE_NAMES, STAGES, median_p90, parse_threads
 from munet.errors import InputError
 
 
@@ -170,8 +170,7 @@ def speed_ratios(variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, flo
 
 def latency_table(result: dict[str, Any]) -> str:
     """The Markdown table of every (variant, threads) row of :func:`benchmark_latency`'s result."""
-
-    cols = ["model", "quantization", "threads", "MB", "pre", "inference", "post", "end to end", "peak RSS MB"]
+    header = ["model", "quantization", "threads", "MB", *STAGE_NAMES.values(), "peak RSS MB", "GFLOP/s", "runtime"]
     rows = []
     for name, v in result["variants"].items():
         for t, res in v["results"].items():
@@ -179,7 +178,7 @@ def latency_table(result: dict[str, Any]) -> str:
             gflops = None if res.get("gflops") is None else round(res["gflops"], 1)
             mb, rss = round(v["size_bytes"] / 1e6, 2), round(res["peak_rss_mb"], 1)
             rows.append([name, v["quantization"], t, mb, *times, rss, gflops, res.get("backend", "")])
-    return render(rows, [*cols, "GFLOP/s", "runtime"])
+    return render(rows, header)
 
 
 def latency_markdown(result: dict[str, Any]) -> str:
@@ -192,13 +191,9 @@ def latency_markdown(result: dict[str, Any]) -> str:
         f"from a fresh process per row. Machine: {describe_machine(result['load'])}.{busy}\n\n",
         latency_table(result),
     ]
-    peaks = result.get("float32_matmul_peak_gflops") or {}
-    if peaks:
-        lines.append(
-            "\nThis machine's float32 peak (NumPy/BLAS 1024² matmul): "
-            + ", ".join(f"{t} thread(s): {g:.1f} GFLOP/s" for t, g in peaks.items())
-            + "\n"
-        )
+    if peaks := result.get("float32_matmul_peak_gflops"):
+        per_thread = ", ".join(f"{t} thread(s): {g:.1f} GFLOP/s" for t, g in peaks.items())
+        lines.append(f"\nThis machine's float32 peak (NumPy/BLAS 1024² matmul): {per_thread}\n")
     if keys := sorted({k for r in (result.get("ratios") or {}).values() for k in r}):  # needs an int8 and a float
         lines.append("\n## int8 latency as a ratio (< 1: int8 faster)\n\n")
         lines.append(render([[t, *(r.get(k) for k in keys)] for t, r in result["ratios"].items()], ["threads", *keys]))

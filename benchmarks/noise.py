@@ -48,16 +48,11 @@ def add_noise(image: np.ndarray, kind: str, strength: float, rng: np.random.Gene
         x = x + x * rng.normal(0.0, strength, x.shape).astype(np.float32)
     elif kind == "salt-and-pepper":
         u = rng.random(image.shape[:2])
-        x = x.copy()
         x[u < strength / 2] = 0.0
         x[(u >= strength / 2) & (u < strength)] = 255.0
     else:
         raise InputError(f"noise {kind!r}: choose one of {', '.join(NOISES)}")
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
-
-
-def _rng(seed: int, kind: str, level: float, index: int) -> np.random.Generator:
-    return np.random.default_rng([seed, NOISES.index(kind), int(round(level * 1000)), index])
 
 
 def evaluate_noise(
@@ -95,7 +90,8 @@ def evaluate_noise(
         for kind, strengths in levels.items():
             rows = entry["noise"][kind] = []
             for level in strengths:
-                noisy = (add_noise(im, kind, level, _rng(seed, kind, level, i)) for i, im in enumerate(images))
+                key = [seed, NOISES.index(kind), int(round(level * 1000))]  # a generator per (key, image): reruns agree
+                noisy = (add_noise(im, kind, level, np.random.default_rng([*key, i])) for i, im in enumerate(images))
                 ev = evaluate(run_predictor(predictor, noisy), truths, reference=clean)
                 rows.append({"strength": float(level), **ev.per_image, "agreement_with_clean": ev.agreement["dice"]})
         models[path.stem if path.stem not in models else path.as_posix()] = entry

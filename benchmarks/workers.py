@@ -26,12 +26,12 @@ from munet.errors import ModelError
 RESULT_TAG = "MUNET_RESULT "
 
 
-def bare_call(model: str | os.PathLike[str], threads: int, backend: str = "auto") -> tuple[Call, tuple[int, int], str]:
+def bare_call(model: str | os.PathLike[str], threads: int) -> tuple[Call, tuple[int, int], str]:
     """``(call, (1, 1), backend)`` timing a bare ``invoke`` of any ``.tflite`` graph on zeros (no pre/post-processing:
     the frames are not read)."""
     from munet.edge.runtime import load_backend
 
-    name, module = load_backend(backend)
+    name, module = load_backend()
     it = module.Interpreter(model_path=os.fspath(model), num_threads=threads)
     it.allocate_tensors()
     d = it.get_input_details()[0]
