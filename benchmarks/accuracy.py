@@ -26,6 +26,7 @@ from munet.data import LoadedPair, load_pairs
 from munet.device import provenance
 from munet.edge.evaluate import Evaluation, Prediction, SegmenterPredictor, evaluate, run_predictor
 from munet.edge.metrics import REDUCTIONS, auroc, top_share
+from munet.edge.runtime import Segmenter
 from munet.edge.tta import check_tta
 from munet.errors import InputError
 from munet.progress import Stages
@@ -38,19 +39,12 @@ TOP_SHARE = 0.1
 
 
 def tta_run(
-    model_path: str | os.PathLike[str],
-    images: Sequence[np.ndarray],
-    truths: Sequence[np.ndarray],
-    names: Sequence[str],
-    tta: str,
-    threads: int | None = None,
-) -> tuple[Any, list[Prediction], dict[str, Any]]:
-    """A ``.tflite`` model without and with test-time flips, the two runs interleaved image by image for fair timing
-    (end-to-end ``segment`` ms, after one untimed warm-up call each): its plain Segmenter, plain predictions and
-    ``tta`` entry (see the module docstring; ``frame_spread_auroc`` scores the cruder mean spread over the frame)."""
-    from munet.edge.runtime import Segmenter
-
-    segs = (Segmenter(model_path, threads=threads), Segmenter(model_path, threads=threads, tta=tta))
+    seg: Segmenter, images: Sequence[np.ndarray], truths: Sequence[np.ndarray], names: Sequence[str], tta: str
+) -> tuple[list[Prediction], dict[str, Any]]:
+    """``seg`` and a Segmenter of the same file with test-time flips, run image by image in turn for fair timing
+    (end-to-end ``segment`` ms, after one untimed warm-up call each): the plain predictions and the ``tta`` entry
+    (see the module docstring; ``frame_spread_auroc`` scores the cruder mean spread over the whole frame)."""
+    segs = (seg, Segmenter(seg.model_path, threads=seg.threads, backend=seg.backend_name, tta=tta))
     if images:  # warm-up: the first call of an interpreter is slow
         for seg in segs:
             seg.segment(images[0])
@@ -95,7 +89,7 @@ def tta_run(
             for i in np.argsort(-unc, kind="stable")[:k]
         ],
     }
-    return segs[0], preds, entry
+    return preds, entry
 
 
 def evaluate_accuracy(
@@ -147,13 +141,14 @@ def evaluate_accuracy(
         info = {"path": path.as_posix(), "quantization": "float32 (Keras)", "size_bytes": file.stat().st_size}
         runs.append((FLOAT_NAME, info | {"input_size": list(keras.input_size)}, preds, None))
     for step, tfl in enumerate(tflite_models, start=len(runs) + 1):
-        path, flips = Path(tfl), None
+        path = Path(tfl)
         with stages.stage(f"{path.name}: {len(images)} images" + (f", TTA {tta}" if tta != "none" else ""), step):
-            if tta != "none":
-                seg, preds, flips = tta_run(path, images, truths, names, tta, threads)
+            predictor = SegmenterPredictor(path, threads=threads)
+            seg = predictor.seg
+            if tta == "none":
+                preds, flips = run_predictor(predictor, images), None
             else:
-                predictor = SegmenterPredictor(path, threads=threads)
-                seg, preds = predictor.seg, run_predictor(predictor, images)
+                preds, flips = tta_run(seg, images, truths, names, tta)
         stages.step_done()
         info = {"path": path.as_posix(), "quantization": seg.info.quantization, "io_dtype": seg.info.io_dtype}
         info |= {"size_bytes": path.stat().st_size, "input_size": list(seg.input_size)}
