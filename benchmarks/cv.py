@@ -320,10 +320,12 @@ def write_results(cfg: CVConfig, out: Path, rows: dict[tuple[str, int], Row], k:
 
 
 # ------------------------------------------------------------------------------------------------------- report
-def _diff(d: dict[str, Any] | None) -> str:
-    if not d or d.get("folds", 0) == 0:
+def paired_text(d: dict[str, Any] | None) -> str:
+    """A paired difference (:func:`paired`, in memory or read back from JSON, where NaN is null) in points:
+    ``+0.12 ± 0.34 (no difference)``; ``–`` without common folds."""
+    if not d or not d.get("folds"):
         return "–"
-    se = "" if math.isnan(d["se"]) else f" ± {d['se'] * 100:.2f}"
+    se = "" if d.get("se") is None or math.isnan(d["se"]) else f" ± {d['se'] * 100:.2f}"
     return f"{d['mean'] * 100:+.2f}{se} ({d['verdict']})"
 
 
@@ -340,7 +342,7 @@ def cv_markdown(result: dict[str, Any]) -> str:
         *(Column(m, f"metrics.{m}", pm) for m in metrics),
         Column(
             f"Δ {head} (pts)",
-            lambda s: "baseline" if s["point"] == cfg["baseline"] else _diff(s.get("vs_baseline", {}).get(head)),
+            lambda s: "baseline" if s["point"] == cfg["baseline"] else paired_text(s.get("vs_baseline", {}).get(head)),
         ),
         Column("train min (wall)", lambda s: s["train_s"] / 60, dec(0)),
         Column("int8 MB", lambda s: s["size_bytes"] / 1e6, dec(2)),

@@ -115,6 +115,9 @@ def test_paired_se_on_a_hand_checked_case() -> None:
     assert cv.paired([0.70] * 3, [0.80, 0.81, 0.79])["verdict"] == "loss"
     one = cv.paired([0.9], [0.8])
     assert one["verdict"] == "too few folds" and math.isnan(one["se"])
+    assert cv.paired_text(d) == "+2.00 ± 0.32 (gain)"
+    assert cv.paired_text(one) == cv.paired_text(one | {"se": None}) == "+10.00 (too few folds)"  # NaN: null in JSON
+    assert cv.paired_text(None) == cv.paired_text(cv.paired([], [])) == "–"
 
 
 def test_fold_scores_pool_each_patients_slices_into_one_volume() -> None:
