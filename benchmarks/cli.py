@@ -190,36 +190,6 @@ def flow(
     click.echo(f"report: {report_path}")
 
 
-@main.command()
-@click.option("--keras", "keras_models", multiple=True, required=True, type=EXISTING, help="MU-Net .keras; repeat.")
-@click.option("--calib-data", required=True, type=EXISTING, help="Calibration images (the training folder).")
-@click.option("--threads", default="1,2", show_default=True, help="Thread counts, comma separated.")
-@click.option("--runs", default=100, show_default=True, help="Timed rounds (every cut once per round).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/breakdown"), show_default=True)
-@cli_errors
-def breakdown(keras_models: tuple[Path, ...], calib_data: Path, threads: str, runs: int, out: Path) -> None:
-    """Per-block int8 time (encoder, decoder blocks up1..up4, head) from truncated sub-models timed round-robin."""
-    require_tensorflow()
-    from munet.atomic import write_json
-    from munet.benchmarks.breakdown import breakdown as run_breakdown
-    from munet.benchmarks.breakdown import breakdown_markdown
-    from munet.benchmarks.records import provenance_markdown, write_markdown
-    from munet.device import provenance
-    from munet.edge.timing import parse_threads
-
-    counts = parse_threads(threads)
-    results = []
-    for model in keras_models:
-        click.echo(f"{model}: converting the cuts to int8 and timing them ...", err=True)
-        results.append(run_breakdown(model, calib_data, counts, runs=runs))
-    prov = provenance()
-    write_json(out / "breakdown.json", {"provenance": prov, "models": results})
-    text = "# Per-block int8 time\n\n" + breakdown_markdown(results) + "\n" + provenance_markdown(prov)
-    write_markdown(out / "breakdown.md", text)
-    click.echo(breakdown_markdown(results))
-    click.echo(f"wrote {out / 'breakdown.json'} and breakdown.md")
-
-
 @main.command("sweep")
 @click.argument("config", type=EXISTING)
 @click.option("--reuse", is_flag=True, help="Keep finished rows (results JSON or runs), continue interrupted ones.")

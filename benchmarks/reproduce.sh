@@ -8,7 +8,6 @@
 #   STEP=shipped bash benchmarks/reproduce.sh isic-edge  # re-score edge/models/skin.tflite as shipped
 #   bash benchmarks/reproduce.sh brain-final  # the bundled `brain`: the CV'd lesion_share recipe fitted on all 86 patients
 #   bash benchmarks/reproduce.sh bundled-latency  # the shipped files (and PREVIOUS=old.tflite ...) timed interleaved
-#   bash benchmarks/reproduce.sh breakdown   # per-block int8 time of the paper and edge decoders (after the sweep)
 #   bash benchmarks/reproduce.sh retime      # re-time isic/isic128/brain latency with untrained same-architecture
 #                                            # models (after a check that weights do not change LiteRT latency)
 # Needs ../shared (data + offline MobileNetV2 weights) and `make setup` (.venv). `--onnx` needs .venv-onnx:
@@ -129,14 +128,10 @@ case "${1:-}" in
     done
     munet-bench readme-table
     exit 0 ;;
-  breakdown)
-    munet-bench breakdown --keras runs/pareto-dec/paper-128/best.keras --keras runs/pareto-dec/edge-128/best.keras \
-      --calib-data "$SHARED/data/isic/train" --threads 1,2 --runs 200 --out benchmarks/results/pareto/decoders
-    exit 0 ;;
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 brain-final|bundled-latency|sweeps|recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned|isic|isic128|brain|isic-edge|brain-edge|retime|breakdown" >&2; exit 2 ;;
+  *) echo "usage: $0 brain-final|bundled-latency|sweeps|recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned|isic|isic128|brain|isic-edge|brain-edge|retime" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1
