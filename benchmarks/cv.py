@@ -1,21 +1,13 @@
-"""K-fold cross-validation: how recipe decisions are made (``munet-bench cv`` and ``munet-bench cv-folds``).
+"""K-fold cross-validation: how recipe decisions are made (a ``kind: cv`` sweep; ``munet-bench cv-folds``).
 
-One 200-image validation set cannot resolve a point of Dice (a recipe chosen on it lost 3 points on unseen ISIC
-test images), so a lever is judged over K folds of ALL development data, paired against a baseline trained on
-the same folds:
-
-* The fold assignment is a committed CSV (``benchmarks/folds/<set>.csv``: ``name,group,fold``), made once by
-  :func:`munet.data.make_folds` and read back by :func:`munet.data.read_folds`; every recipe is scored on the
-  same folds. Folds are grouped (brain MRI: by patient, so no patient's slices fall on both sides).
-* Each fold of each point is trained on the other folds (:func:`munet.benchmarks.experiment.ensure_trained`: the
-  sweeps' one resume rule), its LAST epoch converted to int8 the way the bundled models are (``ship`` settings:
-  float-kept layers, post-processing calibrated on the fold's training images; the held-out fold chooses
-  nothing), and scored with the edge ``Segmenter`` at the original image size (:func:`fold_scores`).
-* :func:`summarise` reports each point's mean +- sd over folds and its paired difference to the baseline with
-  the standard error of the mean fold difference; a lever is a gain only when that mean exceeds 2 SE.
-
-Rows are saved after every fold (``runs_dir/<point>/fold<k>/row.json`` and the results JSON), so ``--reuse``
-resumes a sweep point by point and fold by fold, including from the committed results on a fresh machine.
+One 200-image validation set cannot resolve a point of Dice, so a lever is judged over K folds of ALL development
+data, paired with a baseline trained on the same folds. The folds are a committed CSV (``benchmarks/folds/*.csv``,
+:func:`munet.data.make_folds`, grouped: no patient on both sides). Each fold of each point is trained on the
+other folds (the sweeps' one resume rule, :func:`munet.benchmarks.experiment.ensure_trained`), its LAST epoch
+converted to int8 as the bundled models are (``ship``: float-kept layers, post-processing calibrated on the fold's
+training images) and scored at the original size (:func:`fold_scores`). :func:`summarise` gives each point's
+mean +- sd over folds and its paired difference to the baseline (+- SE): a gain or a loss only beyond 2 SE. Rows are
+saved after every fold, so ``--reuse`` resumes fold by fold, also from the committed results on a fresh machine.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""Models for re-timing a committed latency table when its trained run is gone: the same architecture, untrained.
-
-LiteRT's kernels do the same work whatever the weights hold (no sparsity or value-dependent paths in the int8,
-float16, dynamic-range or float32 kernels used here), so a model with the run's architecture (its config:
-``arch``, ``alpha``, input size, decoder), the ImageNet encoder where the run had it, a randomly initialised
-decoder and the same int8 calibration data has the run's latency. ``bash benchmarks/reproduce.sh retime`` checks
-that claim on the machine it runs on (a trained and an untrained copy of one architecture in the same interleaved
-pass) before re-timing the tables with such models.
+"""Untrained models with a run's architecture, converted like the run, for re-timing a latency table whose trained
+run is gone: LiteRT's kernels do the same work whatever the weights hold. ``bash benchmarks/reproduce.sh retime``
+first checks that on the machine (a trained and an untrained copy in one interleaved pass).
 
     python -m munet.benchmarks.retime --config benchmarks/configs/isic_a1.0_128.yaml --alpha 1.0 --size 128 \\
         --encoder-weights W.h5 --calib-data ../shared/data/isic/train --out runs/retime/isic128
