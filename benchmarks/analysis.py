@@ -35,14 +35,10 @@ class Learned:
     stopped: str | None = None
 
 
-def judge_learned(
-    row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None
-) -> Learned | None:
-    """The row's stored ``learned`` (None for a row from before the judgement); why not, given the ``trivial``
-    Dice: "failed", "≈ all-empty" / "≈ all-full" (within :data:`NEAR_TRIVIAL` of it) or "short" (above, by too
-    little); and "collapsed/stopped at epoch 7 of 15" for a row whose training ended before the budget's ``epochs``."""
-    if row.get("learned") is None:
-        return None
+def judge_learned(row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None) -> Learned:
+    """The row's stored ``learned``; why not, given the ``trivial`` Dice: "failed", "≈ all-empty" / "≈ all-full"
+    (within :data:`NEAR_TRIVIAL` of it) or "short" (above, by too little); and "collapsed/stopped at epoch 7 of 15"
+    for a row whose training ended before the budget's ``epochs``."""
     dice, done, why, stopped = (row.get("float32") or {}).get("dice"), row.get("epochs"), None, None
     if trivial and not row["learned"]:
         why = "failed" if row.get("error") or dice is None else "short"

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from munet.benchmarks.analysis import TRIVIAL, is_learned
-from munet.benchmarks.compare_report import ARCHS, SEQUENTIAL_TIMING, compare_markdown
+from munet.benchmarks.analysis import TRIVIAL, is_learned, load
+from munet.benchmarks.compare_report import ARCHS, compare_markdown
 from munet.benchmarks.experiment import UNTRAINED, Point, Row, Setup, run_point, time_rows, untrained_copy
 from munet.data import subset_folder
 from munet.errors import InputError, MunetError
@@ -148,15 +148,9 @@ def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str,
 
     Budgets are compared without :data:`TIMING_ONLY`; another budget or image count raises :class:`InputError`.
     """
-    if not path.is_file():
+    if (old := load(path, missing_ok=True)) is None:
         return None
-    fix = "give the config another name or drop --reuse"
-    try:
-        old = json.loads(path.read_text())
-        # a field added since then had its default, except the monitor: results without it kept the pooled val_dice
-        made = {**asdict(Budget()), "monitor": "val_dice", **old["budget"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a readable compare result ({exc}); {fix}") from None
+    made = {**asdict(Budget()), **old.get("budget", {})}  # a field added since then had its default
 
     def training(b: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         kept = {k: v for k, v in json.loads(json.dumps(b)).items() if k not in TIMING_ONLY}
@@ -165,6 +159,7 @@ def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str,
     now, then = training(asdict(budget), {"n_train": n_train, "n_val": n_val}), training(made, old)
     if now != then:
         diff = ", ".join(f"{k} {then.get(k)} -> {v}" for k, v in now.items() if then.get(k) != v)
+        fix = "give the config another name or drop --reuse"
         raise InputError(f"{path}: made with another budget or data ({diff}); {fix}")
     return old
 
@@ -199,17 +194,6 @@ def mark_learned(result: dict[str, Any], trivial: dict[str, float]) -> dict[str,
     return result
 
 
-def timing_models(row: dict[str, Any], budget: Budget, calib: Path, base: Path) -> Row:
-    """A resumed row's models for the timing pass: its trained TFLite files where they still exist, otherwise an
-    untrained copy of its architecture in ``base/<entry>-arch/`` (``timed_on`` set)."""
-    files = {m: Path(row.get("run_dir") or "-") / f"model_{m}.tflite" for m in MODES}
-    if all(p.is_file() for p in files.values()):
-        return Row(models={m: {"path": p.as_posix()} for m, p in files.items()})
-    entry = row["arch"]
-    overrides = {"arch": entry.partition("@")[0], "alpha": budget.alpha, "size": list(budget.size)}
-    return untrained_copy(entry, overrides, calib, base / f"{entry}-arch", MODES, budget.calib_count, budget.seed, _say)
-
-
 def macs_256(arch: str, size: Sequence[int], alpha: float, macs: int) -> int:
     """MACs of ``arch`` at the paper's 256x256 (``macs`` itself when it was trained at that size)."""
     if tuple(size) == (256, 256):
@@ -228,13 +212,9 @@ def latency_of(row: Row | None, threads: int) -> dict[str, float]:
     return out
 
 
-def arch_result(row: Row | dict[str, Any], entry: str, label: str, threads: int) -> ArchResult:
+def arch_result(row: Row, entry: str, label: str, threads: int) -> ArchResult:
     """The comparison's row of an experiment row (:func:`~munet.benchmarks.experiment.run_point`'s scores,
-    models, latency); a ``row.json`` from before the runner (an :class:`ArchResult`) is taken as it is."""
-    row = Row.from_dict(row) if isinstance(row, dict) else row
-    if row.scores is None:
-        names = {f.name for f in fields(ArchResult)}
-        return ArchResult(**{k: v for k, v in row.to_dict().items() if k in names} | {"arch": entry, "label": label})
+    models, latency)."""
     o, f, q, models = row.overrides, row.scores["float32"], row.scores["int8"], row.models or {}
     start = str(o["encoder_weights"])
     return ArchResult(
@@ -358,21 +338,25 @@ def compare(
         except MunetError as exc:  # one architecture failing (e.g. no ImageNet download) keeps the others
             res = ArchResult(entry, label, start, False, error=str(exc))
         else:
-            if row.scores is None and row.models is None:  # a row.json from before the runner: its files
-                row.models = {m: {"path": (base / entry / f"model_{m}.tflite").as_posix()} for m in MODES}
             rows[entry] = row
         result["models"].append(asdict(res))
         save()
         _say(f"[{entry}] done: {json.dumps({k: getattr(res, k) for k in ('params', 'int8_dice_drop')})}")
-    for r in result["models"]:  # resumed rows: timed in the same pass, on an untrained copy where models are gone
+    copies: dict[str, Row] = {}  # resumed rows: timed in the same pass, on an untrained copy where models are gone
+    for r in result["models"]:
         if not r.get("error") and r["arch"] not in rows:
-            rows[r["arch"]] = timing_models(r, budget, train_dir, base)
+            files = {m: Path(r.get("run_dir") or "-") / f"model_{m}.tflite" for m in MODES}
+            if all(p.is_file() for p in files.values()):
+                rows[r["arch"]] = Row(models={m: {"path": p.as_posix()} for m, p in files.items()})
+            else:
+                arch = {"arch": r["arch"].partition("@")[0], "alpha": budget.alpha, "size": list(budget.size)}
+                rows[r["arch"]] = untrained_copy(r["arch"], arch, setup, copies, MODES, _say)
     timing = time_rows(list(rows.values()), [(m, budget.threads) for m in MODES], samples[0].image, budget.latency_runs)
     for r in result["models"]:
         if latency := latency_of(rows.get(r["arch"]), budget.threads):
             r |= latency | {"timed_on": rows[r["arch"]].timed_on}
     n = sum(bool(latency_of(row, budget.threads)) for row in rows.values())
-    method = f"interleaved: {n} row(s) timed round-robin in one pass after all training" if n else SEQUENTIAL_TIMING
+    method = f"interleaved: {n} row(s) timed round-robin in one pass after all training" if n else "none timed"
     if copies := [r["label"] for r in result["models"] if r.get("timed_on") == UNTRAINED]:
         method += (
             f"; {', '.join(copies)} on an untrained copy of the architecture (their trained models were from an "

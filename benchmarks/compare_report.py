@@ -1,5 +1,5 @@
-"""The Markdown of the architecture comparison (:mod:`munet.benchmarks.compare`): the Table 1/2 analogue, the
-paper's published values beside it, and the "learned" cell and rule shared with the README block."""
+"""The architecture comparison's one table (:func:`compare_columns`): in ``compare_<name>.md``
+(:func:`compare_markdown`, with the paper's published values beside it) and in the compare README block."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from typing import Any
 
 from munet.benchmarks.analysis import LEARNED_MARGIN, NEAR_TRIVIAL, TRIVIAL, has_lesion_free, judge_learned
 from munet.benchmarks.records import provenance_markdown
-from munet.benchmarks.render import DASH, Column, dec, fixed, lookup, machine_note, pct, render
+from munet.benchmarks.render import Column, dec, fixed, lookup, percent, render, timing_note
 
-#: How results from before the interleaved timing pass were timed (their ``latency_method``).
-SEQUENTIAL_TIMING = "per row, right after its training"
 #: Table order of the paper (Tables 1 and 2), MU-Net last as "Proposed", and the paper's row names.
 ARCHS = ("unet-vgg19", "segnet", "unet-resnet50", "fcn", "unet", "munet")
 PAPER_LABELS = ("U-Net with VGG-19", "SegNet", "U-Net with ResNet-50", "FCNet", "U-Net-224", "Proposed (MU-Net)")
 #: The paper's six metrics, in its column order.
 PAPER_METRICS = ("accuracy", "recall", "precision", "iou", "tversky", "dice")
-PAPER_HEADERS = dict(zip(PAPER_METRICS, ("Accuracy", "Recall", "Precision", "IoU", "Tversky", "Dice"), strict=True))
-#: The "Encoder init" cell: trained from scratch / ImageNet weights loaded.
-INIT = ("from scratch", "ImageNet")
+#: The "encoder init" cell: trained from scratch / ImageNet weights loaded.
+INIT = ("scratch", "ImageNet")
 #: The paper's published values (%), for the reader's side-by-side (Tables 1 and 2; U-Net = "U-Net-224").
 PAPER_TABLES = {
     "isic": {
@@ -42,31 +39,20 @@ PAPER_TABLES = {
 
 
 def learned_cell(row: dict[str, Any], trivial: dict[str, float] | None = None, epochs: int | None = None) -> str:
-    """ "yes", "**no** (why)" or "–" (a row from before the judgement), with an early stop noted
-    (:func:`munet.benchmarks.analysis.judge_learned`)."""
-    if (v := judge_learned(row, trivial, epochs)) is None:
-        return DASH
+    """ "yes" or "**no** (why)", with an early stop noted (:func:`munet.benchmarks.analysis.judge_learned`)."""
+    v = judge_learned(row, trivial, epochs)
     word, why = "yes" if v.learned else "**no**", "; ".join(w for w in (v.why, v.stopped) if w)
     return f"{word} ({why})" if why else word
 
 
-def learned_rule(result: dict[str, Any], percent: bool = True) -> str:
-    """The sentence under a table: the trivial predictions' Dice and the rule (or how to add them); ``percent``:
-    Dice in % and the margin in points (the paper-style tables), else on the 0..1 scale (the README)."""
-    trivial = result.get("trivial")
-    if not trivial:
-        return (
-            "Learned: – (not judged: a result from before the trivial predictions were scored; "
-            "`munet-bench sweep CONFIG --reuse` judges it)"
-        )
-    fmt = (lambda v: f"{pct(v)} %") if percent else dec(4)
-    values = ", ".join(f"{k} {fmt(trivial.get(k))}" for k in TRIVIAL)
-    margin, near = (f"{100 * v:.0f} points" if percent else f"{v:.2f}" for v in (LEARNED_MARGIN, NEAR_TRIVIAL))
+def learned_rule(result: dict[str, Any]) -> str:
+    """The sentence under a table: the trivial predictions' Dice and the rule."""
+    values = ", ".join(f"{k} {result['trivial'][k]:.4f}" for k in TRIVIAL)
     return (
-        f"Learned: float32 per-image Dice at least {margin} above both trivial "
-        f"predictions on this validation set ({values}; an empty mask predicted empty scores Dice 1). "
-        f"Why not: ≈ all-empty / ≈ all-full: within {near} of that trivial prediction (the model predicts about "
-        "that); short: above both, by less than the margin, after this budget"
+        f"Learned: float32 per-image Dice at least {LEARNED_MARGIN:.2f} above both trivial predictions on this "
+        f"validation set ({values}; an empty mask predicted empty scores Dice 1). Why not: ≈ all-empty / ≈ all-full: "
+        f"within {NEAR_TRIVIAL:.2f} of that trivial prediction (the model predicts about that); short: above both, "
+        "by less than the margin, after this budget"
     )
 
 
@@ -76,58 +62,63 @@ def ok(get: str | Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]],
 
 
 def compare_columns(result: dict[str, Any]) -> list[Column]:
-    """The columns of the Table 1/2 analogue (a failed row: dashes, its weights and its error)."""
-    split = {"Dice, lesion images": "dice_lesion_images", "False lesions": "false_positive_share"}
+    """The comparison's columns (a failed row: its error, then dashes); per-image means on the 0..1 scale."""
+    epochs, size = result["budget"].get("epochs"), result["budget"]["size"][0]
+    split = {"Dice, lesion images": ("dice_lesion_images", fixed), "false lesions": ("false_positive_share", percent)}
+    metrics = ("IoU", "mIoU", "precision", "recall", "accuracy", "Tversky", "ISIC Jaccard")
     return [
-        Column("Model", "label"),
-        *(Column(h, ok(f"float32.{m}"), pct) for m, h in PAPER_HEADERS.items()),
-        Column("Learned", lambda r: learned_cell(r, result.get("trivial"), result["budget"].get("epochs"))),
-        *(Column(h, ok(f"lesion_split.{k}"), pct) for h, k in split.items() if has_lesion_free(result)),
-        Column("mIoU", ok("float32.miou"), pct),
-        Column("ISIC Jaccard", ok("float32.isic_jaccard"), pct),
-        Column("Params", ok("params"), lambda v: f"{v:,}"),
-        Column(f"GMACs @{result['budget']['size'][0]}", ok(lambda r: r["macs"] / 1e9), dec(2)),
-        Column("GMACs @256", ok(lambda r: r["macs_256"] / 1e9), dec(2)),
+        Column("model", "label"),
+        Column("encoder init", lambda r: f"failed: {r['error']}" if r.get("error") else INIT[bool(r["imagenet"])]),
+        Column("params (M)", ok(lambda r: r["params"] / 1e6), dec(2)),
+        Column(f"GMACs @{size}²", ok(lambda r: r["macs"] / 1e9), dec(2)),
+        Column("GMACs @256²", ok(lambda r: r["macs_256"] / 1e9), dec(2)),
+        Column("Dice", ok("float32.dice"), fixed),
+        Column("learned", lambda r: learned_cell(r, result.get("trivial"), epochs)),
+        *(Column(h, ok(f"lesion_split.{k}"), f) for h, (k, f) in split.items() if has_lesion_free(result)),
+        *(Column(h, ok(f"float32.{h.lower().replace(' ', '_')}"), fixed) for h in metrics),
+        Column("int8 Dice", ok("int8.dice"), fixed),
+        Column("int8 Dice drop", ok("int8_dice_drop"), fixed),
         Column("float32 ms", ok("float_ms"), dec(1)),
         Column("int8 ms", ok("int8_ms"), dec(1)),
-        Column("int8 Dice", ok("int8.dice"), pct),
-        Column("Dice drop", ok("int8_dice_drop"), pct),
-        Column("Encoder init", lambda r: r["encoder_weights"] if r.get("error") else INIT[bool(r["imagenet"])]),
-        Column("Train s", lambda r: f"failed: {r['error']}" if r.get("error") else fixed(r["train_s"], 0)),
+        Column("train s", ok("train_s"), dec(0)),
     ]
 
 
+def compare_table(result: dict[str, Any]) -> str:
+    """The table, the learned rule and (brain MRI) what the lesion columns mean."""
+    text = render(result["models"], compare_columns(result)) + f"\n- {learned_rule(result)}\n"
+    if has_lesion_free(result):
+        text += (
+            "- Dice, lesion images: per-image Dice over the validation images with a lesion only; false lesions: "
+            "share of the lesion-free validation images given any lesion pixel (float32 masks)\n"
+        )
+    return text
+
+
 def compare_markdown(result: dict[str, Any]) -> str:
-    """The Table 1/2 analogue with budget, provenance and weights."""
+    """The Table 1/2 analogue with budget, the paper's values, provenance and the runs rows were resumed from."""
     lines = [
         f"# Architecture comparison: {result['name']}",
         "",
         f"Paper Tables 1/2 analogue. Budget: {result['budget_text']}.",
         f"Training data: `{result['train']}` ({result['n_train']} images); validation: `{result['val']}` "
         f"({result['n_val']} images).",
-        "Metrics (%): per-image means on the validation set, float32 TFLite masks at the original image size "
+        "Metrics (0..1): per-image means on the validation set, float32 TFLite masks at the original image size "
         "(`munet.edge.metrics`, threshold 0.5); int8 = full-int8 TFLite calibrated on the training images; "
         f"latency: median of {result['budget']['latency_runs']} LiteRT inferences, "
         f"{result['budget']['threads']} thread(s), pre/post-processing excluded, "
-        f"{result.get('latency_method', SEQUENTIAL_TIMING)}.{machine_note(result, 'Machine during the timing pass')} "
+        f"{result.get('latency_method', 'not timed yet')}{timing_note(result)}. "
         "Pixel-pooled metrics (counts summed over all images) are in the JSON as `float32_pixel`.",
         "Encoder init: 'ImageNet' where pretrained encoder weights were loaded, otherwise trained from scratch. "
         "SegNet's max-unpooling places each feature at its window's argmax (builtin int8 TFLite ops; a tied "
         "maximum goes to the first tied position, as TensorFlow's argmax).",
         "",
-        render(result["models"], compare_columns(result)),
-        learned_rule(result) + ".",
+        compare_table(result),
     ]
-    if has_lesion_free(result):
-        lines.append(
-            "Dice, lesion images: per-image Dice over the validation images with a lesion only; False lesions: "
-            "share of the lesion-free validation images given any lesion pixel (float32 masks)."
-        )
-    lines.append("")
     if paper := PAPER_TABLES.get(result.get("paper_table") or ""):
         prow = [[label, *(f"{v:.2f}" for v in paper[a])] for a, label in zip(ARCHS, PAPER_LABELS, strict=True)]
         lines += [
-            f"Paper values (Table {'1' if result['paper_table'] == 'isic' else '2'}, 256x256, 60 epochs; "
+            f"Paper values in % (Table {'1' if result['paper_table'] == 'isic' else '2'}, 256x256, 60 epochs; "
             "its 'IOU' column is not comparable to a per-image lesion IoU):",
             "",
             render(prow, ["Model", "Accuracy", "Recall", "Precision", "IOU", "Tversky", "Dice"]),

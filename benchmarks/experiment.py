@@ -352,7 +352,7 @@ def time_rows(
 
     todo = [
         (r, f"{mode}@{threads}", path, threads)
-        for r in rows
+        for r in {id(r): r for r in rows}.values()  # a row shared by several entries (one untrained copy) once
         for mode, threads in variants
         if (path := r.model_path(mode)) is not None and path.is_file()
     ]
@@ -368,23 +368,32 @@ def time_rows(
 UNTRAINED = "untrained copy"
 
 
+#: The config keys that fix a network's graph (and so its LiteRT time); training keys do not.
+ARCH_KEYS = ("arch", "alpha", "input_size", "decoder_upsample", "decoder_conv", "decoder_filters", "decoder_head")
+
+
 def untrained_copy(
     name: str,
     overrides: dict[str, Any],
-    calib: Path,
-    folder: Path,
+    setup: Setup,
+    cache: dict[str, Row],
     modes: Sequence[str],
-    calib_count: int,
-    seed: int = 0,
     echo: Callable[[str], None] = print,
 ) -> Row:
     """A timing row for a kept row whose models are gone: its architecture (``overrides``) built untrained and
-    converted like a run into ``folder`` (LiteRT's time does not depend on the weights; an untrained encoder has the
-    ImageNet one's graph and needs no weight file)."""
+    converted like a run into ``runs_dir/arch-<n>/``, once per architecture (``cache``). LiteRT's time does not
+    depend on the weights; an untrained encoder has the ImageNet one's graph and needs no weight file."""
     from munet.benchmarks.retime import architecture_models
+    from munet.train.config import make_config
 
-    echo(f"[{name}] timing an untrained copy of its architecture ({folder})")
-    kw = {"modes": tuple(modes), "calib_count": calib_count, "seed": seed}
-    paths = architecture_models({**overrides, "encoder_weights": "none"}, calib, folder, **kw)
-    models = {m: {"path": p.as_posix()} for m, p in paths.items()}
-    return Row(name=folder.name, models=models, latency={}, timed_on=UNTRAINED)
+    untrained = {**overrides, "encoder_weights": "none"}
+    cfg = make_config(overrides={"data": str(setup.train_dir), **untrained})
+    key = json.dumps({k: getattr(cfg, k) for k in ARCH_KEYS}, default=str, sort_keys=True)
+    if key not in cache:
+        folder = setup.runs_dir / f"arch-{len(cache)}"
+        echo(f"[{name}] timing an untrained copy of its architecture ({folder})")
+        kw = {"modes": tuple(modes), "calib_count": setup.calib_count}
+        paths = architecture_models(untrained, setup.train_dir, folder, **kw)
+        models = {m: {"path": p.as_posix()} for m, p in paths.items()}
+        cache[key] = Row(name=folder.name, models=models, timed_on=UNTRAINED)
+    return cache[key]

@@ -17,8 +17,9 @@ from typing import Any
 
 from munet.atomic import write_json
 from munet.benchmarks import records
+from munet.benchmarks.analysis import load, speedup
 from munet.benchmarks.experiment import Point, Row, Setup, has_run, overrides_key, run_point, time_rows, untrained_copy
-from munet.benchmarks.render import Column, machine_note, render
+from munet.benchmarks.render import Column, dec, fixed, render, timing_note
 from munet.data import sample_folder
 from munet.device import provenance
 from munet.errors import InputError
@@ -165,8 +166,8 @@ def run_pareto(
         _write(result, out)
     copies: dict[str, Row] = {}  # one untrained model per architecture among the kept points
     for e in entries:
-        if "kept" in e:
-            e["copy"] = architecture_copy(e["kept"], setup, copies, echo)
+        if "kept" in e and "overrides" in e["kept"]:
+            e["copy"] = untrained_copy(e["kept"]["name"], e["kept"]["overrides"], setup, copies, ("int8",), echo)
     timed = rows + [e["copy"] for e in entries if e.get("copy") is not None]
     timing = time_rows(timed, [("int8", t) for t in sorted({1, 2, threads})], samples[0].image, runs, end_to_end=True)
     if timing is not None:
@@ -189,20 +190,11 @@ def run_pareto(
 
 
 def committed_points(path: Path) -> dict[str, dict[str, Any]]:
-    """The points of a committed ``pareto.json`` by name (empty when there is none): ``--reuse`` keeps those whose
-    run folder is gone (a fresh checkout) instead of training them again."""
-    if not path.is_file():
-        return {}
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise InputError(f"{path}: not a readable pareto.json ({e}); move it away or drop --reuse") from None
+    """The points of a committed ``pareto.json`` by name, each with its origin (``kept_from``): ``--reuse`` keeps
+    those whose run folder is gone (a fresh checkout) instead of training them again."""
+    doc = load(path, missing_ok=True) or {}
     origin = {"date": doc.get("date"), "cpu": (doc.get("machine") or {}).get("cpu")}
-    return {
-        p["name"]: {**p, "kept_from": p.get("kept_from") or origin}
-        for p in doc.get("points", [])
-        if isinstance(p, dict) and p.get("name")
-    }
+    return {p["name"]: {"kept_from": origin} | p for p in doc.get("points", [])}
 
 
 def _kept_note(points: Sequence[dict[str, Any]]) -> str:
@@ -216,29 +208,6 @@ def _kept_note(points: Sequence[dict[str, Any]]) -> str:
         return ""
     how = "; int8 ms: an untrained copy of the same architecture" if any(p.get("timed_on") for p in points) else ""
     return f"\nKept from an earlier run (`--reuse`, trained and scored then{how}): {', '.join(kept)}.\n"
-
-
-#: The config keys that fix a network's graph (and so its LiteRT time); training keys do not.
-ARCH_KEYS = ("arch", "alpha", "input_size", "decoder_upsample", "decoder_conv", "decoder_filters", "decoder_head")
-
-
-def architecture_copy(
-    point: dict[str, Any], setup: Setup, cache: dict[str, Row], echo: Callable[[str], None] = print
-) -> Row | None:
-    """A kept point's timing row: one untrained int8 copy per architecture (:func:`~munet.benchmarks.experiment.
-    untrained_copy` into ``runs_dir/arch-<n>/``). None when the point records no settings to build from."""
-    from munet.train.config import make_config
-
-    if "overrides" not in point:
-        return None
-    cfg = make_config(overrides={"data": str(setup.train_dir), **point["overrides"], "encoder_weights": "none"})
-    key = json.dumps({k: getattr(cfg, k) for k in ARCH_KEYS}, default=str, sort_keys=True)
-    if key not in cache:
-        folder = setup.runs_dir / f"arch-{len(cache)}"
-        cache[key] = untrained_copy(
-            point["name"], point["overrides"], setup.train_dir, folder, ("int8",), setup.calib_count, echo=echo
-        )
-    return cache[key]
 
 
 def _latency_fields(latency: dict[str, Any], threads: int) -> dict[str, Any]:
@@ -289,33 +258,52 @@ def plot_pareto(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     return records.save_figure(fig, path)
 
 
-#: The columns of ``pareto.md``.
-PARETO_COLUMNS = (
-    Column("point", lambda p: p.get("name", "")),
-    Column("alpha", lambda p: f"{p['alpha']:g}"),
-    Column("size", lambda p: f"{p['size'][0]}x{p['size'][1]}"),
-    Column("encoder init", "init"),
-    Column(
-        "decoder", lambda p: ", ".join(f"{k.removeprefix('decoder_')}={v}" for k, v in p.get("decoder", {}).items())
-    ),
-    Column("epochs", "epochs"),
-    Column("train min", lambda p: None if p.get("seconds") is None else round(p["seconds"] / 60, 1)),
-    *(Column(h, k) for h, k in (("params", "params"), ("GMACs", "gmacs"), ("MB", "size_mb"))),
-    *(Column(h, k) for h, k in (("Dice float", "dice_float"), ("Dice int8", "dice_int8"))),
-    Column("int8 vs float Dice", "agreement_dice"),
-    Column("int8 ms 1t", "latency_ms_1t"),
-    Column("int8 ms 2t", lambda p: p.get("latency_ms_2t", p["latency_ms"])),
-    Column("Pareto", lambda p: "yes" if p["on_front"] else ""),
-)
+def _decoder_label(point: dict[str, Any]) -> str:
+    d = point.get("decoder", {})
+    widths = "/".join(map(str, d.get("decoder_filters", [])))
+    if d.get("decoder_upsample", "transpose") == "transpose":
+        return "transposed conv " + widths
+    return f"{d.get('decoder_upsample')} + {d.get('decoder_conv')} {widths}, head {d.get('decoder_head')}"
+
+
+def _varies(points: Sequence[dict[str, Any]], key: str) -> bool:
+    return len({json.dumps(p.get(key), sort_keys=True) for p in points}) > 1
+
+
+#: The Dice columns of every sweep: float, int8 and the int8 masks against the float ones.
+DICE = (("Dice float", "dice_float"), ("Dice int8", "dice_int8"), ("int8 vs float", "agreement_dice"))
+
+
+def point_columns(result: dict[str, Any]) -> list[Column]:
+    """The one table of a points or grid sweep (``pareto.md`` and the study README blocks): alpha and the decoder
+    where the points differ in them, the speed-up over the paper decoder where one is among others."""
+    points = result["points"]
+    paper = [Column("× paper decoder (1 / 2 thr.)", lambda p: speedup(p, points), lambda s: f"{s[0]:.2f} / {s[1]:.2f}")]
+    return [
+        Column("point", "name"),
+        *([Column("α", "alpha", "{:g}".format)] if _varies(points, "alpha") else []),
+        Column("input", "size", lambda s: "×".join(map(str, s))),
+        *([Column("decoder", _decoder_label)] if _varies(points, "decoder") else []),
+        Column("encoder init", "init"),
+        Column("epochs", "epochs"),
+        Column("train min", lambda p: p["seconds"] / 60 if p.get("seconds") else None, dec(1)),  # 0: a reused run
+        Column("params (M)", lambda p: p["params"] / 1e6 if p.get("params") else None, dec(2)),
+        Column("GMACs", "gmacs", dec(3)),
+        Column("int8 MB", "size_mb", dec(2)),
+        *(Column(h, k, fixed) for h, k in DICE),
+        *(Column(f"int8 ms {t} thr.", f"latency_ms_{t}t", dec(2)) for t in sorted({1, 2, result.get("threads", 2)})),
+        *(paper if any(speedup(p, points) for p in points) else []),
+        Column("on the front", lambda p: "yes" if p.get("on_front") else ""),
+    ]
 
 
 def pareto_markdown(result: dict[str, Any]) -> str:
-    """Markdown table of :func:`run_pareto`'s points."""
+    """:func:`run_pareto`'s points (:func:`point_columns`), provenance and plot."""
     return (
         f"# Pareto: Dice vs. int8 latency (train `{result['train_data']}`, val `{result['val_data']}`)\n\n"
-        f"int8 ms: end-to-end median at 1 and 2 threads (front: {result.get('threads', '?')} threads), "
-        f"{result.get('latency_method', ALONE_TIMING)}.{machine_note(result)}\n\n"
-        f"{records.provenance_markdown(result)}\n{render(result['points'], PARETO_COLUMNS)}"
+        f"int8 ms: end-to-end median (front: {result.get('threads', 2)} threads), "
+        f"{result.get('latency_method', ALONE_TIMING)}{timing_note(result)}.\n\n"
+        f"{records.provenance_markdown(result)}\n{render(result['points'], point_columns(result))}"
         + f"\n![Pareto plot]({result['plot']})\n\nOnly alpha=1.0 has offline ImageNet weights; 'scratch' points "
         "start from random weights and are handicapped by it.\n" + _kept_note(result["points"])
     )

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from munet.atomic import write_text_atomic
-from munet.benchmarks.analysis import SHIPPED_DIR, bundled, has_lesion_free, load, recipe_study, speedup
-from munet.benchmarks.compare_report import SEQUENTIAL_TIMING, learned_cell, learned_rule, ok
-from munet.benchmarks.pareto import ALONE_TIMING
-from munet.benchmarks.render import Column, dec, fixed, lookup, percent, pm, render, signed
-from munet.device import busy_summary, describe_machine
+from munet.benchmarks.analysis import SHIPPED_DIR, bundled, load, recipe_study
+from munet.benchmarks.compare_report import compare_table
+from munet.benchmarks.pareto import ALONE_TIMING, DICE, point_columns
+from munet.benchmarks.render import Column, dec, fixed, lookup, percent, pm, render, signed, timing_note
 from munet.errors import InputError
 
 
@@ -46,20 +45,6 @@ def _source(where: str, doc: dict[str, Any]) -> str:
     """``- `where`: `command` (date, cpu, N cores)`` (the opening of a provenance line)."""
     cores = (doc.get("machine") or {}).get("cores", "?")
     return f"- `{where}`: `{doc.get('command', '')}` ({doc.get('date', '')[:10]}, {_cpu(doc)}, {cores} cores)"
-
-
-def timing_note(doc: dict[str, Any]) -> str:
-    """``; machine during the pass: …`` and, for a pass flagged busy, why (spread flags counted, not listed)."""
-    if not doc.get("load"):
-        return ""
-    text = f"; machine during the pass: {describe_machine(doc['load'])}"
-    if busy := busy_summary(doc.get("busy") or []):
-        text += f"; **busy** ({busy}): trust the ratios within this pass more than its milliseconds"
-    return text
-
-
-def _timed(doc: dict[str, Any]) -> str:
-    return f"int8 ms: end-to-end median, {doc.get('latency_method', ALONE_TIMING)}{timing_note(doc)}\n"
 
 
 HEADER = ("result set", "model", "quantization", "MB", "Dice", "IoU", "mIoU", "ISIC Jaccard", "Dice vs float")
@@ -101,102 +86,47 @@ def render_table(results: Path | str) -> str:
     )
 
 
-def _compare_columns(doc: dict[str, Any]) -> list[Column]:
-    trivial, epochs, init = doc.get("trivial"), doc.get("budget", {}).get("epochs"), ("scratch", "ImageNet")
-    split = {"Dice, lesion images": "dice_lesion_images", "false lesions": "false_positive_share"}  # brain MRI
-    return [
-        Column("model", lambda r: r.get("label", r.get("arch"))),
-        Column("encoder init", lambda r: f"failed: {r['error']}" if r.get("error") else init[bool(r.get("imagenet"))]),
-        Column("params (M)", ok(lambda r: r["params"] / 1e6 if r.get("params") else None), dec(2)),
-        Column("GMACs @256²", ok(lambda r: r["macs_256"] / 1e9 if r.get("macs_256") else None), dec(2)),
-        Column("Dice", ok("float32.dice"), fixed),
-        Column("learned", lambda r: learned_cell(r, trivial, epochs)),
-        *(Column(h, ok(f"lesion_split.{k}"), fixed) for h, k in split.items() if has_lesion_free(doc)),
-        *(Column(h, ok(f"float32.{h.lower()}"), fixed) for h in ("IoU", "mIoU", "precision", "recall")),
-        Column("int8 Dice", ok("int8.dice"), fixed),
-        Column("int8 Dice drop", ok("int8_dice_drop"), fixed),
-        Column("float32 ms", ok("float_ms"), dec(1)),
-        Column("int8 ms", ok("int8_ms"), dec(1)),
-    ]
-
-
 def render_compare(results: Path | str) -> str:
-    """One table per ``compare_<name>.json``: the architectures under one training budget (paper Tables 1/2),
-    with whether each row learned (:func:`munet.benchmarks.compare_report.learned_cell`)."""
+    """One table per ``compare_<name>.json`` (paper Tables 1/2): the one of its ``compare_<name>.md``."""
     root, out = Path(results), []
     for path in sorted(root.glob("compare_*.json")):
         doc = load(path)
         out.append(
-            f"**{doc.get('name')}** ({doc.get('n_train')} training / {doc.get('n_val')} validation images): "
-            f"{doc.get('budget_text', '')}.\n\n"
-            + render(doc.get("models", []), _compare_columns(doc))
-            + f"\n- {learned_rule(doc, percent=False)}\n"
-            f"{_source(path.relative_to(root).as_posix(), doc.get('provenance', {}))}; the paper's own values are in "
-            f"`{path.with_suffix('.md').relative_to(root).as_posix()}`; latency timed "
-            f"{doc.get('latency_method', SEQUENTIAL_TIMING)}{timing_note(doc)}\n\n"
+            f"**{doc['name']}** ({doc['n_train']} training / {doc['n_val']} validation images): {doc['budget_text']}."
+            f"\n\n{compare_table(doc)}{_source(path.relative_to(root).as_posix(), doc['provenance'])}; the paper's "
+            f"own values are in `{path.with_suffix('.md').name}`; latency timed {doc.get('latency_method', 'not yet')}"
+            f"{timing_note(doc)}\n\n"
         )
     if not out:
         return "_No committed comparison yet: run `munet-bench compare` (see `benchmarks/README.md`)._\n"
     return "".join(out) + (
-        "Dice … recall: per-image means of the float32 TFLite masks at the original size; int8: full-int8 TFLite "
+        "Per-image means of the float32 TFLite masks at the original size (0..1); int8: full-int8 TFLite "
         "calibrated on training images; ms: median LiteRT inference (pre/post-processing excluded).\n"
     )
 
 
-#: The columns of the sweeps: the input size, and the Dice of float, int8 and the int8 masks against the float ones.
-INPUT = Column("input", "size", lambda s: "×".join(map(str, s)))
-DICE = (("Dice float", "dice_float"), ("Dice int8", "dice_int8"), ("int8 vs float", "agreement_dice"))
-
-
-def render_pareto(results: Path | str) -> str:
-    """The Pareto sweep (``pareto/pareto.json``): Dice vs int8 latency over alpha x input size."""
-    if (doc := _doc(results, "pareto/pareto.json")) is None:
-        return "_No committed Pareto sweep yet: run `munet-bench pareto` (see `benchmarks/README.md`)._\n"
-    cols = [
-        *(Column("α", lambda p: f"{p['alpha']:g}"), INPUT, Column("encoder init", "init")),
-        *(Column("epochs", "epochs"), Column("GMACs", "gmacs", dec(2)), Column("MB", "size_mb", dec(2))),
-        *(Column(h, k, fixed) for h, k in DICE),
-        Column(f"int8 ms ({doc.get('threads')} thr.)", "latency_ms", dec(1)),
-        Column("on the front", lambda p: "yes" if p.get("on_front") else ""),
-    ]
-    return render(doc.get("points", []), cols) + (
-        f"\n{_source('pareto/pareto.json', doc)}; plot: `benchmarks/results/pareto/pareto.png`; {_timed(doc)}"
+def render_sweep(results: Path | str, name: str, missing: str) -> str:
+    """A points or grid sweep (``name``: its ``pareto.json``): the table of its ``pareto.md``
+    (:func:`munet.benchmarks.pareto.point_columns`)."""
+    if (doc := _doc(results, name)) is None:
+        return missing
+    plot = f"; plot: `{Path(name).with_name(doc['plot']).as_posix()}`" if doc.get("plot") else ""
+    method = doc.get("latency_method", ALONE_TIMING)
+    return render(doc["points"], point_columns(doc)) + (
+        f"\n{_source(name, doc)}{plot}; int8 ms: end-to-end median, {method}{timing_note(doc)}\n"
     )
 
 
-def _decoder_label(point: dict[str, Any]) -> str:
-    d = point.get("decoder", {})
-    widths = "/".join(map(str, d.get("decoder_filters", [])))
-    if d.get("decoder_upsample", "transpose") == "transpose":
-        return "transposed conv " + widths
-    return f"{d.get('decoder_upsample')} + {d.get('decoder_conv')} {widths}, head {d.get('decoder_head')}"
-
-
-def render_decoders(results: Path | str) -> str:
-    """The decoder sweep (``pareto/decoders/pareto.json``) and the per-block breakdown beside it, if committed."""
-    if (doc := _doc(results, "pareto/decoders/pareto.json")) is None:
-        return "_No committed decoder sweep yet: `bash benchmarks/reproduce.sh pareto-decoders`._\n"
-    points = doc.get("points", [])
-    cols = [
-        *(Column("point", "name"), INPUT, Column("decoder", _decoder_label)),
-        Column("params (M)", lambda p: p.get("params", 0) / 1e6, dec(2)),
-        *(Column("GMACs", "gmacs", dec(3)), Column("int8 MB", "size_mb", dec(2))),
-        *(Column(h, k, fixed) for h, k in DICE),
-        *(Column(f"int8 ms {t} thr.", f"latency_ms_{t}t", dec(2)) for t in (1, 2)),
-        Column("× paper decoder (1 / 2 thr.)", lambda p: speedup(p, points), lambda s: f"{s[0]:.2f} / {s[1]:.2f}"),
-    ]
-    out = render(points, cols) + f"\n{_source('pareto/decoders/pareto.json', doc)}; {_timed(doc)}"
-    if (bdoc := _doc(results, "pareto/decoders/breakdown.json")) is not None:
-        for model in bdoc.get("models", []):
-            stages = [s["stage"] for s in model["stages"]]
-            cells = [
-                f"{t} thr. ({timing['total_ms']:.2f} ms): "
-                + ", ".join(f"{s} {100 * r['share']:.0f} %" for s, r in zip(stages, timing["rows"], strict=True))
-                for t, timing in model["timing"].items()
-            ]
-            out += f"- per-block int8 time of `{model['model']}`: " + "; ".join(cells) + "\n"
-        out += f"- breakdown: `{bdoc.get('provenance', {}).get('command', '')}` (`pareto/decoders/breakdown.md`)\n"
-    return out
+render_pareto = partial(
+    render_sweep,
+    name="pareto/pareto.json",
+    missing="_No committed Pareto sweep yet: run `munet-bench pareto` (see `benchmarks/README.md`)._\n",
+)
+render_decoders = partial(
+    render_sweep,
+    name="pareto/decoders/pareto.json",
+    missing="_No committed decoder sweep yet: `bash benchmarks/reproduce.sh pareto-decoders`._\n",
+)
 
 
 def _lever_label(lever: dict[str, Any]) -> str:
@@ -315,9 +245,11 @@ LABELS = {
 CV_SETS = (("cv-isic", "ISIC 2017"), ("cv-brain", "LGG brain MRI"))
 
 
-def _vs(p: dict[str, Any], baseline: str, head: str) -> str:
+def _vs(baseline: str, head: str, p: dict[str, Any]) -> str:
+    from munet.benchmarks.cv import paired_text
+
     if diff := (p.get("vs_baseline") or {}).get(head):
-        return f"{100 * diff['mean']:+.2f} ± {100 * diff['se']:.2f} points: {diff['verdict']}"
+        return paired_text(diff)
     return "baseline" if p["point"] == baseline else "–"
 
 
@@ -340,7 +272,7 @@ def render_cv(results: Path | str) -> str:
             Column("recipe", lambda p: f"`{p['point']}`"),
             Column("folds", lambda p, k=cfg["k"]: f"{len(p['folds'])} of {k}"),
             *(Column(LABELS[m], f"metrics.{m}", share if m == "false_positive_share" else pm) for m in metrics),
-            Column(f"{LABELS[head]} vs `{cfg['baseline']}`", partial(_vs, baseline=cfg["baseline"], head=head)),
+            Column(f"{LABELS[head]} vs `{cfg['baseline']}` (points)", partial(_vs, cfg["baseline"], head)),
         ]
         out.append(
             f"**{label}** ({size} in {cfg['k']} folds of `{cfg['folds']}`; "

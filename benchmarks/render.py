@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from munet.device import describe_machine
+from munet.device import busy_summary, describe_machine
 
 #: What a missing value (None, NaN, ±inf) shows as.
 DASH = "–"
@@ -40,13 +40,9 @@ def dec(digits: int) -> Callable[[Any], str]:
     return partial(fixed, digits=digits)
 
 
-def percent(v: Any, digits: int = 1, unit: str = " %") -> str:
+def percent(v: Any) -> str:
     """A 0..1 share as ``"12.3 %"``."""
-    return DASH if missing(v) else f"{100 * v:.{digits}f}{unit}"
-
-
-#: A 0..1 value as a percentage with two decimals and no unit (the paper's tables).
-pct = partial(percent, digits=2, unit="")
+    return DASH if missing(v) else f"{100 * v:.1f} %"
 
 
 def signed(v: Any) -> str:
@@ -94,10 +90,12 @@ def pm(stat: Mapping[str, Any] | None, digits: int = 3, scale: float = 1, unit: 
     return f"{scale * stat['mean']:.{digits}f}{sd}{unit}"
 
 
-def machine_note(doc: Mapping[str, Any], label: str = "Machine") -> str:
-    """`` Machine: <the load around a timing pass>.`` and its busy flags; "" for results from before the load was
-    recorded."""
+def timing_note(doc: Mapping[str, Any]) -> str:
+    """``; machine during the pass: …`` and, for a pass flagged busy, why (spread flags counted, not listed); "" for
+    a result without a recorded load."""
     if not doc.get("load"):
         return ""
-    busy = f" **BUSY**: {'; '.join(doc['busy'])}." if doc.get("busy") else ""
-    return f" {label}: {describe_machine(doc['load'])}.{busy}"
+    text = f"; machine during the pass: {describe_machine(doc['load'])}"
+    if busy := busy_summary(doc.get("busy") or []):
+        text += f"; **busy** ({busy}): trust the ratios within this pass more than its milliseconds"
+    return text

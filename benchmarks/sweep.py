@@ -16,7 +16,6 @@ error naming the file and what it accepts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,19 +187,12 @@ def run_sweep(
 
         kw = {"only_points": only_points, "only_folds": only_folds, "reuse": reuse, "threads": cfg.threads}
         return run_cv(cv_config(cfg), cfg.out, cfg.runs_dir, echo=echo, report_only=report_only, **kw)
-    if cfg.kind == "compare":
-        return _compare(cfg, reuse, only_points, report_only, command, redo)
-    if only_points:
+    if only_points and cfg.kind != "compare":
         raise InputError(f"--point: {cfg.source} is one table, rewritten whole; run it all with --reuse instead")
     if report_only:
-        from munet.benchmarks.pareto import _write
-
-        path = cfg.out / "pareto.json"
-        if not path.is_file():
-            raise InputError(f"{path}: no results to report; run the sweep first")
-        result = json.loads(path.read_text())
-        _write(result, cfg.out)
-        return result
+        return _report(cfg)
+    if cfg.kind == "compare":
+        return _compare(cfg, reuse, only_points, command, redo)
     from munet.benchmarks.pareto import grid_points, run_pareto
 
     return run_pareto(
@@ -221,20 +213,28 @@ def run_sweep(
     )
 
 
-def _compare(
-    cfg: SweepConfig, reuse: bool, only: Sequence[str], report_only: bool, command: str | None, redo: Sequence[str]
-) -> dict[str, Any]:
-    from munet.benchmarks.compare import compare, resolve_split
+def _report(cfg: SweepConfig) -> dict[str, Any]:
+    """Write a points/grid/compare sweep's Markdown (and plot) again from its results JSON; nothing is trained."""
+    from munet.benchmarks.analysis import load
     from munet.benchmarks.compare_report import compare_markdown
+    from munet.benchmarks.pareto import _write
     from munet.benchmarks.records import write_markdown
 
-    if report_only:
-        path = cfg.out / f"compare_{cfg.name}.json"
-        if not path.is_file():
-            raise InputError(f"{path}: no results to report; run the sweep first")
-        result = json.loads(path.read_text())
+    path = cfg.out / (f"compare_{cfg.name}.json" if cfg.kind == "compare" else "pareto.json")
+    if (result := load(path, missing_ok=True)) is None:
+        raise InputError(f"{path}: no results to report; run the sweep first")
+    if cfg.kind == "compare":
         write_markdown(path.with_suffix(".md"), compare_markdown(result))
-        return result
+    else:
+        _write(result, cfg.out)
+    return result
+
+
+def _compare(
+    cfg: SweepConfig, reuse: bool, only: Sequence[str], command: str | None, redo: Sequence[str]
+) -> dict[str, Any]:
+    from munet.benchmarks.compare import compare, resolve_split
+
     if stray := [a for a in only if a not in cfg.archs]:
         raise InputError(f"--point {stray[0]}: not among the archs of {cfg.source} ({', '.join(cfg.archs)})")
     train, val = resolve_split(cfg.data[0])

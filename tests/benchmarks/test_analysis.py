@@ -34,7 +34,6 @@ def test_why_not_learned_names_the_nearest_trivial_prediction_within_its_band() 
 
 
 def test_judge_learned_carries_the_stored_verdict_its_reason_and_an_early_stop() -> None:
-    assert an.judge_learned({"float32": {"dice": 0.9}}) is None  # from before the judgement
     row = {"float32": {"dice": 0.0142}, "learned": False, "epochs": 7, "stopped": "collapse"}
     assert an.judge_learned(row, TRIVIAL, 15) == an.Learned(False, "≈ all-full", "collapsed at epoch 7 of 15")
     assert an.judge_learned(row, None, 7) == an.Learned(False, None, None)  # no trivial values, full budget

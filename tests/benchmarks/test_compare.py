@@ -29,20 +29,6 @@ def test_budget_text_states_the_shared_settings() -> None:
     assert "epoch kept by val_dice_per_image" in text and Budget().overrides()["monitor"] == "val_dice_per_image"
 
 
-def test_results_from_before_the_monitor_field_kept_the_pooled_dice(tmp_path: Path) -> None:
-    import json
-    from dataclasses import asdict
-
-    from munet.benchmarks.compare import resumable
-
-    old = {k: v for k, v in asdict(Budget()).items() if k != "monitor"}
-    path = tmp_path / "compare_x.json"
-    path.write_text(json.dumps({"budget": old, "n_train": 4, "n_val": 2, "models": []}))
-    with pytest.raises(InputError, match="monitor"):  # chosen by pooled val_dice: not the same budget
-        resumable(path, Budget(), 4, 2)
-    assert resumable(path, Budget(monitor="val_dice"), 4, 2) is not None
-
-
 def test_a_lesion_share_is_part_of_every_rows_budget_and_older_results_drew_uniformly(tmp_path: Path) -> None:
     """--lesion-share reaches every row's training config and the table's text; results made before the option
     (no lesion_share key) resume only under the uniform draw they were trained with."""
@@ -103,7 +89,7 @@ def test_runner_scores_map_to_the_paper_metrics(tiny_tflites: dict[str, Path], t
         "models": {m: {"path": p.as_posix(), "size_bytes": 2_345_678} for m, p in tiny_tflites.items()},
         "latency": {"float32@2": {"median": 4.0, "p10": 3.5}, "int8@2": {"median": 2.0, "p10": 1.5}},
     }
-    res = arch_result(row, "munet@imagenet", "MU-Net, ImageNet", threads=2)
+    res = arch_result(Row.from_dict(row), "munet@imagenet", "MU-Net, ImageNet", threads=2)
     for metrics in (res.float32, res.int8, res.float32_pixel):
         for key in (*PAPER_METRICS, "miou", "isic_jaccard"):
             assert 0.0 <= metrics[key] <= 1.0
@@ -118,7 +104,7 @@ def test_runner_scores_map_to_the_paper_metrics(tiny_tflites: dict[str, Path], t
         {"dice": 0.4},
     )
     assert (res.float_ms, res.float_ms_p10, res.int8_ms, res.int8_ms_p10) == (4.0, 3.5, 2.0, 1.5)
-    assert arch_result(row, "m", "m", threads=1).int8_ms is None  # not timed at that thread count
+    assert arch_result(Row.from_dict(row), "m", "m", threads=1).int8_ms is None  # not timed at that thread count
 
 
 def test_unknown_architecture_fails_before_any_training(tiny_pairs: Path, tmp_path: Path) -> None:
@@ -144,8 +130,10 @@ def test_markdown_table_names_budget_weights_failures_and_paper_values() -> None
         "int8_ms": 5.0,
         "train_s": 12.0,
         "error": None,
+        "learned": True,
     }
     failed = {"arch": "fcn", "label": "FCNet (FCN-8s)", "encoder_weights": "imagenet", "error": "no download"}
+    failed["learned"] = False
     result = {
         "name": "isic",
         "budget": {"size": [128, 128], "latency_runs": 20, "threads": 1},
@@ -156,21 +144,22 @@ def test_markdown_table_names_budget_weights_failures_and_paper_values() -> None
         "n_val": 5,
         "paper_table": "isic",
         "provenance": {"command": "munet-bench compare --name isic", "date": "2026-11-25", "machine": {}},
+        "trivial": {"all-empty": 0.0, "all-full": 0.2},
+        "latency_method": "interleaved",
         "models": [ok, failed],
     }
     md = compare_markdown(result)
-    assert "| MU-Net (proposed) | 50.00 | 50.00 |" in md
-    assert "6,501,345" in md and "ImageNet" in md and "| 1.00 |" in md  # Dice drop in points
-    assert "| 0.57 | 2.30 |" in md  # GMACs at the budget size and at 256x256
-    assert "failed: no download" in md
+    assert "| MU-Net (proposed) | ImageNet | 6.50 | 0.57 | 2.30 | 0.5000 | yes |" in md  # GMACs @128² and @256²
+    assert "| 0.4900 | 0.0100 | 20.0 | 5.0 | 12 |" in md  # int8 Dice, its drop, ms, training s
+    assert "| FCNet (FCN-8s) | failed: no download | – |" in md
     assert "| Proposed (MU-Net) | 96.49 |" in md and "93.78" in md  # the paper's Table 1 row
     assert "munet-bench compare --name isic" in md and "no early stopping" in md
     assert "lesion images" not in md  # ISIC: every image has a lesion
     split = {"lesion_images": 37, "lesion_free_images": 73, "dice_lesion_images": 0.76, "false_positive_share": 0.0137}
     md = compare_markdown(result | {"models": [ok | {"lesion_split": split}, failed]})
-    assert "| Dice | Learned | Dice, lesion images | False lesions | mIoU |" in md
-    assert "| 50.00 | – | 76.00 | 1.37 | 50.00 |" in md and "share of the lesion-free validation images" in md
-    head, fail = (next(line for line in md.splitlines() if line.startswith(p)) for p in ("| Model", "| FCNet"))
+    assert "| Dice | learned | Dice, lesion images | false lesions | IoU |" in md
+    assert "| 0.5000 | yes | 0.7600 | 1.4 % | 0.5000 |" in md and "share of the lesion-free validation images" in md
+    head, fail = (next(line for line in md.splitlines() if line.startswith(p)) for p in ("| model", "| FCNet"))
     assert head.count("|") == fail.count("|")
 
 
@@ -192,14 +181,14 @@ def test_reuse_takes_a_finished_scored_row_without_training(tiny_pairs: Path, tm
     run = tmp_path / "runs" / "x" / "munet@none"
     (run / "state").mkdir(parents=True)
     (run / "state" / "progress.json").write_text(json.dumps({"epoch": 3, "finished": True}))
-    metrics = {m: 0.5 for m in (*PAPER_METRICS, "miou", "isic_jaccard")}
-    row = {"arch": "munet", "label": "old", "encoder_weights": "none", "imagenet": False, "params": 123, "epochs": 3}
-    row |= {"macs": 10**8, "macs_256": 10**9, "float32": metrics, "int8": metrics, "int8_dice_drop": 0.0}
-    row |= {"float_ms": 2.0, "int8_ms": 1.0, "train_s": 5.0}
+    budget = Budget(size=(256, 256))
+    overrides = {"arch": "munet", "encoder_weights": "none", **budget.overrides()}
+    row = {"name": "munet@none", "overrides": overrides, "epochs": 3, "train_s": 5.0, "params": 123, "macs": 10**8}
+    row |= {"scores": {m: {"per-image": HALF, "pixel": HALF} for m in MODES}}
+    row |= {"models": {m: {"path": "gone", "size_bytes": 1000} for m in MODES}}
     (run / "row.json").write_text(json.dumps(row))
-    result = compare(
-        tiny_pairs, tiny_pairs, "x", archs=["munet@none"], out_dir=tmp_path, runs_dir=tmp_path / "runs", reuse=True
-    )
+    kw = {"archs": ["munet@none"], "budget": budget, "out_dir": tmp_path, "runs_dir": tmp_path / "runs", "reuse": True}
+    result = compare(tiny_pairs, tiny_pairs, "x", **kw)
     (got,) = result["models"]
     assert got["arch"] == "munet@none" and got["label"] == "MU-Net (proposed), from scratch"
     assert got["params"] == 123 and not (run / "best.keras").exists()  # nothing trained
@@ -214,7 +203,7 @@ def test_rows_are_timed_in_one_pass_and_the_load_is_recorded(
     tiny_tflites: dict[str, Path], tiny_pairs: Path, tmp_path: Path
 ) -> None:
     """All models are timed round-robin in one pass (its machine load kept in the JSON and the Markdown); a row
-    whose model files are gone keeps its timing; one architecture failing keeps the others."""
+    whose model files are gone is not timed; one architecture failing keeps the others."""
     import json
 
     budget = Budget(size=(256, 256), latency_runs=3, threads=1)
@@ -241,8 +230,14 @@ def test_rows_are_timed_in_one_pass_and_the_load_is_recorded(
             "latency": {},
         },
     )
-    old = {"arch": "unet", "label": "old", "encoder_weights": "none", "imagenet": False, "float32": metrics}
-    write("unet", old | {"int8": metrics, "int8_dice_drop": 0.0, "float_ms": 7.0, "int8_ms": 3.0})  # pre-runner row
+    gone = {
+        "name": "unet",
+        "overrides": {"arch": "unet", "encoder_weights": "none", **budget.overrides()},
+        "models": {m: {"path": "gone", "size_bytes": 1000} for m in MODES},
+        "scores": {m: {"per-image": metrics, "pixel": metrics} for m in MODES},
+        "latency": {},
+    }
+    write("unet", gone)
     write("fcn", {"name": "fcn", "overrides": {"arch": "fcn"}})  # made with other settings: refused
     result = compare(
         tiny_pairs,
@@ -256,12 +251,12 @@ def test_rows_are_timed_in_one_pass_and_the_load_is_recorded(
     )
     failed, kept, new = result["models"]  # the paper's table order: FCNet, U-Net, MU-Net
     assert new["float_ms"] > 0 and new["int8_ms"] > 0 and 0 < new["int8_ms_p10"] <= new["int8_ms"]
-    assert (kept["float_ms"], kept["int8_ms"]) == (7.0, 3.0)  # its model files are gone
+    assert (kept["float_ms"], kept["int8_ms"]) == (None, None)  # its model files are gone: not timed
     assert "other settings" in failed["error"] and failed["float_ms"] is None
     assert result["latency_method"].startswith("interleaved: 1 row(s)")
     assert len(result["load"]["load_before"]) == 3 and isinstance(result["busy"], list)
     assert json.loads((tmp_path / "compare_x.json").read_text())["load"] == result["load"]
-    assert "Machine during the timing pass: load average" in (tmp_path / "compare_x.md").read_text()
+    assert "machine during the pass: load average" in (tmp_path / "compare_x.md").read_text()
 
 
 # ------------------------------------------------------------------------------------------------- resume
@@ -337,9 +332,9 @@ def test_reuse_resumes_the_committed_rows_and_adds_new_ones(
     for row in (munet, scratch):
         assert (row["train_s"], row["params"]) == (before[row["arch"]]["train_s"], before[row["arch"]]["params"])
     assert scratch["timed_on"] == "untrained copy" and scratch["float_ms"] > 0 and scratch["int8_ms"] > 0
-    assert (tmp_path / "s2" / "x" / "munet@none-arch" / "munet_int8.tflite").is_file()
+    assert [p.name for p in (tmp_path / "s2" / "x").glob("arch-*")] == ["arch-0"]  # munet@none's only
+    assert (tmp_path / "s2" / "x" / "arch-0" / "munet_int8.tflite").is_file()
     assert munet["timed_on"] is None and munet["float_ms"] > 0 and unet["timed_on"] is None
-    assert not (tmp_path / "s2" / "x" / "munet-arch").exists()
     assert "3 row(s)" in result["latency_method"]
     assert "MU-Net (proposed), from scratch on an untrained copy" in result["latency_method"]
     saved = json.loads((tmp_path / "compare_x.json").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from munet.benchmarks.compare import arch_result, mark_learned, trivial_dice
+from munet.benchmarks.compare import mark_learned, trivial_dice
 from munet.benchmarks.compare_report import PAPER_METRICS
 
 
@@ -50,6 +50,7 @@ def _result(val: Path, dices: list[float], **budget) -> dict:
         "budget_text": "64x64",
         "paper_table": None,
         "provenance": {"command": "munet-bench compare --name x", "date": "2026-11-25", "machine": {}},
+        "latency_method": "interleaved",
         "models": rows,
     }
 
@@ -108,31 +109,24 @@ def test_the_tables_show_where_a_row_stopped(tmp_path: Path) -> None:
     from munet.benchmarks.compare_report import compare_markdown
     from munet.benchmarks.readme_table import render_compare
 
-    result = _result(tmp_path, [0.9, 0.3], epochs=15) | {"trivial": {"all-empty": 0.0, "all-full": 0.1}}
-    result["models"][0] |= {"epochs": 7, "stopped": "epoch 7: collapse", "learned": True}
+    result = mark_learned(_result(tmp_path, [0.9, 0.3], epochs=15), {"all-empty": 0.0, "all-full": 0.1})
+    result["models"][0] |= {"epochs": 7, "stopped": "epoch 7: collapse"}
     assert "yes (collapsed at epoch 7 of 15)" in compare_markdown(result)
     (tmp_path / "res").mkdir()
     (tmp_path / "res" / "compare_x.json").write_text(json.dumps(result))
     assert "yes (collapsed at epoch 7 of 15)" in render_compare(tmp_path / "res")
 
 
-def test_old_rows_without_learned_still_load() -> None:
-    from munet.benchmarks.compare import ArchResult
-
-    row = {"arch": "unet", "label": "U-Net", "encoder_weights": "none", "imagenet": False, "params": 5}
-    assert arch_result(row, "unet", "U-Net", threads=1).learned is None
-    assert ArchResult(**row, learned=True).learned is True
-
-
 def test_the_table_shows_the_judgement_and_the_rule() -> None:
-    """Every row's "learned" cell and the sentence with the trivial predictions' Dice (in %)."""
+    """Every row's "learned" cell and the sentence with the trivial predictions' Dice."""
     from munet.benchmarks.compare_report import compare_markdown
 
     trivial = trivial_dice(list(_hand_truths().values()))  # threshold: (0 + 0.4 + 1) / 3 + 0.20 = 0.6667
     md = compare_markdown(mark_learned(_result(Path("v"), [0.9, 0.6]), trivial))
-    assert "| Row 0 | 50.00 | 50.00 | 50.00 | 50.00 | 50.00 | 90.00 | yes | 50.00 |" in md
-    assert "| 60.00 | **no** (short) |" in md and "| FCNet | – | – | – | – | – | – | **no** (failed) |" in md
-    assert "all-empty 33.33 %, all-full 46.67 %" in md and "at least 20 points above both" in md
+    assert "| Row 0 | scratch | 0.00 | 0.10 | 1.00 | 0.9000 | yes | 0.5000 |" in md
+    assert "| 0.6000 | **no** (short) |" in md
+    assert "| FCNet | failed: no download | – | – | – | – | **no** (failed) | – |" in md
+    assert "all-empty 0.3333, all-full 0.4667" in md and "at least 0.20 above both" in md
 
 
 def test_the_committed_comparisons_render_as_committed() -> None:

@@ -54,7 +54,8 @@ def test_plot_and_markdown_mark_scratch_points(tmp_path: Path) -> None:
     }
     assert plot_pareto(result, tmp_path / "p.png").stat().st_size > 1000
     md = pareto_markdown(result)
-    assert "| 0.35 | 128x128 | scratch |" in md and "| 1 | 128x128 | ImageNet |" in md
+    assert "| – | 0.35 | 128×128 | scratch |" in md and "| – | 1 | 128×128 | ImageNet |" in md  # α: it varies
+    assert "| decoder |" not in md and "× paper decoder" not in md  # no decoder variants
 
 
 def _row(name: str, overrides: dict, model: Path, dice: float) -> dict:
@@ -100,7 +101,7 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
     saved = json.loads((out / "pareto.json").read_text())
     assert saved["points"][1]["dice_int8"] == 0.7 and (out / "pareto.png").stat().st_size > 1000
     md = (out / "pareto.md").read_text()
-    assert "| a0.5_64x64 | 0.5 | 64x64 | scratch |" in md and "Machine: load average" in md
+    assert "| a0.5_64x64 | 0.5 | 64×64 | scratch |" in md and "machine during the pass: load average" in md
     with pytest.raises(InputError, match="other settings"):  # a row made with other overrides is not reused
         run_pareto(
             data=tiny_pairs,
@@ -204,7 +205,7 @@ def test_point_reads_the_effective_config_of_a_preset_run(tmp_path: Path) -> Non
     point = pareto_point(Row.from_dict(row), threads=2)
     assert point["size"] == [96, 96] and point["alpha"] == 1.0
     assert point["decoder"]["decoder_upsample"] == "nearest" and point["latency_ms"] == 1.0
-    assert "96x96" in pareto_markdown(
+    assert "| edge-96 | 96×96 |" in pareto_markdown(
         {"points": [point | {"on_front": True}], "train_data": "t", "val_data": "v", "plot": "p.png"}
     )
 

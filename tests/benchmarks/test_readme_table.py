@@ -69,19 +69,24 @@ def _compare_doc() -> dict:
         "label": "U-Net",
         "imagenet": False,
         "params": 31_054_145,
+        "macs": 3_010_000_000,
         "macs_256": 48_200_000_000,
         "float32": metrics,
         "int8": {**metrics, "dice": 0.8001},
         "int8_dice_drop": 0.0122,
         "float_ms": 40.25,
         "int8_ms": 11.5,
+        "learned": True,
     }
-    failed = {"arch": "fcn", "label": "FCNet", "error": "out of memory"}
+    failed = {"arch": "fcn", "label": "FCNet", "error": "out of memory", "learned": False}
     return {
         "name": "isic",
         "n_train": 400,
         "n_val": 200,
+        "budget": {"size": [64, 64], "epochs": 4},
         "budget_text": "64x64 inputs, 4 epochs",
+        "trivial": {"all-empty": 0.0, "all-full": 0.25},
+        "latency_method": "interleaved: 1 row(s) timed round-robin",
         "provenance": {"command": "munet-bench compare --name isic", "date": "2026-11-25T00:00:00", "machine": {}},
         "models": [ok, failed],
     }
@@ -95,8 +100,9 @@ def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_pat
     results = tmp_path / "results"
     (results / "pareto").mkdir(parents=True)
     (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
-    point = {"alpha": 0.35, "size": [128, 128], "init": "scratch", "epochs": 4, "gmacs": 0.21, "size_mb": 0.61}
-    point |= {"dice_float": 0.71, "dice_int8": 0.7051, "agreement_dice": 0.97, "latency_ms": 4.26, "on_front": True}
+    point = {"name": "a0.35_128x128", "alpha": 0.35, "size": [128, 128], "init": "scratch", "epochs": 4}
+    point |= {"gmacs": 0.21, "size_mb": 0.61, "dice_float": 0.71, "dice_int8": 0.7051, "agreement_dice": 0.97}
+    point |= {"latency_ms": 4.26, "latency_ms_1t": 5.1, "latency_ms_2t": 4.26, "on_front": True}
     pareto = {"command": "munet-bench pareto X", "date": "2026-11-25", "threads": 2, "points": [point]}
     pareto["latency_method"] = "interleaved: all 1 int8 models round-robin"
     (results / "pareto" / "pareto.json").write_text(json.dumps(pareto))
@@ -106,15 +112,16 @@ def test_compare_and_pareto_blocks_are_generated_where_their_markers_are(tmp_pat
     text = readme.read_text()
     assert "\nold\n" not in text
     compare = text[text.index(COMPARE_START) : text.index(COMPARE_END)]
-    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | – |" in compare  # no learned flag in an older result
-    assert "| FCNet | failed: out of memory | – | – | – | – |" in compare
-    assert "- Learned: – (not judged: a result from before the trivial predictions were scored" in compare
-    assert "| 0.8001 | 0.0122 | 40.2 | 11.5 |" in compare  # int8 Dice, drop, float32 and int8 ms
-    assert "failed: out of memory" in compare and "64x64 inputs, 4 epochs" in compare
-    assert "`munet-bench compare --name isic`" in compare
-    assert "latency timed per row, right after its training" in compare  # a result from before the interleaved pass
+    assert "| U-Net | scratch | 31.05 | 3.01 | 48.20 | 0.8123 | yes |" in compare
+    assert "| FCNet | failed: out of memory | – | – | – | – | **no** (failed) |" in compare
+    assert "- Learned: float32 per-image Dice at least 0.20 above both trivial predictions" in compare
+    assert "| 0.8001 | 0.0122 | 40.2 | 11.5 | – |" in compare  # int8 Dice, drop, float32 and int8 ms, train s
+    assert "64x64 inputs, 4 epochs" in compare and "`munet-bench compare --name isic`" in compare
+    assert "latency timed interleaved: 1 row(s) timed round-robin" in compare
+    assert "the paper's own values are in `compare_isic.md`" in compare
     block = text[text.index(PARETO_START) : text.index(PARETO_END)]
-    assert "| 0.35 | 128×128 | scratch | 4 | 0.21 | 0.61 | 0.7100 | 0.7051 | 0.9700 | 4.3 | yes |" in block
+    row = "| a0.35_128x128 | 128×128 | scratch | 4 | – | – | 0.210 | 0.61 | 0.7100 | 0.7051 | 0.9700 | 5.10 | 4.26 |"
+    assert row + " yes |" in block and "| α |" not in block  # alpha only where the points differ in it
     assert "int8 ms: end-to-end median, interleaved: all 1 int8 models round-robin" in block
     assert update_readme(readme, results) is False  # idempotent
 
@@ -128,9 +135,9 @@ def test_compare_block_says_which_rows_learned_and_the_trivial_dice(tmp_path: Pa
     doc["models"] = [ok | {"learned": True}, ok | {"label": "SegNet", "learned": False}, failed | {"learned": False}]
     (tmp_path / "compare_isic.json").write_text(json.dumps(doc))
     text = render_compare(tmp_path)
-    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | yes | 0.7000 |" in text
-    assert "| SegNet | scratch | 31.05 | 48.20 | 0.8123 | **no** (short) | 0.7000 |" in text
-    assert "| FCNet | failed: out of memory | – | – | – | **no** (failed) | – |" in text
+    assert "| U-Net | scratch | 31.05 | 3.01 | 48.20 | 0.8123 | yes | 0.7000 |" in text
+    assert "| SegNet | scratch | 31.05 | 3.01 | 48.20 | 0.8123 | **no** (short) | 0.7000 |" in text
+    assert "| FCNet | failed: out of memory | – | – | – | – | **no** (failed) | – |" in text
     assert "- Learned: float32 per-image Dice at least 0.20 above both trivial predictions" in text
     assert "(all-empty 0.6636, all-full 0.0132;" in text
 
@@ -147,8 +154,9 @@ def test_compare_block_splits_tumour_slices_from_empty_ones_where_the_set_has_bo
     (tmp_path / "compare_brain.json").write_text(json.dumps(doc))
     text = render_compare(tmp_path)
     assert "| Dice | learned | Dice, lesion images | false lesions | IoU |" in text
-    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 | – | 0.6221 | 0.0000 | 0.7000 |" in text
-    assert "| SegNet | scratch | 31.05 | 48.20 | 0.8123 | – | – | – | 0.7000 |" in text  # not recorded
+    assert "| U-Net | scratch | 31.05 | 3.01 | 48.20 | 0.8123 | yes | 0.6221 | 0.0 % | 0.7000 |" in text
+    assert "| SegNet | scratch | 31.05 | 3.01 | 48.20 | 0.8123 | yes | – | – | 0.7000 |" in text  # not recorded
+    assert "- Dice, lesion images: per-image Dice over the validation images with a lesion only" in text
     failed_row = next(line for line in text.splitlines() if line.startswith("| FCNet"))
     assert failed_row.count("|") == text.splitlines()[2].count("|")  # as many cells as the header
     doc["models"] = [ok | {"lesion_split": split | {"lesion_free_images": 0}}]
@@ -188,7 +196,8 @@ def test_cv_block_shows_each_point_over_its_folds_and_the_paired_verdict(tmp_pat
     block = render_cv(tmp_path)
     assert "**LGG brain MRI** (30 images, 10 patients in 5 folds" in block
     assert "| `edge` | 2 of 5 | 0.812 ± 0.041 | 1.5 ± 0.1 % | baseline |" in block
-    assert "| `lesion_share` | 2 of 5 | 0.830 ± 0.041 | 1.5 ± 0.1 % | +1.77 ± 0.40 points: gain |" in block
+    assert "| `lesion_share` | 2 of 5 | 0.830 ± 0.041 | 1.5 ± 0.1 % | +1.77 ± 0.40 (gain) |" in block
+    assert "per-patient volume Dice vs `edge` (points) |" in block
     assert "ISIC" not in block and "munet-bench cv" in render_cv(tmp_path / "none")
 
 
@@ -259,7 +268,7 @@ def test_each_block_is_written_into_the_file_that_holds_its_markers(tmp_path: Pa
     assert changed == {readme: True, study: True, rest: True}
     text = study.read_text()
     block = text[text.index(COMPARE_START) : text.index(COMPARE_END)]
-    assert "| U-Net | scratch | 31.05 | 48.20 | 0.8123 |" in block and text.endswith("\n\nText.\n")
+    assert "| U-Net | scratch | 31.05 | 3.01 | 48.20 | 0.8123 |" in block and text.endswith("\n\nText.\n")
     assert COMPARE_START not in readme.read_text() and "\nold\n" not in readme.read_text()
     assert update_all(readme, results, check=True) == {readme: False, study: False, rest: False}  # idempotent
     # a stale block in a study README is caught by --check, which writes nothing
@@ -285,7 +294,7 @@ def test_a_block_whose_markers_are_in_no_file_is_an_error(tmp_path: Path) -> Non
     assert res.exit_code != 0 and "not found" in res.output and "Traceback" not in res.output
 
 
-def test_decoder_block_shows_speedups_against_the_paper_decoder_and_the_breakdown(tmp_path: Path) -> None:
+def test_decoder_block_shows_speedups_against_the_paper_decoder(tmp_path: Path) -> None:
     import json
 
     from munet.benchmarks.readme_table import render_decoders
@@ -304,14 +313,9 @@ def test_decoder_block_shows_speedups_against_the_paper_decoder_and_the_breakdow
     edge = {"decoder_upsample": "nearest", "decoder_conv": "separable", "decoder_filters": [96, 64, 48, 32]}
     doc = {"points": [point("paper", paper, 4.0, 3.0), point("edge", edge, 1.0, 1.5)], "command": "munet-bench x"}
     (root / "pareto.json").write_text(json.dumps(doc))
-    stages = [{"stage": s} for s in ("encoder", "up1", "up2", "up3", "up4", "head")]
-    rows = [{"share": v} for v in (0.5, 0.1, 0.1, 0.1, 0.1, 0.1)]
-    bd = {"models": [{"model": "e.keras", "stages": stages, "timing": {"1": {"rows": rows, "total_ms": 1.0}}}]}
-    (root / "breakdown.json").write_text(json.dumps(bd))
     text = render_decoders(tmp_path)
     assert "| edge | 128×128 | nearest + separable 96/64/48/32" in text
     assert "4.00 / 2.00" in text and "1.00 / 1.00" in text  # the paper row is its own reference
-    assert "encoder 50 %" in text and "1.00 ms" in text
 
 
 def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path: Path) -> None:
@@ -436,7 +440,7 @@ def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
 
 
 def test_timing_note_states_the_machine_and_why_a_pass_was_busy() -> None:
-    from munet.benchmarks.readme_table import timing_note
+    from munet.benchmarks.render import timing_note
 
     assert timing_note({}) == ""  # results from before the load was recorded: nothing claimed
     quiet = {"load": {"cores": 2, "load_before": [0.3, 0, 0], "load_after": [0.4, 0, 0], "steal_pct": 0.0}}

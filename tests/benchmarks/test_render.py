@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from munet.benchmarks.render import DASH, Column, auto, dec, fixed, lookup, pct, percent, render, signed
+from munet.benchmarks.render import DASH, Column, auto, dec, fixed, lookup, percent, render, signed
 
 
 def test_plain_headers_render_sequences_with_four_decimals_and_dashes() -> None:
@@ -38,21 +38,9 @@ def test_columns_take_keys_dotted_paths_attributes_and_functions() -> None:
 
 def test_formats() -> None:
     assert fixed(-0.00001) == "0.0000" and fixed(-0.01, 1) == "0.0" and fixed(0.12345, 2) == "0.12"
-    assert fixed(None) == fixed(float("nan")) == pct(None) == percent(None) == signed(None) == auto(None) == DASH
-    assert pct(0.93781) == "93.78" and percent(0.0274) == "2.7 %" and signed(0.009) == "+0.0090"
+    assert fixed(None) == fixed(float("nan")) == percent(None) == signed(None) == auto(None) == DASH
+    assert percent(0.0274) == "2.7 %" and signed(0.009) == "+0.0090"
     assert signed(-0.001) == "-0.0010" and auto(True) == "True" and auto(np.float64(2.5)) == "2.5"
-
-
-def test_machine_note_states_the_load_of_the_pass_and_its_busy_flags() -> None:
-    from munet.benchmarks.render import machine_note
-
-    assert machine_note({}) == ""  # results from before the load was recorded: nothing claimed
-    load = {"cores": 2, "load_before": [0.3, 0, 0], "load_after": [0.4, 0, 0], "steal_pct": 0.0}
-    machine = "load average 0.30 -> 0.40 (1 min), CPU steal 0.0 %, 2 cores"
-    assert machine_note({"load": load}) == f" Machine: {machine}."
-    assert (
-        machine_note({"load": load, "busy": ["a", "b"]}, "Machine then") == f" Machine then: {machine}. **BUSY**: a; b."
-    )
 
 
 def test_pm_writes_mean_and_sd_and_a_dash_without_a_mean() -> None:
