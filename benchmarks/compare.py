@@ -1,16 +1,9 @@
-"""The paper's comparison (Tables 1 and 2): every architecture, one training budget, the same metrics.
-
-A ``kind: compare`` sweep (``benchmarks/configs/compare_*.yaml``, run by ``munet-bench sweep``) over the experiment
-runner: every ``archs`` entry (``ARCH``, or ``ARCH@none|imagenet`` to name its encoder start) is one point trained
-into ``RUNS/<name>/<entry>`` with the :class:`Budget` and no early stopping, converted to float32 and int8 and scored
-on every validation image at the original size; then all models are timed round-robin in one pass. Results go to
-``OUT/compare_<name>.json`` (after every architecture) and ``.md`` (:mod:`munet.benchmarks.compare_report`).
-
-``--reuse`` resumes from the committed JSON when it was made with the same budget (:func:`resumable`:
-:data:`TIMING_ONLY` aside) on as many images: its rows are kept, rows of other entries stay in the table, failed
-ones are trained again, and rows whose models are gone are timed on an untrained copy of their architecture
-(``timed_on``; LiteRT's latency does not depend on the weights). A row is **learned** when its float32 Dice is
-20 points above both trivial predictions (:func:`trivial_dice`, :func:`munet.benchmarks.analysis.is_learned`).
+"""The paper's comparison (Tables 1 and 2), a ``kind: compare`` sweep: every ``archs`` entry (``ARCH`` or
+``ARCH@none|imagenet``) is one experiment point trained with the one :class:`Budget`, converted, scored at the
+original size and timed with the others in one pass, into ``OUT/compare_<name>.{json,md}``. ``--reuse`` resumes the
+committed JSON made with the same budget (:func:`resumable`); rows whose models are gone are timed on an untrained
+copy of their architecture. A row is **learned** when its float32 Dice clears both trivial predictions
+(:func:`trivial_dice`, :func:`munet.benchmarks.analysis.is_learned`).
 """
 
 from __future__ import annotations
@@ -165,14 +158,9 @@ def resumable(path: Path, budget: Budget, n_train: int, n_val: int) -> dict[str,
 
 
 def trivial_dice(truths: Sequence[Any]) -> dict[str, float]:
-    """Per-image mean Dice (:func:`munet.edge.evaluate.evaluate`, the rows' scorer) of the trivial predictions.
-
-    ``{"all-empty": ..., "all-full": ...}``: every mask predicted empty, every mask predicted full. The scorer gives
-    an empty prediction on an empty truth Dice 1 ("nothing to get wrong"), and 0 on any non-empty truth. So on
-    brain MRI, where most slices are tumour-free, "all-empty" scores the share of tumour-free slices (e.g. 0.66),
-    not 0; "all-full" scores 0 on those slices and the lesion's area share on the others (and on ISIC, where every
-    image holds a lesion, "all-empty" is 0 and "all-full" the mean of 2|lesion| / (|lesion| + |image|)).
-    """
+    """``{"all-empty": ..., "all-full": ...}``: the per-image mean Dice of the rows' scorer
+    (:func:`munet.edge.evaluate.evaluate`) for every mask predicted empty / full. An empty prediction of an empty
+    truth scores 1, so on brain MRI "all-empty" scores the share of tumour-free slices (e.g. 0.66), not 0."""
     import numpy as np
 
     from munet.edge.evaluate import evaluate

@@ -1,15 +1,8 @@
-"""The one experiment runner under every sweep (:mod:`munet.benchmarks.sweep`, ``flow``): a point -> run, TFLite
-files, scores, one typed :class:`Row`.
-
-A :class:`Point` is a name, training-config overrides (any ``TrainConfig`` keys, passed to
-:func:`munet.train.config.make_config`) and conversion modes. :func:`run_point` trains it into ``runs_dir/<name>``
-(no early stopping unless the overrides set ``patience``), converts ``best.keras`` to every mode from one traced
-model (int8 calibrated on the training images), scores every TFLite model on the validation samples at the original
-image size (and its agreement with float32) and writes ``runs_dir/<name>/row.json``. The one resume rule
+"""The one experiment runner under every sweep: a :class:`Point` (a name, ``TrainConfig`` overrides, conversion
+modes) -> run folder, TFLite files, scores, one typed :class:`Row` (:func:`run_point`). The one resume rule
 (:func:`reused_row`, :func:`ensure_trained`): with ``reuse`` a scored row is taken as it is (refused when made with
-other overrides), a finished training is converted and scored again, an interrupted one with the same settings
-continues from its last epoch. The one re-timing path (:func:`time_rows`) times the models of all rows round-robin
-in one pass, so rows trained hours apart are timed under the same load.
+other overrides), a finished training is converted and scored again, an interrupted one continues. The one
+re-timing path (:func:`time_rows`) times all rows round-robin in one pass, under the same load.
 """
 
 from __future__ import annotations

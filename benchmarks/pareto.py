@@ -1,10 +1,7 @@
-"""Accuracy vs. edge latency over MU-Net variants (the Pareto front): ``kind: points`` and ``kind: grid`` sweeps.
-
-A point is any set of training-config overrides (:class:`munet.benchmarks.experiment.Point`): the grid is width
-multiplier alpha x input size (:func:`grid_points`), a points file names override dicts (decoder variants, recipes,
-seeds). Every point is trained, converted to float32 and int8 and scored by the experiment runner, then every int8
-model is timed end to end at 1 and 2 threads (and ``threads``) round-robin in ONE pass. Only alpha = 1.0 has ImageNet
-weights offline: grid points at other alphas are trained FROM SCRATCH and marked so.
+"""Accuracy vs. edge latency (the Pareto front) of ``kind: points`` sweeps (named override sets: decoders, recipes,
+seeds) and ``kind: grid`` ones (alpha x input size, :func:`grid_points`): every point trained, converted and scored
+by the experiment runner, then every int8 model timed end to end at 1 and 2 threads in ONE round-robin pass. Only
+alpha = 1.0 has ImageNet weights offline: the other alphas train from scratch, marked so.
 """
 
 from __future__ import annotations
@@ -42,22 +39,9 @@ def pareto_front(points: Sequence[dict[str, Any]], x: str = "latency_ms", y: str
     ]
 
 
-def grid_points(
-    alphas: Sequence[float], sizes: Sequence[tuple[int, int]], weights: str | os.PathLike[str] | None
-) -> list[Point]:
-    """alpha x size points; alpha = 1.0 starts from ``weights`` (ImageNet) when given, the rest from scratch."""
-    return [
-        Point(
-            f"a{a:g}_{h}x{w}",
-            {
-                "alpha": a,
-                "size": [h, w],
-                "encoder_weights": str(weights) if a == PRETRAINED_ALPHA and weights else "none",
-            },
-        )
-        for a in alphas
-        for h, w in sizes
-    ]
+def grid_points(alphas: Sequence[float], sizes: Sequence[tuple[int, int]]) -> list[Point]:
+    """alpha x size points (:func:`run_pareto` starts alpha = 1.0 from the ImageNet weights when given)."""
+    return [Point(f"a{a:g}_{h}x{w}", {"alpha": a, "size": [h, w]}) for a in alphas for h, w in sizes]
 
 
 def pareto_point(row: Row, threads: int) -> dict[str, Any]:
@@ -109,10 +93,9 @@ def run_pareto(
     reuse: bool = False,
 ) -> dict[str, Any]:
     """Train, convert and score every point, then time all int8 models in one pass; write ``pareto.{json,md,png}``
-    after every point (each point's row also in ``runs_dir/<name>/row.json``; ``reuse``: the one resume rule, and
-    committed points whose run folder is gone are kept). ``epochs``/``batch`` apply where a point does not set them;
-    ``weights`` (ImageNet alpha=1.0 ``.h5``) starts the alpha=1.0 points; ``limit``: a seeded sample of the training
-    pairs; ``val_data`` defaults to ``data``'s ``val`` sibling."""
+    after every point (``reuse``: the one resume rule; committed points whose run folder is gone are kept).
+    ``epochs``/``batch`` apply where a point does not set them; ``weights`` starts the alpha=1.0 points; ``limit``:
+    a seeded sample of the training pairs; ``val_data`` defaults to ``data``'s ``val`` sibling."""
     from munet.data import load_pairs
 
     out, runs_dir = Path(out), Path(runs_dir)

@@ -1,12 +1,7 @@
-"""The generated blocks of the README and the study READMEs, and the bundled models' measured numbers in
-``edge/models/index.json`` (what ``munet-run --list-models`` shows), from ``benchmarks/results/``: no hand-typed
-numbers.
-
-Each block of :data:`BLOCKS` stands between its markers (``<!-- name:start -->`` ... ``<!-- name:end -->``) in
-whichever file holds them: README.md or a study README under the results root (:func:`update_all`). The verdicts
-come from :mod:`munet.benchmarks.analysis`; this module only formats them (:func:`munet.benchmarks.render.render`).
-Each bundled model names its evidence (:data:`EVIDENCE`): the cross-validation of its recipe (the point's mean ± sd
-of the sweep's headline metric over folds, int8 as shipped); :data:`TIMED` timed the shipped files (:func:`measured`).
+"""Everything generated from ``benchmarks/results/`` (no hand-typed numbers): the blocks of :data:`BLOCKS`, each
+between its markers in README.md or a study README (:func:`update_all`), formatting the verdicts of
+:mod:`munet.benchmarks.analysis`; and the bundled models' measured entries in ``edge/models/index.json``
+(:func:`measured`: their recipe's cross-validation, :data:`EVIDENCE`, and the shipped files' times, :data:`TIMED`).
 """
 
 from __future__ import annotations
@@ -350,8 +345,7 @@ def measured(results: Path, name: str) -> dict[str, Any] | None:
             "cpu": lat.get("machine", {}).get("cpu", "?"),
             "ms_source": f"benchmarks/results/{TIMED}, {str(lat.get('date', ''))[:10]}",
         }
-        if "int8" in lat.get("machine", {}):  # recorded since 2026-12-07
-            entry["cpu_int8"] = lat["machine"]["int8"]
+        entry["cpu_int8"] = lat["machine"]["int8"]
     return entry
 
 

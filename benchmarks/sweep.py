@@ -1,17 +1,7 @@
-"""One sweep engine: every study is a YAML file under ``benchmarks/configs/`` run by ``munet-bench sweep CONFIG``.
-
-A config names its ``kind`` and the settings of that study, nothing else::
-
-    kind: points          # named training-config overrides (points: a list, or a points file)
-    kind: grid            # alphas x sizes (the Pareto grid)
-    kind: cv              # K-fold cross-validation paired to a baseline (folds, baseline, headline, ship)
-    kind: compare         # the paper's architecture comparison (archs, budget, paper_table)
-
-Every kind goes through the one experiment runner (:mod:`munet.benchmarks.experiment`): the same resume rule
-(``--reuse``: a scored row is kept, a finished training is converted again, an interrupted one continues), the
-same re-timing path (:func:`~munet.benchmarks.experiment.time_rows`: all models in one interleaved pass) and the
-same typed result row (:class:`~munet.benchmarks.experiment.Row`). A config's unknown key or kind is a one-line
-error naming the file and what it accepts.
+"""One sweep engine: every study is a YAML file under ``benchmarks/configs/`` run by ``munet-bench sweep CONFIG``,
+naming its ``kind`` (:data:`KINDS`: ``points`` named overrides, ``grid`` alphas x sizes, ``cv`` K-fold paired to a
+baseline, ``compare`` the paper's architectures) and that study's settings. Every kind runs through the one
+experiment runner (:mod:`munet.benchmarks.experiment`); an unknown key or kind is a one-line error.
 """
 
 from __future__ import annotations
@@ -195,22 +185,9 @@ def run_sweep(
         return _compare(cfg, reuse, only_points, command, redo)
     from munet.benchmarks.pareto import grid_points, run_pareto
 
-    return run_pareto(
-        cfg.data[0],
-        cfg.val_data,
-        cfg.points or grid_points(cfg.alphas, cfg.sizes, cfg.weights),
-        epochs=cfg.epochs,
-        batch=cfg.batch,
-        limit=cfg.limit,
-        weights=cfg.weights,
-        threads=cfg.threads,
-        runs=cfg.runs,
-        out=cfg.out,
-        runs_dir=cfg.runs_dir,
-        reuse=reuse,
-        echo=echo,
-        command=command,
-    )
+    kw = {k: getattr(cfg, k) for k in ("epochs", "batch", "limit", "weights", "threads", "runs", "out", "runs_dir")}
+    points = cfg.points or grid_points(cfg.alphas, cfg.sizes)
+    return run_pareto(cfg.data[0], cfg.val_data, points, reuse=reuse, echo=echo, command=command, **kw)
 
 
 def _report(cfg: SweepConfig) -> dict[str, Any]:
@@ -237,21 +214,7 @@ def _compare(
 
     if stray := [a for a in only if a not in cfg.archs]:
         raise InputError(f"--point {stray[0]}: not among the archs of {cfg.source} ({', '.join(cfg.archs)})")
-    train, val = resolve_split(cfg.data[0])
-    archs = list(only) or cfg.archs
     weights = {str(k): str(v) for k, v in (cfg.weights or {}).items()}
-    return compare(
-        train,
-        val,
-        cfg.name,
-        archs,
-        budget_of(cfg),
-        weights,
-        cfg.layout,
-        cfg.out,
-        cfg.runs_dir,
-        reuse,
-        cfg.paper_table,
-        command,
-        list(redo),
-    )
+    kw = {"layout": cfg.layout, "out_dir": cfg.out, "runs_dir": cfg.runs_dir, "paper_table": cfg.paper_table}
+    kw |= {"reuse": reuse, "command": command, "redo": list(redo)}
+    return compare(*resolve_split(cfg.data[0]), cfg.name, list(only) or cfg.archs, budget_of(cfg), weights, **kw)

@@ -84,7 +84,7 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
     result = run_pareto(
         data=tiny_pairs,
         val_data=tiny_pairs,
-        points=grid_points([0.35, 0.5], [(64, 64)], None),
+        points=grid_points([0.35, 0.5], [(64, 64)]),
         epochs=1,
         runs=3,
         out=out,
@@ -106,7 +106,7 @@ def test_a_cut_short_sweep_resumes_and_times_every_point_in_one_pass(
         run_pareto(
             data=tiny_pairs,
             val_data=tiny_pairs,
-            points=grid_points([0.35], [(64, 64)], None),
+            points=grid_points([0.35], [(64, 64)]),
             epochs=2,
             out=out,
             runs_dir=runs,
