@@ -13,7 +13,6 @@ saved after every fold, so ``--reuse`` resumes fold by fold, also from the commi
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -207,12 +206,9 @@ def final_fit(
 
 def load_results(path: Path) -> dict[tuple[str, int], Row]:
     """The fold rows of a results JSON (empty when there is none yet)."""
-    if not path.is_file():
-        return {}
-    try:
-        rows = json.loads(path.read_text()).get("rows", [])
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable results ({exc}); restore it from git or delete it") from None
+    from munet.benchmarks.analysis import load
+
+    rows = (load(path, missing_ok=True) or {}).get("rows", [])
     return {(str(r["point"]), int(r["fold"])): Row.from_dict(r) for r in rows}
 
 

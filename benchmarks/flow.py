@@ -26,8 +26,8 @@ from typing import Any
 from munet.atomic import write_json
 from munet.benchmarks import records
 from munet.benchmarks.latency import benchmark_latency, latency_table
-from munet.benchmarks.render import Column, render
-from munet.device import busy_summary, describe_machine, provenance
+from munet.benchmarks.render import Column, render, timing_note
+from munet.device import provenance
 from munet.errors import InputError
 
 
@@ -210,9 +210,7 @@ def flow_markdown(result: dict[str, Any], acc: dict[str, Any], lat: dict[str, An
         for t, ratio in lat.get("ratios", {}).items()
         if "int8_vs_float32_tflite_e2e" in ratio
     ]
-    if lat.get("load"):
-        lines.append(f"\nMachine during the pass: {describe_machine(lat['load'])}.\n")
-    if busy := busy_summary(lat.get("busy") or []):
-        lines.append(f"\n**Busy machine** ({busy}): trust the ratio more than the milliseconds.\n")
+    if note := timing_note(lat):
+        lines.append(f"\n{note[2].upper()}{note[3:]}.\n")  # "; machine ..." -> "Machine ..."
     lines.append("\nDetails: `accuracy/accuracy.md`, `latency/latency.md`, `run/MODEL_CARD.md`.\n")
     return "".join(lines)
