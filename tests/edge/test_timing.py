@@ -35,8 +35,8 @@ def test_round_robin_runs_every_call_once_per_round_on_its_next_frame() -> None:
         return lambda f: seen.append((name, int(f[0, 0, 0]))) or {"infer_ms": 1.0}
 
     stats, record = round_robin([(call("a"), frames), (call("b"), frames[:1])], runs=4, warmup=1)
-    assert seen[:2] == [("a", 0), ("b", 0)]  # warm-up, then rounds interleave a, b
-    assert seen[2:] == [("a", 0), ("b", 0), ("a", 1), ("b", 0), ("a", 2), ("b", 0), ("a", 0), ("b", 0)]
+    assert seen[:2] == [("a", 0), ("b", 0)]  # warm-up, then rounds interleave a, b, each round starting one later
+    assert seen[2:] == [("a", 0), ("b", 0), ("b", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 0), ("a", 0)]
     assert [s["infer_ms"]["median"] for s in stats] == [1.0, 1.0] and stats[0]["e2e_ms"]["runs"] == 4
     assert set(stats[0]) == set(STAGES) and record["cores"] >= 1
     with pytest.raises(InputError, match="--runs"):
