@@ -92,8 +92,9 @@ def round_robin(
     """Time ``calls`` (fn, frames) round-robin: per call, per stage summaries; and the machine record.
 
     Each call is warmed up ``warmup`` times; then every round runs each call once on its next frame, starting one
-    call later each round, so that every call takes every place in the round equally often (at 2 threads the first
-    place of a fixed order measured 4-7 % slower than the same graph later in the round). Before that,
+    call later each round, so that every call takes every place in the round equally often. (Measured on a 2-core
+    AMD EPYC: at 2 threads the first call given still timed 1-3 % slower than an identical graph given later, in
+    either order of two files: compare two files in both orders.) Before that,
     :func:`munet.device.settle` waits (``$MUNET_SETTLE_S``) for the load average to settle.
     """
     if runs < 1:
