@@ -1,5 +1,5 @@
 """The reports' verdicts, from result data: did a comparison row learn (and why not), does a recipe lever leave its
-baseline's seed range, which file of a bundled model was shipped and how it was timed. The renderers only format."""
+baseline's seed range, how far a decoder is from the paper's. The renderers only format."""
 
 from __future__ import annotations
 
@@ -142,14 +142,6 @@ def speedup(point: dict[str, Any], points: list[dict[str, Any]]) -> tuple[float,
     return paper["latency_ms_1t"] / point["latency_ms_1t"], paper["latency_ms_2t"] / point["latency_ms_2t"]
 
 
-#: The bundled models scored on a validation set (edge/models/index.json name -> the result folder of the run that
-#: made it). `brain` is a final fit on all its development patients since 2026-12-07: no validation set is left, its
-#: estimate is its recipe's cross-validation (``cv-brain``); ``brain-edge`` holds the 13-patient model it replaced.
-BUNDLED_RESULTS = {"skin": "isic-edge"}
-#: Sub-folder of a bundled model's results that re-scores the file as shipped (see :func:`bundled`).
-SHIPPED_DIR = "shipped"
-
-
 def load(path: Path, missing_ok: bool = False) -> dict[str, Any] | None:
     """A results JSON file, with a one-line error (``missing_ok``: None when there is no such file)."""
     if missing_ok and not path.is_file():
@@ -158,38 +150,3 @@ def load(path: Path, missing_ok: bool = False) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: unreadable results JSON ({exc}); rerun the benchmark") from None
-
-
-def _row(doc: dict[str, Any], path: Path, key: str, fix: str) -> dict[str, Any]:
-    """``doc``'s model row ``key`` (an error saying how to make it when it is missing)."""
-    if (row := doc.get("models", {}).get(key)) is None:
-        raise InputError(f"{path}: no {key!r} row; {fix}")
-    return row
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A bundled model's result folder: the accuracy document, its ``<name>_int8_kf`` row (``converted``) and the
-    file as shipped (``row``: that row, or the file re-scored after a rewrite without retraining, ``rescored``)."""
-
-    name: str
-    folder: str
-    acc: dict[str, Any]
-    converted: dict[str, Any]
-    row: dict[str, Any]
-    rescored: dict[str, Any] | None
-
-
-def bundled(results: str | Path) -> list[Summary]:
-    """The bundled models whose result folder is committed (:data:`BUNDLED_RESULTS`), each read as shipped."""
-    out = []
-    for name, folder in BUNDLED_RESULTS.items():
-        path, shipped = Path(results) / folder / "accuracy.json", Path(results) / folder / SHIPPED_DIR / "accuracy.json"
-        if (acc := load(path, missing_ok=True)) is None:
-            continue
-        converted = _row(acc, path, f"{name}_int8_kf", f"rerun its benchmark (bash benchmarks/reproduce.sh {folder})")
-        rescored = load(shipped, missing_ok=True)
-        fix = "rerun STEP=shipped bash benchmarks/reproduce.sh"
-        row = converted if rescored is None else _row(rescored, shipped, name, fix)
-        out.append(Summary(name, folder, acc, converted, row, rescored))
-    return out

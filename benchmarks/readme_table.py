@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from munet.atomic import write_text_atomic
-from munet.benchmarks.analysis import SHIPPED_DIR, bundled, load, recipe_study
+from munet.benchmarks.analysis import load, recipe_study
 from munet.benchmarks.compare_report import compare_table
 from munet.benchmarks.pareto import ALONE_TIMING, DICE, point_columns
 from munet.benchmarks.render import Column, dec, fixed, lookup, percent, pm, render, signed, timing_note
@@ -178,55 +178,6 @@ def render_recipe(results: Path | str) -> str:
     return "\n".join(blocks) if blocks else "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
 
 
-def _lesion(key: str) -> Any:
-    return lambda b: lookup(b.row, f"lesion_split.{key}") if lookup(b.row, "lesion_split.lesion_free_images") else None
-
-
-BUNDLED_COLUMNS = (
-    Column("model", lambda b: f"`{b.name}`"),
-    Column("MB", lambda b: b.row["size_bytes"] / 1e6, dec(2)),
-    Column("input", lambda b: "x".join(str(v) for v in b.row.get("input_size", []))),
-    Column("val images", "acc.images"),
-    Column("Dice float", "acc.models.keras-float.per-image.dice", fixed),
-    Column("Dice int8", lambda b: b.row["per-image"]["dice"], fixed),
-    Column("Dice int8 + flips", "row.tta.dice", fixed),
-    Column("mask Dice vs float", "converted.agreement_with_float.dice", fixed),
-    Column("Dice on lesion images", _lesion("dice_lesion_images"), fixed),
-    Column("lesion-free with a false lesion", _lesion("false_positive_share"), percent),
-    Column("uncertainty AUROC", "row.tta.uncertainty_auroc", dec(2)),
-    Column(
-        "ms/image 1 thread (+ flips)", "row.tta", lambda t: f"{t['ms_per_image_plain']:.1f} / {t['ms_per_image']:.1f}"
-    ),
-)
-
-
-def render_bundled(results: Path | str) -> str:
-    """The bundled models (``edge/models``) as their result folders measured them on the validation sets: the shipped
-    file with and without test-time flips, against the float model (:func:`munet.benchmarks.analysis.bundled`)."""
-    if not (models := bundled(results)):
-        return "_No bundled model measured yet: `bash benchmarks/reproduce.sh isic-edge`._\n"
-    notes = []
-    for b in models:
-        notes.append(
-            f"- `{b.name}`: `bash benchmarks/reproduce.sh {b.folder}` → `results/{b.folder}/accuracy.md` "
-            f"(`{b.acc.get('data', '')}`; {b.acc.get('date', '')[:10]}, {_cpu(b.acc)})"
-        )
-        if b.rescored is not None:
-            notes.append(
-                f"  - the file as shipped now (uint8 I/O for MediaPipe, rewritten from that int8-I/O file without "
-                f"retraining): `STEP=shipped bash benchmarks/reproduce.sh {b.folder}` → `results/{b.folder}/"
-                f"{SHIPPED_DIR}/accuracy.md` ({b.rescored.get('date', '')[:10]}, {_cpu(b.rescored)}); Dice float "
-                "and mask Dice vs float are the converted file's"
-            )
-    return (
-        render(models, BUNDLED_COLUMNS)
-        + "\nDice: per-image means on the validation set, masks at the original size; int8: the shipped file; flips: "
-        "`--tta flips` (4 passes); uncertainty AUROC: how well the per-image uncertainty score ranks the images with "
-        "Dice < 0.7 first; ms: end-to-end `segment` median on the validation images at their original sizes (decode "
-        "excluded, resizing included), interleaved with the flips run.\n" + "\n".join(notes) + "\n"
-    )
-
-
 #: The cross-validation metrics as the README and the index name them.
 LABELS = {
     "dice": "per-image Dice",
@@ -313,7 +264,7 @@ def render_models(results: Path | str) -> str:
 
 #: Each bundled model's cross-validation result folder (cv.json, under ``benchmarks/results``) and its point that is
 #: the shipped recipe.
-EVIDENCE = {"skin": ("cv-isic", "edge"), "brain": ("cv-brain", "lesion_share")}
+EVIDENCE = {"skin": ("cv-isic", "photometric-16ep"), "brain": ("cv-brain", "lesion_share")}
 #: The latency result folder that timed the shipped files, each under its bundled name.
 TIMED = "bundled"
 
@@ -374,7 +325,6 @@ BLOCKS = {
     "pareto": render_pareto,
     "decoders": render_decoders,
     "recipe": render_recipe,
-    "bundled": render_bundled,
     "cv": render_cv,
     "models": render_models,
 }

@@ -6,7 +6,7 @@
 #   bash benchmarks/reproduce.sh isic|isic128|brain        # one run: alpha 1.0 at 192x256 / 128x128 / brain 256x256
 #   bash benchmarks/reproduce.sh isic-edge|brain-edge      # --preset edge: the bundled `skin` / `brain` models
 #   STEP=shipped bash benchmarks/reproduce.sh isic-edge  # re-score edge/models/skin.tflite as shipped
-#   bash benchmarks/reproduce.sh brain-final  # the bundled `brain`: the CV'd lesion_share recipe fitted on all 86 patients
+#   bash benchmarks/reproduce.sh brain-final|skin-final  # a bundled model: its CV-chosen recipe fitted on all data
 #   bash benchmarks/reproduce.sh bundled-latency  # the shipped files (and PREVIOUS=old.tflite ...) timed interleaved
 #   bash benchmarks/reproduce.sh retime      # re-time isic/isic128/brain latency with untrained same-architecture
 #                                            # models (after a check that weights do not change LiteRT latency)
@@ -25,19 +25,22 @@ wait_quiet() {  # until the 1-min load average is under the busy bar (0.5 x core
   done; echo "load average still high: the pass will be flagged busy" >&2
 }
 case "${1:-}" in
-  brain-final)
-    # The bundled `brain` since 2026-12-07: cv_brain.yaml's `lesion_share` point (the edge preset, 15 epochs, half of
-    # each epoch's slices with tumour; its estimate: results/cv-brain) fitted on all 86 development patients
-    # (nothing held out), its last epoch converted as the CV folds were, then rewritten to uint8 I/O with MediaPipe
-    # metadata (needs .venv-mp: make mediapipe-env). Needs data/brain_mri_more (../shared/data/brain_mri/MANIFEST.md).
-    RUN=runs/cv/brain/lesion_share/final; OUT=benchmarks/results/brain-final; mkdir -p "$OUT"
-    munet-bench cv benchmarks/configs/cv_brain.yaml --reuse --final lesion_share --runs-dir runs/cv/brain \
+  brain-final|skin-final)
+    # A bundled model fitted on all development data with the point its cross-validation chose (nothing held out),
+    # its last epoch converted as the CV folds were, then rewritten to uint8 I/O with MediaPipe metadata (needs
+    # .venv-mp: make mediapipe-env). `brain` since 2026-12-07: cv_brain.yaml's `lesion_share` on all 86 patients
+    # (needs data/brain_mri_more: ../shared/data/brain_mri/MANIFEST.md). `skin` since 2026-12-07: cv_isic.yaml's
+    # `photometric-16ep` on the 2,133 ISIC train + val images. Their estimates: results/cv-brain, results/cv-isic.
+    if [[ $1 == brain-final ]]; then SET=brain; POINT=lesion_share; NAME=brain
+    else SET=isic; POINT=photometric-16ep; NAME=skin; fi
+    RUN=runs/cv/$SET/$POINT/final; OUT=benchmarks/results/$1; mkdir -p "$OUT"
+    munet-bench cv "benchmarks/configs/cv_$SET.yaml" --reuse --final "$POINT" --runs-dir "runs/cv/$SET" \
       | tee "$OUT/convert_bundled.txt"
     cp "$RUN/metrics.json" "$OUT/train_metrics.json"; cp "$RUN/log.csv" "$OUT/train_log.csv"
     cp "$RUN/MODEL_CARD.md" "$OUT/MODEL_CARD.md"
     MUNET_MEDIAPIPE_PYTHON=${MUNET_MEDIAPIPE_PYTHON:-$PWD/.venv-mp/bin/python} \
-      munet-convert "$RUN/model_int8.tflite" --io uint8 --mediapipe --out "$RUN/brain.tflite" | tee "$OUT/convert_uint8.txt"
-    echo "ship: cp $RUN/brain_mediapipe.tflite edge/models/brain.tflite  (uint8 I/O + munet and MediaPipe metadata)"
+      munet-convert "$RUN/model_int8.tflite" --io uint8 --mediapipe --out "$RUN/$NAME.tflite" | tee "$OUT/convert_uint8.txt"
+    echo "ship: cp $RUN/${NAME}_mediapipe.tflite edge/models/$NAME.tflite  (uint8 I/O + munet and MediaPipe metadata)"
     exit 0 ;;
   bundled-latency)
     # Every shipped file (and PREVIOUS="a.tflite b.tflite", e.g. the files they replaced) end to end, interleaved in
@@ -46,6 +49,10 @@ case "${1:-}" in
     # shellcheck disable=SC2086
     munet-bench latency --tflite edge/models/skin.tflite edge/models/brain.tflite ${PREVIOUS:-} --threads 1,2 \
       --runs 200 --data "$SHARED/data/isic/val" --out benchmarks/results/bundled
+    # the first file given times 1-3 % slower at 2 threads whatever it is (edge/timing.py): the old files first too
+    # shellcheck disable=SC2086
+    [[ -z ${PREVIOUS:-} ]] || munet-bench latency --tflite $PREVIOUS edge/models/skin.tflite edge/models/brain.tflite \
+      --threads 1,2 --runs 200 --data "$SHARED/data/isic/val" --out benchmarks/results/bundled/previous-first
     munet-bench readme-table
     exit 0 ;;
   isic-edge|brain-edge)
@@ -131,7 +138,7 @@ case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 brain-final|bundled-latency|sweeps|recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned|isic|isic128|brain|isic-edge|brain-edge|retime" >&2; exit 2 ;;
+  *) echo "usage: $0 brain-final|skin-final|bundled-latency|sweeps|recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned|isic|isic128|brain|isic-edge|brain-edge|retime" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -94,23 +93,13 @@ def test_speedup_against_the_paper_decoder() -> None:
     assert an.speedup(edge, [edge]) is None and an.speedup(edge | {"latency_ms_2t": None}, [paper]) is None
 
 
-def test_bundled_reads_the_file_as_shipped(tmp_path: Path) -> None:
-    assert an.bundled(tmp_path) == []  # no result folder committed
-    kf = {"size_bytes": 2, "per-image": {"dice": 0.87}, "tta": {"ms_per_image_plain": 3.14}}
-    (tmp_path / "isic-edge" / an.SHIPPED_DIR).mkdir(parents=True)
-    (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps({"models": {"skin_int8_kf": kf}}))
-    (b,) = an.bundled(tmp_path)
-    assert (b.name, b.folder) == ("skin", "isic-edge") and b.row is b.converted and b.rescored is None and b.row == kf
-    shipped = {"models": {"skin": {"per-image": {"dice": 0.86}}}, "date": "2026-12-03"}
-    (tmp_path / "isic-edge" / an.SHIPPED_DIR / "accuracy.json").write_text(json.dumps(shipped))
-    (b,) = an.bundled(tmp_path)
-    assert b.row["per-image"]["dice"] == 0.86 and b.rescored == shipped and b.converted == kf
-    (tmp_path / "isic-edge" / an.SHIPPED_DIR / "accuracy.json").write_text(json.dumps({"models": {}}))
-    with pytest.raises(InputError, match="no 'skin' row; rerun STEP=shipped"):
-        an.bundled(tmp_path)
-    (tmp_path / "isic-edge" / "accuracy.json").write_text(json.dumps({"models": {"brain_int8_kf": kf}}))
-    with pytest.raises(InputError, match="no 'skin_int8_kf' row"):
-        an.bundled(tmp_path)
-    (tmp_path / "isic-edge" / "accuracy.json").write_text("{")
+def test_load_reads_results_json_with_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    assert an.load(path, missing_ok=True) is None
     with pytest.raises(InputError, match="unreadable results JSON"):
-        an.bundled(tmp_path)
+        an.load(path)
+    path.write_text("{")
+    with pytest.raises(InputError, match="unreadable results JSON"):
+        an.load(path, missing_ok=True)
+    path.write_text('{"a": 1}')
+    assert an.load(path) == {"a": 1}

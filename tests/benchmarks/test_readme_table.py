@@ -222,7 +222,7 @@ def test_committed_readme_matches_the_committed_results() -> None:
     homes = {start: [name for name, text in texts.items() if start in text] for start, _ in map(markers, BLOCKS)}
     assert all(len(files) == 1 for files in homes.values()), homes  # each block in exactly one file
     assert homes["<!-- models:start -->"] == homes["<!-- cv:start -->"] == ["README.md"]
-    assert homes[START] == homes["<!-- bundled:start -->"] == ["benchmarks/results/README.md"]
+    assert homes[START] == ["benchmarks/results/README.md"]
 
 
 def test_the_readme_points_to_every_study_readme() -> None:
@@ -244,7 +244,7 @@ def _study_files(tmp_path: Path) -> tuple[Path, Path, Path]:
     (results / "compare").mkdir(parents=True)
     (results / "compare_isic.json").write_text(json.dumps(_compare_doc()))
     readme = tmp_path / "README.md"
-    readme.write_text(README + "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("bundled", "cv", "models"))))
+    readme.write_text(README + "".join(f"{s}\nold\n{e}\n" for s, e in map(rt.markers, ("cv", "models"))))
     study = results / "compare" / "README.md"
     study.write_text("# Compare\n\n{}\nold\n{}\n\nText.\n".format(*rt.markers("compare")))
     rest = results / "pareto" / "README.md"
@@ -371,64 +371,19 @@ def test_recipe_block_shows_lesion_free_images_for_brain(tmp_path: Path) -> None
     assert "| 0.7500 | 1.4 % |" in text and "| 0.8000 | – | +0.0200 | higher |" in text
 
 
-def test_bundled_block_reads_the_shipped_file_row_and_refuses_a_result_without_it(tmp_path: Path) -> None:
-    from munet.benchmarks.readme_table import render_bundled
-
-    assert "No bundled model measured yet" in render_bundled(tmp_path)
-    folder = tmp_path / "isic-edge"
-    folder.mkdir()
-    shipped = {
-        "size_bytes": 2_463_152, "input_size": [128, 128], "per-image": {"dice": 0.93},
-        "agreement_with_float": {"dice": 0.98},
-        "lesion_split": {"lesion_free_images": 73, "dice_lesion_images": 0.81, "false_positive_share": 0.0274},
-        "tta": {"dice": 0.94, "uncertainty_auroc": 0.875, "ms_per_image_plain": 3.9, "ms_per_image": 14.6},
-    }  # fmt: skip
-    doc = {
-        "images": 110,
-        "data": "val",
-        "models": {"keras-float": {"per-image": {"dice": 0.92}}, "skin_int8_kf": shipped},
-    }
-    (folder / "accuracy.json").write_text(json.dumps(doc))
-    row = next(line for line in render_bundled(tmp_path).splitlines() if line.startswith("| `skin`"))
-    assert (
-        row
-        == "| `skin` | 2.46 | 128x128 | 110 | 0.9200 | 0.9300 | 0.9400 | 0.9800 | 0.8100 | 2.7 % | 0.88 | 3.9 / 14.6 |"
-    )
-    del doc["models"]["skin_int8_kf"]
-    (folder / "accuracy.json").write_text(json.dumps(doc))
-    with pytest.raises(InputError, match="no 'skin_int8_kf' row"):
-        render_bundled(tmp_path)
-
-
-def test_the_shipped_model_files_are_the_ones_their_results_measured() -> None:
-    """edge/models/<name>.tflite has the byte size of the row its result folder scored (``<name>_int8_kf``, or the
-    re-scored file as shipped) and of the latency pass that timed the shipped files (``bundled``): a model replaced
-    without rerunning its benchmark (or the reverse) fails here."""
-    from munet.benchmarks.analysis import BUNDLED_RESULTS, bundled
-
+def test_the_shipped_model_files_are_the_ones_their_latency_pass_timed() -> None:
+    """edge/models/<name>.tflite has the byte size of the file the latency pass of the shipped files timed
+    (``bundled``): a model replaced without rerunning that pass (or the reverse) fails here."""
     index = json.loads((REPO / "edge" / "models" / "index.json").read_text())["models"]
-    assert set(BUNDLED_RESULTS) <= set(index)
     timed = json.loads((REPO / "benchmarks" / "results" / "bundled" / "latency.json").read_text())["variants"]
     for name, entry in index.items():
         shipped = (REPO / "edge" / "models" / entry["file"]).stat().st_size
         assert timed[name]["size_bytes"] == shipped, name
-    models = bundled(REPO / "benchmarks" / "results")  # the row re-scored after a rewrite without retraining, if any
-    assert [b.name for b in models] == list(BUNDLED_RESULTS)
-    for b in models:
-        assert b.row["size_bytes"] == (REPO / "edge" / "models" / index[b.name]["file"]).stat().st_size, b.name
 
 
 def test_model_cards_quote_the_numbers_of_their_result_folders() -> None:
-    """Each bundled card states its numbers as the results measured them (3 decimals): the shipped file's per-image
-    Dice with and without flips where a validation set scored it; the cross-validated estimate of its recipe
-    (``brain``: a final fit, no validation set left). A retrained model with a stale card fails here."""
-    from munet.benchmarks.analysis import bundled
-
-    for b in bundled(REPO / "benchmarks" / "results"):
-        card = (REPO / "edge" / "models" / f"{b.name}.md").read_text()
-        metrics = " ".join(card.split("## Recipe and validation metrics", 1)[1].split())  # line breaks as spaces
-        assert f"per-image Dice {b.row['per-image']['dice']:.3f}" in metrics, b.name
-        assert f"`--tta flips`: per-image Dice {b.row['tta']['dice']:.3f}" in metrics, b.name
+    """Each bundled card states the cross-validated estimate of its recipe as the results measured it (3 decimals;
+    the files are final fits: no validation set is left). A retrained model with a stale card fails here."""
     from munet.benchmarks.readme_table import EVIDENCE, LABELS
 
     for name, (folder, recipe) in EVIDENCE.items():  # the CV point that is the shipped recipe
