@@ -120,7 +120,7 @@ render_pareto = partial(
 render_decoders = partial(
     render_sweep,
     name="pareto/decoders/pareto.json",
-    missing="_No committed decoder sweep yet: `bash benchmarks/reproduce.sh pareto-decoders`._\n",
+    missing="_No committed decoder sweep yet: `munet-bench sweep benchmarks/configs/pareto_decoders_sweep.yaml`._\n",
 )
 
 
@@ -175,7 +175,8 @@ def render_recipe(results: Path | str) -> str:
             + f"{_source(f'{name}/pareto.json', doc)}; train min: wall-clock on that machine, conversion "
             "and scoring excluded (not a timing result: other jobs may have shared the machine)\n"
         )
-    return "\n".join(blocks) if blocks else "_No committed recipe study yet: `bash benchmarks/reproduce.sh recipe`._\n"
+    missing = "_No committed recipe study yet: `munet-bench sweep benchmarks/configs/recipe.yaml`._\n"
+    return "\n".join(blocks) if blocks else missing
 
 
 #: The cross-validation metrics as the README and the index name them.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Reproduce the committed results in benchmarks/results/. The studies are configs: run any of them alone with
+# Reproduce the committed results in benchmarks/results/. Every study is a config, run alone with
 #   munet-bench sweep benchmarks/configs/<study>.yaml --reuse   (--point P, --fold K, --report: see munet-bench sweep -h)
 #   bash benchmarks/reproduce.sh sweeps      # every sweep, keeping committed rows (hours for missing ones)
-#   bash benchmarks/reproduce.sh recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned  # one study
+# and the single runs below are each a fixed list of munet-train / munet-convert / munet-bench commands:
 #   bash benchmarks/reproduce.sh isic|isic128|brain        # one run: alpha 1.0 at 192x256 / 128x128 / brain 256x256
 #   bash benchmarks/reproduce.sh isic-edge|brain-edge      # --preset edge: the bundled `skin` / `brain` models
 #   STEP=shipped bash benchmarks/reproduce.sh isic-edge  # re-score edge/models/skin.tflite as shipped
@@ -19,7 +19,6 @@ cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2 TF_ENABLE_ONEDNN_OPTS=0
 SHARED=${SHARED:-../shared}
 WEIGHTS=$SHARED/weights/mobilenet_v2_1.0_imagenet_qat_notop.h5
-ONLY=()
 wait_quiet() {  # until the 1-min load average is under the busy bar (0.5 x cores), at most 5 min: before a timing pass
   for _ in $(seq 60); do awk -v b="$(( $(nproc) * 5 ))" '{exit !($1 * 10 < b)}' /proc/loadavg && return 0; sleep 5
   done; echo "load average still high: the pass will be flagged busy" >&2
@@ -85,21 +84,10 @@ case "${1:-}" in
         --out "$OUT/shipped"
     fi
     exit 0 ;;
-  sweeps|pareto-decoders|recipe|recipe-brain|retime-sweeps|compare-learned)
-    # The sweeps are configs (--reuse keeps every committed point/row with its scores; a fresh checkout times kept
-    # ones on an untrained model of their architecture). The old target names run the same configs; compare-learned:
-    # SET=brain|isic, ARCHS=unet,segnet picks a sitting's rows, REDO=segnet trains a committed row again.
-    case $1 in
-      sweeps) CFGS=(pareto_decoders_sweep recipe brain_recipe pareto_grid compare_isic compare_brain
-                    compare_isic_learned compare_brain_learned cv_isic cv_brain) ;;
-      pareto-decoders) CFGS=(pareto_decoders_sweep) ;;
-      recipe) CFGS=(recipe) ;;
-      recipe-brain) CFGS=(brain_recipe) ;;
-      retime-sweeps) CFGS=(pareto_grid compare_isic compare_brain) ;;
-      compare-learned) CFGS=("compare_${SET:-brain}_learned"); for A in ${ARCHS//,/ }; do ONLY+=(--point "$A"); done ;;
-    esac
-    for CFG in "${CFGS[@]}"; do
-      wait_quiet; munet-bench sweep "benchmarks/configs/$CFG.yaml" --reuse "${ONLY[@]}" ${REDO:+--redo "$REDO"}
+  sweeps)  # --reuse keeps every committed point/row with its scores; kept ones are timed on an untrained copy
+    for CFG in pareto_decoders_sweep recipe brain_recipe pareto_grid compare_isic compare_brain compare_isic_learned \
+               compare_brain_learned cv_isic cv_brain; do
+      wait_quiet; munet-bench sweep "benchmarks/configs/$CFG.yaml" --reuse
     done
     munet-bench readme-table
     exit 0 ;;
@@ -138,7 +126,7 @@ case "${1:-}" in
   isic)  DATA=$SHARED/data/isic;      SIZE=192x256; EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_192x256.yaml ;;
   isic128) DATA=$SHARED/data/isic;    SIZE=128;     EPOCHS=8; CFG=benchmarks/configs/isic_a1.0_128.yaml ;;
   brain) DATA=$SHARED/data/brain_mri; SIZE=256;     EPOCHS=15; CFG=benchmarks/configs/brain_a1.0_256.yaml ;;
-  *) echo "usage: $0 brain-final|skin-final|bundled-latency|sweeps|recipe|recipe-brain|pareto-decoders|retime-sweeps|compare-learned|isic|isic128|brain|isic-edge|brain-edge|retime" >&2; exit 2 ;;
+  *) echo "usage: $0 sweeps|brain-final|skin-final|bundled-latency|isic|isic128|brain|isic-edge|brain-edge|retime" >&2; exit 2 ;;
 esac
 RUN=runs/$1
 OUT=benchmarks/results/$1

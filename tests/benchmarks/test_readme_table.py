@@ -340,14 +340,16 @@ def test_recipe_block_judges_each_lever_against_the_baseline_seed_range(tmp_path
         point("ema+bce", 0.869, ema=0.99, loss="focal-tversky+bce"),  # round 2: judged against `ema` alone
         point("ema-seed1", 0.868, ema=0.99, seed=1),
     ]
-    (root / "pareto.json").write_text(json.dumps({"points": points, "command": "bash benchmarks/reproduce.sh recipe"}))
+    (root / "pareto.json").write_text(
+        json.dumps({"points": points, "command": "munet-bench sweep benchmarks/configs/recipe.yaml"})
+    )
     text = render_recipe(tmp_path)
     lines = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert "| baseline | 0 | 8 | 10.0 |" in lines["edge"] and "| baseline | 1 |" in lines["edge-seed1"]
     assert "ema: 0.99" in lines["ema"] and "+0.0090 | higher |" in lines["ema"]
     assert lines["bce"].endswith("+0.0000 | no |")
     assert "augment: rotation_deg=20.0, scale=0.2" in lines["scale"] and lines["scale"].endswith("| lower |")
-    assert "edge 0.8630 (range 0.8600–0.8660, 2 seeds)" in text and "reproduce.sh recipe" in text
+    assert "edge 0.8630 (range 0.8600–0.8660, 2 seeds)" in text and "configs/recipe.yaml" in text
     assert "| ema+bce | ema | loss: focal-tversky+bce |" in lines["ema+bce"]  # ema is not a lever against ema
     assert lines["ema+bce"].endswith("-0.0010 | no |") and "ema 0.8700 (range 0.8680–0.8720, 2 seeds)" in text
     assert "levers over their seeds (int8 mean, Δ vs its baseline mean): ema 0.8700 (2 seeds, +0.0070)\n" in text

@@ -56,7 +56,7 @@ def test_every_study_of_reproduce_sh_is_a_config_that_loads() -> None:
     assert kinds["pareto_grid"] == "grid" and kinds["cv_isic"] == kinds["cv_brain"] == "cv"
     assert kinds["compare_isic"] == kinds["compare_brain_learned"] == "compare"
     script = (REPO / "benchmarks" / "reproduce.sh").read_text()
-    every = script.split("\n      sweeps) CFGS=(", 1)[1].split(")", 1)[0].split()
+    every = script.split("\n    for CFG in ", 1)[1].split("; do", 1)[0].replace("\\", " ").split()
     assert sorted(every) == sorted(kinds)  # `reproduce.sh sweeps` runs every study config
     assert 'munet-bench sweep "benchmarks/configs/$CFG.yaml" --reuse' in script
 
