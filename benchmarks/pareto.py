@@ -270,7 +270,7 @@ def point_columns(result: dict[str, Any]) -> list[Column]:
         Column("encoder init", "init"),
         Column("epochs", "epochs"),
         Column("train min", lambda p: p["seconds"] / 60 if p.get("seconds") else None, dec(1)),  # 0: a reused run
-        Column("params (M)", lambda p: p["params"] / 1e6 if p.get("params") else None, dec(2)),
+        *([Column("params (M)", lambda p: p["params"] / 1e6, dec(2))] if all(p.get("params") for p in points) else []),
         Column("GMACs", "gmacs", dec(3)),
         Column("int8 MB", "size_mb", dec(2)),
         *(Column(h, k, fixed) for h, k in DICE),
