@@ -136,6 +136,7 @@ class Converter:
         io: str,
         float_layers: list[str] | None = None,
         min_area: float = 0.0,
+        folded_threshold: float = 0.5,
     ) -> Conversion:
         """Embed metadata (with the content digest), write ``out`` and its sidecar atomically, return a
         :class:`Conversion`."""
@@ -145,7 +146,9 @@ class Converter:
         from munet.edge.metadata import model_info_from_bytes
 
         out = Path(out)
-        info = make_info(self.input_size, mode, io, self.run_dir, float_layers, min_area=min_area)
+        info = make_info(
+            self.input_size, mode, io, self.run_dir, float_layers, min_area=min_area, folded_threshold=folded_threshold
+        )
         data = stamp_digest(add_munet_metadata(data, info))
         info = model_info_from_bytes(data, str(out)) or info  # with its digest
         write_bytes_atomic(out, data)
@@ -301,7 +304,9 @@ def convert_all(
     ``progress`` reports each stage (loading, calibration, then per mode: convert, gate, write). With
     ``calibrate_postproc`` each model runs on up to ``postproc_count`` TRAINING image/mask pairs and the
     ``min_area`` they favour (:mod:`munet.convert.calibrate_postproc`) goes into its metadata
-    (``Conversion.extra["postproc"]`` holds the table). ``calib_arrays`` (advanced): preprocessed float32 inputs.
+    (``Conversion.extra["postproc"]`` holds the table); with ``calibrate_threshold`` the float model's best threshold
+    on the same pairs is folded into its head first (:mod:`munet.convert.threshold`, ``Conversion.extra["threshold"]``).
+    ``calib_arrays`` (advanced): preprocessed float32 inputs.
     """
     from munet.atomic import write_text_atomic
     from munet.convert import gate as gate_mod
@@ -315,13 +320,14 @@ def convert_all(
     if opts.default_mode:
         echo("mode: int8 (default; --float32, --fp16, --dynamic or --all for others)")
     calib_data = opts.calib_data
-    if calib_data is None and ((opts.calibrated and calib_arrays is None) or opts.calibrate_postproc):
+    paired = opts.calibrate_postproc or opts.calibrate_threshold  # both need training image/mask pairs
+    if calib_data is None and ((opts.calibrated and calib_arrays is None) or paired):
         calib_data, note = run_calibration_data(model)
         echo(note)
     results = []
     stages = progress if progress is not None else Stages(len(modes), quiet=True)
     post_data = None
-    if opts.calibrate_postproc:  # before loading the model: a folder without masks fails at once
+    if paired:  # before loading the model: a folder without masks fails at once
         from munet.convert.calibrate_postproc import POSTPROC_COUNT, PostprocData
 
         with stages.stage("post-processing data"):
@@ -329,6 +335,14 @@ def convert_all(
     with stages.stage("load model"):
         conv = Converter(model)
     with conv:
+        folded = None
+        if opts.calibrate_threshold:  # before anything runs the model: calibration and the gate see the folded one
+            from munet.convert.threshold import calibrate_keras, fold_threshold
+
+            with stages.stage("calibrate threshold"):
+                folded = calibrate_keras(conv.model, post_data.images, post_data.truths)
+                fold_threshold(conv.model, folded.threshold)
+            echo(folded.table())
         if opts.calibrated:
             with stages.stage("calibration data"):
                 conv.set_calibration(calib_data, opts.calib_count, calib_arrays)
@@ -344,6 +358,7 @@ def convert_all(
                 f"{' with masks' if val.truths is not None else ' (no masks: TFLite vs float only)'}"
             )
         limits = (opts.max_dice_drop, opts.min_agreement)
+        fold_t = folded.threshold if folded is not None else 0.5
         for step, mode in enumerate(modes, 1):
             path = output_for(opts.out, conv.keras_path, conv.run_dir, mode, len(modes) > 1)
             kept = list(opts.keep_float) if mode == "int8" else []
@@ -361,17 +376,19 @@ def convert_all(
                             conv, gate_mod, data, kept, io, val, limits, result_gate, opts.auto_keep_float, echo
                         )
             calibration = None
-            if post_data is not None:
+            if opts.calibrate_postproc:
                 from munet.convert.calibrate_postproc import calibrate_tflite
                 from munet.convert.write_metadata import make_info
 
                 with stages.stage(f"{mode}: calibrate post-processing", step):
-                    threshold = make_info(conv.input_size, mode, io, conv.run_dir).threshold
+                    threshold = make_info(conv.input_size, mode, io, conv.run_dir, folded_threshold=fold_t).threshold
                     calibration = calibrate_tflite(data, post_data, threshold)
             with stages.stage(f"{mode}: write", step):
-                res = conv.write(data, path, mode, io, kept, calibration.min_area if calibration else 0.0)
+                res = conv.write(data, path, mode, io, kept, calibration.min_area if calibration else 0.0, fold_t)
                 if calibration is not None:
                     res.extra["postproc"] = calibration.to_dict()
+                if folded is not None:
+                    res.extra["threshold"] = folded.to_dict()
                 res.gate = result_gate
                 res.ops_report = ops_report(path.read_bytes(), mode)
                 write_text_atomic(path.with_suffix(".ops.txt"), res.ops_report + "\n")

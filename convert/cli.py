@@ -84,11 +84,18 @@ def _derived_flags(func: Callable[..., Any]) -> Callable[..., Any]:
     "of the image area under which mask components are dropped) that maximises their mean Dice in the metadata.",
 )
 @click.option(
+    "--calibrate-threshold",
+    is_flag=True,
+    help="Pick the mask threshold that maximises the float model's mean per-image Dice on TRAINING image/mask pairs "
+    "of --calib-data and fold it into the mask head's bias: every runtime's 0.5 (munet-run, MediaPipe, the "
+    "browser) is then that threshold.",
+)
+@click.option(
     "--postproc-count",
     type=click.IntRange(min=1),
     default=400,
     show_default=True,
-    help="--calibrate-postproc: image/mask pairs to use (spread evenly over the folder).",
+    help="--calibrate-postproc/--calibrate-threshold: image/mask pairs to use (spread evenly over the folder).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress (bar on a terminal, else one line per stage).")
 @cli_errors
@@ -109,6 +116,7 @@ def main(
     mediapipe: bool,
     onnx: bool,
     calibrate_postproc: bool,
+    calibrate_threshold: bool,
     postproc_count: int,
     quiet: bool,
 ) -> None:
@@ -142,6 +150,7 @@ def main(
         auto_keep_float=auto_keep_float,
         gate=not no_gate,
         calibrate_postproc=calibrate_postproc,
+        calibrate_threshold=calibrate_threshold,
         postproc_count=postproc_count,
     ).validate()
     with Stages(len(options.modes), "convert", quiet=quiet) as progress:

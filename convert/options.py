@@ -130,7 +130,8 @@ class ConvertOptions:
     input). ``calib_data``: training-distribution images; ``None`` for a run folder means its training
     data. ``gate``/``val_data``/``max_dice_drop``/``min_agreement``: the accuracy gate
     (:mod:`munet.convert.gate`); ``keep_float``/``auto_keep_float``: int8 layers left in float;
-    ``calibrate_postproc``/``postproc_count``: :mod:`munet.convert.calibrate_postproc`. ``onnx_python``: a Python
+    ``calibrate_postproc``/``postproc_count``: :mod:`munet.convert.calibrate_postproc`; ``calibrate_threshold``:
+    :mod:`munet.convert.threshold` (on the same training pairs). ``onnx_python``: a Python
     with tf2onnx (default: :func:`munet.convert.onnx.require_onnx`); ``mediapipe_python``: one with
     mediapipe (default: :func:`munet.convert.mediapipe.check_available`).
     """
@@ -147,6 +148,7 @@ class ConvertOptions:
     auto_keep_float: bool = False
     gate: bool = True
     calibrate_postproc: bool = False
+    calibrate_threshold: bool = False
     postproc_count: int | None = None
     onnx_python: str | Path | None = None
     onnx_opset: int = 17

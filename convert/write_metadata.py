@@ -88,13 +88,15 @@ def make_info(
     float_layers: list[str] | None = None,
     threshold: float = 0.5,
     min_area: float = 0.0,
+    folded_threshold: float = 0.5,
 ) -> ModelInfo:
-    """The metadata of one converted model (``min_area``: calibrated post-processing, 0 = off)."""
+    """The metadata of one converted model (``min_area``: calibrated post-processing, 0 = off;
+    ``folded_threshold``: the calibrated threshold in the head's bias, 0.5 = none, and then the threshold is 0.5)."""
     config, digest = config_info(run_dir)
     alpha = config.get("alpha")
     return ModelInfo(
         input_size=tuple(input_size),
-        threshold=float(config.get("threshold", threshold)),
+        threshold=0.5 if folded_threshold != 0.5 else float(config.get("threshold", threshold)),
         class_name=str(config.get("class_name", "lesion")),
         quantization={"fp16": "float16"}.get(mode, mode),
         io_dtype=io if mode == "int8" else "float32",
@@ -104,6 +106,7 @@ def make_info(
         config_hash=digest,
         float_layers=list(float_layers or []),
         min_area=float(min_area),
+        folded_threshold=float(folded_threshold),
     )
 
 

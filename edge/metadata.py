@@ -57,6 +57,10 @@ class ModelInfo:
     #: Post-processing: drop mask components under this fraction of the image area (0 = off; absent in older
     #: models = 0). Calibrated on training images by ``munet-convert --calibrate-postproc``.
     min_area: float = 0.0
+    #: The training images' best threshold, folded into the mask head's bias by ``munet-convert
+    #: --calibrate-threshold`` (``threshold`` stays 0.5: the folded model's 0.5 is this threshold of the original);
+    #: 0.5 = nothing folded (absent in older models).
+    folded_threshold: float = 0.5
     #: Content digest (:mod:`munet.edge.integrity`): SHA-256 hex of the file with this value blanked, stamped by
     #: munet-convert and checked on load ("" = none: converted before digests existed).
     digest: str = ""
@@ -83,8 +87,9 @@ class ModelInfo:
                 raise _invalid(source, f"{key} {known[key]!r} is not a number")
         if "min_area" in known and not (_is_number(known["min_area"]) and 0.0 <= known["min_area"] < 1.0):
             raise _invalid(source, f"min_area {known['min_area']!r} is not a fraction of the image area in [0, 1)")
-        if "threshold" in known and not 0.0 < known["threshold"] < 1.0:
-            raise _invalid(source, f"threshold {known['threshold']} is outside (0, 1) (masks would be all 0 or all 1)")
+        for key in ("threshold", "folded_threshold"):
+            if key in known and not (_is_number(known[key]) and 0.0 < known[key] < 1.0):
+                raise _invalid(source, f"{key} {known[key]} is outside (0, 1) (masks would be all 0 or all 1)")
         if known.get("alpha") is not None and not _is_number(known["alpha"]):
             raise _invalid(source, f"alpha {known['alpha']!r} is not a number")
         for key in ("color_order", "class_name", "quantization", "io_dtype", "arch", "munet_version", "config_hash"):
