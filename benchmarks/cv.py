@@ -28,6 +28,11 @@ from munet.errors import InputError
 #: Metrics of a fold row, in report order (``patient_*`` and ``lesion_*`` only on grouped sets such as brain MRI).
 METRICS = ("dice", "jaccard", "isic_jaccard", "patient_dice", "lesion_dice", "false_positive_share")
 RESULTS_NAME = "cv.json"
+#: Keys of a cv point that are not training settings: ``models`` (score another point's fold models: an inference
+#: or conversion lever, trained nothing), ``tta`` (the held-out images segmented with test-time flips, as
+#: ``munet-run --tta``) and ``ship`` (this point's conversion settings over the config's).
+POINT_KEYS = ("models", "tta", "ship")
+SHIP_KEYS = ("keep_float", "calibrate_postproc", "calibrate_threshold", "calib_count")
 
 
 # ------------------------------------------------------------------------------------------------------- scoring
@@ -94,6 +99,7 @@ class CVConfig:
     headline: str = "dice"
     keep_float: list[str] = field(default_factory=list)
     calibrate_postproc: bool = False
+    calibrate_threshold: bool = False
     calib_count: int = 200
 
     def point(self, name: str) -> Point:
@@ -101,6 +107,32 @@ class CVConfig:
             if p.name == name:
                 return p
         raise InputError(f"{self.name}: no point {name!r}; choose one of: {', '.join(p.name for p in self.points)}")
+
+
+def training_overrides(point: Point) -> dict[str, Any]:
+    """The settings ``point`` trains with (without its :data:`POINT_KEYS`)."""
+    return {k: v for k, v in point.overrides.items() if k not in POINT_KEYS}
+
+
+def check_points(cfg: CVConfig, where: str | Path) -> None:
+    """One-line :class:`InputError` for a point's ``models`` that names no training point (or comes with
+    training settings of its own), an unknown ``tta`` or ``ship`` key."""
+    from munet.edge.tta import TTA_CHOICES
+
+    for p in cfg.points:
+        o = p.overrides
+        if "models" in o:
+            src = next((q for q in cfg.points if q.name == o["models"] and "models" not in q.overrides), None)
+            if src is None:
+                raise InputError(f"{where}: point {p.name}: models: {o['models']!r} is no training point of this file")
+            if own := sorted(training_overrides(p)):
+                raise InputError(
+                    f"{where}: point {p.name} scores {src.name}'s models and trains nothing: drop {', '.join(own)}"
+                )
+        if o.get("tta", "none") not in TTA_CHOICES:
+            raise InputError(f"{where}: point {p.name}: tta {o['tta']!r}: choose one of {', '.join(TTA_CHOICES)}")
+        if unknown := sorted(set(o.get("ship") or {}) - set(SHIP_KEYS)):
+            raise InputError(f"{where}: point {p.name}: unknown ship key(s) {', '.join(unknown)}")
 
 
 def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, Path]:
@@ -118,19 +150,22 @@ def _val_curve(run_dir: Path, key: str = "val_dice_per_image") -> list[float]:
     return [round(float(r[key]), 4) for r in rows if r.get(key)]
 
 
-def ship_options(cfg: CVConfig, out: Path, calib_data: Path, gate: bool = True) -> Any:
-    """The int8 conversion of a fold's or a final fit's model: the config's ``ship`` settings, calibrated on its
-    training images (a fold's gate is off: its held-out images must choose nothing)."""
+def ship_options(cfg: CVConfig, out: Path, calib_data: Path, gate: bool = True, point: Point | None = None) -> Any:
+    """The int8 conversion of a fold's or a final fit's model: the config's ``ship`` settings (with ``point``'s own
+    ``ship`` over them), calibrated on its training images (a fold's gate is off: its held-out images must choose
+    nothing)."""
     from munet.convert.options import ConvertOptions
 
+    ship = {k: getattr(cfg, k) for k in SHIP_KEYS} | dict((point.overrides.get("ship") if point else None) or {})
     return ConvertOptions(
         formats=("int8",),
         out=out,
         calib_data=calib_data,
-        calib_count=cfg.calib_count,
-        keep_float=tuple(cfg.keep_float or ()),
+        calib_count=int(ship["calib_count"]),
+        keep_float=tuple(ship["keep_float"] or ()),
         gate=gate,
-        calibrate_postproc=cfg.calibrate_postproc,
+        calibrate_postproc=bool(ship["calibrate_postproc"]),
+        calibrate_threshold=bool(ship["calibrate_threshold"]),
     )
 
 
@@ -145,7 +180,11 @@ def run_fold(
     threads: int | None,
     echo: Callable[[str], None] = print,
 ) -> Row:
-    """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold."""
+    """Train (or reuse) fold ``k`` of ``point``, convert its last epoch as shipped, score the held-out fold.
+
+    A point with ``models: SOURCE`` trains nothing: it takes SOURCE's fold training as it is (training it first
+    only if it is missing), converts it with its own ``ship`` settings (or takes SOURCE's int8 file when it has
+    none) and scores it with its own ``tta``."""
     from munet.atomic import write_json
     from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
     from munet.convert.api import convert_all
@@ -159,11 +198,19 @@ def run_fold(
         return row  # scored already: its fold folders are not linked again
     train_dir, val_dir = _fold_dirs(folds, k, data)
     run_dir = setup.runs_dir / fold_point.name
-    last, epochs, train_s = trained_checkpoint(fold_point, setup, echo, "last.keras")
+    source = cfg.point(point.overrides["models"]) if "models" in point.overrides else point
+    trainer = Setup(setup.train_dir, setup.val_dir, runs_dir / source.name, "auto", threads=threads, reuse=True)
+    trained = Point(fold_point.name, training_overrides(source), modes=("int8",))
+    last, epochs, train_s = trained_checkpoint(trained, trainer if source is not point else setup, echo, "last.keras")
     model = run_dir / "model_int8.tflite"
-    convert_all(last, ship_options(cfg, model, train_dir, gate=False), echo=lambda _m: None)
+    if source is not point and "ship" not in point.overrides:
+        model = trainer.runs_dir / fold_point.name / "model_int8.tflite"  # the source's file, converted as shipped
+    if not model.is_file() or model.parent == run_dir:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        convert_all(last, ship_options(cfg, model, train_dir, gate=False, point=point), echo=lambda _m: None)
     samples = load_pairs(val_dir)
-    preds = run_predictor(SegmenterPredictor(model, threads=threads), [s.image for s in samples])
+    predictor = SegmenterPredictor(model, threads=threads, tta=point.overrides.get("tta", "none"))
+    preds = run_predictor(predictor, [s.image for s in samples])
     row = Row(
         point=point.name,
         fold=k,
@@ -187,20 +234,23 @@ def final_fit(
     chose nothing either) into ``runs_dir/<point>/final`` and convert it as the folds were; returns the int8 file.
 
     What it does on unseen data is the point's cross-validated estimate, not anything this run measures. With
-    ``reuse`` a finished fit is converted again without training, an interrupted one continues.
+    ``reuse`` a finished fit is converted again without training, an interrupted one continues. A point with
+    ``models: SOURCE`` converts SOURCE's final fit (trained first if missing) with its own ``ship`` settings.
     """
     from munet.benchmarks.experiment import Setup, trained_checkpoint
     from munet.convert.api import convert_all
 
     point = cfg.point(point_name)
+    source = cfg.point(point.overrides["models"]) if "models" in point.overrides else point
     pairs = pooled_pairs(cfg.data)
     data = subset_folder(pairs, None, 0, runs_dir / "_data" / "all")[0]
     echo(f"[{point.name}/final] {len(pairs)} images, nothing held out")
-    final = Point("final", point.overrides | {"val_split": 0}, modes=("int8",))
-    setup = Setup(data, None, runs_dir / point.name, layout="auto", reuse=reuse)
+    final = Point("final", training_overrides(source) | {"val_split": 0}, modes=("int8",))
+    setup = Setup(data, None, runs_dir / source.name, layout="auto", reuse=reuse or source is not point)
     last, _, _ = trained_checkpoint(final, setup, echo, "last.keras")
-    model = setup.runs_dir / final.name / "model_int8.tflite"
-    convert_all(last, ship_options(cfg, model, data), echo=echo)
+    model = runs_dir / point.name / final.name / "model_int8.tflite"
+    model.parent.mkdir(parents=True, exist_ok=True)
+    convert_all(last, ship_options(cfg, model, data, point=point), echo=echo)
     return model
 
 
@@ -231,6 +281,12 @@ def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row], k: int | None = N
             "size_bytes": max(int(r.size_bytes or 0) for r in done.values()),
             "metrics": {m: mean_sd([s[m] for s in mine.values()]) for m in metrics},
         }
+        if src := point.overrides.get("models"):  # the lever itself: paired with the models it scores
+            theirs = {f: r.scores or {} for (p, f), r in rows.items() if p == src}
+            both = sorted(set(mine) & set(theirs))
+            head = cfg.headline
+            if both and all(theirs[f].get(head) is not None for f in both):
+                entry["vs_models"] = paired([mine[f][head] for f in both], [theirs[f][head] for f in both])
         if point.name != cfg.baseline:
             common = sorted(set(mine) & set(base))
             entry["vs_baseline"] = {
@@ -332,6 +388,11 @@ def cv_markdown(result: dict[str, Any]) -> str:
             f"Δ {head} (pts)",
             lambda s: "baseline" if s["point"] == cfg["baseline"] else paired_text(s.get("vs_baseline", {}).get(head)),
         ),
+        *(
+            [Column(f"Δ {head} vs its models (pts)", lambda s: paired_text(s.get("vs_models")))]
+            if any("vs_models" in s for s in result["summary"])
+            else []
+        ),
         Column("train min (wall)", lambda s: s["train_s"] / 60, dec(0)),
         Column("int8 MB", lambda s: s["size_bytes"] / 1e6, dec(2)),
     ]
@@ -346,9 +407,24 @@ def cv_markdown(result: dict[str, Any]) -> str:
         f"bundled models are (float-kept: {', '.join(cfg['keep_float']) or 'none'}; post-processing calibrated on the "
         f"fold's training images: {'yes' if cfg['calibrate_postproc'] else 'no'}) and scored at the original image "
         f"size. Mean ± sd over folds; Δ {head}: paired difference to `{cfg['baseline']}` in points ± its standard "
-        f"error (a gain needs more than 2 SE).\n\n{render(result['summary'], points)}\n\n"
+        f"error (a gain needs more than 2 SE).{_derived_text(result)}\n\n{render(result['summary'], points)}\n\n"
         f"{_curves_markdown(result['rows'])}## Folds\n\n{render(result['rows'], folds)}\n\n"
         f"{provenance_markdown(result['provenance'])}\n"
+    )
+
+
+def _derived_text(result: dict[str, Any]) -> str:
+    """What the points that score another point's fold models change (trained nothing of their own)."""
+    derived = {n: o for n, o in result["config"]["points"].items() if "models" in o}
+    if not derived:
+        return ""
+    what = [
+        f"`{n}` = `{o['models']}`'s models" + "".join(f", {k} {o[k]}" for k in ("tta", "ship") if k in o)
+        for n, o in derived.items()
+    ]
+    return (
+        " Points that score another point's fold models train nothing; their last Δ column pairs them with those "
+        f"models: {'; '.join(what)}."
     )
 
 

@@ -116,11 +116,11 @@ def load_sweep(path: str | Path) -> SweepConfig:
 
 def cv_config(cfg: SweepConfig) -> Any:
     """The :class:`munet.benchmarks.cv.CVConfig` of a ``kind: cv`` sweep."""
-    from munet.benchmarks.cv import METRICS, CVConfig
+    from munet.benchmarks.cv import METRICS, SHIP_KEYS, CVConfig, check_points
 
     s, where = cfg.settings, cfg.source
     ship = dict(s.get("ship") or {})
-    if unknown := sorted(set(ship) - {"keep_float", "calibrate_postproc", "calib_count"}):
+    if unknown := sorted(set(ship) - set(SHIP_KEYS)):
         raise InputError(f"{where}: unknown ship key(s) {', '.join(unknown)}")
     if s.get("headline", "dice") not in METRICS:
         raise InputError(f"{where}: headline {s['headline']!r}: choose one of {', '.join(METRICS)}")
@@ -133,9 +133,11 @@ def cv_config(cfg: SweepConfig) -> Any:
         headline=str(s.get("headline", "dice")),
         keep_float=list(ship.get("keep_float") or []),
         calibrate_postproc=bool(ship.get("calibrate_postproc", False)),
+        calibrate_threshold=bool(ship.get("calibrate_threshold", False)),
         calib_count=int(ship.get("calib_count", 200)),
     )
     out.point(out.baseline)
+    check_points(out, where)
     return out
 
 

@@ -138,7 +138,7 @@ def test_fold_scores_pool_each_patients_slices_into_one_volume() -> None:
     assert "patient_dice" not in ungrouped
 
 
-def _config(tmp: Path, data: Path, folds: Path) -> Path:
+def _config(tmp: Path, data: Path, folds: Path, extra: list[dict] | None = None) -> Path:
     tiny = {"arch": "munet", "alpha": TINY_ALPHA, "size": list(TINY_SIZE), "encoder_weights": "none"}
     tiny |= {"batch": 4, "epochs": 1, "steps_per_epoch": 2, "loss": "bce", "lr_schedule": "constant"}
     import yaml
@@ -153,7 +153,7 @@ def _config(tmp: Path, data: Path, folds: Path) -> Path:
                 "baseline": "base",
                 "headline": "patient_dice",
                 "ship": {"calib_count": 8},
-                "points": [{"name": "base", **tiny}],
+                "points": [{"name": "base", **tiny}, *(extra or [])],
             }
         )
     )
@@ -267,3 +267,59 @@ def test_a_lever_on_fewer_folds_than_the_fold_file_gets_no_verdict_yet() -> None
     diff = cv.summarise(cfg, rows, k=5)[1]["vs_baseline"]["dice"]
     assert diff["verdict"] == "no verdict yet (2 of 5 folds)" and abs(diff["mean"] - 0.045) < 1e-9
     assert cv.summarise(cfg, rows, k=2)[1]["vs_baseline"]["dice"]["verdict"] == "gain"
+
+
+def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with_them(
+    patients: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``models: base`` + ``tta``: base's fold model, scored with flips; + ``ship``: base's training converted
+    again (here with the threshold folded in). Each is paired with base's scores as well as with the baseline."""
+    pytest.importorskip("tensorflow")
+    from munet.benchmarks import experiment
+    from munet.edge.metadata import read_model_info
+
+    extra = [
+        {"name": "flips", "models": "base", "tta": "flips"},
+        {"name": "thr", "models": "base", "ship": {"calibrate_threshold": True}},
+    ]
+    folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
+    cfg = cv_config(load_sweep(_config(tmp_path, patients, folds, extra)))
+    trained: list[str] = []
+    real_train = experiment.train_point
+    monkeypatch.setattr(
+        experiment, "train_point", lambda p, s, r, resume=False: trained.append(r.name) or real_train(p, s, r, resume)
+    )
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    # a derived point first: base's fold is trained on its behalf, then taken as it is (even without --reuse)
+    cv.run_cv(cfg, out, runs, only_points=["flips"], only_folds=[0], echo=lambda _m: None)
+    result = cv.run_cv(cfg, out, runs, only_points=["thr", "base"], only_folds=[0], reuse=True, echo=lambda _m: None)
+    assert trained == ["fold0"]
+    assert not (runs / "flips" / "fold0" / "model_int8.tflite").exists()  # base's file, scored with flips
+    assert read_model_info(runs / "thr" / "fold0" / "model_int8.tflite").folded_threshold > 0
+    assert read_model_info(runs / "base" / "fold0" / "model_int8.tflite").folded_threshold == 0.5
+    rows = {r["point"]: r for r in result["rows"]}
+    assert rows["flips"]["epochs"] == rows["base"]["epochs"] == 1 and not rows["flips"].get("val_curve")
+    assert rows["flips"]["scores"] != rows["base"]["scores"]  # four passes averaged: other probabilities
+    summary = {s["point"]: s for s in result["summary"]}
+    head = "patient_dice"
+    diff = rows["flips"]["scores"][head] - rows["base"]["scores"][head]
+    assert summary["flips"]["vs_models"]["mean"] == pytest.approx(diff)
+    assert summary["flips"]["vs_baseline"][head]["mean"] == pytest.approx(diff)  # base is the baseline here
+    assert "vs_models" not in summary["base"]
+    readme = (out / "README.md").read_text()
+    assert "Δ patient_dice vs its models (pts)" in readme and "`flips` = `base`'s models, tta flips" in readme
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"name": "x", "models": "nope"}, "point x: models: 'nope' is no training point"),
+        ({"name": "x", "models": "base", "epochs": 3}, "point x scores base's models and trains nothing: drop epochs"),
+        ({"name": "x", "models": "base", "tta": "spin"}, "point x: tta 'spin': choose one of"),
+        ({"name": "x", "ship": {"gate": True}}, "point x: unknown ship key(s) gate"),
+    ],
+)
+def test_a_bad_derived_point_is_one_line(patients: Path, tmp_path: Path, extra: dict, message: str) -> None:
+    folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
+    with pytest.raises(InputError, match=message.replace("(", "\\(").replace(")", "\\)")):
+        cv_config(load_sweep(_config(tmp_path, patients, folds, [extra])))
