@@ -216,7 +216,7 @@ def run_fold(
         fold=k,
         overrides=overrides_key(point.overrides),
         epochs=epochs,
-        train_s=train_s,
+        train_s=train_s if source is point else 0.0,  # a derived point trained nothing of its own
         size_bytes=model.stat().st_size,
         val_curve=_val_curve(run_dir),
         scores=fold_scores(

@@ -299,6 +299,7 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
     assert read_model_info(runs / "base" / "fold0" / "model_int8.tflite").folded_threshold == 0.5
     rows = {r["point"]: r for r in result["rows"]}
     assert rows["flips"]["epochs"] == rows["base"]["epochs"] == 1 and not rows["flips"].get("val_curve")
+    assert rows["flips"].get("train_s", 0.0) == 0.0 < rows["base"]["train_s"]  # it trained nothing of its own
     assert rows["flips"]["scores"] != rows["base"]["scores"]  # four passes averaged: other probabilities
     summary = {s["point"]: s for s in result["summary"]}
     head = "patient_dice"
