@@ -199,9 +199,11 @@ def run_fold(
     train_dir, val_dir = _fold_dirs(folds, k, data)
     run_dir = setup.runs_dir / fold_point.name
     source = cfg.point(point.overrides["models"]) if "models" in point.overrides else point
-    trainer = Setup(setup.train_dir, setup.val_dir, runs_dir / source.name, "auto", threads=threads, reuse=True)
+    trainer = setup  # a derived point takes its source's fold training as it is (never trained again)
+    if source is not point:
+        trainer = Setup(setup.train_dir, setup.val_dir, runs_dir / source.name, "auto", threads=threads, reuse=True)
     trained = Point(fold_point.name, training_overrides(source), modes=("int8",))
-    last, epochs, train_s = trained_checkpoint(trained, trainer if source is not point else setup, echo, "last.keras")
+    last, epochs, train_s = trained_checkpoint(trained, trainer, echo, "last.keras")
     model = run_dir / "model_int8.tflite"
     if source is not point and "ship" not in point.overrides:
         model = trainer.runs_dir / fold_point.name / "model_int8.tflite"  # the source's file, converted as shipped

@@ -63,7 +63,7 @@ def calibrate_threshold(
     maps, resized to each truth's size as the edge does) against ``truths``; among candidates within ``tolerance``
     of the best, the one nearest 0.5."""
     from munet.edge.metrics import binarize, dice
-    from munet.edge.postproc import finish_mask
+    from munet.edge.preprocess import resize_prob
 
     cands = sorted({float(c) for c in candidates})
     if not cands or any(not 0.0 < c < 1.0 for c in cands):
@@ -73,7 +73,8 @@ def calibrate_threshold(
     scores = np.zeros(len(cands))
     for prob, truth in zip(probs, truths, strict=True):
         t = binarize(np.asarray(truth)).squeeze()
-        scores += [dice(finish_mask(prob, t.shape, c), t) for c in cands]
+        full = resize_prob(prob, t.shape)  # once per image; each candidate only thresholds it (as postprocess)
+        scores += [dice((full > c).astype(np.uint8), t) for c in cands]
     scores /= len(truths)
     best = float(scores.max())
     near = [c for c, s in zip(cands, scores, strict=True) if s >= best - tolerance]

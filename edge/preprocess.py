@@ -71,8 +71,13 @@ def postprocess(prob: np.ndarray, out_size: tuple[int, int], threshold: float = 
     The paper's post-processing (Sec. 3.3.2) is a threshold at 0.5. The probabilities are
     resized (linear) before thresholding so boundaries stay smooth at the original size.
     """
+    return (resize_prob(prob, out_size) > threshold).astype(np.uint8)
+
+
+def resize_prob(prob: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
+    """Probability map ``(h, w)`` -> float32 ``out_size`` = (H, W) (linear), as :func:`postprocess` resizes it."""
     prob = np.asarray(prob, dtype=np.float32).squeeze()
     h, w = out_size
     if prob.shape != (h, w):
         prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-    return (prob > threshold).astype(np.uint8)
+    return prob
