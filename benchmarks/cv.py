@@ -30,9 +30,11 @@ METRICS = ("dice", "jaccard", "isic_jaccard", "patient_dice", "lesion_dice", "fa
 RESULTS_NAME = "cv.json"
 #: Keys of a cv point that are not training settings: ``models`` (score another point's fold models: an inference
 #: or conversion lever, trained nothing), ``tta`` (the held-out images segmented with test-time flips, as
-#: ``munet-run --tta``) and ``ship`` (this point's conversion settings over the config's).
-POINT_KEYS = ("models", "tta", "ship")
+#: ``munet-run --tta``), ``ship`` (this point's conversion settings over the config's) and ``postproc`` (the
+#: mask clean-up of ``munet-run --keep-largest --fill-holes``).
+POINT_KEYS = ("models", "tta", "ship", "postproc")
 SHIP_KEYS = ("keep_float", "calibrate_postproc", "calibrate_threshold", "calib_count")
+POSTPROC_KEYS = ("keep_largest", "fill_holes")
 
 
 # ------------------------------------------------------------------------------------------------------- scoring
@@ -133,6 +135,11 @@ def check_points(cfg: CVConfig, where: str | Path) -> None:
             raise InputError(f"{where}: point {p.name}: tta {o['tta']!r}: choose one of {', '.join(TTA_CHOICES)}")
         if unknown := sorted(set(o.get("ship") or {}) - set(SHIP_KEYS)):
             raise InputError(f"{where}: point {p.name}: unknown ship key(s) {', '.join(unknown)}")
+        if unknown := sorted(set(o.get("postproc") or {}) - set(POSTPROC_KEYS)):
+            raise InputError(
+                f"{where}: point {p.name}: unknown postproc key(s) {', '.join(unknown)}: "
+                f"choose from {', '.join(POSTPROC_KEYS)}"
+            )
 
 
 def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, Path]:
@@ -184,7 +191,7 @@ def run_fold(
 
     A point with ``models: SOURCE`` trains nothing: it takes SOURCE's fold training as it is (training it first
     only if it is missing), converts it with its own ``ship`` settings (or takes SOURCE's int8 file when it has
-    none) and scores it with its own ``tta``."""
+    none) and scores it with its own ``tta`` and ``postproc``."""
     from munet.atomic import write_json
     from munet.benchmarks.experiment import Setup, reused_row, trained_checkpoint
     from munet.convert.api import convert_all
@@ -211,7 +218,8 @@ def run_fold(
         run_dir.mkdir(parents=True, exist_ok=True)
         convert_all(last, ship_options(cfg, model, train_dir, gate=False, point=point), echo=lambda _m: None)
     samples = load_pairs(val_dir)
-    predictor = SegmenterPredictor(model, threads=threads, tta=point.overrides.get("tta", "none"))
+    clean_up = {k: bool(v) for k, v in (point.overrides.get("postproc") or {}).items()}
+    predictor = SegmenterPredictor(model, threads=threads, tta=point.overrides.get("tta", "none"), **clean_up)
     preds = run_predictor(predictor, [s.image for s in samples])
     row = Row(
         point=point.name,
@@ -421,7 +429,7 @@ def _derived_text(result: dict[str, Any]) -> str:
     if not derived:
         return ""
     what = [
-        f"`{n}` = `{o['models']}`'s models" + "".join(f", {k} {o[k]}" for k in ("tta", "ship") if k in o)
+        f"`{n}` = `{o['models']}`'s models" + "".join(f", {k} {o[k]}" for k in ("tta", "ship", "postproc") if k in o)
         for n, o in derived.items()
     ]
     return (

@@ -311,6 +311,37 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
     assert "Δ patient_dice vs its models (pts)" in readme and "`flips` = `base`'s models, tta flips" in readme
 
 
+def test_a_postproc_point_scores_its_models_masks_cleaned_as_munet_run_cleans_them(
+    patients: Path, tmp_path: Path
+) -> None:
+    """``models: base`` + ``postproc``: base's own int8 file (not converted again), each held-out mask cleaned as
+    ``munet-run --keep-largest --fill-holes`` cleans it, so its scores are those of the cleaned masks."""
+    pytest.importorskip("tensorflow")
+    from munet.data import load_pairs
+    from munet.edge.evaluate import SegmenterPredictor, run_predictor
+
+    extra = [{"name": "clean", "models": "base", "postproc": {"keep_largest": True, "fill_holes": True}}]
+    folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
+    cfg = cv_config(load_sweep(_config(tmp_path, patients, folds, extra)))
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    result = cv.run_cv(cfg, out, runs, only_folds=[0], echo=lambda _m: None)
+    assert not (runs / "clean" / "fold0" / "model_int8.tflite").exists()  # base's file, only cleaned
+    rows = {r["point"]: r for r in result["rows"]}
+    samples = load_pairs(runs / "_data" / "fold0" / "val")
+    groups = {i.name: i.group for i in data.read_folds(folds)}
+    model = runs / "base" / "fold0" / "model_int8.tflite"
+    for flags, point in [({}, "base"), ({"keep_largest": True, "fill_holes": True}, "clean")]:
+        preds = run_predictor(SegmenterPredictor(model, **flags), [s.image for s in samples])
+        want = cv.fold_scores(
+            preds, [s.truth for s in samples], [s.name for s in samples], [groups[s.name] for s in samples]
+        )
+        assert rows[point]["scores"] == pytest.approx(want), point
+    assert (
+        "`clean` = `base`'s models, postproc {'fill_holes': True, 'keep_largest': True}"
+        in (out / "README.md").read_text()
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -318,6 +349,7 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
         ({"name": "x", "models": "base", "epochs": 3}, "point x scores base's models and trains nothing: drop epochs"),
         ({"name": "x", "models": "base", "tta": "spin"}, "point x: tta 'spin': choose one of"),
         ({"name": "x", "ship": {"gate": True}}, "point x: unknown ship key(s) gate"),
+        ({"name": "x", "models": "base", "postproc": {"largest": True}}, "point x: unknown postproc key(s) largest"),
     ],
 )
 def test_a_bad_derived_point_is_one_line(patients: Path, tmp_path: Path, extra: dict, message: str) -> None:
