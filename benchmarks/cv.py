@@ -116,6 +116,29 @@ def training_overrides(point: Point) -> dict[str, Any]:
     return {k: v for k, v in point.overrides.items() if k not in POINT_KEYS}
 
 
+def with_teachers(
+    cfg: CVConfig, overrides: dict[str, Any], fit: str, setup: Any, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """``overrides`` with its ``teacher`` points (distillation) replaced by their models of the same fit (``fold<k>``
+    or ``final``: trained on exactly the student's images, so a fold's teacher never saw its held-out images),
+    each trained first when missing. ``setup`` is the student's :class:`~munet.benchmarks.experiment.Setup`."""
+    from munet.benchmarks.experiment import Setup, trained_checkpoint
+
+    names = overrides.get("teacher") or []
+    if not names:
+        return overrides
+    paths = []
+    for name in [names] if isinstance(names, str) else names:
+        teacher = cfg.point(name)
+        # a teacher is trained once (continued when interrupted), never again: reuse
+        mine = Setup(
+            setup.train_dir, setup.val_dir, setup.runs_dir.parent / name, "auto", threads=setup.threads, reuse=True
+        )
+        fit_point = Point(fit, training_overrides(teacher) | ({"val_split": 0} if fit == "final" else {}))
+        paths.append(str(trained_checkpoint(fit_point, mine, echo, "last.keras")[0]))
+    return overrides | {"teacher": paths}
+
+
 def check_points(cfg: CVConfig, where: str | Path) -> None:
     """One-line :class:`InputError` for a point's ``models`` that names no training point (or comes with
     training settings of its own), an unknown ``tta`` or ``ship`` key."""
@@ -131,6 +154,10 @@ def check_points(cfg: CVConfig, where: str | Path) -> None:
                 raise InputError(
                     f"{where}: point {p.name} scores {src.name}'s models and trains nothing: drop {', '.join(own)}"
                 )
+        for name in [o["teacher"]] if isinstance(o.get("teacher"), str) else o.get("teacher") or []:
+            t = next((q for q in cfg.points if q.name == name), None)
+            if t is None or "models" in t.overrides or t is p:
+                raise InputError(f"{where}: point {p.name}: teacher {name!r} is no other training point of this file")
         if o.get("tta", "none") not in TTA_CHOICES:
             raise InputError(f"{where}: point {p.name}: tta {o['tta']!r}: choose one of {', '.join(TTA_CHOICES)}")
         if unknown := sorted(set(o.get("ship") or {}) - set(SHIP_KEYS)):
@@ -209,7 +236,8 @@ def run_fold(
     trainer = setup  # a derived point takes its source's fold training as it is (never trained again)
     if source is not point:
         trainer = Setup(setup.train_dir, setup.val_dir, runs_dir / source.name, "auto", threads=threads, reuse=True)
-    trained = Point(fold_point.name, training_overrides(source), modes=("int8",))
+    overrides = with_teachers(cfg, training_overrides(source), fold_point.name, trainer, echo)
+    trained = Point(fold_point.name, overrides, modes=("int8",))
     last, epochs, train_s = trained_checkpoint(trained, trainer, echo, "last.keras")
     model = run_dir / "model_int8.tflite"
     if source is not point and "ship" not in point.overrides:
@@ -255,8 +283,9 @@ def final_fit(
     pairs = pooled_pairs(cfg.data)
     data = subset_folder(pairs, None, 0, runs_dir / "_data" / "all")[0]
     echo(f"[{point.name}/final] {len(pairs)} images, nothing held out")
-    final = Point("final", training_overrides(source) | {"val_split": 0}, modes=("int8",))
     setup = Setup(data, None, runs_dir / source.name, layout="auto", reuse=reuse or source is not point)
+    overrides = with_teachers(cfg, training_overrides(source) | {"val_split": 0}, "final", setup, echo)
+    final = Point("final", overrides, modes=("int8",))
     last, _, _ = trained_checkpoint(final, setup, echo, "last.keras")
     model = runs_dir / point.name / final.name / "model_int8.tflite"
     model.parent.mkdir(parents=True, exist_ok=True)

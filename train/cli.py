@@ -79,6 +79,14 @@ def _arch_help() -> str:
     type=float,
     help=f"share of lesion images per training epoch, 0 = natural {_default('lesion_share')}, e.g. 0.5 (brain MRI)",
 )
+@click.option(
+    "--teacher",
+    multiple=True,
+    type=click.Path(),
+    help="distil: a trained model (.keras or run folder) whose flip-averaged probabilities become soft targets; "
+    "repeat for several",
+)
+@click.option("--teacher-weight", type=float, help=f"the teacher's share of each target {_default('teacher_weight')}")
 @cli_errors
 def main(config_path: str | None, resume: str | None, **options: Any) -> None:
     """Train MU-Net (or another registered model) and write a run folder.
@@ -104,7 +112,7 @@ def _main(config_path: str | None, resume: str | None, options: dict[str, Any]) 
 
     require_tensorflow()
 
-    given = {k: v for k, v in options.items() if v is not None}
+    given = {k: v for k, v in options.items() if v is not None and v != ()}  # () = a multiple option not given
     if resume:
         extra = sorted(set(given) - {"epochs"})
         if extra or config_path:

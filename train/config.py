@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from munet.edge.preprocess import parse_size
+from munet.edge.tta import TTA_CHOICES
 from munet.errors import MunetError
 from munet.train.models.decoder import BLOCK_CONV, HEADS, PAPER_FILTERS, UPSAMPLE, DecoderSpec
 from munet.train.pipeline import AugmentConfig
@@ -42,7 +43,16 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = {
 #: Keys that do not change the trained model (left out of the hash).
 _NOT_HASHED = ("out", "data", "val_data")
 #: Keys added after runs were committed: left out of the hash at these defaults, so older runs keep their hash.
-_HASHED_IF_SET = {"warmup_epochs": 0.0, "encoder_lr_mult": 1.0, "ema": 0.0, "lesion_share": 0.0, "precise_bn": 0}
+_HASHED_IF_SET = {
+    "warmup_epochs": 0.0,
+    "encoder_lr_mult": 1.0,
+    "ema": 0.0,
+    "lesion_share": 0.0,
+    "precise_bn": 0,
+    "teacher": [],
+    "teacher_weight": 0.5,
+    "teacher_tta": "flips",
+}
 _AUGMENT_HASHED_IF_SET = {"scale": 0.0, "hue": 0.0, "saturation": 0.0}
 
 
@@ -90,6 +100,9 @@ class TrainConfig:
     ema: float = 0.0
     lesion_share: float = 0.0
     precise_bn: int = 0
+    teacher: list[str] = field(default_factory=list)
+    teacher_weight: float = 0.5
+    teacher_tta: str = "flips"
     monitor: str = "val_dice"
     threshold: float = 0.5
     augment: AugmentSettings = field(default_factory=AugmentSettings)
@@ -164,6 +177,11 @@ class TrainConfig:
             raise MunetError(f"ema {self.ema}: the EMA momentum must be in [0, 1) (e.g. 0.99; 0 = off)")
         if not 0 <= self.lesion_share < 1:
             raise MunetError(f"lesion_share {self.lesion_share}: must be in [0, 1) (e.g. 0.5; 0 = natural share)")
+        if not 0 < self.teacher_weight <= 1:
+            raise MunetError(
+                f"teacher_weight {self.teacher_weight}: the teacher's share of the target must be in (0, 1] (e.g. 0.5)"
+            )
+        _choice("teacher_tta", self.teacher_tta, TTA_CHOICES)
         self.augment.validate()
         if not self.monitor.startswith("val_"):
             raise MunetError(f"monitor {self.monitor!r}: use a validation log key such as val_dice or val_loss")
@@ -219,6 +237,11 @@ def _coerce(key: str, value: Any, where: str) -> Any:
             raise MunetError(f"{where}: decoder_filters {value!r}: expected four integers, e.g. 96,64,48,32") from None
     if key == "preset":
         return str(value)
+    if key == "teacher":
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise MunetError(f"{where}: teacher {value!r}: expected model files, e.g. [runs/a/last.keras]")
+        return [str(v) for v in items]
     default = _FIELDS[key].default
     try:
         if isinstance(default, bool):

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from munet.edge.tta import TTA_CHOICES
 from munet.errors import InputError
 from munet.train.config import (
     DATASETS,
@@ -70,6 +71,11 @@ KEY_HELP: dict[str, str] = {
     "lesion_share": "training draws: this share of each epoch's images has a lesion on average (lesion and "
     "lesion-free images drawn as two pools, e.g. 0.5 for brain MRI; 0: one shuffle, the natural share); "
     "validation is never resampled",
+    "teacher": "knowledge distillation: Keras model files (or run folders: their `last.keras`) whose probabilities, "
+    "averaged over their `teacher_tta` flips and over the teachers, become the training images' soft targets "
+    "(computed once at the start; validation keeps the true masks; none: off)",
+    "teacher_weight": "the teachers' share of each soft target: (1 − w) x mask + w x teacher probability",
+    "teacher_tta": f"flips each teacher's probabilities are averaged over: {_one_of(TTA_CHOICES)}",
     "monitor": "validation log key that picks `best.keras` (`*loss*` is minimised, others maximised)",
     "threshold": "probability threshold of the masks (metrics, model card, converted metadata)",
     "augment.rotation_deg": "random rotation in ±degrees (reflect fill), the same for image and mask",

@@ -112,8 +112,9 @@ def _geometric_transforms(angles, hflip, vflip, height, width, zoom=None):
     )
 
 
-def augment_batch(images, masks, seed, config: AugmentConfig):
-    """Augment one batch with TF ops: images ``(B, h, w, 3)`` in [-1, 1], masks ``(B, h, w, 1)`` in {0, 1}.
+def augment_batch(images, masks, seed, config: AugmentConfig, soft: bool = False):
+    """Augment one batch with TF ops: images ``(B, h, w, 3)`` in [-1, 1], masks ``(B, h, w, 1)`` in {0, 1}
+    (re-binarised after a geometric transform), or soft targets in [0, 1] with ``soft`` (kept as interpolated).
 
     ``seed`` is a ``(2,)`` int tensor for the stateless random ops; the same seed gives the same result.
     Geometric transforms are applied to the concatenated image+mask so both move identically.
@@ -144,7 +145,7 @@ def augment_batch(images, masks, seed, config: AugmentConfig):
             fill_mode="REFLECT",
         )
         images = both[..., :3]
-        masks = tf.cast(both[..., 3:] >= 0.5, tf.float32)
+        masks = tf.clip_by_value(both[..., 3:], 0.0, 1.0) if soft else tf.cast(both[..., 3:] >= 0.5, tf.float32)
     if config.hue > 0 or config.saturation > 0:
         hsv = tf.image.rgb_to_hsv(tf.clip_by_value((images + 1.0) / 2.0, 0.0, 1.0))
         hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
@@ -178,6 +179,7 @@ def make_dataset(
     drop_remainder: bool = False,
     lesion_share: float = 0.0,
     lesion: np.ndarray | None = None,
+    soft: bool = False,
 ):
     """A ``tf.data.Dataset`` of ``(image, mask)`` batches from :func:`load_arrays` output.
 
@@ -188,6 +190,7 @@ def make_dataset(
     ``lesion_share`` > 0 (training only): each epoch is still ``len(x)`` images, drawn from the lesion and the
     lesion-free images (two pools, each shuffled and repeated) so that on average this share has a lesion.
     ``lesion``: the bool flags of :func:`lesion_flags` (computed from ``y`` when not given).
+    ``soft``: ``y`` holds soft targets (distillation, :mod:`munet.train.teacher`), moved but not re-binarised.
     """
     import tensorflow as tf
 
@@ -214,7 +217,7 @@ def make_dataset(
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
     ds = tf.data.Dataset.zip((ds, seeds))
     ds = ds.map(
-        lambda batch, s: augment_batch(batch[0], batch[1], s, config),
+        lambda batch, s: augment_batch(batch[0], batch[1], s, config, soft),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

@@ -12,7 +12,8 @@ Adam's usual step and diverges when fine-tuning a pretrained encoder, so it is t
 typo-level value; see :class:`~munet.train.config.TrainConfig`). Recipe options (:mod:`munet.train.optim`):
 ``warmup_epochs`` (linear ramp before the schedule), ``encoder_lr_mult`` (the encoder at ``lr * mult``) and
 ``ema`` (weight average: validation, ``best.keras`` and the final metrics use it); ``lesion_share`` (training
-draws balanced between lesion and lesion-free images, :func:`~munet.train.pipeline.make_dataset`).
+draws balanced between lesion and lesion-free images, :func:`~munet.train.pipeline.make_dataset`); ``teacher``
+(distillation: soft targets from trained models, :mod:`munet.train.teacher`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,16 @@ def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
         raise InputError(
             f"{data_dir}: lesion_share {config.lesion_share:g} needs training images with and without a lesion, "
             f"but {int(lesion.sum())} of {len(lesion)} have one; use --lesion-share 0"
+        )
+    if config.teacher:
+        from munet.train.teacher import soft_targets, teacher_probs
+
+        t0 = time.perf_counter()
+        probs = teacher_probs(config.teacher, x_train, config.teacher_tta)
+        y_train = soft_targets(y_train, probs, config.teacher_weight)
+        _log(
+            f"distillation: soft targets = {1 - config.teacher_weight:g} x mask + {config.teacher_weight:g} x the mean "
+            f"of {len(config.teacher)} teacher(s) over {config.teacher_tta} ({time.perf_counter() - t0:.0f} s)"
         )
     return _Data(x_train, y_train, x_val, y_val, str(data_dir), val_source, synthetic, lesion, list(val_pairs))
 
@@ -269,6 +280,7 @@ def _train_dataset(config: TrainConfig, data: _Data) -> Any:
         seed=config.seed,
         lesion_share=config.lesion_share,
         lesion=data.lesion,
+        soft=bool(config.teacher),
     )
 
 

@@ -273,14 +273,18 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
     patients: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``models: base`` + ``tta``: base's fold model, scored with flips; + ``ship``: base's training converted
-    again (here with the threshold folded in). Each is paired with base's scores as well as with the baseline."""
+    again (here with the threshold folded in); + ``postproc``: base's masks cleaned. Each is paired with base's
+    scores as well as with the baseline."""
     pytest.importorskip("tensorflow")
     from munet.benchmarks import experiment
+    from munet.data import load_pairs
+    from munet.edge.evaluate import SegmenterPredictor, run_predictor
     from munet.edge.metadata import read_model_info
 
     extra = [
         {"name": "flips", "models": "base", "tta": "flips"},
         {"name": "thr", "models": "base", "ship": {"calibrate_threshold": True}},
+        {"name": "clean", "models": "base", "postproc": {"keep_largest": True, "fill_holes": True}},
     ]
     folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
     cfg = cv_config(load_sweep(_config(tmp_path, patients, folds, extra)))
@@ -292,7 +296,9 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
     out, runs = tmp_path / "results", tmp_path / "runs"
     # a derived point first: base's fold is trained on its behalf, then taken as it is (even without --reuse)
     cv.run_cv(cfg, out, runs, only_points=["flips"], only_folds=[0], echo=lambda _m: None)
-    result = cv.run_cv(cfg, out, runs, only_points=["thr", "base"], only_folds=[0], reuse=True, echo=lambda _m: None)
+    result = cv.run_cv(
+        cfg, out, runs, only_points=["thr", "clean", "base"], only_folds=[0], reuse=True, echo=lambda _m: None
+    )
     assert trained == ["fold0"]
     assert not (runs / "flips" / "fold0" / "model_int8.tflite").exists()  # base's file, scored with flips
     assert read_model_info(runs / "thr" / "fold0" / "model_int8.tflite").folded_threshold > 0
@@ -309,24 +315,9 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
     assert "vs_models" not in summary["base"]
     readme = (out / "README.md").read_text()
     assert "Δ patient_dice vs its models (pts)" in readme and "`flips` = `base`'s models, tta flips" in readme
-
-
-def test_a_postproc_point_scores_its_models_masks_cleaned_as_munet_run_cleans_them(
-    patients: Path, tmp_path: Path
-) -> None:
-    """``models: base`` + ``postproc``: base's own int8 file (not converted again), each held-out mask cleaned as
-    ``munet-run --keep-largest --fill-holes`` cleans it, so its scores are those of the cleaned masks."""
-    pytest.importorskip("tensorflow")
-    from munet.data import load_pairs
-    from munet.edge.evaluate import SegmenterPredictor, run_predictor
-
-    extra = [{"name": "clean", "models": "base", "postproc": {"keep_largest": True, "fill_holes": True}}]
-    folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
-    cfg = cv_config(load_sweep(_config(tmp_path, patients, folds, extra)))
-    out, runs = tmp_path / "results", tmp_path / "runs"
-    result = cv.run_cv(cfg, out, runs, only_folds=[0], echo=lambda _m: None)
-    assert not (runs / "clean" / "fold0" / "model_int8.tflite").exists()  # base's file, only cleaned
-    rows = {r["point"]: r for r in result["rows"]}
+    assert "`clean` = `base`'s models, postproc {'fill_holes': True, 'keep_largest': True}" in readme
+    # postproc: base's own file (not converted again), each mask cleaned as munet-run --keep-largest --fill-holes
+    assert not (runs / "clean" / "fold0" / "model_int8.tflite").exists()
     samples = load_pairs(runs / "_data" / "fold0" / "val")
     groups = {i.name: i.group for i in data.read_folds(folds)}
     model = runs / "base" / "fold0" / "model_int8.tflite"
@@ -336,10 +327,38 @@ def test_a_postproc_point_scores_its_models_masks_cleaned_as_munet_run_cleans_th
             preds, [s.truth for s in samples], [s.name for s in samples], [groups[s.name] for s in samples]
         )
         assert rows[point]["scores"] == pytest.approx(want), point
-    assert (
-        "`clean` = `base`'s models, postproc {'fill_holes': True, 'keep_largest': True}"
-        in (out / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_distilled_point_learns_from_its_teachers_model_of_the_same_fold(
+    patients: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``teacher: [base]``: fold k's student trains on soft targets of base's fold-k model (trained first, on the
+    same images, so it never saw fold k's held-out images); with --reuse nothing trains again."""
+    pytest.importorskip("tensorflow")
+    import yaml
+
+    from munet.benchmarks import experiment
+
+    tiny = {"alpha": TINY_ALPHA, "size": list(TINY_SIZE), "encoder_weights": "none", "epochs": 1, "batch": 4}
+    extra = [{"name": "student", "teacher": ["base"], "teacher_weight": 0.5, "steps_per_epoch": 2, **tiny}]
+    folds = data.write_folds(tmp_path / "folds.csv", data.make_folds(find_pairs(patients), k=2))
+    cfg = cv_config(load_sweep(_config(tmp_path, patients, folds, extra)))
+    trained: list[str] = []
+    real_train = experiment.train_point
+    monkeypatch.setattr(
+        experiment,
+        "train_point",
+        lambda p, s, r, resume=False: trained.append(r.parent.name) or real_train(p, s, r, resume),
     )
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    result = cv.run_cv(cfg, out, runs, only_points=["student"], only_folds=[1], echo=lambda _m: None)
+    assert trained == ["base", "student"]
+    saved = yaml.safe_load((runs / "student" / "fold1" / "config.yaml").read_text())
+    assert saved["teacher"] == [str(runs / "base" / "fold1" / "last.keras")] and saved["teacher_weight"] == 0.5
+    assert [r["point"] for r in result["rows"]] == ["student"]
+    cv.run_cv(cfg, out, runs, only_points=["student", "base"], only_folds=[1], reuse=True, echo=lambda _m: None)
+    assert trained == ["base", "student"]  # the teacher's fold is taken as it is, the student's row reused
 
 
 @pytest.mark.parametrize(
@@ -350,6 +369,8 @@ def test_a_postproc_point_scores_its_models_masks_cleaned_as_munet_run_cleans_th
         ({"name": "x", "models": "base", "tta": "spin"}, "point x: tta 'spin': choose one of"),
         ({"name": "x", "ship": {"gate": True}}, "point x: unknown ship key(s) gate"),
         ({"name": "x", "models": "base", "postproc": {"largest": True}}, "point x: unknown postproc key(s) largest"),
+        ({"name": "x", "teacher": ["nope"]}, "point x: teacher 'nope' is no other training point of this file"),
+        ({"name": "x", "teacher": "x"}, "point x: teacher 'x' is no other training point of this file"),
     ],
 )
 def test_a_bad_derived_point_is_one_line(patients: Path, tmp_path: Path, extra: dict, message: str) -> None:
