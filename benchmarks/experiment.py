@@ -255,7 +255,8 @@ def reused_row(point: Point, setup: Setup, echo: Callable[[str], None] = print) 
         return None
     raw = json.loads(row_path.read_text())
     overrides = _jsonable(point.overrides)
-    if "overrides" in raw and raw["overrides"] != overrides:
+    # a sweep row records the overrides as given, a cv row without the machine-specific weights path
+    if "overrides" in raw and raw["overrides"] not in (overrides, overrides_key(point.overrides)):
         raise InputError(
             f"{row_path}: made with other settings ({raw['overrides']} vs {overrides}); "
             "drop --reuse or use another --runs-dir"

@@ -82,3 +82,22 @@ def test_a_training_stopped_by_ctrl_c_stops_the_sweep_without_a_row(
     assert not (tmp_path / "p" / "row.json").exists()
     assert "--reuse continue it" in capsys.readouterr().err
     assert issubclass(TrainingInterrupted, KeyboardInterrupt)  # not caught by a sweep's per-row MunetError handler
+
+
+def test_a_scored_row_is_reused_whether_it_records_the_weights_path_or_not(tmp_path: Path) -> None:
+    """A sweep row records the overrides as given, a cv row without the machine-specific ``encoder_weights`` path
+    (``overrides_key``): --reuse takes both; a row of other settings is a one-line error."""
+    from munet.benchmarks.experiment import Row, overrides_key, reused_row
+    from munet.errors import InputError
+
+    point = Point("fold0", {"epochs": 2, "encoder_weights": "../shared/weights/w.h5"})
+    setup = Setup(tmp_path, tmp_path, tmp_path / "runs", reuse=True)
+    row_path = tmp_path / "runs" / "fold0" / "row.json"
+    row_path.parent.mkdir(parents=True)
+    for recorded in (dict(point.overrides), overrides_key(point.overrides)):
+        row_path.write_text(json.dumps(Row(point="p", fold=0, overrides=recorded, scores={"dice": 0.9}).to_dict()))
+        row = reused_row(point, setup, echo=lambda _m: None)
+        assert row is not None and row.scores == {"dice": 0.9}
+    row_path.write_text(json.dumps(Row(point="p", fold=0, overrides={"epochs": 3}).to_dict()))
+    with pytest.raises(InputError, match="made with other settings"):
+        reused_row(point, setup, echo=lambda _m: None)
