@@ -99,6 +99,15 @@ def write_model_card(path: Path, info: dict[str, Any], config_yaml: str, metrics
         ),
         f"- Loss `{info['loss']}`, Adam lr {info['lr']}, batch {info['batch']}; best epoch {info['best_epoch']} "
         f"by {info['monitor']} = {info['best']}",
+        *(
+            [
+                f"- Distilled: the training targets were {1 - info['teacher_weight']:g} x mask + "
+                f"{info['teacher_weight']:g} x the mean probability of {', '.join(f'`{t}`' for t in info['teacher'])} "
+                f"over their `{info['teacher_tta']}` flips (validation used the true masks)"
+            ]
+            if info.get("teacher")
+            else []
+        ),
         f"- Wall time {info['wall_s']:.0f} s (all sessions, to the last completed epoch) on {info['device']}"
         + _machine(info.get("machine")),
         "",

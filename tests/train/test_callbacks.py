@@ -101,6 +101,13 @@ def test_model_card_says_the_run_collapsed(tmp_path: Path) -> None:
     metrics = {"dice_per_image": 0.9, "masks_at": "original size"}  # the trainer's final metrics (one evaluator)
     card = write_model_card(tmp_path / "MODEL_CARD.md", info, "lr: 5e-4\n", metrics).read_text()
     assert "## Validation metrics (best.keras, thresholded masks at the original image size)" in card
+    assert "Distilled" not in card
+    info |= dict(teacher=["runs/a/last.keras"], teacher_weight=0.25, teacher_tta="hflip")
+    card = write_model_card(tmp_path / "MODEL_CARD.md", info, "lr: 5e-4\n", metrics).read_text()
+    assert (
+        "- Distilled: the training targets were 0.75 x mask + 0.25 x the mean probability of `runs/a/last.keras` "
+        "over their `hflip` flips (validation used the true masks)" in card
+    )
 
 
 def _mark(cb: RunCallback, value: float) -> None:
