@@ -114,6 +114,11 @@ def _prepare_data(config: TrainConfig, run_dir: Path) -> _Data:
             f"{data_dir}: {len(pairs)} image(s) cannot be split into training and validation; "
             "add images or pass --val-data DIR"
         )
+    if config.teacher:  # a missing teacher fails before the images are decoded
+        from munet.train.teacher import teacher_file
+
+        for t in config.teacher:
+            teacher_file(t)
     t0 = time.perf_counter()
     x_train, y_train = load_arrays(train_pairs, size, workers=config.workers)
     x_val, y_val = load_arrays(val_pairs, size, workers=config.workers)
