@@ -116,6 +116,12 @@ def training_overrides(point: Point) -> dict[str, Any]:
     return {k: v for k, v in point.overrides.items() if k not in POINT_KEYS}
 
 
+def teacher_names(overrides: dict[str, Any]) -> list[str]:
+    """The teacher points a point names (``teacher: NAME`` or ``[NAME, ...]``; none: [])."""
+    names = overrides.get("teacher") or []
+    return [names] if isinstance(names, str) else list(names)
+
+
 def with_teachers(
     cfg: CVConfig, overrides: dict[str, Any], fit: str, setup: Any, echo: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -124,11 +130,10 @@ def with_teachers(
     each trained first when missing. ``setup`` is the student's :class:`~munet.benchmarks.experiment.Setup`."""
     from munet.benchmarks.experiment import Setup, trained_checkpoint
 
-    names = overrides.get("teacher") or []
-    if not names:
+    if not (names := teacher_names(overrides)):
         return overrides
     paths = []
-    for name in [names] if isinstance(names, str) else names:
+    for name in names:
         teacher = cfg.point(name)
         # a teacher is trained once (continued when interrupted), never again: reuse
         mine = Setup(
@@ -141,7 +146,8 @@ def with_teachers(
 
 def check_points(cfg: CVConfig, where: str | Path) -> None:
     """One-line :class:`InputError` for a point's ``models`` that names no training point (or comes with
-    training settings of its own), an unknown ``tta`` or ``ship`` key."""
+    training settings of its own), a ``teacher`` that is no other training point, an unknown ``tta``, ``ship`` or
+    ``postproc`` key."""
     from munet.edge.tta import TTA_CHOICES
 
     for p in cfg.points:
@@ -154,7 +160,7 @@ def check_points(cfg: CVConfig, where: str | Path) -> None:
                 raise InputError(
                     f"{where}: point {p.name} scores {src.name}'s models and trains nothing: drop {', '.join(own)}"
                 )
-        for name in [o["teacher"]] if isinstance(o.get("teacher"), str) else o.get("teacher") or []:
+        for name in teacher_names(o):
             t = next((q for q in cfg.points if q.name == name), None)
             if t is None or "models" in t.overrides or t is p:
                 raise InputError(f"{where}: point {p.name}: teacher {name!r} is no other training point of this file")
