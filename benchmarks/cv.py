@@ -31,8 +31,9 @@ RESULTS_NAME = "cv.json"
 #: Keys of a cv point that are not training settings: ``models`` (score another point's fold models: an inference
 #: or conversion lever, trained nothing), ``tta`` (the held-out images segmented with test-time flips, as
 #: ``munet-run --tta``), ``ship`` (this point's conversion settings over the config's) and ``postproc`` (the
-#: mask clean-up of ``munet-run --keep-largest --fill-holes``).
-POINT_KEYS = ("models", "tta", "ship", "postproc")
+#: mask clean-up of ``munet-run --keep-largest --fill-holes``) and ``compare`` (another point this one is paired
+#: with in the report, besides the baseline: e.g. a distilled recipe with the same recipe untaught).
+POINT_KEYS = ("models", "tta", "ship", "postproc", "compare")
 SHIP_KEYS = ("keep_float", "calibrate_postproc", "calibrate_threshold", "calib_count")
 POSTPROC_KEYS = ("keep_largest", "fill_holes")
 
@@ -160,6 +161,13 @@ def check_points(cfg: CVConfig, where: str | Path) -> None:
                 raise InputError(
                     f"{where}: point {p.name} scores {src.name}'s models and trains nothing: drop {', '.join(own)}"
                 )
+        if "compare" in o:
+            if "models" in o:
+                raise InputError(
+                    f"{where}: point {p.name} scores {o['models']}'s models and is paired with them: drop compare"
+                )
+            if o["compare"] == p.name or not any(q.name == o["compare"] for q in cfg.points):
+                raise InputError(f"{where}: point {p.name}: compare {o['compare']!r} is no other point of this file")
         for name in teacher_names(o):
             t = next((q for q in cfg.points if q.name == name), None)
             if t is None or "models" in t.overrides or t is p:
@@ -231,7 +239,9 @@ def run_fold(
     from munet.data import load_pairs
     from munet.edge.evaluate import SegmenterPredictor, run_predictor
 
-    fold_point = Point(f"fold{k}", point.overrides, modes=("int8",))
+    # `compare` only changes the report: a fold row is the same with or without it
+    scored = {key: v for key, v in point.overrides.items() if key != "compare"}
+    fold_point = Point(f"fold{k}", scored, modes=("int8",))
     data = runs_dir / "_data" / f"fold{k}"
     setup = Setup(data / "train", data / "val", runs_dir / point.name, layout="auto", threads=threads, reuse=reuse)
     if (row := reused_row(fold_point, setup, echo)) is not None:
@@ -258,7 +268,7 @@ def run_fold(
     row = Row(
         point=point.name,
         fold=k,
-        overrides=overrides_key(point.overrides),
+        overrides=overrides_key(scored),
         epochs=epochs,
         train_s=train_s if source is point else 0.0,  # a derived point trained nothing of its own
         size_bytes=model.stat().st_size,
@@ -326,12 +336,15 @@ def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row], k: int | None = N
             "size_bytes": max(int(r.size_bytes or 0) for r in done.values()),
             "metrics": {m: mean_sd([s[m] for s in mine.values()]) for m in metrics},
         }
-        if src := point.overrides.get("models"):  # the lever itself: paired with the models it scores
+        # the lever itself: a derived point paired with the models it scores, a training point with its `compare`
+        if src := point.overrides.get("models") or point.overrides.get("compare"):
             theirs = {f: r.scores or {} for (p, f), r in rows.items() if p == src}
             both = sorted(set(mine) & set(theirs))
             head = cfg.headline
             if both and all(theirs[f].get(head) is not None for f in both):
-                entry["vs_models"] = paired([mine[f][head] for f in both], [theirs[f][head] for f in both])
+                entry["vs_ref"] = {"point": src} | paired(
+                    [mine[f][head] for f in both], [theirs[f][head] for f in both]
+                )
         if point.name != cfg.baseline:
             common = sorted(set(mine) & set(base))
             entry["vs_baseline"] = {
@@ -418,6 +431,11 @@ def paired_text(d: dict[str, Any] | None) -> str:
     return f"{d['mean'] * 100:+.2f}{se} ({d['verdict']})"
 
 
+def ref_text(d: dict[str, Any] | None) -> str:
+    """A point's paired difference to its reference (the models it scores, or its ``compare`` point), naming it."""
+    return f"{paired_text(d)} vs `{d['point']}`" if d else "–"
+
+
 def cv_markdown(result: dict[str, Any]) -> str:
     """The CV table: per point mean ± sd over folds of the int8 scores, and the paired difference (points, ± SE)
     of the headline metric to the baseline; each fold's scores; the validation curves."""
@@ -434,8 +452,8 @@ def cv_markdown(result: dict[str, Any]) -> str:
             lambda s: "baseline" if s["point"] == cfg["baseline"] else paired_text(s.get("vs_baseline", {}).get(head)),
         ),
         *(
-            [Column(f"Δ {head} vs its models (pts)", lambda s: paired_text(s.get("vs_models")))]
-            if any("vs_models" in s for s in result["summary"])
+            [Column(f"Δ {head} vs its reference (pts)", lambda s: ref_text(s.get("vs_ref")))]
+            if any("vs_ref" in s for s in result["summary"])
             else []
         ),
         Column("train min (wall)", lambda s: s["train_s"] / 60, dec(0)),
@@ -460,17 +478,27 @@ def cv_markdown(result: dict[str, Any]) -> str:
 
 def _derived_text(result: dict[str, Any]) -> str:
     """What the points that score another point's fold models change (trained nothing of their own)."""
-    derived = {n: o for n, o in result["config"]["points"].items() if "models" in o}
-    if not derived:
-        return ""
-    what = [
-        f"`{n}` = `{o['models']}`'s models" + "".join(f", {k} {o[k]}" for k in ("tta", "ship", "postproc") if k in o)
-        for n, o in derived.items()
-    ]
-    return (
-        " Points that score another point's fold models train nothing; their last Δ column pairs them with those "
-        f"models: {'; '.join(what)}."
-    )
+    points = result["config"]["points"]
+    derived = {n: o for n, o in points.items() if "models" in o}
+    compared = {n: o["compare"] for n, o in points.items() if "compare" in o}
+    text = ""
+    if derived:
+        what = [
+            f"`{n}` = `{o['models']}`'s models"
+            + "".join(f", {k} {o[k]}" for k in ("tta", "ship", "postproc") if k in o)
+            for n, o in derived.items()
+        ]
+        text += (
+            " Points that score another point's fold models train nothing; their last Δ column pairs them with those "
+            f"models: {'; '.join(what)}."
+        )
+    if compared:
+        text += (
+            " Trained points paired with another point (`compare`) as well: "
+            + "; ".join(f"`{n}` with `{c}`" for n, c in compared.items())
+            + "."
+        )
+    return text
 
 
 def _curves_markdown(rows: Sequence[dict[str, Any]]) -> str:

@@ -202,9 +202,9 @@ def _vs(baseline: str, head: str, p: dict[str, Any]) -> str:
 
 def render_cv(results: Path | str) -> str:
     """The cross-validation estimates (``cv-*/cv.json``): each point's mean ± sd over folds of the int8 files
-    converted as shipped, and a lever's paired difference to the baseline (± SE) with the sweep's verdict (and, for
-    a point that scores another point's models, to those)."""
-    from munet.benchmarks.cv import paired_text
+    converted as shipped, and a lever's paired difference to the baseline (± SE) with the sweep's verdict (and to its
+    reference: the models a derived point scores, or a point's ``compare``)."""
+    from munet.benchmarks.cv import ref_text
     from munet.data import read_folds
 
     out = []
@@ -223,8 +223,8 @@ def render_cv(results: Path | str) -> str:
             *(Column(LABELS[m], f"metrics.{m}", share if m == "false_positive_share" else pm) for m in metrics),
             Column(f"{LABELS[head]} vs `{cfg['baseline']}` (points)", partial(_vs, cfg["baseline"], head)),
         ]
-        if any("vs_models" in p for p in doc["summary"]):
-            cols.append(Column("vs the models it scores (points)", lambda p: paired_text(p.get("vs_models"))))
+        if any("vs_ref" in p for p in doc["summary"]):
+            cols.append(Column("vs its reference (points)", lambda p: ref_text(p.get("vs_ref"))))
         out.append(
             f"**{label}** ({size} in {cfg['k']} folds of `{cfg['folds']}`; "
             f"[`{folder}`](benchmarks/results/{folder}/README.md))\n\n" + render(doc["summary"], cols)

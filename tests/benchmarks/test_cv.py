@@ -269,6 +269,33 @@ def test_a_lever_on_fewer_folds_than_the_fold_file_gets_no_verdict_yet() -> None
     assert cv.summarise(cfg, rows, k=2)[1]["vs_baseline"]["dice"]["verdict"] == "gain"
 
 
+def test_a_point_with_compare_is_paired_with_that_point_as_well_as_with_the_baseline(tmp_path: Path) -> None:
+    """``compare: untaught``: the report pairs the point with ``untaught`` fold by fold (named in the table), besides
+    the baseline; ``compare`` is no training setting, so it does not enter the fold row's overrides."""
+    from munet.benchmarks.experiment import Point, Row
+
+    points = [Point("base"), Point("untaught", {"epochs": 2}), Point("taught", {"epochs": 2, "compare": "untaught"})]
+    cfg = cv.CVConfig("t", Path("f.csv"), [], points, "base")
+    scores = {"base": (0.80, 0.82, 0.81), "untaught": (0.84, 0.83, 0.85), "taught": (0.85, 0.85, 0.855)}
+    rows = {
+        (p, f): Row(point=p, fold=f, scores={"dice": d}, train_s=1.0, size_bytes=1)
+        for p, ds in scores.items()
+        for f, d in enumerate(ds)
+    }
+    result = cv.write_results(cfg, tmp_path, rows, 3)
+    summary = {s["point"]: s for s in result["summary"]}
+    ref = summary["taught"]["vs_ref"]
+    diffs = np.subtract(scores["taught"], scores["untaught"])
+    assert ref["point"] == "untaught" and ref["folds"] == 3
+    assert ref["mean"] == pytest.approx(diffs.mean()) and ref["se"] == pytest.approx(diffs.std(ddof=1) / np.sqrt(3))
+    vs_base = np.subtract(scores["taught"], scores["base"]).mean()
+    assert summary["taught"]["vs_baseline"]["dice"]["mean"] == pytest.approx(vs_base)  # the baseline pairing stays
+    assert "vs_ref" not in summary["untaught"] and "vs_ref" not in summary["base"]
+    readme = (tmp_path / "README.md").read_text()
+    assert "Δ dice vs its reference (pts)" in readme and "`taught` with `untaught`" in readme
+    assert ref["verdict"] == "gain" and "| +1.17 ± 0.44 (gain) vs `untaught` |" in readme  # 1.17 > 2 x 0.44
+
+
 def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with_them(
     patients: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -310,11 +337,11 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
     summary = {s["point"]: s for s in result["summary"]}
     head = "patient_dice"
     diff = rows["flips"]["scores"][head] - rows["base"]["scores"][head]
-    assert summary["flips"]["vs_models"]["mean"] == pytest.approx(diff)
+    assert summary["flips"]["vs_ref"]["mean"] == pytest.approx(diff) and summary["flips"]["vs_ref"]["point"] == "base"
     assert summary["flips"]["vs_baseline"][head]["mean"] == pytest.approx(diff)  # base is the baseline here
-    assert "vs_models" not in summary["base"]
+    assert "vs_ref" not in summary["base"]
     readme = (out / "README.md").read_text()
-    assert "Δ patient_dice vs its models (pts)" in readme and "`flips` = `base`'s models, tta flips" in readme
+    assert "Δ patient_dice vs its reference (pts)" in readme and "`flips` = `base`'s models, tta flips" in readme
     assert "`clean` = `base`'s models, postproc {'fill_holes': True, 'keep_largest': True}" in readme
     # postproc: base's own file (not converted again), each mask cleaned as munet-run --keep-largest --fill-holes
     assert not (runs / "clean" / "fold0" / "model_int8.tflite").exists()
@@ -327,6 +354,10 @@ def test_a_point_scoring_another_points_models_trains_nothing_and_is_paired_with
             preds, [s.truth for s in samples], [s.name for s in samples], [groups[s.name] for s in samples]
         )
         assert rows[point]["scores"] == pytest.approx(want), point
+    # `compare` is no training setting: base's scored row is reused as it is once base names a point to pair with
+    cfg.point("base").overrides["compare"] = "flips"
+    again = cv.run_cv(cfg, out, runs, only_points=["base"], only_folds=[0], reuse=True, echo=lambda _m: None)
+    assert trained == ["fold0"] and {s["point"]: s for s in again["summary"]}["base"]["vs_ref"]["point"] == "flips"
 
 
 @pytest.mark.slow
@@ -371,6 +402,9 @@ def test_a_distilled_point_learns_from_its_teachers_model_of_the_same_fold(
         ({"name": "x", "models": "base", "postproc": {"largest": True}}, "point x: unknown postproc key(s) largest"),
         ({"name": "x", "teacher": ["nope"]}, "point x: teacher 'nope' is no other training point of this file"),
         ({"name": "x", "teacher": "x"}, "point x: teacher 'x' is no other training point of this file"),
+        ({"name": "x", "compare": "nope"}, "point x: compare 'nope' is no other point of this file"),
+        ({"name": "x", "compare": "x"}, "point x: compare 'x' is no other point of this file"),
+        ({"name": "x", "models": "base", "compare": "base"}, "point x scores base's models and is paired with them"),
     ],
 )
 def test_a_bad_derived_point_is_one_line(patients: Path, tmp_path: Path, extra: dict, message: str) -> None:
