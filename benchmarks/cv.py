@@ -320,9 +320,18 @@ def load_results(path: Path) -> dict[tuple[str, int], Row]:
 def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row], k: int | None = None) -> list[dict[str, Any]]:
     """Per point: mean +- sd of every metric over its folds and, for each metric, the paired difference to the
     baseline over the folds both have. With ``k`` (the fold count) a lever paired on fewer than ``k`` folds gets no
-    gain/loss verdict yet: a sweep still running must not decide."""
+    gain/loss verdict yet: a sweep still running must not decide. A point naming ``models`` or ``compare`` is paired
+    with that point too (``vs_ref``: the headline metric)."""
     out = []
     base = {f: r.scores or {} for (p, f), r in rows.items() if p == cfg.baseline}
+
+    def pair(mine: dict[int, dict], theirs: dict[int, dict], metric: str) -> dict[str, Any]:
+        both = sorted(set(mine) & set(theirs))
+        diff = paired([mine[f][metric] for f in both], [theirs[f][metric] for f in both])
+        if k is not None and len(both) < k:
+            diff["verdict"] = f"no verdict yet ({len(both)} of {k} folds)"
+        return diff
+
     for point in cfg.points:
         done = {f: r for (p, f), r in sorted(rows.items()) if p == point.name}
         mine = {f: r.scores or {} for f, r in done.items()}
@@ -339,22 +348,14 @@ def summarise(cfg: CVConfig, rows: dict[tuple[str, int], Row], k: int | None = N
         # the lever itself: a derived point paired with the models it scores, a training point with its `compare`
         if src := point.overrides.get("models") or point.overrides.get("compare"):
             theirs = {f: r.scores or {} for (p, f), r in rows.items() if p == src}
-            both = sorted(set(mine) & set(theirs))
             head = cfg.headline
-            if both and all(theirs[f].get(head) is not None for f in both):
-                entry["vs_ref"] = {"point": src} | paired(
-                    [mine[f][head] for f in both], [theirs[f][head] for f in both]
-                )
+            if (both := set(mine) & set(theirs)) and all(theirs[f].get(head) is not None for f in both):
+                entry["vs_ref"] = {"point": src} | pair(mine, theirs, head)
         if point.name != cfg.baseline:
-            common = sorted(set(mine) & set(base))
+            common = set(mine) & set(base)
             entry["vs_baseline"] = {
-                m: paired([mine[f][m] for f in common], [base[f][m] for f in common])
-                for m in metrics
-                if all(base[f].get(m) is not None for f in common)
+                m: pair(mine, base, m) for m in metrics if all(base[f].get(m) is not None for f in common)
             }
-            if k is not None and len(common) < k:
-                for diff in entry["vs_baseline"].values():
-                    diff["verdict"] = f"no verdict yet ({len(common)} of {k} folds)"
         out.append(entry)
     return out
 

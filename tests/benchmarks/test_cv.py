@@ -291,6 +291,9 @@ def test_a_point_with_compare_is_paired_with_that_point_as_well_as_with_the_base
     vs_base = np.subtract(scores["taught"], scores["base"]).mean()
     assert summary["taught"]["vs_baseline"]["dice"]["mean"] == pytest.approx(vs_base)  # the baseline pairing stays
     assert "vs_ref" not in summary["untaught"] and "vs_ref" not in summary["base"]
+    # a point on fewer folds than the fold file gets no verdict against its reference either
+    partial = cv.summarise(cfg, {key: r for key, r in rows.items() if key != ("taught", 2)}, k=3)
+    assert partial[2]["vs_ref"]["verdict"] == "no verdict yet (2 of 3 folds)"
     readme = (tmp_path / "README.md").read_text()
     assert "Δ dice vs its reference (pts)" in readme and "`taught` with `untaught`" in readme
     assert ref["verdict"] == "gain" and "| +1.17 ± 0.44 (gain) vs `untaught` |" in readme  # 1.17 > 2 x 0.44
