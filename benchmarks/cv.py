@@ -478,7 +478,8 @@ def cv_markdown(result: dict[str, Any]) -> str:
 
 
 def _derived_text(result: dict[str, Any]) -> str:
-    """What the points that score another point's fold models change (trained nothing of their own)."""
+    """What the points that score another point's fold models change (trained nothing of their own), and which
+    trained points name a ``compare`` point."""
     points = result["config"]["points"]
     derived = {n: o for n, o in points.items() if "models" in o}
     compared = {n: o["compare"] for n, o in points.items() if "compare" in o}
