@@ -147,8 +147,8 @@ def with_teachers(
 
 def check_points(cfg: CVConfig, where: str | Path) -> None:
     """One-line :class:`InputError` for a point's ``models`` that names no training point (or comes with
-    training settings of its own), a ``teacher`` that is no other training point, an unknown ``tta``, ``ship`` or
-    ``postproc`` key."""
+    training settings of its own), a ``teacher`` that is no other training point, a ``compare`` that is no other
+    point (or comes with ``models``), an unknown ``tta``, ``ship`` or ``postproc`` key."""
     from munet.edge.tta import TTA_CHOICES
 
     for p in cfg.points:
