@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,9 +185,41 @@ def check_points(cfg: CVConfig, where: str | Path) -> None:
 
 
 def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, Path]:
-    """Fold ``k``'s training (the other folds) and held-out folders of links, made afresh."""
+    """Fold ``k``'s training (the other folds) and held-out folders of links.
+
+    Made under a lock and kept when they already link exactly these pairs: points run in parallel processes (one
+    per point) share them, and one must never empty a folder that another is training from or scoring."""
     train = [p for f, ps in folds.items() if f != k for p in ps]
-    return subset_folder(train, None, 0, dest / "train")[0], subset_folder(folds[k], None, 0, dest / "val")[0]
+    dest.mkdir(parents=True, exist_ok=True)
+    with _locked(dest / ".lock"):
+        return _linked(train, dest / "train"), _linked(folds[k], dest / "val")
+
+
+def _linked(pairs: Sequence[Pair], dest: Path) -> Path:
+    """``dest`` as it is when it links exactly ``pairs`` (images and masks), else made afresh."""
+    expected = {p.image.name: p.image.resolve() for p in pairs}
+    images = dest / "images"
+    if images.is_dir() and len(list((dest / "masks").iterdir())) == len(pairs):
+        found = {f.name: f.resolve() for f in images.iterdir()}
+        if found == expected:
+            return dest
+    return subset_folder(pairs, None, 0, dest)[0]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` between processes (POSIX ``flock``; no lock where there is none)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: run one process per fold folder there
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _val_curve(run_dir: Path, key: str = "val_dice_per_image") -> list[float]:

@@ -92,6 +92,36 @@ def test_a_bad_fold_file_gets_a_one_line_error(tmp_path: Path, text: str, messag
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
+def test_fold_folders_are_made_once_and_shared_by_parallel_points(patients: Path, tmp_path: Path) -> None:
+    import threading
+
+    pairs = find_pairs(patients)
+    folds: dict[int, list[Pair]] = {0: pairs[:8], 1: pairs[8:16], 2: pairs[16:]}
+    dest = tmp_path / "_data" / "fold0"
+    train, val = cv._fold_dirs(folds, 0, dest)
+    assert sorted(f.name for f in (val / "images").iterdir()) == sorted(p.image.name for p in folds[0])
+    assert len(list((train / "masks").iterdir())) == 16
+    # the same fold again (another point's process): kept as it is, never emptied under a reader
+    (train / "in-use").write_text("x")
+    cv._fold_dirs(folds, 0, dest)
+    assert (train / "in-use").is_file()
+    # a half-made folder (a process killed while linking) and another assignment are made afresh
+    next((val / "masks").iterdir()).unlink()
+    cv._fold_dirs(folds, 0, dest)
+    assert len(list((val / "masks").iterdir())) == 8
+    moved = {0: pairs[:7], 1: pairs[7:16], 2: pairs[16:]}
+    cv._fold_dirs(moved, 0, dest)
+    assert not (train / "in-use").exists() and len(list((val / "images").iterdir())) == 7
+    # a second process waits while the first holds the fold's lock, then takes the finished folders
+    done = threading.Event()
+    with cv._locked(dest / ".lock"):
+        worker = threading.Thread(target=lambda: (cv._fold_dirs(folds, 0, dest), done.set()))
+        worker.start()
+        assert not done.wait(0.5)
+    worker.join(10)
+    assert done.is_set() and len(list((val / "images").iterdir())) == 8
+
+
 def test_fold_file_and_data_must_match(patients: Path) -> None:
     pairs = find_pairs(patients)
     items = data.make_folds(pairs, k=2)
