@@ -198,8 +198,8 @@ def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, 
 def _linked(pairs: Sequence[Pair], dest: Path) -> Path:
     """``dest`` as it is when it links exactly ``pairs`` (images and masks), else made afresh."""
     expected = {p.image.name: p.image.resolve() for p in pairs}
-    images = dest / "images"
-    if images.is_dir() and len(list((dest / "masks").iterdir())) == len(pairs):
+    images, masks = dest / "images", dest / "masks"
+    if images.is_dir() and masks.is_dir() and len(list(masks.iterdir())) == len(pairs):
         found = {f.name: f.resolve() for f in images.iterdir()}
         if found == expected:
             return dest

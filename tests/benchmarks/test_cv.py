@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,9 @@ def test_fold_folders_are_made_once_and_shared_by_parallel_points(patients: Path
     assert (train / "in-use").is_file()
     # a half-made folder (a process killed while linking) and another assignment are made afresh
     next((val / "masks").iterdir()).unlink()
+    cv._fold_dirs(folds, 0, dest)
+    assert len(list((val / "masks").iterdir())) == 8
+    shutil.rmtree(val / "masks")
     cv._fold_dirs(folds, 0, dest)
     assert len(list((val / "masks").iterdir())) == 8
     moved = {0: pairs[:7], 1: pairs[7:16], 2: pairs[16:]}
