@@ -195,8 +195,9 @@ def test_cli_review_above_lists_and_marks(tiny_int8: Path, edge_images: Path, tm
 
 def test_cli_tta_on_a_live_video_source(tiny_int8: Path, tmp_path: Path, make_video) -> None:
     """A camera stand-in read in real time keeps working with TTA; the FPS lines name the pass count."""
-    # 5 s of camera time: 5 frames at 4 passes each fit even emulated (.ci/aarch64.sh: ~0.7 s per frame)
-    video = make_video(tmp_path / "cam.avi", 100, fps=20)
+    # 20 s of camera time, ended by --max-frames 5 after 5 frames: headroom for 4 passes per frame emulated
+    # (.ci/aarch64.sh: ~0.7 s per frame quiet, 1.9 s on a busy host, where 5 s of video gave only 3 frames)
+    video = make_video(tmp_path / "cam.avi", 400, fps=20)
     res = CliRunner().invoke(main, [str(tiny_int8), str(video), "--realtime", "--tta", "flips", "--max-frames", "5"])
     assert res.exit_code == 0, res.output
     assert "processed 5 frame(s)" in res.output and "(TTA flips: 4 passes/frame)" in res.output
