@@ -27,11 +27,11 @@ case "${1:-}" in
   brain-final|skin-final)
     # A bundled model fitted on all development data with the point its cross-validation chose (nothing held out),
     # its last epoch converted as the CV folds were, then rewritten to uint8 I/O with MediaPipe metadata (needs
-    # .venv-mp: make mediapipe-env). `brain` since 2026-12-07: cv_brain.yaml's `lesion_share` on all 86 patients
+    # .venv-mp: make mediapipe-env). `brain` since 2026-12-08: cv_brain.yaml's `lesion_share-enc0.3` on all 86 patients
     # (needs data/brain_mri_more: ../shared/data/brain_mri/MANIFEST.md). `skin` since 2026-12-07: cv_isic.yaml's
     # `photometric-16ep-bce-dice-enc0.3` on the 2,133 ISIC train + val images (since session 19). Their estimates:
     # results/cv-brain, results/cv-isic.
-    if [[ $1 == brain-final ]]; then SET=brain; POINT=lesion_share; NAME=brain
+    if [[ $1 == brain-final ]]; then SET=brain; POINT=lesion_share-enc0.3; NAME=brain
     else SET=isic; POINT=photometric-16ep-bce-dice-enc0.3; NAME=skin; fi
     RUN=runs/cv/$SET/$POINT/final; OUT=benchmarks/results/$1; mkdir -p "$OUT"
     munet-bench cv "benchmarks/configs/cv_$SET.yaml" --reuse --final "$POINT" --runs-dir "runs/cv/$SET" \
