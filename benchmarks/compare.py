@@ -56,6 +56,9 @@ class Budget:
     latency_runs: int = 20
     threads: int = 1
     monitor: str = "val_dice_per_image"  # the kept epoch: by the Dice the table reports (per image)
+    # training batches whose BatchNorm statistics replace the moving ones before each validation (0: off): rows
+    # whose moving statistics lag their weights otherwise validate, checkpoint and convert a collapsed network
+    precise_bn: int = 0
 
     def describe(self) -> str:
         (h, w), share = self.size, self.lesion_share
@@ -68,12 +71,14 @@ class Budget:
             f"{h}x{w} inputs, {self.epochs} epochs (no early stopping), batch {self.batch}, Adam lr {self.lr:g}, "
             f"{self.loss} loss, {draws}flips + rotation, seed {self.seed}, {', '.join(images)}; "
             f"MU-Net alpha {self.alpha}; epoch kept by {self.monitor}"
+            + (f"; precise BN over {self.precise_bn} training batches before validation" if self.precise_bn else "")
         )
 
     def overrides(self) -> dict[str, Any]:
         """The training-config keys every architecture shares (the runner sets patience: no early stopping)."""
         keys = ("alpha", "epochs", "batch", "lr", "loss", "seed", "monitor")
-        extra = {"lesion_share": self.lesion_share} if self.lesion_share else {}  # older rows' overrides stay equal
+        optional = ("lesion_share", "precise_bn")  # only when set: older rows' overrides stay equal
+        extra = {k: getattr(self, k) for k in optional if getattr(self, k)}
         return {"size": list(self.size), **{k: getattr(self, k) for k in keys}, **extra}
 
 

@@ -49,6 +49,31 @@ def test_a_lesion_share_is_part_of_every_rows_budget_and_older_results_drew_unif
         resumable(path, balanced, 4, 2)
 
 
+def test_precise_bn_reaches_every_rows_training_and_older_results_ran_without_it(tmp_path: Path) -> None:
+    """budget: {precise_bn: N} (issue 24: rows whose BatchNorm statistics lag their weights) is every row's
+    munet-train --precise-bn N and is stated in the table's text; results made before the key resume only at 0."""
+    import json
+    from dataclasses import asdict
+
+    from munet.benchmarks.compare import resumable
+    from munet.benchmarks.sweep import budget_of, load_sweep
+    from munet.train.config import TrainConfig
+
+    cfg = tmp_path / "compare_pbn.yaml"
+    cfg.write_text("kind: compare\nname: pbn\ndata: d\narchs: [segnet]\nbudget: {size: 64, precise_bn: 50}\n")
+    budget = budget_of(load_sweep(cfg))
+    assert budget.precise_bn == 50 and budget.overrides()["precise_bn"] == 50
+    assert TrainConfig(**{"arch": "segnet", **budget.overrides()}).precise_bn == 50
+    assert "precise BN over 50 training batches before validation" in budget.describe()
+    assert "precise_bn" not in Budget().overrides() and "precise BN" not in Budget().describe()
+    old = {k: v for k, v in asdict(Budget()).items() if k != "precise_bn"}
+    path = tmp_path / "compare_x.json"
+    path.write_text(json.dumps({"budget": old, "n_train": 4, "n_val": 2, "models": []}))
+    assert resumable(path, Budget(), 4, 2) is not None
+    with pytest.raises(InputError, match="precise_bn 0 -> 50"):
+        resumable(path, Budget(precise_bn=50), 4, 2)
+
+
 def test_the_paper_budget_is_a_compare_config() -> None:
     """The paper's own setting (256x256, 60 epochs, every architecture, MU-Net alpha 1.4) is a sweep config for a
     GPU workstation, outside the configs that `reproduce.sh sweeps` runs on a CPU."""
