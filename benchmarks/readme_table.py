@@ -269,7 +269,7 @@ def render_models(results: Path | str) -> str:
 
 #: Each bundled model's cross-validation result folder (cv.json, under ``benchmarks/results``) and its point that is
 #: the shipped recipe.
-EVIDENCE = {"skin": ("cv-isic", "photometric-16ep-bce-dice-enc0.3"), "brain": ("cv-brain", "lesion_share")}
+EVIDENCE = {"skin": ("cv-isic", "photometric-16ep-bce-dice-enc0.3"), "brain": ("cv-brain", "lesion_share-enc0.3")}
 #: The latency result folder that timed the shipped files, each under its bundled name.
 TIMED = "bundled"
 
