@@ -32,30 +32,31 @@ def test_budget_text_states_the_shared_settings() -> None:
 def test_a_lesion_share_is_part_of_every_rows_budget_and_older_results_drew_uniformly(tmp_path: Path) -> None:
     """--lesion-share reaches every row's training config and the table's text; results made before the option
     (no lesion_share key) resume only under the uniform draw they were trained with."""
+    balanced = Budget(lesion_share=0.5)
+    assert balanced.overrides()["lesion_share"] == 0.5
+    assert "50% of draws from images with a lesion" in balanced.describe()
+    assert "lesion_share" not in Budget().overrides() and "draws" not in Budget().describe()
+    _resumes_only_at_the_default(tmp_path, "lesion_share", balanced, "lesion_share 0.0 -> 0.5")
+
+
+def _resumes_only_at_the_default(tmp_path: Path, key: str, other: Budget, message: str) -> None:
+    """A comparison saved before budget field ``key`` existed resumes under its default and refuses ``other``."""
     import json
     from dataclasses import asdict
 
     from munet.benchmarks.compare import resumable
 
-    balanced = Budget(lesion_share=0.5)
-    assert balanced.overrides()["lesion_share"] == 0.5
-    assert "50% of draws from images with a lesion" in balanced.describe()
-    assert "lesion_share" not in Budget().overrides() and "draws" not in Budget().describe()
-    old = {k: v for k, v in asdict(Budget()).items() if k != "lesion_share"}
+    old = {k: v for k, v in asdict(Budget()).items() if k != key}
     path = tmp_path / "compare_x.json"
     path.write_text(json.dumps({"budget": old, "n_train": 4, "n_val": 2, "models": []}))
     assert resumable(path, Budget(), 4, 2) is not None
-    with pytest.raises(InputError, match="lesion_share 0.0 -> 0.5"):
-        resumable(path, balanced, 4, 2)
+    with pytest.raises(InputError, match=message):
+        resumable(path, other, 4, 2)
 
 
 def test_precise_bn_reaches_every_rows_training_and_older_results_ran_without_it(tmp_path: Path) -> None:
     """budget: {precise_bn: N} (issue 24: rows whose BatchNorm statistics lag their weights) is every row's
     munet-train --precise-bn N and is stated in the table's text; results made before the key resume only at 0."""
-    import json
-    from dataclasses import asdict
-
-    from munet.benchmarks.compare import resumable
     from munet.benchmarks.sweep import budget_of, load_sweep
     from munet.train.config import TrainConfig
 
@@ -66,12 +67,7 @@ def test_precise_bn_reaches_every_rows_training_and_older_results_ran_without_it
     assert TrainConfig(**{"arch": "segnet", **budget.overrides()}).precise_bn == 50
     assert "precise BN over 50 training batches before validation" in budget.describe()
     assert "precise_bn" not in Budget().overrides() and "precise BN" not in Budget().describe()
-    old = {k: v for k, v in asdict(Budget()).items() if k != "precise_bn"}
-    path = tmp_path / "compare_x.json"
-    path.write_text(json.dumps({"budget": old, "n_train": 4, "n_val": 2, "models": []}))
-    assert resumable(path, Budget(), 4, 2) is not None
-    with pytest.raises(InputError, match="precise_bn 0 -> 50"):
-        resumable(path, Budget(precise_bn=50), 4, 2)
+    _resumes_only_at_the_default(tmp_path, "precise_bn", Budget(precise_bn=50), "precise_bn 0 -> 50")
 
 
 def test_the_paper_budget_is_a_compare_config() -> None:
