@@ -195,6 +195,16 @@ def _fold_dirs(folds: dict[int, list[Pair]], k: int, dest: Path) -> tuple[Path, 
         return _linked(train, dest / "train"), _linked(folds[k], dest / "val")
 
 
+def fold_split(data: Sequence[Path], folds_csv: Path, k: int, dest: Path) -> tuple[Path, Path]:
+    """Fold ``k`` of the committed fold file over the pooled ``data`` as two folders of links under ``dest/foldK``:
+    the other folds (training) and fold ``k`` (held out), no patient on both sides. A ``kind: compare`` config with
+    ``folds:`` trains and scores its architectures on this split instead of a ``train/`` + ``val/`` folder."""
+    folds = assign_pairs(pooled_pairs(data), read_folds(folds_csv), str(folds_csv))
+    if k not in folds:
+        raise InputError(f"val_fold {k}: {folds_csv} has folds 0..{len(folds) - 1}")
+    return _fold_dirs(folds, k, dest / f"fold{k}")
+
+
 def _linked(pairs: Sequence[Pair], dest: Path) -> Path:
     """``dest`` as it is when it links exactly ``pairs`` (images and masks), else made afresh."""
     expected = {p.image.name: p.image.resolve() for p in pairs}

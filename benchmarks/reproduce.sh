@@ -87,7 +87,7 @@ case "${1:-}" in
     exit 0 ;;
   sweeps)  # --reuse keeps every committed point/row with its scores; kept ones are timed on an untrained copy
     for CFG in pareto_decoders_sweep recipe brain_recipe pareto_grid compare_isic compare_brain compare_isic_learned \
-               compare_brain_learned compare_brain_learned_pbn cv_isic cv_brain; do
+               compare_brain_learned compare_brain86_learned_pbn cv_isic cv_brain; do
       wait_quiet; munet-bench sweep "benchmarks/configs/$CFG.yaml" --reuse
     done
     munet-bench readme-table

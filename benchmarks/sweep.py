@@ -21,7 +21,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "points": ("val_data", "epochs", "batch", "runs", "limit", "weights"),
     "grid": ("val_data", "epochs", "batch", "runs", "limit", "weights", "alphas", "sizes"),
     "cv": ("folds", "baseline", "headline", "ship"),
-    "compare": ("archs", "budget", "weights", "paper_table", "layout"),
+    "compare": ("archs", "budget", "weights", "paper_table", "layout", "folds", "val_fold"),
 }
 
 
@@ -105,12 +105,14 @@ def load_sweep(path: str | Path) -> SweepConfig:
         archs=[str(a) for a in raw.get("archs", [])],
         paper_table=raw.get("paper_table"),
         layout=str(raw.get("layout", "auto")),
-        settings={k: raw[k] for k in ("folds", "baseline", "headline", "ship", "budget") if k in raw},
+        settings={k: raw[k] for k in ("folds", "val_fold", "baseline", "headline", "ship", "budget") if k in raw},
     )
     if kind == "cv":
         cv_config(cfg)  # its own checks now (ship keys, headline, baseline among the points)
     if kind == "compare":
         budget_of(cfg)
+        if "val_fold" in raw and "folds" not in raw:
+            raise InputError(f"{path}: val_fold needs folds: (the fold file that the pooled data is split by)")
     return cfg
 
 
@@ -219,4 +221,11 @@ def _compare(
     weights = {str(k): str(v) for k, v in (cfg.weights or {}).items()}
     kw = {"layout": cfg.layout, "out_dir": cfg.out, "runs_dir": cfg.runs_dir, "paper_table": cfg.paper_table}
     kw |= {"reuse": reuse, "command": command, "redo": list(redo)}
-    return compare(*resolve_split(cfg.data[0]), cfg.name, list(only) or cfg.archs, budget_of(cfg), weights, **kw)
+    if folds := cfg.settings.get("folds"):  # the pooled data split by a committed fold file (one held-out fold)
+        from munet.benchmarks.cv import fold_split
+
+        k = int(cfg.settings.get("val_fold", 0))
+        split, kw["layout"] = fold_split(cfg.data, Path(folds), k, cfg.runs_dir / cfg.name / "_data"), "folder"
+    else:
+        split = resolve_split(cfg.data[0])
+    return compare(*split, cfg.name, list(only) or cfg.archs, budget_of(cfg), weights, **kw)

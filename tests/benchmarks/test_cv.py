@@ -126,6 +126,31 @@ def test_fold_folders_are_made_once_and_shared_by_parallel_points(patients: Path
     assert done.is_set() and len(list((val / "images").iterdir())) == 8
 
 
+def test_a_compare_on_folds_trains_on_the_other_folds_and_holds_one_out(patients: Path, tmp_path: Path) -> None:
+    """A ``kind: compare`` config with ``folds:`` + ``val_fold: K`` (issue 24: the architectures on all 86 brain
+    patients) gets fold K of the pooled data as its validation folder and the other folds as its training folder,
+    no patient on both sides; a fold the file lacks is one line."""
+    from munet.benchmarks.sweep import load_sweep
+
+    items = data.make_folds(find_pairs(patients), k=3)
+    folds_csv = data.write_folds(tmp_path / "folds.csv", items)
+    train, val = cv.fold_split([patients], folds_csv, 1, tmp_path / "_data")
+    held = {i.name for i in items if i.fold == 1}
+    assert {f.stem for f in (val / "images").iterdir()} == held
+    assert {f.stem for f in (train / "images").iterdir()} == {i.name for i in items} - held
+    group = {i.name: i.group for i in items}
+    assert not {group[f.stem] for f in (val / "masks").iterdir()} & {group[f.stem] for f in (train / "masks").iterdir()}
+    with pytest.raises(InputError, match=r"val_fold 3: .*folds.csv has folds 0..2"):
+        cv.fold_split([patients], folds_csv, 3, tmp_path / "_data")
+    cfg = tmp_path / "compare_f.yaml"
+    body = f"kind: compare\nname: f\ndata: [{patients}]\narchs: [munet]\nbudget: {{size: 64}}\n"
+    cfg.write_text(body + f"folds: {folds_csv}\nval_fold: 1\n")
+    assert load_sweep(cfg).settings["val_fold"] == 1
+    cfg.write_text(body + "val_fold: 1\n")
+    with pytest.raises(InputError, match="val_fold needs folds"):
+        load_sweep(cfg)
+
+
 def test_fold_file_and_data_must_match(patients: Path) -> None:
     pairs = find_pairs(patients)
     items = data.make_folds(pairs, k=2)
