@@ -47,8 +47,8 @@ lint: setup
 test: lint mediapipe-env
 	MUNET_MEDIAPIPE_PYTHON=$(abspath $(MP_VENV))/bin/python MUNET_REQUIRE_MEDIAPIPE=1 \
 		$(BIN)/python -m pytest -q -m "not slow" --durations=15
-	@echo "make test left out the slow tier (pytest -m slow: trainer SIGKILL/SIGINT, flow report, sweep resume;" \
-		"about 2 min): run it with make test-slow (CI runs both)"
+	@echo "make test left out the slow tier (pytest -m slow: trainer SIGKILL/SIGINT, flow report, sweep and training resumes," \
+		"two workers; about 6 min on 2 cores): run it with make test-slow (CI runs both)"
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow --durations=5 || [ $$? -eq 5 ]

@@ -37,6 +37,7 @@ def test_only_an_unfinished_training_with_the_same_settings_can_be_continued(blo
     assert interrupted(point, setup, run) is None  # unreadable state: trained again
 
 
+@pytest.mark.slow  # a whole training resumed (or two workers): 20-40 s, in make test-slow
 def test_an_interrupted_training_continues_from_its_last_epoch_and_counts_both_sittings(
     blob_data: Path, tmp_path: Path
 ) -> None:

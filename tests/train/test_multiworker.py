@@ -55,6 +55,7 @@ def test_tf_config_workers(monkeypatch: pytest.MonkeyPatch) -> None:
         tf_config_workers()
 
 
+@pytest.mark.slow  # a whole training resumed (or two workers): 20-40 s, in make test-slow
 def test_two_workers_agree_and_only_the_chief_writes(tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
     keras = pytest.importorskip("keras")

@@ -122,6 +122,7 @@ def test_encoder_lr_mult_after_one_step(mult: float) -> None:
     assert sum(not np.array_equal(a, b) for a, b in zip(dec0, dec1, strict=True)) > len(dec0) // 2
 
 
+@pytest.mark.slow  # a whole training resumed (or two workers): 20-40 s, in make test-slow
 def test_scaled_adam_halves_the_step_and_resumes_from_a_keras_checkpoint(tmp_path: Path) -> None:
     x, y = _batch()
     steps = {}
@@ -193,6 +194,7 @@ def _log(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # a whole training resumed (or two workers): 20-40 s, in make test-slow
 def test_trainer_freeze_slow_encoder_plateau_warmup_and_resume(tmp_path: Path) -> None:
     from munet.train.trainer import resume_run, train
 
