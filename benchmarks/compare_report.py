@@ -127,4 +127,4 @@ def compare_markdown(result: dict[str, Any]) -> str:
     if result.get("earlier"):
         lines += ["Rows resumed from earlier runs with the same budget (`--reuse`):", ""]
         lines += [f"- {p.get('date', '')[:10]}: `{p.get('command', '')}`" for p in result["earlier"]]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n")  # one final newline is added by write_markdown
