@@ -25,7 +25,7 @@ from munet.train.pipeline import AugmentConfig
 from munet.train.presets import PRESETS, preset_keys
 
 DATASETS = ("auto", "isic", "lgg", "figshare", "folder")
-LOSS_NAMES = ("focal-tversky", "dice", "bce", "bce-dice", "focal-tversky+bce")
+LOSS_NAMES = ("focal-tversky", "dice", "bce", "bce-dice", "focal-tversky+bce", "lovasz", "bce-lovasz")
 SCHEDULES = ("plateau", "cosine", "constant")
 DISTRIBUTE = ("auto", "none", "mirrored", "multiworker")
 MIXED = ("auto", "on", "off")

@@ -52,7 +52,8 @@ KEY_HELP: dict[str, str] = {
     "epochs": "training epochs (a resumed run may extend them with `--epochs`)",
     "batch": "batch size (global, over all replicas)",
     "lr": "Adam learning rate (the paper's 0.05: see docs/model.md, Optimizer)",
-    "loss": f"loss: {_one_of(LOSS_NAMES)} (`focal-tversky+bce`: focal Tversky + BCE, equal weights)",
+    "loss": f"loss: {_one_of(LOSS_NAMES)} (`focal-tversky+bce`: focal Tversky + BCE, equal weights; `lovasz`: the "
+    "Lovász surrogate of per-image 1 - IoU)",
     "out": "run folder; none: `runs/munet-DATE-TIME`",
     "seed": "random seed (split, synthetic set, initialisation, augmentation)",
     "freeze_encoder_epochs": "epochs with the encoder frozen before fine-tuning all layers",

@@ -11,6 +11,7 @@ keras = pytest.importorskip("keras")
 
 from munet.errors import MunetError  # noqa: E402
 from munet.train.losses import (  # noqa: E402
+    BCELovaszLoss,
     FocalTverskyBCELoss,
     FocalTverskyLoss,
     bce_dice_loss,
@@ -18,6 +19,7 @@ from munet.train.losses import (  # noqa: E402
     dice_loss,
     focal_tversky_loss,
     get_loss,
+    lovasz_loss,
 )
 
 # One 2x2 image: truth [1, 1, 0, 0], prediction [0.9, 0.4, 0.2, 0.0]
@@ -106,3 +108,41 @@ def test_every_config_loss_name_is_registered() -> None:
     from munet.train.config import LOSS_NAMES
 
     assert set(LOSS_NAMES) == set(get_loss.__globals__["LOSSES"])
+
+
+def test_lovasz_by_hand() -> None:
+    # errors |y - p| = [0.1, 0.6, 0.2, 0.0]; in decreasing order 0.6 (y=1), 0.2 (y=0), 0.1 (y=1), 0.0 (y=0).
+    # Jaccard loss after each: 1 - (2 - TPs) / (2 + FPs) = 1/2, 2/3, 1, 1 -> steps 1/2, 1/6, 1/3, 0
+    got = _np(lovasz_loss(Y, P))
+    assert got.shape == (1,)
+    assert got[0] == pytest.approx(0.6 / 2 + 0.2 / 6 + 0.1 / 3, rel=1e-5)
+
+
+def test_lovasz_is_one_minus_iou_on_binary_predictions_and_per_image() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random((3, 8, 8, 1)) < 0.4).astype(np.float32)
+    p = (rng.random((3, 8, 8, 1)) < 0.5).astype(np.float32)
+    iou = (y * p).sum(axis=(1, 2, 3)) / np.maximum(y, p).sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(_np(lovasz_loss(y, p)), 1.0 - iou, rtol=1e-5)
+    # an empty truth costs the largest false-positive probability
+    empty = _np(lovasz_loss(np.zeros_like(Y), P))
+    assert empty[0] == pytest.approx(0.9, rel=1e-6)
+
+
+def test_lovasz_gradient_raises_the_overlap() -> None:
+    import tensorflow as tf
+
+    p = tf.Variable(P)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(lovasz_loss(Y, p))
+    grad = tape.gradient(loss, p).numpy().ravel()
+    # pulls both lesion pixels up and the false-positive pixel down (the last pixel, error 0, has weight 0)
+    assert grad[0] < 0 and grad[1] < 0 and grad[2] > 0 and grad[3] == 0
+
+
+def test_bce_lovasz_by_hand_and_serialised() -> None:
+    bce = (-math.log(0.9) - math.log(0.4) - math.log(0.8) - 0.0) / 4
+    loss = get_loss("bce-lovasz")
+    assert isinstance(loss, BCELovaszLoss)
+    again = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert float(again(Y, P)) == pytest.approx(bce + 0.6 / 2 + 0.2 / 6 + 0.1 / 3, rel=1e-4)
