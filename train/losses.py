@@ -139,61 +139,25 @@ class _ConfiguredLoss(keras.losses.Loss):
         return {"name": self.name, "reduction": self.reduction, **self.kwargs}
 
 
-@keras.saving.register_keras_serializable(package="munet")
-class FocalTverskyLoss(_ConfiguredLoss):
-    """:func:`focal_tversky_loss` as a Keras loss (keyword arguments as the function's)."""
-
-    default_name = "focal_tversky"
-    fn = staticmethod(focal_tversky_loss)
-
-
-@keras.saving.register_keras_serializable(package="munet")
-class DiceLoss(_ConfiguredLoss):
-    """:func:`dice_loss` as a Keras loss."""
-
-    default_name = "dice_loss"
-    fn = staticmethod(dice_loss)
+def _keras_loss(class_name: str, default_name: str, fn: Any) -> type[_ConfiguredLoss]:
+    """``fn`` as a registered, serialisable ``_ConfiguredLoss`` subclass named ``class_name`` (``munet>class_name``)."""
+    namespace = {
+        "__doc__": f":func:`{fn.__name__}` as a Keras loss (keyword arguments as the function's).",
+        "__module__": __name__,
+        "__qualname__": class_name,
+        "default_name": default_name,
+        "fn": staticmethod(fn),
+    }
+    return keras.saving.register_keras_serializable(package="munet")(type(class_name, (_ConfiguredLoss,), namespace))
 
 
-@keras.saving.register_keras_serializable(package="munet")
-class BCELoss(_ConfiguredLoss):
-    """:func:`bce_loss` as a Keras loss."""
-
-    default_name = "bce"
-    fn = staticmethod(bce_loss)
-
-
-@keras.saving.register_keras_serializable(package="munet")
-class BCEDiceLoss(_ConfiguredLoss):
-    """:func:`bce_dice_loss` as a Keras loss."""
-
-    default_name = "bce_dice"
-    fn = staticmethod(bce_dice_loss)
-
-
-@keras.saving.register_keras_serializable(package="munet")
-class FocalTverskyBCELoss(_ConfiguredLoss):
-    """:func:`focal_tversky_bce_loss` as a Keras loss."""
-
-    default_name = "focal_tversky_bce"
-    fn = staticmethod(focal_tversky_bce_loss)
-
-
-@keras.saving.register_keras_serializable(package="munet")
-class LovaszLoss(_ConfiguredLoss):
-    """:func:`lovasz_loss` as a Keras loss."""
-
-    default_name = "lovasz"
-    fn = staticmethod(lovasz_loss)
-
-
-@keras.saving.register_keras_serializable(package="munet")
-class BCELovaszLoss(_ConfiguredLoss):
-    """:func:`bce_lovasz_loss` as a Keras loss."""
-
-    default_name = "bce_lovasz"
-    fn = staticmethod(bce_lovasz_loss)
-
+FocalTverskyLoss = _keras_loss("FocalTverskyLoss", "focal_tversky", focal_tversky_loss)
+DiceLoss = _keras_loss("DiceLoss", "dice_loss", dice_loss)
+BCELoss = _keras_loss("BCELoss", "bce", bce_loss)
+BCEDiceLoss = _keras_loss("BCEDiceLoss", "bce_dice", bce_dice_loss)
+FocalTverskyBCELoss = _keras_loss("FocalTverskyBCELoss", "focal_tversky_bce", focal_tversky_bce_loss)
+LovaszLoss = _keras_loss("LovaszLoss", "lovasz", lovasz_loss)
+BCELovaszLoss = _keras_loss("BCELovaszLoss", "bce_lovasz", bce_lovasz_loss)
 
 LOSSES: dict[str, type[_ConfiguredLoss]] = {
     "focal-tversky": FocalTverskyLoss,
